@@ -1,0 +1,44 @@
+"""Every diagnostic code the core reports, with a one-line title.
+
+Codes are stable: scripts and `ignore:` lists rely on them. Groups:
+E1xx file and schema, E2xx formulas, E3xx data, W2xx evaluation warnings,
+W4xx tree quality (the lint rules in :mod:`nsm_cli.rules`).
+"""
+
+from __future__ import annotations
+
+CORE_CODES: dict[str, str] = {
+    # E1xx: the file and its schema
+    "E100": "file cannot be read (missing, too large, binary or not UTF-8)",
+    "E101": "YAML syntax error",
+    "E102": "forbidden YAML construct (tag, alias explosion, nesting too deep)",
+    "E103": "wrong type for a key or for the top level",
+    "E104": "unknown key",
+    "E105": "missing required key",
+    "E106": "malformed id",
+    "E107": "duplicate id",
+    "E108": "reference to an unknown node",
+    "E109": "cycle between nodes",
+    "E110": "a leaf needs exactly one of source or value",
+    "E111": "invalid change in a scenario",
+    "E112": "invalid value for a key",
+    # E2xx: formulas
+    "E201": "formula syntax error",
+    "E202": "forbidden construct in a formula",
+    "E203": "formula names something that is not a child",
+    "E204": "child not used by its parent's formula",
+    "E205": "node with children has no formula",
+    "E206": "formula on a node without children",
+    "E207": "formula too long or too deeply nested",
+    # E3xx: data
+    "E301": "unknown data name",
+    "E302": "unknown column",
+    "E303": "data file cannot be read",
+    "E304": "bad cell",
+    "E305": "several rows share a period and no agg is given",
+    "E306": "data file lacks a required column (period, metric, value)",
+    "E308": "data path points outside the project",
+    # W2xx: evaluation
+    "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
+}
+CORE_CODES["E113"] = "duplicate key in a mapping"

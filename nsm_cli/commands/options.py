@@ -1,0 +1,36 @@
+"""Options shared by several commands, declared once so their help reads the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+TreeArg = Annotated[Path, typer.Argument(help="The tree file (YAML).", show_default=False)]
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option("--period", "-p", help="Period to use (default: the file's period, else the "
+                 "latest)."),
+]
+ScenarioOpt = Annotated[
+    str | None,
+    typer.Option("--scenario", "-s", help="Apply a scenario from the file's scenarios."),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Change a node: ID=CHANGE, where CHANGE is a new value (0.5, 50%), a relative "
+        "change (+10%), percentage points for rates (+2pp) or a factor (x1.1). Repeatable; "
+        "applied after --scenario.",
+    ),
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format", "-f", envvar="NSM_FORMAT",
+        help="Output format: text for people, json for scripts (nothing else on stdout), "
+        "markdown for a pull-request comment where the command offers it.",
+    ),
+]

@@ -1,0 +1,82 @@
+"""The one diagnostic type every stage reports with, and the exceptions that carry it.
+
+Every problem the user can fix points at a place in a file (`file:line:column`),
+so it is a :class:`Diagnostic`; a stage that cannot go on raises
+:class:`NsmError` with all the diagnostics it collected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A place in a file: 1-based line and column."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def shifted(self, columns: int) -> Span:
+        """The same place moved right by `columns` (a position inside a scalar)."""
+        return Span(self.file, self.line, self.column + columns)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding: a stable code, a severity, a message that says what to do, a place."""
+
+    code: str
+    severity: str
+    message: str
+    span: Span
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.span.file,
+            "line": self.span.line,
+            "column": self.span.column,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        label = "" if self.severity == ERROR else f"{self.severity}: "
+        return f"{self.span}: {label}{self.message} [{self.code}]"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.span.file, self.span.line, self.span.column, self.code)
+
+
+def error(code: str, message: str, span: Span) -> Diagnostic:
+    return Diagnostic(code, ERROR, message, span)
+
+
+def warning(code: str, message: str, span: Span) -> Diagnostic:
+    return Diagnostic(code, WARNING, message, span)
+
+
+class NsmError(Exception):
+    """Invalid input: the tree, its data or a change cannot be used. Exit code 1."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class UsageError(Exception):
+    """The command line asks for something that does not exist. Exit code 2."""

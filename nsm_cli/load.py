@@ -1,0 +1,105 @@
+"""Tree file → compiled tree bound to its data: the one entry point every command uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import ColumnUse, Table, read_table
+from .diagnostics import Diagnostic, NsmError
+from .model import SourceRef, TreeFile
+from .parser import parse_tree
+from .tree import CompiledTree, compile_tree
+
+ALL_PERIODS = "all"
+
+
+@dataclass
+class DataStore:
+    """Every data file of a tree, read once, aligned to the tree's periods."""
+
+    periods: list[str]
+    tables: dict[str, Table] = field(default_factory=dict)
+    _positions: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def series(self, ref: SourceRef) -> np.ndarray:
+        """The column over the tree's periods; NaN where the file has no row for a period."""
+        table = self.tables[ref.data]
+        values = table.series[(ref.column, ref.agg)]
+        positions = self._positions[ref.data]
+        out = np.full(len(self.periods), np.nan)
+        present = positions >= 0
+        out[present] = values[positions[present]]
+        return out
+
+
+def source_refs(tree: TreeFile) -> list[SourceRef]:
+    """Every data column the tree uses: sources and benchmarks of all nodes."""
+    refs: list[SourceRef] = []
+    for node in tree.nodes.values():
+        if node.source is not None:
+            refs.append(node.source)
+        if isinstance(node.benchmark, SourceRef):
+            refs.append(node.benchmark)
+    return refs
+
+
+def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
+    """Read each data file once with every column any node asks of it."""
+    diagnostics: list[Diagnostic] = []
+    uses: dict[str, list[ColumnUse]] = {}
+    for ref in source_refs(tree):
+        if ref.data in tree.data:
+            uses.setdefault(ref.data, []).append(ColumnUse(ref.column, ref.agg, ref.span))
+    tables: dict[str, Table] = {}
+    for name, spec in tree.data.items():
+        try:
+            tables[name] = read_table(spec, uses.get(name, []))
+        except NsmError as exc:
+            diagnostics.extend(exc.diagnostics)
+    labels = sorted({p for t in tables.values() for p in t.periods if p != ALL_PERIODS})
+    periods = labels or [ALL_PERIODS]
+    store = DataStore(periods=periods, tables=tables)
+    index = {label: i for i, label in enumerate(periods)}
+    for name, table in tables.items():
+        positions = np.full(len(periods), -1, dtype=np.int64)
+        if table.periods == [ALL_PERIODS]:
+            positions[:] = 0   # a file without periods holds one value for every period
+        else:
+            for position, label in enumerate(table.periods):
+                positions[index[label]] = position
+        store._positions[name] = positions
+    return store, diagnostics
+
+
+@dataclass
+class LoadedTree:
+    """A tree ready to evaluate: structure, formulas and data, with the warnings so far."""
+
+    tree: CompiledTree
+    data: DataStore
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def inspect_tree(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+    """Everything that can be found wrong with a tree file, never raising for bad input."""
+    try:
+        parsed, diagnostics = parse_tree(path)
+    except NsmError as exc:
+        return None, exc.diagnostics
+    compiled, more = compile_tree(parsed)
+    diagnostics += more
+    store, more = load_data(parsed)
+    diagnostics += more
+    if compiled is None or any(d.is_error for d in diagnostics):
+        return None, diagnostics
+    return LoadedTree(compiled, store, [d for d in diagnostics if not d.is_error]), diagnostics
+
+
+def load_tree(path: str) -> LoadedTree:
+    """Load a tree for a command; raise NsmError with every error found."""
+    loaded, diagnostics = inspect_tree(path)
+    if loaded is None:
+        raise NsmError([d for d in diagnostics if d.is_error] or diagnostics)
+    return loaded

@@ -1,0 +1,45 @@
+"""Renderers: pure functions from a command's result (plain data) to text or a rich renderable.
+
+Each command has one registry of formats; the CLI picks from it by `--format`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+Renderer = Callable[[dict[str, Any]], Any]
+
+
+def to_json(result: dict[str, Any]) -> str:
+    """The result as JSON: UTF-8 names kept readable, keys in the result's order."""
+    return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+
+
+def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str, str, bool]]:
+    """Rows of (prefix, node id, is_reference) walking the tree from the root.
+
+    A shared driver is drawn in full where it is defined and as a reference
+    (`↪`) wherever else it feeds a formula.
+    """
+    by_id = {node["id"]: node for node in result_nodes}
+    rows: list[tuple[str, str, bool]] = []
+    stack: list[tuple[str, str, str, bool]] = [(root, "", "", False)]
+    while stack:
+        node_id, lead, continuation, is_ref = stack.pop()
+        rows.append((lead, node_id, is_ref))
+        node = by_id.get(node_id)
+        if node is None or is_ref:
+            continue
+        kids = node["children"]
+        shared = set(node.get("shared", []))
+        items = []
+        for position, kid in enumerate(kids):
+            last = position == len(kids) - 1
+            branch = "└── " if last else "├── "
+            further = "    " if last else "│   "
+            reference = kid in shared or by_id.get(kid, {}).get("parent") != node_id
+            items.append((kid, continuation + branch, continuation + further, reference))
+        stack.extend(reversed(items))
+    return rows

@@ -1,0 +1,192 @@
+"""`nsm eval` renderers: a rich tree-table for people, JSON for scripts, Markdown for PRs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..numbers import MISSING, change_text, is_missing, percent, value_text
+from . import Renderer, to_json, tree_guides
+
+STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
+MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}
+
+
+def gap_text(node: dict[str, Any]) -> str:
+    """`▼ −1,176 −21.9%`, or `▼ −15.0 pp` for a rate; the arrow gives the sign."""
+    gap = node["gap"]
+    if gap is None:
+        return ""
+    arrow = "▲" if gap > 0 else ("▼" if gap < 0 else "=")
+    if node["unit"] == "%":
+        return f"{arrow} {change_text(gap, '%')}"
+    pct = node["gap_pct"]
+    tail = f" {percent(pct, signed=True, decimals=1)}" if pct is not None else ""
+    return f"{arrow} {change_text(gap, None)}{tail}"
+
+
+def _observed(node: dict[str, Any]) -> str:
+    if node["observed"] is None:
+        return ""
+    text = value_text(node["observed"], node["unit"])
+    delta = node["observed_gap"]
+    if delta is None or abs(delta) <= 1e-9 * max(1.0, abs(node["observed"])):
+        return f"= {text}"
+    pct = node["observed_gap_pct"]
+    tail = f" ({percent(pct, signed=True)})" if pct is not None else ""
+    return f"≠ {text}{tail}"
+
+
+def _title(result: dict[str, Any]) -> str:
+    parts = [result["tree"] or result["root"], f"period {result['period']}"]
+    if result["scenario"]:
+        described = result.get("scenario_description")
+        parts.append(f"scenario {result['scenario']}" + (f" ({described})" if described else ""))
+    sets = [f"{c['id']} {c['change']}" for c in result["changes"]]
+    if sets and not result["scenario"]:
+        parts.append("set " + ", ".join(sets))
+    return " · ".join(parts)
+
+
+def render_text(result: dict[str, Any]) -> Group:
+    """The tree with value, benchmark, gap, target and owner in aligned columns."""
+    nodes = {node["id"]: node for node in result["nodes"]}
+    show_observed = any(n["observed"] is not None for n in nodes.values())
+    show_target = any(n["target"] is not None for n in nodes.values())
+    show_change = bool(result["changes"])
+    table = Table(box=None, pad_edge=False, show_edge=False, title=None, padding=(0, 1),
+                  header_style="bold")
+    table.add_column(Text(_title(result), style="bold"), no_wrap=True, overflow="ellipsis")
+    table.add_column("value", justify="right", no_wrap=True)
+    if show_change:
+        table.add_column("vs base", justify="right", no_wrap=True)
+    if show_observed:
+        table.add_column("observed", justify="right", no_wrap=True)
+    table.add_column("benchmark", justify="right", no_wrap=True)
+    table.add_column("gap", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    if show_target:
+        table.add_column("target", justify="right", no_wrap=True)
+    table.add_column("owner", no_wrap=True, overflow="ellipsis")
+    for prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
+        node = nodes[node_id]
+        label = Text(prefix, style="dim")
+        if is_ref:
+            label.append(f"↪ {node['name']}", style="italic")
+            label.append(" (shared, see above)", style="dim")
+            table.add_row(label, Text(value_text(node["value"], node["unit"]), style="dim"))
+            continue
+        label.append(node["name"], style="bold" if node["depth"] == 0 else "")
+        if node["breached"]:
+            label.append(" ⚠ " + node["breached"].replace("_", " "), style="bold red")
+        style = STYLES[node["status"]]
+        value = Text(value_text(node["value"], node["unit"]))
+        if node["value"] is None:
+            value.stylize("dim")
+        cells: list[Any] = [label, value]
+        if show_change:
+            cells.append(_change(node))
+        if show_observed:
+            observed = _observed(node)
+            cells.append(Text(observed, style="yellow" if observed.startswith("≠") else "dim"))
+        benchmark = node["benchmark"]
+        cells.append("" if benchmark is None else value_text(benchmark, node["unit"]))
+        cells.append(Text(gap_text(node), style=style))
+        cells.append(Text(MARKS[node["status"]], style=style))
+        if show_target:
+            target = node["target"]
+            cells.append("" if target is None else value_text(target, node["unit"]))
+        cells.append(Text(node["owner"] or "", style="cyan"))
+        table.add_row(*cells)
+    parts: list[Any] = [table]
+    if result["guardrails"]:
+        parts.append(Text(""))
+        parts.append(guardrail_table(result["guardrails"]))
+    return Group(*parts)
+
+
+def _change(node: dict[str, Any]) -> Text:
+    delta, base = node.get("change"), node.get("base")
+    if delta is None or abs(delta) <= 1e-12:
+        return Text("")
+    text = change_text(delta, node["unit"])
+    if node["unit"] != "%" and base:
+        text += f" {percent(delta / abs(base), signed=True, decimals=1)}"
+    return Text(text, style="bold")
+
+
+def _bounds(guard: dict[str, Any]) -> str:
+    parts = []
+    if guard["min"] is not None:
+        parts.append(f"≥ {value_text(guard['min'], guard['unit'])}")
+    if guard["max"] is not None:
+        parts.append(f"≤ {value_text(guard['max'], guard['unit'])}")
+    return ", ".join(parts) or "no bound"
+
+
+def guardrail_table(guardrails: list[dict[str, Any]]) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
+                  header_style="bold")
+    table.add_column(Text("Guardrails", style="bold"), no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("bound", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("owner", no_wrap=True)
+    for guard in guardrails:
+        if guard["value"] is None:
+            mark = Text("? no value", style="yellow")
+        elif guard["breached"]:
+            mark = Text("✗ breached", style="bold red")
+        else:
+            mark = Text("✓ ok", style="green")
+        table.add_row(guard["name"], value_text(guard["value"], guard["unit"]), _bounds(guard),
+                      mark, Text(guard["owner"] or "", style="cyan"))
+    return table
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    """A GitHub-flavoured Markdown table a pull-request comment can show."""
+    lines = [f"### {_cell(_title(result))}", ""]
+    header = ["metric", "value", "benchmark", "gap", "", "target", "owner"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|:--|--:|--:|--:|:-:|--:|:--|")
+    nodes = {node["id"]: node for node in result["nodes"]}
+    for _prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
+        node = nodes[node_id]
+        depth = _prefix.count("── ") + _prefix.count("    ") + _prefix.count("│   ")
+        indent = "&nbsp;&nbsp;&nbsp;&nbsp;" * max(depth - 1, 0) + ("└ " if depth else "")
+        name = f"**{_cell(node['name'])}**" if node["depth"] == 0 else _cell(node["name"])
+        if is_ref:
+            name = f"↪ {name} (shared)"
+        if node["breached"]:
+            name += f" ⚠ {node['breached'].replace('_', ' ')}"
+        bench = "" if node["benchmark"] is None else value_text(node["benchmark"], node["unit"])
+        target = "" if node["target"] is None else value_text(node["target"], node["unit"])
+        row = [indent + name, value_text(node["value"], node["unit"]), bench,
+               "" if is_ref else gap_text(node), "" if is_ref else MARKS[node["status"]],
+               target, _cell(node["owner"] or "")]
+        lines.append("| " + " | ".join(row) + " |")
+    if result["guardrails"]:
+        lines += ["", "| guardrail | value | bound | status |", "|:--|--:|:--|:--|"]
+        for guard in result["guardrails"]:
+            state = ("no value" if guard["value"] is None
+                     else "✗ breached" if guard["breached"] else "✓ ok")
+            lines.append(f"| {_cell(guard['name'])} | {value_text(guard['value'], guard['unit'])}"
+                         f" | {_bounds(guard)} | {state} |")
+    return "\n".join(lines) + "\n"
+
+
+EVAL_FORMATS: dict[str, Renderer] = {
+    "text": render_text,
+    "json": to_json,
+    "markdown": render_markdown,
+}
+
+__all__ = ["EVAL_FORMATS", "MISSING", "is_missing"]

@@ -1,0 +1,51 @@
+"""Shared helpers: write tree files into a temporary folder and run the CLI in-process."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nsm_cli.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TREES = ROOT / "trees"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def nsm(capsys, monkeypatch):
+    """Run `nsm ARGS...` in-process; return exit code, stdout and stderr separately."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("NSM_FORMAT", raising=False)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return Run(code, out.out, out.err)
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path, monkeypatch):
+    """Write files (dedented) below a temporary project folder that is also the cwd."""
+    monkeypatch.chdir(tmp_path)
+
+    def put(name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding=encoding)
+        return path
+
+    return put
