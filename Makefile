@@ -30,3 +30,6 @@ check-trees: $(STAMP)  ## the project's own trees pass nsm check --strict
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
+
+bench: $(STAMP)  ## run the benchmark suite and write bench/results.md
+	$(BIN)/python bench/run.py

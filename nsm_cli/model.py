@@ -58,7 +58,17 @@ class Node:
     minimum: float | None = None
     maximum: float | None = None
     alert: YMap | None = None
+    domain: tuple[float | None, float | None] | None = None  # values the metric can take
     is_guardrail: bool = False
+
+    def value_domain(self) -> tuple[float, float]:
+        """The values this metric can take: its `domain`, else 0–100% for rates, else ≥ 0."""
+        default_high = 1.0 if self.is_rate else float("inf")
+        if self.domain is None:
+            return 0.0, default_high
+        low, high = self.domain
+        return (float("-inf") if low is None else low,
+                float("inf") if high is None else high)
 
     @property
     def is_rate(self) -> bool:

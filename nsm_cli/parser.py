@@ -20,7 +20,7 @@ TOP_KEYS = ("version", "name", "description", "data", "period", "root", "guardra
             "scenarios")
 NODE_KEYS = ("id", "name", "unit", "formula", "children", "source", "value", "benchmark",
              "target", "direction", "owner", "actions", "description", "tags", "ignore",
-             "min", "max", "alert")
+             "min", "max", "alert", "domain")
 DATA_KEYS = ("path", "period_column", "format", "encoding")
 SOURCE_KEYS = ("data", "column", "agg")
 SCENARIO_KEYS = ("description", "set")
@@ -329,6 +329,7 @@ class _Parser:
         node.tags = self.text_list(value.get("tags"), "tags")
         node.ignore = self.text_list(value.get("ignore"), "ignore")
         node.alert = self.mapping(value.get("alert"), "'alert'")
+        node.domain = self.parse_domain(value.get("domain"))
         children = value.get("children")
         if children is not None:
             if not isinstance(children, YSeq):
@@ -340,6 +341,21 @@ class _Parser:
                     if child is not None:
                         node.children.append(child)
         return node
+
+    def parse_domain(self, value: YValue | None) -> tuple[float | None, float | None] | None:
+        """`domain: [low, high]`: the values a leaf can take (either end may be null)."""
+        if value is None:
+            return None
+        if not isinstance(value, YSeq) or len(value.items) != 2:
+            self.err("E103", "'domain' must be a list [low, high] (use null for no bound)",
+                     value.span)
+            return None
+        low, high = (None if isinstance(item, YScalar) and item.value is None
+                     else self.number(item, "domain") for item in value.items)
+        if low is not None and high is not None and low > high:
+            self.err("E112", "'domain' must list the low end first", value.span)
+            return None
+        return low, high
 
     def parse_child(self, item: YValue, depth: int, guardrail: bool) -> Child | None:
         if isinstance(item, YMap) and item.get("ref") is not None:
