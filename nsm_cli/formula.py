@@ -1,9 +1,9 @@
 """A safe compiler for node formulas: arithmetic over child ids, evaluated with numpy.
 
-Tree files come from strangers' pull requests, so a formula is never handed to
-``eval``/``exec``/``compile``. It is parsed with :func:`ast.parse`, every node is
-checked against a small whitelist, and the tree is turned into nested closures
-over numpy ufuncs. Evaluation is vectorised: a child's value may be a scalar, an
+Tree files come from strangers' pull requests, so a formula is never executed as
+Python: no ``eval``, no ``exec``, no bytecode. It is parsed with :func:`ast.parse`,
+every node is checked against a small whitelist, and the tree is turned into
+nested closures over numpy ufuncs. Evaluation is vectorised: a child's value may be a scalar, an
 array over periods, or a batch × periods array, and numpy broadcasting does the
 rest. All arithmetic is float64; a missing value (NaN) is the answer wherever
 the maths has none (division by zero, log of a non-positive number).

@@ -1,0 +1,173 @@
+"""`nsm eval` on the bundled trees: the worked examples' numbers, every format, clean errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, TREES
+from rich.console import Console
+
+from nsm_cli.evaluate import evaluate
+from nsm_cli.load import load_tree
+from nsm_cli.render.eval_formats import EVAL_FORMATS
+from nsm_cli.report import eval_result
+
+
+def nodes_of(stdout: str) -> dict[str, dict]:
+    return {node["id"]: node for node in json.loads(stdout)["nodes"]}
+
+
+@pytest.mark.parametrize("tree, args, node, value", [
+    ("arpu", [], "arpu", 4200.0),
+    ("arpu", [], "visits", 2.5),
+    ("arpu", [], "per_visit", 1680.0),
+    ("arpu", [], "value_added", 480.0),
+    ("arpu", ["--scenario", "li_plan"], "per_visit", 1800.0),
+    ("arpu", ["--scenario", "li_plan"], "arpu", 5040.0),
+    ("mau", [], "mau", 7980.0),
+    ("mau", [], "retained", 5980.0),
+    ("mau", [], "new_active", 1200.0),
+    ("mau", [], "woken", 800.0),
+    ("mau", ["--period", "2025-05"], "mau", 7696.0),
+    ("funnel", [], "vas_revenue", 499500.0),
+    ("funnel", [], "buyers", 900.0),
+    ("funnel", ["--scenario", "contact_80"], "vas_revenue", 666000.0),
+    ("funnel", ["--set", "contact_rate=80%"], "vas_revenue", 666000.0),
+    ("funnel", ["--set", "contact_rate=+20pp"], "vas_revenue", 666000.0),
+    ("journey", [], "retention_12m", 0.95 * 0.92 * 0.93 * 0.95),
+])
+def test_values_equal_the_hand_computed_ones(nsm, tree, args, node, value):
+    run = nsm("eval", TREES / f"{tree}.yaml", "--format", "json", *args)
+    assert run.code == 0, run.stderr
+    assert nodes_of(run.stdout)[node]["value"] == pytest.approx(value, rel=1e-12)
+
+
+def test_json_has_the_contract_shape_and_nothing_else_on_stdout(nsm):
+    run = nsm("eval", TREES / "mau.yaml", "--format", "json")
+    result = json.loads(run.stdout)
+    assert result["tree"] == "MAU 指标树"
+    assert result["period"] == "2025-06"
+    assert result["scenario"] is None
+    assert result["root"] == "mau"
+    root = result["nodes"][0]
+    for key in ("id", "name", "parent", "depth", "unit", "value", "observed", "benchmark", "gap",
+                "gap_pct", "target", "status"):
+        assert key in root
+    assert root["parent"] is None and root["depth"] == 0
+    assert root["observed"] == 8000.0
+    retention = nodes_of(run.stdout)["retention_rate"]
+    assert retention["gap"] == pytest.approx(-0.03)
+    assert retention["gap_pct"] == pytest.approx(-0.03 / 0.95, abs=1e-6)
+    assert retention["status"] == "behind"
+    guard = {g["id"]: g for g in result["guardrails"]}
+    assert any(g["breached"] for g in guard.values())
+
+
+def test_nodes_are_in_pre_order(nsm):
+    run = nsm("eval", TREES / "arpu.yaml", "--format", "json")
+    ids = [n["id"] for n in json.loads(run.stdout)["nodes"]]
+    assert ids == ["arpu", "visits", "first_purchase", "repeat_visits", "per_visit",
+                   "base_service", "value_added", "vas_penetration", "vas_price"]
+
+
+def render(result, width=110) -> str:
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    console.print(EVAL_FORMATS["text"](result))
+    return console.file.getvalue()
+
+
+def test_text_aligns_chinese_names_and_shows_units_and_gaps():
+    ev = evaluate(load_tree(str(TREES / "arpu.yaml")))
+    text = render(eval_result(ev, ev.period_index(None)))
+    lines = text.splitlines()
+    assert "4,200 元" in text and "40%" in text and "−15.0 pp" in text
+    assert any(line.startswith("│   ├── 首次购买") for line in lines)
+    # every value cell ends in the same terminal column, whatever the width of the names
+    from rich.cells import cell_len
+    value_lines = [line for line in lines[1:] if " 元" in line]
+    assert len(value_lines) >= 5
+    ends = {cell_len(line[: line.index(" 元") + 2]) for line in value_lines}
+    assert len(ends) == 1
+
+
+def test_observed_mismatch_is_marked(nsm):
+    run = nsm("eval", TREES / "mau.yaml")
+    assert run.code == 0
+    assert "≠ 6,000 人" in run.stdout and "≠ 8,000 人" in run.stdout
+
+
+def test_every_registered_format_renders_every_bundled_tree():
+    for tree in ("arpu", "mau", "funnel", "journey"):
+        ev = evaluate(load_tree(str(TREES / f"{tree}.yaml")))
+        result = eval_result(ev, ev.period_index(None))
+        for name, renderer in EVAL_FORMATS.items():
+            rendered = renderer(result)
+            text = rendered if isinstance(rendered, str) else render(result)
+            assert ev.tree.nodes[ev.tree.root].name.split("(")[0] in text, (tree, name)
+
+
+def test_markdown_is_a_table(nsm):
+    run = nsm("eval", TREES / "funnel.yaml", "--format", "markdown")
+    assert run.code == 0
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("### ")
+    assert lines[2].startswith("| metric | value")
+    assert "499,500 元" in run.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--period", "2030-01"], "no such period"),
+    (["--scenario", "nope"], "no such scenario"),
+    (["--set", "nope=1"], "no such node"),
+    (["--set", "contact_rate"], "expected ID=CHANGE"),
+    (["--format", "yaml"], "choose one of text, json, markdown"),
+])
+def test_usage_errors_exit_2_with_a_message(nsm, args, words):
+    run = nsm("eval", TREES / "funnel.yaml", *args)
+    assert run.code == 2
+    assert run.stdout == ""
+    assert words in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_invalid_tree_exits_1_with_file_line_column(nsm, write):
+    write("t.yaml", "name: t\nroot:\n  id: t\n  formla: a\n")
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1
+    assert run.stdout == ""
+    assert "t.yaml:4:3: unknown key 'formla' in a node (did you mean 'formula'?) [E104]" \
+        in run.stderr.splitlines()
+
+
+def test_hostile_formula_is_refused_and_never_run(nsm, write, tmp_path):
+    marker = tmp_path / "pwned"
+    write("t.yaml", f"""
+        name: t
+        root:
+          id: t
+          formula: __import__('os').system('touch {marker}')
+          children:
+            - {{id: a, value: 1}}
+        """)
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1
+    assert "E202" in run.stderr
+    assert not marker.exists()
+
+
+def test_python_m_nsm_cli_runs_as_a_fresh_process():
+    proc = subprocess.run(
+        [sys.executable, "-m", "nsm_cli", "eval", "trees/funnel.yaml", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["nodes"][0]["value"] == 499500.0
+
+
+def test_no_color_output_has_no_escape_codes(nsm):
+    run = nsm("eval", TREES / "mau.yaml")
+    assert "\x1b[" not in run.stdout
