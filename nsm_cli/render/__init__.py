@@ -43,3 +43,18 @@ def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str
             items.append((kid, continuation + branch, continuation + further, reference))
         stack.extend(reversed(items))
     return rows
+
+
+def keep_numbers_whole(table: Any, shrinkable: tuple[str, ...] = ("metric", "owner")) -> Any:
+    """Let only name-like columns shrink on a narrow terminal: numbers are never cut short."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    for column in table.columns:
+        if str(column.header) in shrinkable:
+            continue
+        widths = [cell_len(cell.plain if isinstance(cell, Text) else str(cell))
+                  for cell in column.cells]
+        header = column.header.plain if isinstance(column.header, Text) else str(column.header)
+        column.min_width = max([cell_len(header), *widths])
+    return table

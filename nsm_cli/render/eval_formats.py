@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..numbers import MISSING, change_text, is_missing, percent, value_text
-from . import Renderer, to_json, tree_guides
+from . import Renderer, keep_numbers_whole, to_json, tree_guides
 
 STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
 MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}
@@ -59,7 +59,7 @@ def render_text(result: dict[str, Any]) -> Group:
     show_change = bool(result["changes"])
     table = Table(box=None, pad_edge=False, show_edge=False, title=None, padding=(0, 1),
                   header_style="bold")
-    table.add_column(Text(_title(result), style="bold"), no_wrap=True, overflow="ellipsis")
+    table.add_column("metric", no_wrap=True, overflow="ellipsis")
     table.add_column("value", justify="right", no_wrap=True)
     if show_change:
         table.add_column("vs base", justify="right", no_wrap=True)
@@ -101,7 +101,8 @@ def render_text(result: dict[str, Any]) -> Group:
             cells.append("" if target is None else value_text(target, node["unit"]))
         cells.append(Text(node["owner"] or "", style="cyan"))
         table.add_row(*cells)
-    parts: list[Any] = [table]
+    keep_numbers_whole(table)
+    parts: list[Any] = [Text(_title(result), style="bold"), table]
     if result["guardrails"]:
         parts.append(Text(""))
         parts.append(guardrail_table(result["guardrails"]))
