@@ -7,20 +7,23 @@ from typing import Annotated
 
 import typer
 
-TreeArg = Annotated[Path, typer.Argument(help="The tree file (YAML).", show_default=False)]
+TreeArg = Annotated[Path, typer.Argument(help="The tree file (YAML).", show_default=False,
+                                 metavar="TREE")]
 PeriodOpt = Annotated[
     str | None,
-    typer.Option("--period", "-p", help="Period to use (default: the file's period, else the "
-                 "latest)."),
+    typer.Option("--period", "-p", metavar="PERIOD",
+                 help="Period to use (default: the file's period, else the latest)."),
 ]
 ScenarioOpt = Annotated[
     str | None,
-    typer.Option("--scenario", "-s", help="Apply a scenario from the file's scenarios."),
+    typer.Option("--scenario", "-s", metavar="NAME",
+                 help="Apply a scenario from the file's scenarios."),
 ]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--set",
+        metavar="ID=CHANGE",
         help="Change a node: ID=CHANGE, where CHANGE is a new value (0.5, 50%), a relative "
         "change (+10%), percentage points for rates (+2pp) or a factor (x1.1). Repeatable; "
         "applied after --scenario.",
@@ -29,7 +32,7 @@ SetOpt = Annotated[
 FormatOpt = Annotated[
     str,
     typer.Option(
-        "--format", "-f", envvar="NSM_FORMAT",
+        "--format", "-f", envvar="NSM_FORMAT", metavar="FORMAT",
         help="Output format: text for people, json for scripts (nothing else on stdout), "
         "markdown for a pull-request comment where the command offers it.",
     ),
