@@ -42,3 +42,6 @@ CORE_CODES: dict[str, str] = {
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
 }
 CORE_CODES["E113"] = "duplicate key in a mapping"
+CORE_CODES["E114"] = "invalid alert rule"
+CORE_CODES["E310"] = "no data for a leaf in a period an analysis needs (explain, goal-seek)"
+CORE_CODES["E311"] = "a formula gives no value where an analysis needs one (explain, goal-seek)"

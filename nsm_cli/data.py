@@ -13,6 +13,7 @@ import csv
 import difflib
 import io
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ FORMATS = ("wide", "long")
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
+# files from this size on take the fast path (numpy over the bytes); the variable is for bench/
+FAST_BYTES = int(os.environ.get("NSM_FAST_CSV_BYTES", 4 << 20))
 
 AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
 NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
@@ -100,8 +103,97 @@ def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
 
     Raises NsmError with every diagnostic found, not just the first.
     """
+    if spec.format == "wide" and _big(spec.path):
+        table = read_big(spec, uses)
+        if table is not None:
+            return table
     raw = read_rows(spec, {use.column for use in uses})
     return build_table(spec, raw, uses)
+
+
+def _big(path: str) -> bool:
+    try:
+        return os.path.getsize(path) >= FAST_BYTES
+    except OSError:
+        return False
+
+
+# --- the fast path for big wide files (see fastcsv) ------------------------------------------
+
+
+def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
+    """A big wide UTF-8 file read with numpy; None when its shape needs the light path."""
+    from . import fastcsv
+    from .progress import bar
+
+    if _codec(spec) not in ("utf-8", "ascii"):
+        return None
+    data = read_bytes(spec)
+    if b"\x00" in data:
+        raise _binary(spec)
+    try:
+        fastcsv.decode_check(data, "utf-8")
+    except UnicodeDecodeError as exc:
+        raise _undecodable(spec, data, exc) from None
+    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    line = 0
+    header: list[str] | None = None
+    while header is None:
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        line += 1
+        if start >= len(data):
+            return None  # empty: the light path says so
+        text = data[start:end].decode("utf-8")
+        if text.count('"') % 2:
+            return None  # a header cell across lines
+        row = next(csv.reader([text.rstrip("\r\n")]), [])
+        if "".join(row).strip():
+            header = [cell.strip() for cell in row]
+        start = end
+    period_at = _find(header, spec.period_column)
+    if period_at is None and spec.period_column_set:
+        message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"
+        raise NsmError([error("E306", message + _choices(spec.period_column, header), spec.span)])
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        if i != period_at and name:
+            positions.setdefault(name, []).append(i)
+    wanted = {use.column: positions[use.column][0] for use in uses
+              if len(positions.get(use.column, ())) == 1}
+    ambiguous = {use.column: [i + 1 for i in positions[use.column]] for use in uses
+                 if len(positions.get(use.column, ())) > 1}
+    try:
+        with bar(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
+            rows = fastcsv.read_fast(data, start, line, len(header), period_at, wanted, "utf-8",
+                                     advance)
+    except fastcsv.Unsupported:
+        return None
+    del data
+
+    bad_cells = _label_problems(spec, [(line, (period_at or 0) + 1) for line in rows.bad_labels])
+    parsed: dict[str, Parsed] = {}
+    everywhere = np.arange(rows.lines.size, dtype=np.intp)
+    for name, at in wanted.items():
+        values = rows.values[name]
+        slow = rows.bad[name]
+        if slow:
+            cells = [cell for _, cell in slow]
+            numbers, bad = parse_cells(cells)
+            values[[row for row, _ in slow]] = numbers
+            for i in bad:
+                bad_cells.append((int(rows.lines[slow[i][0]]), at + 1,
+                                  f"bad cell {_quote(cells[i])} in column '{name}': "
+                                  f"{NUMBER_HINT}"))
+        parsed[name] = Parsed(values, everywhere)
+    if rows.labels is None or rows.codes is None:
+        periods, codes = [ALL], np.zeros(rows.lines.size, dtype=np.intp)
+    else:
+        periods = sorted(rows.labels)
+        order = {label: i for i, label in enumerate(periods)}
+        codes = np.array([order[label] for label in rows.labels], dtype=np.intp)[rows.codes]
+    found = Found(periods, codes, rows.lines, rows.labels is None, list(positions), ambiguous)
+    return assemble(spec, found, parsed, bad_cells, uses)
 
 
 # --- reading: file → text → rows -------------------------------------------------------------
@@ -111,8 +203,8 @@ def _fail(message: str, span: Span) -> NsmError:
     return NsmError([error("E303", message, span)])
 
 
-def read_text(spec: DataSpec) -> str:
-    """The file decoded; E303 for anything that keeps it from being a text CSV file."""
+def read_bytes(spec: DataSpec) -> bytes:
+    """The file's bytes; E303 when it cannot be read."""
     try:
         with open(spec.path, "rb") as handle:
             data = handle.read()
@@ -127,11 +219,32 @@ def read_text(spec: DataSpec) -> str:
     except OSError as exc:
         raise _fail(f"data '{spec.name}': cannot read {spec.path} ({exc.strerror or exc})",
                     spec.span) from None
+    return data
+
+
+def _codec(spec: DataSpec) -> str:
+    """The encoding's canonical name; E303 for one Python does not know."""
     try:
-        codec = codecs.lookup(spec.encoding).name
+        return codecs.lookup(spec.encoding).name
     except LookupError:
         raise _fail(f"data '{spec.name}': unknown encoding '{spec.encoding}' for {spec.path} "
                     "(try utf-8, gbk or gb18030)", spec.span) from None
+
+
+def _undecodable(spec: DataSpec, data: bytes, exc: UnicodeDecodeError) -> NsmError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        hint = "set encoding: gbk in the data entry if the file comes from Excel"
+    else:
+        hint = "check the encoding in the data entry (utf-8, gbk or gb18030)"
+    return _fail(f"cannot decode {spec.path} as {spec.encoding} (line {line}): {hint}",
+                 Span(spec.path, line, 1))
+
+
+def read_text(spec: DataSpec) -> str:
+    """The file decoded; E303 for anything that keeps it from being a text CSV file."""
+    data = read_bytes(spec)
+    codec = _codec(spec)
     wide_chars = codec.startswith(("utf-16", "utf-32"))
     if codec == "utf-8":
         codec = "utf-8-sig"  # Excel writes a BOM
@@ -140,13 +253,7 @@ def read_text(spec: DataSpec) -> str:
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-            hint = "set encoding: gbk in the data entry if the file comes from Excel"
-        else:
-            hint = "check the encoding in the data entry (utf-8, gbk or gb18030)"
-        raise _fail(f"cannot decode {spec.path} as {spec.encoding} (line {line}): {hint}",
-                    Span(spec.path, line, 1)) from None
+        raise _undecodable(spec, data, exc) from None
     if "\x00" in text:
         raise _binary(spec)
     return text.removeprefix("\ufeff")
@@ -363,65 +470,100 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         codes = codes.reshape(-1)
     noun = "metric" if spec.format == "long" else "column"
 
-    bad_cells: list[tuple[int, int, str]] = [
-        (line, column, f"bad cell '' in column '{spec.period_column}': every row needs a "
-                       "period label like 2025-06")
-        for line, column in raw.bad_labels
-    ]
-    parsed: dict[str, np.ndarray] = {}
+    bad_cells = _label_problems(spec, raw.bad_labels)
+    parsed: dict[str, Parsed] = {}
     for name in dict.fromkeys(use.column for use in uses):
         column = raw.used.get(name)
         if column is None:
             continue
-        parsed[name], bad = parse_cells(column.cells)
+        numbers, bad = parse_cells(column.cells)
+        parsed[name] = Parsed(numbers, column.rows)
         where = f"column '{name}'" if noun == "column" else f"column 'value' (metric '{name}')"
         for i in bad:
             bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
                               f"bad cell {_quote(column.cells[i])} in {where}: {NUMBER_HINT}"))
+    found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous)
+    return assemble(spec, found, parsed, bad_cells, uses)
 
+
+@dataclass
+class Parsed:
+    """A used column as numbers: one value per cell and the data row each cell sits in."""
+
+    values: np.ndarray
+    rows: np.ndarray
+
+
+@dataclass
+class Found:
+    """What any reader learnt of a file's rows: periods, a period code and a line per row."""
+
+    periods: list[str]
+    codes: np.ndarray
+    lines: np.ndarray
+    no_period_column: bool
+    columns: list[str]
+    ambiguous: dict[str, list[int]]
+
+
+def _label_problems(spec: DataSpec, bad_labels: list[tuple[int, int]]) -> list[
+        tuple[int, int, str]]:
+    return [(line, column, f"bad cell '' in column '{spec.period_column}': every row needs a "
+                           "period label like 2025-06")
+            for line, column in bad_labels]
+
+
+def assemble(
+    spec: DataSpec, found: Found, parsed: dict[str, Parsed],
+    bad_cells: list[tuple[int, int, str]], uses: Sequence[ColumnUse],
+) -> Table:
+    """Aggregate the parsed columns per period; raise every problem found at once."""
+    noun = "metric" if spec.format == "long" else "column"
+    periods = found.periods
     diagnostics: list[Diagnostic] = _capped(spec, bad_cells)
     series: dict[tuple[str, str | None], np.ndarray] = {}
     for use in uses:
-        if use.column in raw.ambiguous:
-            places = ", ".join(str(p) for p in raw.ambiguous[use.column])
+        if use.column in found.ambiguous:
+            places = ", ".join(str(p) for p in found.ambiguous[use.column])
             diagnostics.append(error(
                 "E302", f"data '{spec.name}' ({spec.path}) has several columns named "
                 f"'{use.column}' (columns {places}): rename all but one", use.span))
             continue
-        if use.column not in raw.used:
+        if use.column not in parsed:
             message = f"data '{spec.name}' ({spec.path}) has no {noun} '{use.column}'"
-            diagnostics.append(error("E302", message + _choices(use.column, raw.columns, noun),
+            diagnostics.append(error("E302", message + _choices(use.column, found.columns, noun),
                                      use.span))
             continue
-        column = raw.used[use.column]
-        column_codes = codes[column.rows]
+        column = parsed[use.column]
+        column_codes = found.codes[column.rows]
         if use.agg is None:
-            clash = _duplicates(spec, raw, noun, use, column, column_codes, periods)
+            clash = _duplicates(spec, found, noun, use, column, column_codes)
             if clash is not None:
                 diagnostics.append(clash)
                 continue
         key = (use.column, use.agg)
         if key not in series:
-            series[key] = aggregate(parsed[use.column], column_codes, len(periods), use.agg)
+            series[key] = aggregate(column.values, column_codes, len(periods), use.agg)
     if diagnostics:
         raise NsmError(diagnostics)
-    return Table(spec, periods, series, list(raw.columns))
+    return Table(spec, periods, series, list(found.columns))
 
 
 def _duplicates(
-    spec: DataSpec, raw: RawRows, noun: str, use: ColumnUse, column: RawColumn,
-    codes: np.ndarray, periods: list[str],
+    spec: DataSpec, found: Found, noun: str, use: ColumnUse, column: Parsed,
+    codes: np.ndarray,
 ) -> Diagnostic | None:
     """E305 when a column without agg has several rows for one period."""
+    periods = found.periods
     counts = np.bincount(codes, minlength=len(periods))
     crowded = np.flatnonzero(counts > 1)
     if crowded.size == 0:
         return None
     first = int(crowded[0])
-    lines = raw.lines[column.rows[codes == first]].tolist()
+    lines = found.lines[column.rows[codes == first]].tolist()
     shown = ", ".join(str(line) for line in lines[:6]) + (", …" if len(lines) > 6 else "")
     more = f"; {crowded.size - 1} more periods too" if crowded.size > 1 else ""
-    if raw.labels is None:
+    if found.no_period_column:
         more += f"; the file has no '{spec.period_column}' column"
     return error("E305", f"{noun} '{use.column}' of {spec.path} has {len(lines)} rows for "
                  f"period {periods[first]} (lines {shown}{more}): {AGG_HINT}", use.span)

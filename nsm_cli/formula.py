@@ -520,3 +520,16 @@ def _compile_call(name: str, args: list[ast.expr]) -> Fn:
         return value
 
     return extreme
+
+
+def formula_syntax(text: str) -> tuple[ast.expr, Callable[[ast.AST], int]]:
+    """The checked syntax tree of a formula and a function giving a node's offset in `text`.
+
+    For analyses of a formula's structure (the units rule of `nsm check`) that need more
+    than its names; raises FormulaError exactly as :func:`compile_formula` does.
+    """
+    compile_formula(text)
+    flat = text.replace("\r", " ").replace("\n", " ")
+    body = flat.strip()
+    base = len(flat) - len(flat.lstrip())
+    return _parse(body, base, text).body, _Source(body, base).start

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .alerts import tree_problems
 from .data import ColumnUse, Table, read_table
 from .diagnostics import Diagnostic, NsmError
 from .model import SourceRef, TreeFile
@@ -88,6 +89,7 @@ def inspect_tree(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
         parsed, diagnostics = parse_tree(path)
     except NsmError as exc:
         return None, exc.diagnostics
+    diagnostics += tree_problems(parsed)   # bad `alert:` rules are errors like any other key
     compiled, more = compile_tree(parsed)
     diagnostics += more
     store, more = load_data(parsed)

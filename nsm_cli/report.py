@@ -96,14 +96,45 @@ def node_result(ev: Evaluation, node_id: str, index: int) -> dict[str, object]:
     return result
 
 
-def eval_result(ev: Evaluation, index: int) -> dict[str, object]:
-    """The whole `nsm eval` result for the period at `index`."""
+def _extras(ev: Evaluation, node_id: str, index: int, row: dict[str, object],
+            alerts: dict[str, list[dict[str, object]]], trend: int | None,
+            compare: int | None) -> dict[str, object]:
+    """Add the firing alerts, and the trend and comparison when asked, to a node's row."""
+    from .trend import node_compare, node_trend
+
+    if ev.tree.nodes[node_id].alert is not None:   # nodes without `alert:` keep their shape
+        row["alerts"] = alerts.get(node_id, [])
+    if trend is not None:
+        row["trend"] = node_trend(ev, node_id, index, trend)
+    if compare is not None:
+        row["compare"] = node_compare(ev, node_id, index, compare)
+    return row
+
+
+def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,
+                compare: int | None = None) -> dict[str, object]:
+    """The whole `nsm eval` result for the period at `index`.
+
+    `trend` adds each node's last `trend` periods and period-on-period change;
+    `compare` (a period index) adds each node's value in that period beside.
+    A node or guardrail with an `alert:` block lists its firing rules in `alerts`
+    (empty when quiet); `alerts` at the top holds what `nsm alerts` reports.
+    """
+    from .alerts import check_alerts
+    from .trend import window
+
     tree = ev.tree
+    report = check_alerts(ev, index)
+    alerts: dict[str, list[dict[str, object]]] = {}
+    for alert in report["fired"]:
+        if alert["source"] == "alert":   # a breached bound is already in `breached`
+            alerts.setdefault(str(alert["id"]), []).append(
+                {key: alert[key] for key in ("rule", "rule_text", "message")})
     guardrails = []
     for node_id in tree.guardrails:
         node = tree.nodes[node_id]
         value = _at(ev.values, node_id, index)
-        guardrails.append({
+        guardrails.append(_extras(ev, node_id, index, {
             "id": node_id,
             "name": node.name,
             "unit": node.unit,
@@ -113,7 +144,7 @@ def eval_result(ev: Evaluation, index: int) -> dict[str, object]:
             "breached": breach(value, node.minimum, node.maximum) is not None,
             "direction": node.direction,
             "owner": node.owner,
-        })
+        }, alerts, trend, compare))
     scenario = tree.file.scenarios.get(ev.scenario) if ev.scenario else None
     return {
         "tree": tree.file.name,
@@ -125,8 +156,13 @@ def eval_result(ev: Evaluation, index: int) -> dict[str, object]:
         "changes": [{"id": c.node_id, "change": c.text, "kind": c.kind,
                      "amount": json_number(c.amount)} for c in ev.changes],
         "root": tree.root,
-        "nodes": [node_result(ev, node_id, index) for node_id in tree.order],
+        "nodes": [_extras(ev, node_id, index, node_result(ev, node_id, index), alerts, trend,
+                          compare) for node_id in tree.order],
         "guardrails": guardrails,
+        "trend": None if trend is None else {
+            "last": trend, "periods": [ev.periods[i] for i in window(index, trend)]},
+        "compare": None if compare is None else ev.periods[compare],
+        "alerts": report,
         "warnings": [d.to_dict() for d in ev.warnings],
     }
 

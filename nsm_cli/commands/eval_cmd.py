@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from ..app import app, check_format, emit, report_diagnostics
 from .options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
 
 EVAL_FORMAT_NAMES = ("text", "json", "markdown")
+DEFAULT_LAST = 6  # the same as trend.DEFAULT_LAST; kept here so `--help` needs no numpy
+
+TrendOpt = Annotated[
+    bool,
+    typer.Option("--trend", "-t",
+                 help="Add each node's last periods as a sparkline and its change against the "
+                 "previous period (▲▼, green when it improves for the node's direction)."),
+]
+LastOpt = Annotated[
+    int | None,
+    typer.Option("--last", "-n", metavar="N", min=1,
+                 help=f"How many periods the trend shows, up to the selected one "
+                 f"(default {DEFAULT_LAST}); implies --trend."),
+]
+CompareOpt = Annotated[
+    str | None,
+    typer.Option("--compare", "-c", metavar="PERIOD",
+                 help="Show another period beside the selected one, with the change from it."),
+]
 
 
 @app.command("eval")
@@ -15,13 +38,18 @@ def eval_command(
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
     format_: FormatOpt = "text",
+    trend: TrendOpt = False,
+    last: LastOpt = None,
+    compare: CompareOpt = None,
 ) -> None:
     """Fill every node from the CSVs and render the tree with value, benchmark and gap.
 
     Rates (unit %) show as percent and their gaps in percentage points; a node
-    whose observed value (its `source`) differs from its formula is marked ≠.
+    whose observed value (its `source`) differs from its formula is marked ≠; a
+    node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
     """
     from ..changes import parse_assignment
+    from ..diagnostics import UsageError
     from ..evaluate import evaluate
     from ..load import load_tree
     from ..render.eval_formats import EVAL_FORMATS
@@ -31,7 +59,15 @@ def eval_command(
     sets = [parse_assignment(text) for text in set_ or []]
     loaded = load_tree(str(tree))
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
-    result = eval_result(evaluation, evaluation.period_index(period))
+    index = evaluation.period_index(period)
+    other = None
+    if compare is not None:
+        try:
+            other = evaluation.period_index(compare)
+        except UsageError as exc:
+            raise UsageError(str(exc).replace("--period", "--compare", 1)) from None
+    span = last if last is not None else (DEFAULT_LAST if trend else None)
+    result = eval_result(evaluation, index, trend=span, compare=other)
     report_diagnostics(evaluation.warnings)
     emit(renderer(result))
 

@@ -13,6 +13,37 @@ from . import Renderer, keep_numbers_whole, to_json, tree_guides
 
 STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
 MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}
+MOVE_STYLES = {"better": "green", "worse": "red", "flat": "dim", None: ""}
+MOVE_MARKS = {"better": "✓", "worse": "✗", "flat": "", None: ""}
+BELL = "🔔"
+
+
+def move_text(move: dict[str, Any] | None, unit: str | None) -> str:
+    """A period-on-period move: `▲ +284 +3.7% ✓`, `▼ −1.0 pp ✗` (✓/✗ judged by direction)."""
+    if not move or move.get("change") is None:
+        return ""
+    delta = move["change"]
+    arrow = "▲" if delta > 0 else ("▼" if delta < 0 else "=")
+    if delta == 0:
+        return f"= {change_text(0.0, unit if unit == '%' else None)}"
+    if unit == "%":
+        text = f"{arrow} {change_text(delta, '%')}"
+    else:
+        pct = move["change_pct"]
+        tail = f" {percent(pct, signed=True, decimals=1)}" if pct is not None else ""
+        text = f"{arrow} {change_text(delta, None)}{tail}"
+    mark = MOVE_MARKS[move.get("verdict")]
+    return f"{text} {mark}" if mark else text
+
+
+def _move(move: dict[str, Any] | None, unit: str | None) -> Text:
+    return Text(move_text(move, unit), style=MOVE_STYLES[(move or {}).get("verdict")])
+
+
+def alert_marks(node: dict[str, Any]) -> str:
+    """`🔔 falls_for 2, change_below -5%` for the node's firing `alert:` rules (bounds show ⚠)."""
+    rules = [a["rule_text"] for a in node.get("alerts", [])]
+    return f"{BELL} {', '.join(rules)}" if rules else ""
 
 
 def gap_text(node: dict[str, Any]) -> str:
@@ -48,21 +79,36 @@ def _title(result: dict[str, Any]) -> str:
     sets = [f"{c['id']} {c['change']}" for c in result["changes"]]
     if sets and not result["scenario"]:
         parts.append("set " + ", ".join(sets))
+    if result.get("trend"):
+        shown = result["trend"]["periods"]
+        parts.append(f"trend {shown[0]}…{shown[-1]}" if len(shown) > 1 else f"trend {shown[0]}")
+    if result.get("compare"):
+        parts.append(f"compared with {result['compare']}")
     return " · ".join(parts)
 
 
 def render_text(result: dict[str, Any]) -> Group:
     """The tree with value, benchmark, gap, target and owner in aligned columns."""
     nodes = {node["id"]: node for node in result["nodes"]}
-    show_observed = any(n["observed"] is not None for n in nodes.values())
+    # trends and comparisons are about movement: the observed-vs-formula check makes room
+    moving = bool(result.get("trend") or result.get("compare"))
+    show_observed = not moving and any(n["observed"] is not None for n in nodes.values())
     show_target = any(n["target"] is not None for n in nodes.values())
     show_change = bool(result["changes"])
+    show_trend = bool(result.get("trend"))
+    compare = result.get("compare")
     table = Table(box=None, pad_edge=False, show_edge=False, title=None, padding=(0, 1),
                   header_style="bold")
     table.add_column("metric", no_wrap=True, overflow="ellipsis")
     table.add_column("value", justify="right", no_wrap=True)
     if show_change:
         table.add_column("vs base", justify="right", no_wrap=True)
+    if show_trend:
+        table.add_column("trend", no_wrap=True)
+        table.add_column("vs prev", justify="right", no_wrap=True)
+    if compare:
+        table.add_column(compare, justify="right", no_wrap=True)
+        table.add_column(f"vs {compare}", justify="right", no_wrap=True)
     if show_observed:
         table.add_column("observed", justify="right", no_wrap=True)
     table.add_column("benchmark", justify="right", no_wrap=True)
@@ -82,6 +128,8 @@ def render_text(result: dict[str, Any]) -> Group:
         label.append(node["name"], style="bold" if node["depth"] == 0 else "")
         if node["breached"]:
             label.append(" ⚠ " + node["breached"].replace("_", " "), style="bold red")
+        if marks := alert_marks(node):
+            label.append(" " + marks, style="bold yellow")
         style = STYLES[node["status"]]
         value = Text(value_text(node["value"], node["unit"]))
         if node["value"] is None:
@@ -89,6 +137,12 @@ def render_text(result: dict[str, Any]) -> Group:
         cells: list[Any] = [label, value]
         if show_change:
             cells.append(_change(node))
+        if show_trend:
+            cells.append(Text(node["trend"]["sparkline"], style="cyan"))
+            cells.append(_move(node["trend"], node["unit"]))
+        if compare:
+            cells.append(value_text(node["compare"]["value"], node["unit"]))
+            cells.append(_move(node["compare"], node["unit"]))
         if show_observed:
             observed = _observed(node)
             cells.append(Text(observed, style="yellow" if observed.startswith("≠") else "dim"))
@@ -105,7 +159,7 @@ def render_text(result: dict[str, Any]) -> Group:
     parts: list[Any] = [Text(_title(result), style="bold"), table]
     if result["guardrails"]:
         parts.append(Text(""))
-        parts.append(guardrail_table(result["guardrails"]))
+        parts.append(guardrail_table(result["guardrails"], compare))
     return Group(*parts)
 
 
@@ -128,11 +182,18 @@ def _bounds(guard: dict[str, Any]) -> str:
     return ", ".join(parts) or "no bound"
 
 
-def guardrail_table(guardrails: list[dict[str, Any]]) -> Table:
+def guardrail_table(guardrails: list[dict[str, Any]], compare: str | None = None) -> Table:
+    show_trend = any("trend" in guard for guard in guardrails)
     table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
                   header_style="bold")
     table.add_column(Text("Guardrails", style="bold"), no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
+    if show_trend:
+        table.add_column("trend", no_wrap=True)
+        table.add_column("vs prev", justify="right", no_wrap=True)
+    if compare:
+        table.add_column(compare, justify="right", no_wrap=True)
+        table.add_column(f"vs {compare}", justify="right", no_wrap=True)
     table.add_column("bound", no_wrap=True)
     table.add_column("", no_wrap=True)
     table.add_column("owner", no_wrap=True)
@@ -143,9 +204,18 @@ def guardrail_table(guardrails: list[dict[str, Any]]) -> Table:
             mark = Text("✗ breached", style="bold red")
         else:
             mark = Text("✓ ok", style="green")
-        table.add_row(guard["name"], value_text(guard["value"], guard["unit"]), _bounds(guard),
-                      mark, Text(guard["owner"] or "", style="cyan"))
-    return table
+        if marks := alert_marks(guard):
+            mark.append(" " + marks, style="bold yellow")
+        cells: list[Any] = [guard["name"], value_text(guard["value"], guard["unit"])]
+        if show_trend:
+            cells += [Text(guard["trend"]["sparkline"], style="cyan"),
+                      _move(guard["trend"], guard["unit"])]
+        if compare:
+            cells += [value_text(guard["compare"]["value"], guard["unit"]),
+                      _move(guard["compare"], guard["unit"])]
+        cells += [_bounds(guard), mark, Text(guard["owner"] or "", style="cyan")]
+        table.add_row(*cells)
+    return keep_numbers_whole(table, ("Guardrails", "owner"))
 
 
 def _cell(text: str) -> str:
@@ -155,9 +225,19 @@ def _cell(text: str) -> str:
 def render_markdown(result: dict[str, Any]) -> str:
     """A GitHub-flavoured Markdown table a pull-request comment can show."""
     lines = [f"### {_cell(_title(result))}", ""]
-    header = ["metric", "value", "benchmark", "gap", "", "target", "owner"]
+    show_trend, compare = bool(result.get("trend")), result.get("compare")
+    header = ["metric", "value"]
+    align = [":--", "--:"]
+    if show_trend:
+        header += ["trend", "vs prev"]
+        align += [":--", "--:"]
+    if compare:
+        header += [_cell(compare), f"vs {_cell(compare)}"]
+        align += ["--:", "--:"]
+    header += ["benchmark", "gap", "", "target", "owner"]
+    align += ["--:", "--:", ":-:", "--:", ":--"]
     lines.append("| " + " | ".join(header) + " |")
-    lines.append("|:--|--:|--:|--:|:-:|--:|:--|")
+    lines.append("|" + "|".join(align) + "|")
     nodes = {node["id"]: node for node in result["nodes"]}
     for _prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
         node = nodes[node_id]
@@ -168,17 +248,27 @@ def render_markdown(result: dict[str, Any]) -> str:
             name = f"↪ {name} (shared)"
         if node["breached"]:
             name += f" ⚠ {node['breached'].replace('_', ' ')}"
+        if (marks := alert_marks(node)) and not is_ref:
+            name += f" {_cell(marks)}"
         bench = "" if node["benchmark"] is None else value_text(node["benchmark"], node["unit"])
         target = "" if node["target"] is None else value_text(node["target"], node["unit"])
-        row = [indent + name, value_text(node["value"], node["unit"]), bench,
-               "" if is_ref else gap_text(node), "" if is_ref else MARKS[node["status"]],
-               target, _cell(node["owner"] or "")]
+        row = [indent + name, value_text(node["value"], node["unit"])]
+        if show_trend:
+            row += ["", ""] if is_ref else [f"`{node['trend']['sparkline']}`",
+                                            move_text(node["trend"], node["unit"])]
+        if compare:
+            row += ["", ""] if is_ref else [value_text(node["compare"]["value"], node["unit"]),
+                                            move_text(node["compare"], node["unit"])]
+        row += [bench, "" if is_ref else gap_text(node), "" if is_ref else MARKS[node["status"]],
+                target, _cell(node["owner"] or "")]
         lines.append("| " + " | ".join(row) + " |")
     if result["guardrails"]:
         lines += ["", "| guardrail | value | bound | status |", "|:--|--:|:--|:--|"]
         for guard in result["guardrails"]:
             state = ("no value" if guard["value"] is None
                      else "✗ breached" if guard["breached"] else "✓ ok")
+            if marks := alert_marks(guard):
+                state += f" {_cell(marks)}"
             lines.append(f"| {_cell(guard['name'])} | {value_text(guard['value'], guard['unit'])}"
                          f" | {_bounds(guard)} | {state} |")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,34 @@
+"""The tree-quality rules (W4xx): one small module each, registered in RULES, like yamllint.
+
+A rule module declares CODE, NAME, SEVERITY, SUMMARY, NEEDS_VALUES (whether it needs the
+tree's data and values), a docstring that is its help text, BAD and GOOD example tree
+files (with FILES for the data they read) and BAD_SNIPPET / GOOD_SNIPPET for the README
+table, and `check(ctx) -> Iterator[Finding]`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import (
+    w401_mece,
+    w402_mixed_units,
+    w403_too_deep,
+    w404_too_shallow,
+    w405_too_many_children,
+    w406_not_actionable,
+    w407_no_benchmark,
+    w408_unused_column,
+    w409_money_root,
+)
+from .base import Finding, RuleContext
+
+RULES: dict[str, ModuleType] = {
+    module.CODE: module
+    for module in (
+        w401_mece, w402_mixed_units, w403_too_deep, w404_too_shallow, w405_too_many_children,
+        w406_not_actionable, w407_no_benchmark, w408_unused_column, w409_money_root,
+    )
+}
+
+__all__ = ["RULES", "Finding", "RuleContext"]

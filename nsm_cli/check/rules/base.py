@@ -1,0 +1,33 @@
+"""What every tree-quality rule receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ...diagnostics import Span
+
+if TYPE_CHECKING:
+    from ...evaluate import Evaluation
+    from ...load import DataStore
+    from ...tree import CompiledTree
+    from ..config import Config
+
+
+@dataclass
+class RuleContext:
+    """A compiled tree, the settings, and its values when the data could be loaded."""
+
+    tree: CompiledTree
+    config: Config
+    evaluation: Evaluation | None = None   # None when the tree's data has errors
+    data: DataStore | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a rule found: the node it belongs to (for `ignore:`), a message, a place."""
+
+    node_id: str
+    message: str
+    span: Span

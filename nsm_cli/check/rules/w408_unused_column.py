@@ -1,0 +1,77 @@
+"""A data file has a metric column that no node, benchmark or guardrail uses: a metric
+someone meant to bind, or one left behind after a node was removed. Columns of text
+(notes, store names) are not metrics and are never reported. Bind the column to a node,
+or drop it from the file. Reported at the tree's `data` entry; `ignore: [W408]` goes on
+the root."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .base import Finding, RuleContext
+
+CODE = "W408"
+NAME = "unused-column"
+SEVERITY = "warning"
+NEEDS_VALUES = True
+SUMMARY = "data column no node uses"
+BAD = """\
+name: Visits
+data:
+  d: d.csv
+root:
+  id: visits
+  formula: first + repeat
+  children:
+    - {id: first, source: d.first}
+    - {id: repeat, source: d.repeat}
+"""
+GOOD = BAD.replace("  formula: first + repeat\n", "  formula: first + repeat\n"
+                   "  source: d.total\n")
+FILES = {"d.csv": "period,first,repeat,total,note\n2025-06,0.8,1.7,2.5,from the report\n"}
+BAD_SNIPPET = "d.csv has a column total that no node reads"
+GOOD_SNIPPET = "source: d.total on the node it measures"
+
+
+def _numeric(table, names: list[str]) -> list[str]:
+    """The names whose cells are numbers (wide files); every metric of a long file is one."""
+    from ...data import parse_cells, read_rows
+    from ...diagnostics import NsmError
+
+    if table.spec.format == "long":
+        return names
+    try:
+        raw = read_rows(table.spec, set(names))
+    except NsmError:
+        return []
+    found = []
+    for name in names:
+        column = raw.used.get(name)
+        if column is None:
+            continue
+        values, bad = parse_cells(column.cells)
+        if not bad and len(values) and (values == values).any():   # some cell is a number
+            found.append(name)
+    return found
+
+
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    tree = ctx.tree
+    used: dict[str, set[str]] = {}
+    for node in tree.file.nodes.values():
+        for ref in (node.source, node.benchmark):
+            if ref is not None and hasattr(ref, "column"):
+                used.setdefault(ref.data, set()).add(ref.column)
+    for name, table in ctx.data.tables.items():
+        unused = [c for c in table.columns if c not in used.get(name, set())]
+        unused = _numeric(table, unused) if unused else []
+        if not unused:
+            continue
+        shown = ", ".join(f"'{c}'" for c in unused[:8]) + (
+            f" and {len(unused) - 8} more" if len(unused) > 8 else "")
+        noun = "metric" if table.spec.format == "long" else "column"
+        plural = "s" if len(unused) > 1 else ""
+        yield Finding(tree.root, (
+            f"data '{name}' ({table.spec.path}) has {noun}{plural} {shown} that no node uses: "
+            f"bind {'them' if plural else 'it'} to a node (source or benchmark) or drop "
+            f"{'them' if plural else 'it'} from the file"), table.spec.span)

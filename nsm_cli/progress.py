@@ -1,0 +1,33 @@
+"""A progress bar on stderr for long work, only when stderr is a terminal.
+
+Never on stdout (so `--format json` stays clean) and never when stderr is piped or
+redirected; rich is imported only when a bar is actually shown.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+MIN_TOTAL = 16 << 20  # units (bytes, nodes) below which work is too quick to need a bar
+
+
+def _nothing(_: int) -> None:
+    return None
+
+
+@contextmanager
+def bar(description: str, total: int, minimum: int = MIN_TOTAL) -> Iterator[Callable[[int], None]]:
+    """Yield `advance(n)`; draw a transient bar only for big work on a terminal."""
+    if total < minimum or not sys.stderr.isatty():
+        yield _nothing
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                        console=Console(stderr=True), transient=True)
+    with progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)

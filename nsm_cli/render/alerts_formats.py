@@ -1,0 +1,62 @@
+"""`nsm alerts` renderers: a table of what fired for people, JSON for scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..numbers import value_text
+from . import Renderer, keep_numbers_whole, to_json
+
+BELL = "🔔"
+
+
+def _title(result: dict[str, Any]) -> str:
+    parts = [result["tree"] or result["root"], f"alerts for {result['period']}"]
+    if result["scenario"]:
+        parts.append(f"scenario {result['scenario']}")
+    fired, checked = len(result["fired"]), result["checked"]
+    parts.append(f"{fired} fired of {checked} rule{'s' if checked != 1 else ''} checked")
+    return " · ".join(parts)
+
+
+def render_text(result: dict[str, Any]) -> Group:
+    """One row per firing alert: metric, rule, value, what happened, who owns it."""
+    parts: list[Any] = [Text(_title(result), style="bold")]
+    if not result["checked"]:
+        parts.append(Text("no alert rules: add `alert:` (min, max, falls_for, change_below, "
+                          "change_above) to a node, or min/max to a guardrail", style="dim"))
+    elif not result["fired"]:
+        parts.append(Text("✓ no alert fired", style="green"))
+    else:
+        table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
+                      header_style="bold")
+        table.add_column("", no_wrap=True)
+        table.add_column("metric", no_wrap=True, overflow="ellipsis")
+        table.add_column("rule", no_wrap=True)
+        table.add_column("value", justify="right", no_wrap=True)
+        table.add_column("owner", no_wrap=True, overflow="ellipsis")
+        table.add_column("what happened", overflow="fold")
+        for alert in result["fired"]:
+            rule = alert["rule_text"] + (" (bound)" if alert["source"] == "bound" else "")
+            name = alert["name"] + (" (guardrail)" if alert["guardrail"] else "")
+            table.add_row(Text(BELL), Text(name, style="bold"), Text(rule, style="yellow"),
+                          value_text(alert["value"], alert["unit"]),
+                          Text(alert["owner"] or "", style="cyan"),
+                          Text(alert["message"], style="red"))
+        parts.append(keep_numbers_whole(table, ("metric", "what happened", "owner")))
+    if result["skipped"]:
+        parts.append(Text(""))
+        for skip in result["skipped"]:
+            parts.append(Text(f"? {skip['id']} {skip['rule_text']}: not judged, "
+                              f"{skip['reason']}", style="dim"))
+    return Group(*parts)
+
+
+ALERTS_FORMATS: dict[str, Renderer] = {
+    "text": render_text,
+    "json": to_json,
+}

@@ -1,0 +1,235 @@
+"""`nsm rank-levers` renderers: a ranked table with a tornado of bars for people; JSON."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..numbers import MINUS, MISSING, percent, plain, value_text
+from . import Renderer, keep_numbers_whole, to_json
+
+BAR_WIDTH = 20
+MIN_BAR = 8
+EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
+FULL = "█"
+
+
+def bar(size: float, largest: float, width: int = BAR_WIDTH) -> str:
+    """|size| as a bar of `width` cells at `largest`, in eighths of a cell; never empty if ≠ 0."""
+    if not largest or not size or not math.isfinite(size):
+        return ""
+    eighths = round(abs(size) / largest * width * 8)
+    eighths = max(eighths, 1)
+    return FULL * (eighths // 8) + EIGHTHS[eighths % 8]
+
+
+def short_name(name: str) -> str:
+    """`MAU(月活跃客户数)` → `MAU`: the part before a bracket, for a column header."""
+    head = re.split(r"[(（]", name, maxsplit=1)[0].strip()
+    return head or name
+
+
+def _scale(unit: str | None) -> float:
+    return 100.0 if unit == "%" else 1.0
+
+
+def decimals(values: list[float | None], unit: str | None) -> int:
+    """One number of decimals for a column: exact if a digit more allows, else 3 significant."""
+    sizes = [abs(v) * _scale(unit) for v in values if v is not None and v != 0]
+    if not sizes:
+        return 0
+    least = min(6, max(0, 2 - math.floor(math.log10(max(sizes)))))
+    for digits in range(least + 2):
+        if all(abs(round(x, digits) - x) <= 1e-9 * max(1.0, x) for x in sizes):
+            return digits
+    return least
+
+
+def change_cell(change: float | None, unit: str | None, digits: int) -> str:
+    """A signed change of the root: `+65.0` (its unit is in the header), `+0.839 pp` for a rate."""
+    if change is None:
+        return MISSING
+    if unit == "%":
+        text = f"{abs(change) * 100:,.{digits}f}"
+        zero = float(text.replace(",", "")) == 0
+        sign = "" if zero else (MINUS if change < 0 else "+")
+        return f"{sign}{text} pp"
+    return plain(change, decimals=digits, signed=True)
+
+
+def change_header(label: str, unit: str | None) -> str:
+    """`Δ MAU (人)`; a rate root's changes carry `pp` in their cells."""
+    return f"{label} ({unit})" if unit and unit != "%" else label
+
+
+def level_text(value: float | None, unit: str | None) -> str:
+    """A leaf's value with every digit its step needs: `1.717`, `560.55`, `92.92%`.
+
+    The leaf's own unit is left out (it is a column of many units); rates keep their %.
+    """
+    if value is None:
+        return MISSING
+    if unit == "%":
+        return percent(value)
+    text = plain(value)
+    start = len(text.split(".")[1]) if "." in text else 0
+    for digits in range(start, start + 4):
+        if abs(round(value, digits) - value) <= 1e-9 * max(1.0, abs(value)):
+            return plain(value, decimals=digits)
+    return text
+
+
+def step_text(result: dict[str, Any]) -> str:
+    size = result["step"] * 100
+    amount = f"{size:g}"
+    if result["mode"] == "points":
+        return f"step +{amount} pt (rates) / +{amount}% (others)"
+    return f"step +{amount}%"
+
+
+def title(result: dict[str, Any]) -> str:
+    root = f"{result['root_name']} = {value_text(result['root_value'], result['root_unit'])}"
+    parts = [f"Levers for {root}", result["period"], step_text(result)]
+    if result["scenario"]:
+        parts.append(f"scenario {result['scenario']}")
+    elif result["changes"]:
+        parts.append("set " + ", ".join(f"{c['id']} {c['change']}" for c in result["changes"]))
+    if result["sort"] == "potential":
+        parts.append("sorted by potential")
+    return " · ".join(parts)
+
+
+def natural_width(table: Table) -> int:
+    """The width a borderless table takes unshrunk: widest cell per column plus the gaps.
+
+    Measured from the cells' text, which is much faster than rich's measuring on thousands
+    of rows and the same for these one-line cells.
+    """
+    from rich.cells import cell_len
+
+    def width(cell: Any) -> int:
+        return cell_len(cell.plain if isinstance(cell, Text) else str(cell))
+
+    columns = [max([width(column.header), *map(width, column.cells)])
+               for column in table.columns]
+    return sum(columns) + 2 * (len(columns) - 1)
+
+
+class LeverTable:
+    """The ranked table, laid out when printed: the bars get the width the numbers leave.
+
+    Numbers are never cut and bars never cropped: on a narrow terminal the bars
+    shrink to MIN_BAR cells, then the benchmark columns go, then the bars shrink further.
+    """
+
+    def __init__(self, result: dict[str, Any]):
+        self.result = result
+
+    def __rich_console__(self, console, options):
+        # on a narrow terminal the benchmark columns go first (potential stays if it is the sort)
+        keep = self.result["sort"] == "potential"
+        layouts = [(True, True), (False, keep)]
+        for benchmark, potential in layouts:
+            room = options.max_width - natural_width(self.table(0, benchmark, potential)) - 2
+            if room >= MIN_BAR:
+                break
+        # narrower still: shorter bars (eighths keep them readable), none below 3 cells
+        yield self.table(min(BAR_WIDTH, room) if room >= 3 else 0, benchmark, potential)
+
+    def table(self, bar_width: int, benchmark: bool = True, potential: bool = True) -> Table:
+        """The table with bars `bar_width` cells long (none for 0), with or without potential."""
+        result = self.result
+        unit, sort = result["root_unit"], result["sort"]
+        rows = [row for row in result["levers"] if row["delta"] is not None]
+        has_benchmarks = any(row["benchmark"] is not None for row in result["levers"])
+        show_benchmark = benchmark and has_benchmarks
+        show_potential = potential and has_benchmarks
+        delta_digits = decimals([row["delta"] for row in rows], unit)
+        potential_digits = decimals([row["potential"] for row in rows], unit)
+        largest = max((abs(row[sort]) for row in rows if row[sort] is not None), default=0.0)
+        table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
+                      header_style="bold")
+        table.add_column("#", justify="right", no_wrap=True)
+        # names may shrink (with …) to leave the numbers whole: the columns give way, the
+        # cells do not wrap
+        table.add_column("lever", overflow="ellipsis")
+        table.add_column("owner", overflow="ellipsis")
+        table.add_column("value", justify="right", no_wrap=True)
+        table.add_column("→", no_wrap=True)
+        table.add_column("stepped", justify="right", no_wrap=True)
+        table.add_column(change_header(f"Δ {short_name(result['root_name'])}", unit),
+                         justify="right", no_wrap=True)
+        if show_benchmark:
+            table.add_column("benchmark", justify="right", no_wrap=True)
+        if show_potential:
+            table.add_column("potential", justify="right", no_wrap=True)
+        if bar_width:
+            table.add_column("", no_wrap=True, min_width=bar_width)
+        for row in rows:
+            name = Text(row["name"], no_wrap=True, overflow="ellipsis")
+            if row["shared"]:
+                name.append(" ↪", style="dim")
+            if row["reason"]:
+                name.append(" *", style="yellow")
+            cells: list[Any] = [
+                "" if row["rank"] is None else str(row["rank"]),
+                name,
+                Text(row["owner"] or "", style="cyan", no_wrap=True, overflow="ellipsis"),
+                level_text(row["value"], row["unit"]),
+                Text("→", style="dim"),
+                level_text(row["new_value"], row["unit"]),
+                Text(change_cell(row["delta"], unit, delta_digits),
+                     style="bold" if row["rank"] == 1 and sort == "delta" else ""),
+            ]
+            if show_benchmark:
+                cells.append("" if row["benchmark"] is None
+                             else level_text(row["benchmark"], row["unit"]))
+            if show_potential:
+                cells.append("" if row["potential"] is None
+                             else change_cell(row["potential"], unit, potential_digits))
+            if bar_width:
+                size = row[sort]
+                style = "red" if size is not None and size < 0 else "green"
+                cells.append(Text(bar(size or 0.0, largest, bar_width), style=style))
+            table.add_row(*cells)
+        return keep_numbers_whole(table, shrinkable=("lever", "owner"))
+
+
+def render_text(result: dict[str, Any]) -> Group:
+    """The ranked levers, one row each, with a bar so the order is seen at a glance."""
+    parts: list[Any] = [Text(title(result), style="bold")]
+    if any(row["delta"] is not None for row in result["levers"]):
+        parts.append(LeverTable(result))
+    if result["hidden"]:
+        parts.append(Text(f"… {result['hidden']} more lever(s) below the top {result['top']}: "
+                          "drop --top to see every leaf", style="dim"))
+    ranked = [row for row in result["levers"] if row["delta"] is not None]
+    for row in ranked:
+        if row["reason"]:
+            parts.append(Text(f"* {row['name']}: {row['reason']}", style="yellow"))
+    unranked = [row for row in result["levers"] if row["delta"] is None]
+    if unranked:
+        parts.append(Text("Not ranked (no delta):", style="bold"))
+        for row in unranked:
+            parts.append(Text(f"  {row['name']} ({row['id']}): {row['reason']}", style="yellow"))
+    show_potential = any(row["benchmark"] is not None for row in result["levers"])
+    parts.append(Text(_legend(result, show_potential), style="dim"))
+    return Group(*parts)
+
+
+def _legend(result: dict[str, Any], show_potential: bool) -> str:
+    text = f"Δ {short_name(result['root_name'])}: the leaf alone one step better"
+    if show_potential:
+        text += " · potential: the leaf alone at its benchmark"
+    return text
+
+
+LEVERS_FORMATS: dict[str, Renderer] = {
+    "text": render_text,
+    "json": to_json,
+}
