@@ -391,16 +391,16 @@ def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,
            contribution: Mapping[str, float], share) -> list[dict[str, Any]]:
     """Every node of the tree with its two values and the sum of its leaves' contributions.
 
-    Children are listed largest |contribution| first (ties in the file's order).
-    A shared driver counts under every branch that uses it.
+    A shared driver counts where it is defined, so siblings' sums add up to their
+    parent's. Children are listed largest |sum| first (ties in the file's order).
     """
-    below: dict[str, set[str]] = {}
+    below: dict[str, list[str]] = {}
 
-    def leaves_under(node_id: str) -> set[str]:
+    def leaves_under(node_id: str) -> list[str]:
         if node_id not in below:
-            kids = tree.children[node_id]
-            below[node_id] = ({node_id} if not kids
-                              else set().union(*(leaves_under(kid) for kid in kids)))
+            kids = [kid for kid in tree.children[node_id] if tree.parent.get(kid) == node_id]
+            below[node_id] = ([node_id] if not tree.children[node_id]
+                              else [leaf for kid in kids for leaf in leaves_under(kid)])
         return below[node_id]
 
     total = {node_id: math.fsum(contribution[leaf] for leaf in leaves_under(node_id))

@@ -429,3 +429,41 @@ def test_contributions_add_up_and_ignore_the_order_of_terms(shape, values):
     scale = max(abs(forward["from_value"]), abs(forward["to_value"]), 1e-300)
     for row in forward["contributions"]:
         assert abs(again[row["id"]]["contribution"] - row["contribution"]) <= 1e-9 * scale
+
+
+def test_a_shared_driver_counts_once_where_it_is_defined(write):
+    write("d.csv", "period,a,b,c\np1,2,3,4\np2,3,3,5\n")
+    path = write("t.yaml", """\
+        version: 1
+        name: shared
+        data:
+          d: d.csv
+        root:
+          id: root
+          formula: x + y
+          children:
+            - id: x
+              formula: a * b
+              children:
+                - id: a
+                  source: d.a
+                - id: b
+                  source: d.b
+            - id: y
+              formula: a * c
+              children:
+                - ref: a
+                - id: c
+                  source: d.c
+        """)
+    result = run_explain(path)
+    # root = a·b + a·c = a·(b + c): a moves 2 → 3 with b + c from 7 to 8: φa = 1 × 7.5, φc = 2.5
+    rows = by_id(result)
+    assert rows["a"]["contribution"] == pytest.approx(7.5)
+    assert rows["c"]["contribution"] == pytest.approx(2.5)
+    nodes = {node["id"]: node for node in result["nodes"]}
+    assert nodes["x"]["contribution"] == pytest.approx(7.5)
+    assert nodes["y"]["contribution"] == pytest.approx(2.5)
+    assert nodes["root"]["children"] == ["x", "y"]
+    text = render(result)
+    assert "↪ a (shared: counted where it is defined)" in text

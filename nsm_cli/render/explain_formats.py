@@ -106,7 +106,7 @@ def tree_table(result: dict[str, Any]) -> Table:
         label = Text(prefix, style="dim")
         if is_ref:
             label.append(f"↪ {node['name']}", style="italic")
-            label.append(" (shared, see above)", style="dim")
+            label.append(" (shared: counted where it is defined)", style="dim")
             table.add_row(label)
             continue
         label.append(node["name"], style="bold" if node["depth"] == 0 else "")
