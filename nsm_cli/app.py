@@ -51,11 +51,9 @@ def _nsm(
 
 
 def check_format(name: str, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
-    from .diagnostics import UsageError
+    from .diagnostics import require_choice
 
-    if name not in registry:
-        raise UsageError(f"--format {name}: choose one of {', '.join(registry)}")
-    return registry[name]
+    return registry[require_choice("--format", name, registry)]
 
 
 def stdout_console():

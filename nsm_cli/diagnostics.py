@@ -80,3 +80,11 @@ class NsmError(Exception):
 
 class UsageError(Exception):
     """The command line asks for something that does not exist. Exit code 2."""
+
+
+def require_choice(option: str, value: str, choices) -> str:
+    """A command-line value that must be one of a few names; a usage error otherwise."""
+    names = list(choices)
+    if value not in names:
+        raise UsageError(f"{option} {value}: choose one of {', '.join(names)}")
+    return value

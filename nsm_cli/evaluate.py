@@ -16,6 +16,7 @@ from .changes import Change
 from .diagnostics import Diagnostic, NsmError, Span, UsageError, error, warning
 from .load import LoadedTree
 from .model import SourceRef
+from .numbers import json_number
 from .parser import points_problem, suggest
 from .tree import CompiledTree
 
@@ -34,6 +35,16 @@ class Evaluation:
     scenario: str | None = None
     changes: list[Change] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+
+    def what_if(self) -> dict[str, object]:
+        """The scenario and `--set` changes this evaluation applied, for a command's result."""
+        scenario = self.tree.file.scenarios.get(self.scenario) if self.scenario else None
+        return {
+            "scenario": self.scenario,
+            "scenario_description": scenario.description if scenario else None,
+            "changes": [{"id": c.node_id, "change": c.text, "kind": c.kind,
+                         "amount": json_number(c.amount)} for c in self.changes],
+        }
 
     def period_index(self, period: str | None = None) -> int:
         """Index of the requested period, the file's `period`, or the latest."""

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .diagnostics import NsmError, UsageError, error
+from .diagnostics import NsmError, UsageError, error, require_choice
 from .evaluate import Evaluation, compute, evaluate
 from .formula import formula_syntax
 from .load import LoadedTree
@@ -41,9 +41,7 @@ MAX_SAMPLES = 1_000_000
 
 
 def check_method(method: str) -> str:
-    if method not in METHODS:
-        raise UsageError(f"--method {method}: choose one of {', '.join(METHODS)}")
-    return method
+    return require_choice("--method", method, METHODS)
 
 
 def explain(
@@ -316,7 +314,6 @@ def explain_result(
     """The `nsm explain` result as plain data (the JSON output)."""
     check_method(method)
     tree = ev.tree
-    root = tree.nodes[tree.root]
     labels = (ev.periods[start_index], ev.periods[end_index])
     _missing_data(ev, start_index, end_index)
     inputs = _leaf_ids(tree)
@@ -364,11 +361,7 @@ def explain_result(
         rows.append(row)
     total = math.fsum(contribution.values())
     return {
-        "tree": tree.file.name,
-        "file": tree.path,
-        "root": tree.root,
-        "root_name": root.name,
-        "root_unit": root.unit,
+        **tree.header(),
         "from": labels[0],
         "to": labels[1],
         "from_value": json_number(y0),

@@ -289,13 +289,8 @@ def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
     rows = [_lever_row(tree, lever, current[lever], target, root_value,
                        root_function(tree, base, changes, lever), changes)
             for lever in chosen]
-    scenario = tree.file.scenarios.get(ev.scenario) if ev.scenario else None
     return {
-        "tree": tree.file.name,
-        "file": tree.path,
-        "root": tree.root,
-        "root_name": root.name,
-        "root_unit": root.unit,
+        **tree.header(),
         "root_value": json_number(root_value),
         "target": json_number(target),
         "target_source": source,
@@ -303,9 +298,7 @@ def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
         "gap_pct": None if root_value == 0 else json_number((target - root_value)
                                                             / abs(root_value), 6),
         "period": period,
-        "scenario": ev.scenario,
-        "scenario_description": scenario.description if scenario else None,
-        "changes": [{"id": c.node_id, "change": c.text} for c in ev.changes],
+        **ev.what_if(),
         "levers": rows,
         "warnings": [d.to_dict() for d in ev.warnings],
     }

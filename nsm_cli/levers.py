@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .changes import VALUE, Change
-from .diagnostics import UsageError
+from .diagnostics import UsageError, require_choice
 from .evaluate import Evaluation, evaluate
 from .load import LoadedTree
 from .numbers import json_number, percent
@@ -57,9 +57,7 @@ def parse_step(text: str) -> tuple[float, bool]:
 
 
 def check_sort(sort: str) -> str:
-    if sort not in SORTS:
-        raise UsageError(f"--sort {sort}: choose one of {', '.join(SORTS)}")
-    return sort
+    return require_choice("--sort", sort, SORTS)
 
 
 # ---------------------------------------------------------------- the engine
@@ -285,18 +283,11 @@ def levers_result(
     if top is not None:
         # leaves without a delta stay listed: a data gap must not hide behind --top
         shown = ranked[:top] + [row for row in ordered if row["delta"] is None]
-    scenario = tree.file.scenarios.get(ev.scenario) if ev.scenario else None
     return {
-        "tree": tree.file.name,
-        "file": tree.path,
-        "root": tree.root,
-        "root_name": root.name,
-        "root_unit": root.unit,
+        **tree.header(),
         "root_value": json_number(root_value),
         "period": period,
-        "scenario": ev.scenario,
-        "scenario_description": scenario.description if scenario else None,
-        "changes": [{"id": c.node_id, "change": c.text} for c in ev.changes],
+        **ev.what_if(),
         "step": json_number(step),
         "mode": POINTS if points else RELATIVE,
         "sort": sort,

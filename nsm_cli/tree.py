@@ -32,6 +32,12 @@ class CompiledTree:
     def path(self) -> str:
         return self.file.path
 
+    def header(self) -> dict[str, object]:
+        """What every command's result says about the tree it ran on."""
+        root = self.nodes[self.root]
+        return {"tree": self.file.name, "file": self.path, "root": self.root,
+                "root_name": root.name, "root_unit": root.unit}
+
     def ancestors(self, node_id: str) -> set[str]:
         """Every node whose value depends on this one (through any path)."""
         up: dict[str, list[str]] = {}
