@@ -48,3 +48,22 @@ def test_every_command_has_help_text_and_a_readme_entry(nsm):
         assert run.code == 0, name
         assert "Usage" in run.stdout and len(run.stdout.splitlines()) > 5, name
         assert f"nsm {name}" in README, f"README has no entry for nsm {name}"
+
+
+def shown_commands() -> list[str]:
+    """Every `$ nsm …` line of the README that runs on the bundled trees."""
+    lines = re.findall(r"^\$ (.*nsm .*)$", README, flags=re.M)
+    return [line for line in lines if "trees/" in line]
+
+
+@pytest.mark.parametrize("line", shown_commands())
+def test_every_command_the_readme_shows_runs(nsm, monkeypatch, line):
+    import shlex
+
+    monkeypatch.chdir(ROOT)
+    words = shlex.split(line.split(";")[0])
+    words = words[words.index("nsm") + 1:]
+    run = nsm(*words)
+    assert run.code in (0, 1, 3), run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout
