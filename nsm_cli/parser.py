@@ -87,6 +87,7 @@ class _Parser:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.tree = TreeFile(path=path)
+        self.refused_data: set[str] = set()  # named, but refused: no E301 for their uses
 
     # -- small checks -------------------------------------------------------
     def err(self, code: str, message: str, span: Span) -> None:
@@ -231,6 +232,7 @@ class _Parser:
             shown, refusal = resolve_data_path(self.path, raw)
             if refusal:
                 self.err("E308", refusal, entry.span)
+                self.refused_data.add(name)
                 continue
             options = {k: v for k, v in options.items() if v is not None}
             self.tree.data[name] = DataSpec(name=name, path=shown, span=entry.span, **options)
@@ -262,7 +264,7 @@ class _Parser:
             self.err("E103", f"'{key}' must be NAME.column or a mapping with data and column, "
                      f"not {_kind(value)}", value.span)
             return None
-        if ref.data not in self.tree.data:
+        if ref.data not in self.tree.data and ref.data not in self.refused_data:
             known = list(self.tree.data)
             hint = suggest(ref.data, known) or (
                 f": the file names {', '.join(known)}" if known else ": add a 'data' section")

@@ -188,3 +188,10 @@ def test_utf8_bom_and_chinese_names(write, tmp_path):
     loaded, diagnostics = inspect_tree("t.yaml")
     assert loaded is not None, diagnostics
     assert loaded.tree.nodes["t"].name == "月活跃客户数"
+
+
+def test_a_refused_data_path_is_reported_once_not_again_at_each_use(write):
+    write("t.yaml", "name: t\ndata: {d: ../../../../etc/passwd}\n"
+                    "root:\n  id: v\n  source: d.root\n")
+    _, diagnostics = inspect_tree("t.yaml")
+    assert [d.code for d in diagnostics] == ["E308"]
