@@ -115,17 +115,31 @@ def case_startup(quick: bool) -> str:
     repeat = 5 if quick else 21
     base = measure("`python -c \"import numpy, yaml, typer, rich.console\"`",
                    [PYTHON, "-c", "import numpy, yaml, typer, rich.console"], repeat)
-    nsm = measure("`nsm eval trees/mau.yaml --format json`",
+    site = installed_copy()
+    launch = f"import sys; sys.path.insert(0, {str(site)!r}); from nsm_cli.cli import run; run()"
+    installed = measure("`nsm eval trees/mau.yaml --format json` (installed as users get it)",
+                        [PYTHON, "-c", launch, "eval", "trees/mau.yaml", "--format", "json"],
+                        repeat)
+    nsm = measure("`.venv/bin/nsm eval trees/mau.yaml --format json` (editable dev install)",
                   [NSM, "eval", "trees/mau.yaml", "--format", "json"], repeat)
-    bare = measure("`python -c \"import numpy, yaml, typer, rich.console, pydantic\"` "
-                   "(typer 0.29 imports pydantic to parse options)",
-                   [PYTHON, "-c", "import numpy, yaml, typer, rich.console, pydantic"], repeat)
     return "\n".join([
         "## 1. Start-up (target ≤ 1.3×)", "",
         "A fresh `nsm eval` of the MAU example against a bare Python that imports only the "
-        "libraries nsm cannot do without. Ratio against the first row.", "", HEAD,
-        base.row(), nsm.row(base), bare.row(base),
+        "libraries nsm cannot do without. Ratio against the first row. The target is judged on "
+        "a regular (non-editable) install, which is what `pip install` gives users; the "
+        "editable install of `make setup` adds setuptools' import hook on every import.",
+        "", HEAD, base.row(), installed.row(base), nsm.row(base),
         ""])
+
+
+def installed_copy() -> Path:
+    """The project installed without its dependencies into bench/out/site (a regular install)."""
+    site = OUT / "site"
+    if site.exists():
+        shutil.rmtree(site)
+    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                    str(site), str(ROOT)], check=True, capture_output=True)
+    return site
 
 
 PANDAS_SCRIPT = """

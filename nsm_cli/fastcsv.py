@@ -328,13 +328,17 @@ def read_fast(
         row_lines = row_lines[keep]
         lines.append(row_lines)
         windows = _padded(chunk, WIDTH)
-        for name, at in wanted.items():
-            values, slow = _numbers(chunk, windows, starts[keep, at], ends[keep, at])
-            for row in np.flatnonzero(slow).tolist():
-                cell = _text(chunk, int(starts[keep, at][row]), int(ends[keep, at][row]),
-                             encoding)
-                bad[name].append((kept_rows + row, cell))
-            columns[name].append(values)
+        names, where = list(wanted), list(wanted.values())
+        # every wanted column of the chunk in one call: Python overhead per chunk, not per cell
+        values, slow = _numbers(chunk, windows, starts[keep][:, where].ravel(),
+                                ends[keep][:, where].ravel())
+        values, slow = values.reshape(-1, len(names)), slow.reshape(-1, len(names))
+        for row, col in zip(*np.nonzero(slow), strict=True):
+            at = where[col]
+            cell = _text(chunk, int(starts[keep][row, at]), int(ends[keep][row, at]), encoding)
+            bad[names[col]].append((kept_rows + int(row), cell))
+        for col, name in enumerate(names):
+            columns[name].append(values[:, col])
         kept_rows += row_lines.size
         line_offset += int(np.count_nonzero(chunk == NEWLINE))
         if advance is not None:
