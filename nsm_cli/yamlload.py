@@ -17,7 +17,8 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from .diagnostics import Diagnostic, NsmError, Span, error
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_NODES = 200_000
+MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
+MAX_ALIAS_REUSE = 10_000   # times a YAML alias may repeat a mapping or list (alias bombs)
 MAX_DEPTH = 200
 
 _PLAIN_TAGS = {
@@ -150,6 +151,8 @@ class _Converter:
     def __init__(self, path: str):
         self.path = path
         self.count = 0
+        self.reused = 0
+        self.visited: set[int] = set()
         self.constructor = SafeConstructor()
         self.problems: list[Diagnostic] = []
 
@@ -168,9 +171,18 @@ class _Converter:
 
     def _walk(self, node: yaml.Node, depth: int) -> YValue:
         self.count += 1
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.visited:
+                self.reused += 1
+                if self.reused > MAX_ALIAS_REUSE:
+                    msg = (f"YAML aliases repeat a mapping or list more than "
+                           f"{MAX_ALIAS_REUSE:,} times (an alias bomb?): write shared drivers "
+                           "with ref instead of YAML aliases")
+                    raise self._fail("E102", msg, node)
+            self.visited.add(id(node))
         if self.count > MAX_NODES:
-            msg = (f"more than {MAX_NODES:,} YAML values (an alias bomb?): "
-                   "write shared drivers with ref instead of YAML aliases")
+            msg = (f"more than {MAX_NODES:,} YAML values: split the tree into several files "
+                   "(or, if YAML aliases repeat parts of it, write shared drivers with ref)")
             raise self._fail("E102", msg, node)
         if depth > MAX_DEPTH:
             raise self._fail("E102", f"YAML nested more than {MAX_DEPTH} levels deep", node)
