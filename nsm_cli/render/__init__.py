@@ -58,3 +58,10 @@ def keep_numbers_whole(table: Any, shrinkable: tuple[str, ...] = ("metric", "own
         header = column.header.plain if isinstance(column.header, Text) else str(column.header)
         column.min_width = max([cell_len(header), *widths])
     return table
+
+
+def plain_table() -> Any:
+    """The table every text renderer uses: no box, one space between columns, bold header."""
+    from rich.table import Table
+
+    return Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")

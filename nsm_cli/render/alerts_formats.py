@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from ..numbers import value_text
-from . import Renderer, keep_numbers_whole, to_json
+from . import Renderer, keep_numbers_whole, plain_table, to_json
 
 BELL = "🔔"
 
@@ -32,8 +31,7 @@ def render_text(result: dict[str, Any]) -> Group:
     elif not result["fired"]:
         parts.append(Text("✓ no alert fired", style="green"))
     else:
-        table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
-                      header_style="bold")
+        table = plain_table()
         table.add_column("", no_wrap=True)
         table.add_column("metric", no_wrap=True, overflow="ellipsis")
         table.add_column("rule", no_wrap=True)

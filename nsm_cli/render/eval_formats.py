@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..numbers import MISSING, change_text, is_missing, percent, value_text
-from . import Renderer, keep_numbers_whole, to_json, tree_guides
+from . import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
 
 STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
 MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}
@@ -97,8 +97,7 @@ def render_text(result: dict[str, Any]) -> Group:
     show_change = bool(result["changes"])
     show_trend = bool(result.get("trend"))
     compare = result.get("compare")
-    table = Table(box=None, pad_edge=False, show_edge=False, title=None, padding=(0, 1),
-                  header_style="bold")
+    table = plain_table()
     table.add_column("metric", no_wrap=True, overflow="ellipsis")
     table.add_column("value", justify="right", no_wrap=True)
     if show_change:
@@ -184,8 +183,7 @@ def _bounds(guard: dict[str, Any]) -> str:
 
 def guardrail_table(guardrails: list[dict[str, Any]], compare: str | None = None) -> Table:
     show_trend = any("trend" in guard for guard in guardrails)
-    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
-                  header_style="bold")
+    table = plain_table()
     table.add_column(Text("Guardrails", style="bold"), no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     if show_trend:

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..numbers import MINUS, MISSING, change_text, percent, plain, value_text
-from . import Renderer, keep_numbers_whole, to_json, tree_guides
+from . import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
 
 WATERFALL_WIDTH = 30
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too
@@ -92,7 +92,7 @@ def tree_table(result: dict[str, Any]) -> Table:
     nodes = {node["id"]: node for node in result["nodes"]}
     errors = {row["id"]: row.get("error") for row in result["contributions"]}
     sampled = not result["exact"]
-    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")
+    table = plain_table()
     table.add_column("metric", no_wrap=True, overflow="ellipsis")
     table.add_column(result["from"], justify="right", no_wrap=True)
     table.add_column(result["to"], justify="right", no_wrap=True)
@@ -154,7 +154,7 @@ def waterfall(result: dict[str, Any], width: int = WATERFALL_WIDTH) -> Table:
         running.append(running[-1] + row["contribution"])
     running[-1] = result["to_value"]  # the same number, without float noise
     low, high = min(running), max(running)
-    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")
+    table = plain_table()
     table.add_column("waterfall", no_wrap=True, overflow="ellipsis")
     table.add_column("contribution", justify="right", no_wrap=True)
     table.add_column("running", justify="right", no_wrap=True)

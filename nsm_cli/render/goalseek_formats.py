@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..numbers import MINUS, MISSING, change_text, percent, value_text
-from . import Renderer, keep_numbers_whole, to_json
+from . import Renderer, keep_numbers_whole, plain_table, to_json
 
 
 def required_change(change: float | None, unit: str | None) -> str:
@@ -40,7 +40,7 @@ def title(result: dict[str, Any]) -> str:
 
 
 def lever_table(result: dict[str, Any]) -> Table:
-    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")
+    table = plain_table()
     table.add_column("lever", overflow="ellipsis")
     table.add_column("owner", overflow="ellipsis")
     table.add_column("value", justify="right", no_wrap=True)

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..numbers import MINUS, MISSING, percent, plain, value_text
-from . import Renderer, keep_numbers_whole, to_json
+from . import Renderer, keep_numbers_whole, plain_table, to_json
 
 BAR_WIDTH = 20
 MIN_BAR = 8
@@ -152,8 +152,7 @@ class LeverTable:
         delta_digits = decimals([row["delta"] for row in rows], unit)
         potential_digits = decimals([row["potential"] for row in rows], unit)
         largest = max((abs(row[sort]) for row in rows if row[sort] is not None), default=0.0)
-        table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
-                      header_style="bold")
+        table = plain_table()
         table.add_column("#", justify="right", no_wrap=True)
         # names may shrink (with …) to leave the numbers whole: the columns give way, the
         # cells do not wrap
