@@ -32,4 +32,5 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
 
 bench: $(STAMP)  ## run the benchmark suite and write bench/results.md
+	$(BIN)/python -m pip install --quiet -e '.[test,fast]'
 	$(BIN)/python bench/run.py

@@ -20,15 +20,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .diagnostics import Diagnostic, NsmError, Span, error
+from .diagnostics import Diagnostic, NsmError, Span, UsageError, error
 
 AGGS = ("sum", "mean", "min", "max", "last", "count")
 FORMATS = ("wide", "long")
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
-# files from this size on take the fast path (numpy over the bytes); the variable is for bench/
+# files from this size on take a fast path (polars, else numpy over the bytes); for bench/
 FAST_BYTES = int(os.environ.get("NSM_FAST_CSV_BYTES", 4 << 20))
+# NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
+# or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
+READERS = ("auto", "polars", "numpy", "csv")
+POLARS_MAX_COLUMNS = 1_000  # wider files skip polars (see polarscsv.MAX_COLUMNS)
 
 AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
 NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
@@ -101,14 +105,41 @@ class RawRows:
 def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
     """Read the file once and build every requested (column, agg) series.
 
-    Raises NsmError with every diagnostic found, not just the first.
+    Raises NsmError with every diagnostic found, not just the first. The fast readers give
+    the same table or None; the exact ones (numpy, then csv) report every problem.
     """
-    if spec.format == "wide" and _big(spec.path):
+    reader = csv_reader()
+    big = reader != "csv" and _big(spec.path)
+    if reader == "polars" or (reader == "auto" and big):
+        table = _read_polars(spec, uses)
+        if table is not None:
+            return table
+    if spec.format == "wide" and (reader == "numpy" or big):
         table = read_big(spec, uses)
         if table is not None:
             return table
     raw = read_rows(spec, {use.column for use in uses})
     return build_table(spec, raw, uses)
+
+
+def csv_reader() -> str:
+    """The reader NSM_CSV_READER asks for (auto when unset)."""
+    name = os.environ.get("NSM_CSV_READER", "").strip().lower() or "auto"
+    if name not in READERS:
+        raise UsageError(f"NSM_CSV_READER={name}: choose one of {', '.join(READERS)}")
+    return name
+
+
+def _read_polars(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
+    """The polars reader (the optional `fast` extra); None when it is not installed."""
+    try:
+        with open(spec.path, "rb") as handle:
+            if handle.readline(1 << 20).count(b",") >= POLARS_MAX_COLUMNS:
+                return None  # a wide file: the numpy path is faster, don't import polars
+        from . import polarscsv
+    except (ImportError, OSError):
+        return None
+    return polarscsv.read_table_polars(spec, uses)
 
 
 def _big(path: str) -> bool:
@@ -435,7 +466,8 @@ def aggregate(values: np.ndarray, codes: np.ndarray, size: int, agg: str | None)
         out[codes] = values
         return out
     present = ~np.isnan(values)
-    where, kept = codes[present], values[present]
+    # a column without missing cells (the usual big export) needs no filtered copies
+    where, kept = (codes, values) if present.all() else (codes[present], values[present])
     counts = np.bincount(where, minlength=size)
     if agg == "count":
         out = counts.astype(np.float64)
@@ -535,7 +567,9 @@ def assemble(
                                      use.span))
             continue
         column = parsed[use.column]
-        column_codes = found.codes[column.rows]
+        # rows are increasing indices: as many as there are rows means all of them in order
+        everywhere = column.rows.size == found.codes.size
+        column_codes = found.codes if everywhere else found.codes[column.rows]
         if use.agg is None:
             clash = _duplicates(spec, found, noun, use, column, column_codes)
             if clash is not None:

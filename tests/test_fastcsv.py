@@ -21,8 +21,9 @@ def read_both(tmp_path, monkeypatch, text: str, uses: list[ColumnUse], chunk: in
     path.write_bytes(text.encode("utf-8"))
     spec = DataSpec(name="d", path=str(path), span=ENTRY)
     outcomes = []
-    for threshold in (10**12, 0):
+    for threshold, reader in ((10**12, "csv"), (0, "numpy")):  # numpy here, not polars
         monkeypatch.setattr(data_module, "FAST_BYTES", threshold)
+        monkeypatch.setenv("NSM_CSV_READER", reader)
         monkeypatch.setattr("nsm_cli.fastcsv.CHUNK", chunk)
         try:
             table = read_table(spec, uses)
