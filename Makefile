@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install nsm with its test tools
 
-demo: $(STAMP)  ## render the bundled example trees
+demo: $(STAMP)  ## render the bundled example trees and rank their levers
 	$(BIN)/nsm eval trees/arpu.yaml
 	$(BIN)/nsm eval trees/arpu.yaml --scenario li_plan
 	$(BIN)/nsm eval trees/mau.yaml
+	$(BIN)/nsm rank-levers trees/mau.yaml --points
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest
