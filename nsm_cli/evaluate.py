@@ -46,8 +46,10 @@ class Evaluation:
                          "amount": json_number(c.amount)} for c in self.changes],
         }
 
-    def period_index(self, period: str | None = None) -> int:
-        """Index of the requested period, the file's `period`, or the latest."""
+    def period_index(self, period: str | None = None, option: str = "--period") -> int:
+        """Index of the requested period, the file's `period`, or the latest.
+
+        `option` names the command-line option the period came from, for the error."""
         file = self.tree.file
         if period is None and file.period not in (None, "latest"):
             if file.period not in self.periods:
@@ -58,7 +60,7 @@ class Evaluation:
         if period is None or period == "latest":
             return len(self.periods) - 1
         if period not in self.periods:
-            raise UsageError(f"--period {period}: no such period{suggest(period, self.periods)};"
+            raise UsageError(f"{option} {period}: no such period{suggest(period, self.periods)};"
                              f" periods are {_list(self.periods)}")
         return self.periods.index(period)
 

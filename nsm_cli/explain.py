@@ -77,10 +77,7 @@ def period_pair(ev: Evaluation, from_period: str | None, to_period: str | None) 
         if period is None:
             indices.append(default)
             continue
-        try:
-            indices.append(ev.period_index(period))
-        except UsageError as exc:
-            raise UsageError(str(exc).replace("--period", option, 1)) from None
+        indices.append(ev.period_index(period, option))
     return indices[0], indices[1]
 
 

@@ -49,7 +49,6 @@ def eval_command(
     node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
     """
     from ..changes import parse_assignment
-    from ..diagnostics import UsageError
     from ..evaluate import evaluate
     from ..load import load_tree
     from ..render.eval_formats import EVAL_FORMATS
@@ -60,12 +59,7 @@ def eval_command(
     loaded = load_tree(str(tree))
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
-    other = None
-    if compare is not None:
-        try:
-            other = evaluation.period_index(compare)
-        except UsageError as exc:
-            raise UsageError(str(exc).replace("--period", "--compare", 1)) from None
+    other = None if compare is None else evaluation.period_index(compare, "--compare")
     span = last if last is not None else (DEFAULT_LAST if trend else None)
     result = eval_result(evaluation, index, trend=span, compare=other)
     report_diagnostics(evaluation.warnings)
