@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,9 +15,11 @@ from .data import ColumnUse, Table, read_table
 from .diagnostics import Diagnostic, NsmError
 from .model import SourceRef, TreeFile
 from .parser import parse_tree
+from .progress import bar
 from .tree import CompiledTree, compile_tree
 
 ALL_PERIODS = "all"
+BIG_TREE_BYTES = 1 << 20  # a tree file this big (~10,000 nodes) shows progress on a terminal
 
 
 @dataclass
@@ -107,16 +110,28 @@ def inspect_tree(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
         return _inspect(path)
 
 
-def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def _stages_to_show(path: str) -> int:
+    """3 (parse, compile, read data) for a tree big enough to take seconds, else 0."""
     try:
-        parsed, diagnostics = parse_tree(path)
-    except NsmError as exc:
-        return None, exc.diagnostics
-    diagnostics += tree_problems(parsed)   # bad `alert:` rules are errors like any other key
-    compiled, more = compile_tree(parsed)
-    diagnostics += more
-    store, more = load_data(parsed)
-    diagnostics += more
+        return 3 if os.path.getsize(path) >= BIG_TREE_BYTES else 0
+    except OSError:
+        return 0
+
+
+def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+    with bar(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
+        try:
+            parsed, diagnostics = parse_tree(path)
+        except NsmError as exc:
+            return None, exc.diagnostics
+        diagnostics += tree_problems(parsed)   # bad `alert:` rules are errors like any other key
+        advance(1)
+        compiled, more = compile_tree(parsed)
+        diagnostics += more
+        advance(1)
+        store, more = load_data(parsed)
+        diagnostics += more
+        advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):
         return None, diagnostics
     return LoadedTree(compiled, store, [d for d in diagnostics if not d.is_error]), diagnostics
