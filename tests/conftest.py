@@ -7,8 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from nsm_cli.cli import main
+
+# Property tests must not flake on a busy CI machine: no per-example deadline (tests that
+# guard against hangs set their own), and the same examples on every run.
+settings.register_profile("nsm", deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("nsm")
 
 ROOT = Path(__file__).resolve().parent.parent
 TREES = ROOT / "trees"
