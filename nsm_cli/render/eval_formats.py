@@ -102,12 +102,7 @@ def render_text(result: dict[str, Any]) -> Group:
     table.add_column("value", justify="right", no_wrap=True)
     if show_change:
         table.add_column("vs base", justify="right", no_wrap=True)
-    if show_trend:
-        table.add_column("trend", no_wrap=True)
-        table.add_column("vs prev", justify="right", no_wrap=True)
-    if compare:
-        table.add_column(compare, justify="right", no_wrap=True)
-        table.add_column(f"vs {compare}", justify="right", no_wrap=True)
+    _add_history_columns(table, show_trend, compare)
     if show_observed:
         table.add_column("observed", justify="right", no_wrap=True)
     table.add_column("benchmark", justify="right", no_wrap=True)
@@ -136,12 +131,7 @@ def render_text(result: dict[str, Any]) -> Group:
         cells: list[Any] = [label, value]
         if show_change:
             cells.append(_change(node))
-        if show_trend:
-            cells.append(Text(node["trend"]["sparkline"], style="cyan"))
-            cells.append(_move(node["trend"], node["unit"]))
-        if compare:
-            cells.append(value_text(node["compare"]["value"], node["unit"]))
-            cells.append(_move(node["compare"], node["unit"]))
+        cells += _history_cells(node, show_trend, compare)
         if show_observed:
             observed = _observed(node)
             cells.append(Text(observed, style="yellow" if observed.startswith("≠") else "dim"))
@@ -181,17 +171,33 @@ def _bounds(guard: dict[str, Any]) -> str:
     return ", ".join(parts) or "no bound"
 
 
-def guardrail_table(guardrails: list[dict[str, Any]], compare: str | None = None) -> Table:
-    show_trend = any("trend" in guard for guard in guardrails)
-    table = plain_table()
-    table.add_column(Text("Guardrails", style="bold"), no_wrap=True)
-    table.add_column("value", justify="right", no_wrap=True)
+def _add_history_columns(table: Table, show_trend: bool, compare: str | None) -> None:
+    """The trend (sparkline, change against the previous period) and compared-period columns."""
     if show_trend:
         table.add_column("trend", no_wrap=True)
         table.add_column("vs prev", justify="right", no_wrap=True)
     if compare:
         table.add_column(compare, justify="right", no_wrap=True)
         table.add_column(f"vs {compare}", justify="right", no_wrap=True)
+
+
+def _history_cells(row: dict[str, Any], show_trend: bool, compare: str | None) -> list[Any]:
+    """The cells under `_add_history_columns` for one node or guardrail."""
+    cells: list[Any] = []
+    if show_trend:
+        cells += [Text(row["trend"]["sparkline"], style="cyan"), _move(row["trend"], row["unit"])]
+    if compare:
+        cells += [value_text(row["compare"]["value"], row["unit"]),
+                  _move(row["compare"], row["unit"])]
+    return cells
+
+
+def guardrail_table(guardrails: list[dict[str, Any]], compare: str | None = None) -> Table:
+    show_trend = any("trend" in guard for guard in guardrails)
+    table = plain_table()
+    table.add_column(Text("Guardrails", style="bold"), no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    _add_history_columns(table, show_trend, compare)
     table.add_column("bound", no_wrap=True)
     table.add_column("", no_wrap=True)
     table.add_column("owner", no_wrap=True)
@@ -205,12 +211,7 @@ def guardrail_table(guardrails: list[dict[str, Any]], compare: str | None = None
         if marks := alert_marks(guard):
             mark.append(" " + marks, style="bold yellow")
         cells: list[Any] = [guard["name"], value_text(guard["value"], guard["unit"])]
-        if show_trend:
-            cells += [Text(guard["trend"]["sparkline"], style="cyan"),
-                      _move(guard["trend"], guard["unit"])]
-        if compare:
-            cells += [value_text(guard["compare"]["value"], guard["unit"]),
-                      _move(guard["compare"], guard["unit"])]
+        cells += _history_cells(guard, show_trend, compare)
         cells += [_bounds(guard), mark, Text(guard["owner"] or "", style="cyan")]
         table.add_row(*cells)
     return keep_numbers_whole(table, ("Guardrails", "owner"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...load import source_refs
 from .base import Finding, RuleContext
 
 CODE = "W408"
@@ -58,10 +59,8 @@ def _numeric(table, names: list[str]) -> list[str]:
 def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     used: dict[str, set[str]] = {}
-    for node in tree.file.nodes.values():
-        for ref in (node.source, node.benchmark):
-            if ref is not None and hasattr(ref, "column"):
-                used.setdefault(ref.data, set()).add(ref.column)
+    for ref in source_refs(tree.file):
+        used.setdefault(ref.data, set()).add(ref.column)
     for name, table in ctx.data.tables.items():
         unused = [c for c in table.columns if c not in used.get(name, set())]
         unused = _numeric(table, unused) if unused else []
