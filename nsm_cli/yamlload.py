@@ -32,6 +32,7 @@ _PLAIN_TAGS = {
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
 
 
 @dataclass
@@ -131,6 +132,8 @@ def load_yaml(path: str, text: str | None = None) -> YValue | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml (PyYAML >= 6.0.3) has its own depth limit
+            raise NsmError([error("E102", _TOO_DEEP, _span(path, mark))]) from None
         if exc.context and exc.context not in problem:
             problem = f"{problem} ({exc.context})"
         diagnostic = error("E101", f"YAML syntax error: {problem}", _span(path, mark))
@@ -138,8 +141,7 @@ def load_yaml(path: str, text: str | None = None) -> YValue | None:
     except yaml.YAMLError as exc:
         raise NsmError([error("E101", f"YAML syntax error: {exc}", Span(path))]) from None
     except RecursionError:
-        msg = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
-        raise NsmError([error("E102", msg, Span(path))]) from None
+        raise NsmError([error("E102", _TOO_DEEP, Span(path))]) from None
     if root is None:
         return None
     return _Converter(path).convert(root)
@@ -185,7 +187,7 @@ class _Converter:
                    "(or, if YAML aliases repeat parts of it, write shared drivers with ref)")
             raise self._fail("E102", msg, node)
         if depth > MAX_DEPTH:
-            raise self._fail("E102", f"YAML nested more than {MAX_DEPTH} levels deep", node)
+            raise self._fail("E102", _TOO_DEEP, node)
         span = _span(self.path, node.start_mark)
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP_TAG:
