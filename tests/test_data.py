@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import nsm_cli.data as data_module
-from nsm_cli.data import AGGS, ColumnUse, DataSpec, Table, aggregate, parse_cell, read_table
+import nsm_cli.data.tables as data_module
+from nsm_cli.data.tables import AGGS, ColumnUse, DataSpec, Table, aggregate, parse_cell, read_table
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span
 
 TREE = "tree.yaml"

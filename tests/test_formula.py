@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nsm_cli.formula import (
+from nsm_cli.tree.formula import (
     FUNCTIONS,
     MAX_FORMULA_LENGTH,
     MAX_FORMULA_NODES,

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .diagnostics import Diagnostic
+from nsm_cli.diagnostics import Diagnostic
 
 app = typer.Typer(
     name="nsm",
@@ -30,7 +30,7 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 def _show_version(value: bool) -> None:
     if value:
-        from . import __version__
+        from nsm_cli import __version__
 
         print(f"nsm {__version__}")
         raise typer.Exit()
@@ -51,7 +51,7 @@ def _nsm(
 
 
 def check_format(name: str, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
-    from .diagnostics import require_choice
+    from nsm_cli.diagnostics import require_choice
 
     return registry[require_choice("--format", name, registry)]
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .alerts import tree_problems
-from .data import ColumnUse, Table, read_table
-from .diagnostics import Diagnostic, NsmError
-from .model import SourceRef, TreeFile
-from .parser import parse_tree
-from .progress import bar
-from .tree import CompiledTree, compile_tree
+from nsm_cli.data.tables import ColumnUse, Table, read_table
+from nsm_cli.diagnostics import Diagnostic, NsmError
+from nsm_cli.progress import bar
+from nsm_cli.tree.alert_rules import tree_problems
+from nsm_cli.tree.compile import CompiledTree, compile_tree
+from nsm_cli.tree.model import SourceRef, TreeFile
+from nsm_cli.tree.parser import parse_tree
 
 ALL_PERIODS = "all"
 BIG_TREE_BYTES = 1 << 20  # a tree file this big (~10,000 nodes) shows progress on a terminal

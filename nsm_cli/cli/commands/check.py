@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..app import app, check_format, emit
+from nsm_cli.cli.app import app, check_format, emit
 
 CHECK_FORMAT_NAMES = ("text", "json", "github", "sarif")
 
@@ -88,10 +88,10 @@ def check_command(
     """
     from dataclasses import replace
 
-    from ..check import check_paths, find_config, load_config
-    from ..check.config import apply
-    from ..check.formats import CHECK_FORMATS
-    from ..diagnostics import UsageError
+    from nsm_cli.check import check_paths, find_config, load_config
+    from nsm_cli.check.config import apply
+    from nsm_cli.check.formats import CHECK_FORMATS
+    from nsm_cli.diagnostics import UsageError
 
     name = resolve_format(format_)
     if list_rules:
@@ -118,8 +118,8 @@ def check_command(
 
 def rules_listing(name: str):
     """Every code: JSON for scripts, else a table for people."""
-    from ..check.catalogue import catalogue
-    from ..render import to_json
+    from nsm_cli.check.catalogue import catalogue
+    from nsm_cli.render import to_json
 
     entries = catalogue()
     if name == "json":

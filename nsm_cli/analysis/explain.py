@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from .diagnostics import NsmError, UsageError, error, require_choice
-from .evaluate import Evaluation, compute, evaluate
-from .formula import formula_syntax
-from .load import LoadedTree
-from .numbers import json_number
-from .tree import CompiledTree
+from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.data.load import LoadedTree
+from nsm_cli.diagnostics import NsmError, UsageError, error, require_choice
+from nsm_cli.numbers import json_number
+from nsm_cli.tree.compile import CompiledTree
+from nsm_cli.tree.formula import formula_syntax
 
 METHODS = ("shapley", "lmdi")
 DEFAULT_MAX_EXACT = 16

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .diagnostics import Diagnostic, NsmError, Span, UsageError, error
+from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
+from nsm_cli.tree.model import AGGS, FORMATS, DataSpec
 
-AGGS = ("sum", "mean", "min", "max", "last", "count")
-FORMATS = ("wide", "long")
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
@@ -47,19 +46,6 @@ _NUMBER = re.compile(
     r"(?P<exponent>[eE][+-]?[0-9]+)?\s*(?P<percent>[%％]?)"
 )
 _MINUSES = str.maketrans({"−": "-", "－": "-", "＋": "+"})
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """One entry of the tree's `data:` section, with its path already resolved."""
-
-    name: str
-    path: str
-    span: Span
-    period_column: str = "period"
-    period_column_set: bool = False
-    format: str = "wide"
-    encoding: str = "utf-8"
 
 
 @dataclass(frozen=True)
@@ -136,7 +122,7 @@ def _read_polars(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
         with open(spec.path, "rb") as handle:
             if handle.readline(1 << 20).count(b",") >= POLARS_MAX_COLUMNS:
                 return None  # a wide file: the numpy path is faster, don't import polars
-        from . import polarscsv
+        from nsm_cli.data import polarscsv
     except (ImportError, OSError):
         return None
     return polarscsv.read_table_polars(spec, uses)
@@ -154,8 +140,8 @@ def _big(path: str) -> bool:
 
 def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     """A big wide UTF-8 file read with numpy; None when its shape needs the light path."""
-    from . import fastcsv
-    from .progress import bar
+    from nsm_cli.data import fastcsv
+    from nsm_cli.progress import bar
 
     if _codec(spec) not in ("utf-8", "ascii"):
         return None

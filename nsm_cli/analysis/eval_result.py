@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from .evaluate import Evaluation
-from .numbers import json_number
+from nsm_cli.analysis.evaluate import Evaluation
+from nsm_cli.numbers import json_number
 
 ON_PAR_TOLERANCE = 1e-9
 
@@ -100,7 +100,7 @@ def _extras(ev: Evaluation, node_id: str, index: int, row: dict[str, object],
             alerts: dict[str, list[dict[str, object]]], trend: int | None,
             compare: int | None) -> dict[str, object]:
     """Add the firing alerts, and the trend and comparison when asked, to a node's row."""
-    from .trend import node_compare, node_trend
+    from nsm_cli.analysis.trend import node_compare, node_trend
 
     if ev.tree.nodes[node_id].alert is not None:   # nodes without `alert:` keep their shape
         row["alerts"] = alerts.get(node_id, [])
@@ -120,8 +120,8 @@ def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,
     A node or guardrail with an `alert:` block lists its firing rules in `alerts`
     (empty when quiet); `alerts` at the top holds what `nsm alerts` reports.
     """
-    from .alerts import check_alerts
-    from .trend import window
+    from nsm_cli.analysis.alerts import check_alerts
+    from nsm_cli.analysis.trend import window
 
     tree = ev.tree
     report = check_alerts(ev, index)

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .changes import VALUE, Change
-from .diagnostics import NsmError, UsageError, error
-from .evaluate import Evaluation, compute, evaluate
-from .load import LoadedTree
-from .numbers import json_number, percent, plain, value_text
-from .parser import suggest
-from .tree import CompiledTree
+from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.data.load import LoadedTree
+from nsm_cli.diagnostics import NsmError, UsageError, error
+from nsm_cli.numbers import json_number, percent, plain, value_text
+from nsm_cli.tree.changes import VALUE, Change
+from nsm_cli.tree.compile import CompiledTree
+from nsm_cli.tree.parser import suggest
 
 GRID = 401           # points of the scan across a bounded domain
 DOUBLINGS = 64       # geometric steps outward along an unbounded side (x0 ± s·2^k)
@@ -36,7 +36,7 @@ RESIDUAL = 1e-9
 
 def parse_target(text: str) -> float:
     """`600000`, `600,000`, `¥600,000` or `80%` → a float; UsageError otherwise."""
-    from .data import parse_cell
+    from nsm_cli.data.tables import parse_cell
 
     value = parse_cell(text)
     if value is None or not math.isfinite(value):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import sys
 
-from .app import EXIT_INVALID, EXIT_USAGE, app, report_diagnostics
-from .diagnostics import NsmError, UsageError
+from nsm_cli.cli.app import EXIT_INVALID, EXIT_USAGE, app, report_diagnostics
+from nsm_cli.diagnostics import NsmError, UsageError
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run `nsm`; return the exit code (0 ok, 1 invalid input or findings, 2 usage)."""
-    from . import commands  # noqa: F401  (registers the commands)
+    from nsm_cli.cli import commands  # noqa: F401  (registers the commands)
 
     try:
         app(args=argv, prog_name="nsm", standalone_mode=True)

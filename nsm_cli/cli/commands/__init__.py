@@ -1,9 +1,9 @@
 """One module per command; importing this package registers them all on the app."""
 
-from . import (
+from nsm_cli.cli.commands import (
     alerts,  # noqa: F401
     check,  # noqa: F401
-    eval_cmd,  # noqa: F401
+    eval,  # noqa: F401
     explain,  # noqa: F401
     goal_seek,  # noqa: F401
     rank_levers,  # noqa: F401

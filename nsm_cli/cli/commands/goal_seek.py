@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..app import app, check_format, emit, report_diagnostics
-from .options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
+from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
 
 TargetOpt = Annotated[
     str | None,
@@ -41,10 +41,10 @@ def goal_seek_command(
     lever that cannot reach the target there is marked ✗ with the reason and
     the value it would need outside the range.
     """
-    from ..changes import parse_assignment
-    from ..goalseek import goal_seek, parse_target
-    from ..load import load_tree
-    from ..render.goalseek_formats import GOALSEEK_FORMATS
+    from nsm_cli.analysis.goalseek import goal_seek, parse_target
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.render.goalseek_formats import GOALSEEK_FORMATS
+    from nsm_cli.tree.changes import parse_assignment
 
     renderer = check_format(format_, GOALSEEK_FORMATS)
     wanted = None if target is None else parse_target(target)
@@ -57,7 +57,7 @@ def goal_seek_command(
 
 
 def _warn(found: list[dict]) -> None:
-    from ..diagnostics import Diagnostic, Span
+    from nsm_cli.diagnostics import Diagnostic, Span
 
     report_diagnostics([Diagnostic(w["code"], w["severity"], w["message"],
                                    Span(w["file"], w["line"], w["column"])) for w in found])

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..app import app, check_format, emit, report_diagnostics
-from .options import FormatOpt, TreeArg
+from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
+from nsm_cli.cli.options import FormatOpt, TreeArg
 
 # the same as explain.DEFAULT_*; kept here so `--help` needs no numpy
 DEFAULT_MAX_EXACT, DEFAULT_SAMPLES = 16, 1000
@@ -65,10 +65,10 @@ def explain_command(
     (exit 1); --method lmdi on a tree that is not a product of positive factors
     is refused (exit 2).
     """
-    from ..diagnostics import Diagnostic, Span
-    from ..explain import check_method, explain
-    from ..load import load_tree
-    from ..render.explain_formats import EXPLAIN_FORMATS
+    from nsm_cli.analysis.explain import check_method, explain
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.diagnostics import Diagnostic, Span
+    from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
     renderer = check_format(format_, EXPLAIN_FORMATS)
     check_method(method)

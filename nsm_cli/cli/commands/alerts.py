@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ..app import app, check_format, emit, report_diagnostics
-from .options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
+from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
 
 EXIT_FIRED = 3
 
@@ -28,11 +28,11 @@ def alerts_command(
     Exit codes: 0 nothing fired, 3 at least one alert fired (so a scheduled job
     can notify), 1 invalid tree or data, 2 wrong usage.
     """
-    from ..alerts import alerts_result
-    from ..changes import parse_assignment
-    from ..evaluate import evaluate
-    from ..load import load_tree
-    from ..render.alerts_formats import ALERTS_FORMATS
+    from nsm_cli.analysis.alerts import alerts_result
+    from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.render.alerts_formats import ALERTS_FORMATS
+    from nsm_cli.tree.changes import parse_assignment
 
     renderer = check_format(format_, ALERTS_FORMATS)
     sets = [parse_assignment(text) for text in set_ or []]

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .changes import Change
-from .data import DataSpec
-from .diagnostics import Span
-from .yamlload import YMap
+from nsm_cli.diagnostics import Span
+from nsm_cli.tree.changes import Change
+from nsm_cli.tree.yamlload import YMap
+
+AGGS = ("sum", "mean", "min", "max", "last", "count")
+FORMATS = ("wide", "long")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """One entry of the tree's `data:` section, with its path already resolved."""
+
+    name: str
+    path: str
+    span: Span
+    period_column: str = "period"
+    period_column_set: bool = False
+    format: str = "wide"
+    encoding: str = "utf-8"
 
 
 @dataclass(frozen=True)

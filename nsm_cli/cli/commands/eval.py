@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..app import app, check_format, emit, report_diagnostics
-from .options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
+from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
 
 EVAL_FORMAT_NAMES = ("text", "json", "markdown")
 DEFAULT_LAST = 6  # the same as trend.DEFAULT_LAST; kept here so `--help` needs no numpy
@@ -48,11 +48,11 @@ def eval_command(
     whose observed value (its `source`) differs from its formula is marked ≠; a
     node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
     """
-    from ..changes import parse_assignment
-    from ..evaluate import evaluate
-    from ..load import load_tree
-    from ..render.eval_formats import EVAL_FORMATS
-    from ..report import eval_result
+    from nsm_cli.analysis.eval_result import eval_result
+    from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.render.eval_formats import EVAL_FORMATS
+    from nsm_cli.tree.changes import parse_assignment
 
     renderer = check_format(format_, EVAL_FORMATS)
     sets = [parse_assignment(text) for text in set_ or []]

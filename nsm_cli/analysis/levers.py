@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .changes import VALUE, Change
-from .diagnostics import UsageError, require_choice
-from .evaluate import Evaluation, evaluate
-from .load import LoadedTree
-from .numbers import json_number, percent
-from .tree import CompiledTree
+from nsm_cli.analysis.evaluate import Evaluation, evaluate
+from nsm_cli.data.load import LoadedTree
+from nsm_cli.diagnostics import UsageError, require_choice
+from nsm_cli.numbers import json_number, percent
+from nsm_cli.tree.changes import VALUE, Change
+from nsm_cli.tree.compile import CompiledTree
 
 SORTS = ("delta", "potential")
 RELATIVE, POINTS = "relative", "points"

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .evaluate import Evaluation
-from .numbers import json_number
+from nsm_cli.analysis.evaluate import Evaluation
+from nsm_cli.numbers import json_number
 
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"            # a period without a value

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .changes import Change
-from .diagnostics import Diagnostic, NsmError, Span, UsageError, error, warning
-from .load import LoadedTree
-from .model import SourceRef
-from .numbers import json_number
-from .parser import points_problem, suggest
-from .tree import CompiledTree
+from nsm_cli.data.load import LoadedTree
+from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error, warning
+from nsm_cli.numbers import json_number
+from nsm_cli.tree.changes import Change
+from nsm_cli.tree.compile import CompiledTree
+from nsm_cli.tree.model import SourceRef
+from nsm_cli.tree.parser import points_problem, suggest
 
 
 @dataclass

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostic, Span, error
-from .formula import Formula, FormulaError, compile_formula
-from .model import Node, TreeFile
-from .parser import points_problem, suggest
+from nsm_cli.diagnostics import Diagnostic, Span, error
+from nsm_cli.tree.formula import Formula, FormulaError, compile_formula
+from nsm_cli.tree.model import Node, TreeFile
+from nsm_cli.tree.parser import points_problem, suggest
 
 
 @dataclass

@@ -29,7 +29,7 @@ os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 import polars as pl  # noqa: E402
 
-from .data import (
+from nsm_cli.data.tables import (
     ALL,
     MISSING_CELLS,
     ColumnUse,
@@ -39,9 +39,9 @@ from .data import (
     Table,
     assemble,
 )
-from .data import _codec as codec_name
-from .data import _find as find_column
-from .diagnostics import NsmError
+from nsm_cli.data.tables import _codec as codec_name
+from nsm_cli.data.tables import _find as find_column
+from nsm_cli.diagnostics import NsmError
 
 INFER_ROWS = 10_000  # rows polars looks at to guess a column's type
 # Polars is built for tall files; on wide ones (a column per leaf of a 100,000-node tree) its

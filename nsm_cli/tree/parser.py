@@ -8,11 +8,10 @@ import math
 import os
 import re
 
-from .changes import POINTS, Change, parse_change
-from .data import AGGS, DataSpec
-from .diagnostics import Diagnostic, Span, error
-from .model import Child, Node, Scenario, SourceRef, TreeFile
-from .yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
+from nsm_cli.diagnostics import Diagnostic, Span, error
+from nsm_cli.tree.changes import POINTS, Change, parse_change
+from nsm_cli.tree.model import AGGS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
+from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

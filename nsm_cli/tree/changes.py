@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .diagnostics import Span, UsageError
+from nsm_cli.diagnostics import Span, UsageError
 
 VALUE, RELATIVE, POINTS, FACTOR = "value", "relative", "points", "factor"
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..app import app, check_format, emit, report_diagnostics
-from .options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
+from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
 
 StepOpt = Annotated[
     str,
@@ -53,10 +53,10 @@ def rank_levers_command(
     root's change if that leaf alone reached its benchmark. Leaves without data
     for the period are listed with the reason, never ranked as zero.
     """
-    from ..changes import parse_assignment
-    from ..levers import check_sort, parse_step, rank_levers
-    from ..load import load_tree
-    from ..render.levers_formats import LEVERS_FORMATS
+    from nsm_cli.analysis.levers import check_sort, parse_step, rank_levers
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.render.levers_formats import LEVERS_FORMATS
+    from nsm_cli.tree.changes import parse_assignment
 
     renderer = check_format(format_, LEVERS_FORMATS)
     check_sort(sort)
@@ -71,7 +71,7 @@ def rank_levers_command(
 
 
 def _diagnostic(found: dict):
-    from ..diagnostics import Diagnostic, Span
+    from nsm_cli.diagnostics import Diagnostic, Span
 
     return Diagnostic(found["code"], found["severity"], found["message"],
                       Span(found["file"], found["line"], found["column"]))

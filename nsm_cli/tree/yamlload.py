@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
-from .diagnostics import Diagnostic, NsmError, Span, error
+from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
