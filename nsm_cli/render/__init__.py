@@ -65,3 +65,15 @@ def plain_table() -> Any:
     from rich.table import Table
 
     return Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")
+
+
+def md_cell(text: str) -> str:
+    """Text safe inside a Markdown table cell: pipes escaped, line breaks made spaces."""
+    return " ".join(str(text).replace("|", "\\|").split("\n"))
+
+
+def md_table(header: list[str], align: list[str], rows: list[list[str]]) -> list[str]:
+    """A GitHub-flavoured Markdown table; `align` holds `:--`, `--:` or `:-:` per column."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from nsm_cli.numbers import MISSING, change_text, is_missing, percent, value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
+from nsm_cli.render.diagrams import render_dot, render_mermaid
 
 STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
 MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}
@@ -277,6 +278,8 @@ EVAL_FORMATS: dict[str, Renderer] = {
     "text": render_text,
     "json": to_json,
     "markdown": render_markdown,
+    "mermaid": render_mermaid,
+    "dot": render_dot,
 }
 
 __all__ = ["EVAL_FORMATS", "MISSING", "is_missing"]

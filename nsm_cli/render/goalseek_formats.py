@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
+from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
 
 def required_change(change: float | None, unit: str | None) -> str:
@@ -84,7 +84,26 @@ def render_text(result: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
+def render_markdown(result: dict[str, Any]) -> str:
+    """What each lever alone must reach, as a GitHub Markdown table."""
+    body = []
+    for row in result["levers"]:
+        unit, feasible = row["unit"], row["feasible"]
+        body.append([
+            md_cell(row["name"]), md_cell(row["owner"] or ""), value_text(row["value"], unit),
+            value_text(row["required"], unit) if feasible else MISSING,
+            required_change(row["change"], unit),
+            "" if row["change_pct"] is None else percent(row["change_pct"], signed=True,
+                                                         decimals=1),
+            "✓" if feasible else "✗ " + md_cell(row["reason"] or "impossible")])
+    lines = [f"### {md_cell(title(result))}", ""]
+    lines += md_table(["lever", "owner", "value", "required", "change", "%", ""],
+                      [":--", ":--", "--:", "--:", "--:", "--:", ":--"], body)
+    return "\n".join(lines) + "\n"
+
+
 GOALSEEK_FORMATS: dict[str, Renderer] = {
     "text": render_text,
     "json": to_json,
+    "markdown": render_markdown,
 }

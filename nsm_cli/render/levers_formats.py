@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
+from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
 BAR_WIDTH = 20
 MIN_BAR = 8
@@ -228,7 +228,39 @@ def _legend(result: dict[str, Any], show_potential: bool) -> str:
     return text
 
 
+def render_markdown(result: dict[str, Any]) -> str:
+    """The ranking as a GitHub Markdown table, for a pull-request comment or a wiki page."""
+    unit, sort = result["root_unit"], result["sort"]
+    rows = [row for row in result["levers"] if row["delta"] is not None]
+    delta_digits = decimals([row["delta"] for row in rows], unit)
+    potential_digits = decimals([row["potential"] for row in rows], unit)
+    header = ["#", "lever", "owner", "value", "stepped",
+              md_cell(change_header(f"Δ {short_name(result['root_name'])}", unit)),
+              "benchmark", "potential"]
+    body = []
+    for row in result["levers"]:
+        ranked = row["delta"] is not None
+        body.append([
+            "" if row["rank"] is None else str(row["rank"]),
+            md_cell(row["name"]) + ("" if ranked else f" ({md_cell(row['reason'] or '')})"),
+            md_cell(row["owner"] or ""),
+            level_text(row["value"], row["unit"]),
+            level_text(row["new_value"], row["unit"]) if ranked else "",
+            change_cell(row["delta"], unit, delta_digits) if ranked else "",
+            "" if row["benchmark"] is None else level_text(row["benchmark"], row["unit"]),
+            "" if row["potential"] is None else change_cell(row["potential"], unit,
+                                                             potential_digits)])
+    lines = [f"### {md_cell(title(result))}", ""]
+    lines += md_table(header, ["--:", ":--", ":--", "--:", "--:", "--:", "--:", "--:"], body)
+    if result["hidden"]:
+        lines += ["", f"… {result['hidden']} more lever(s) below the top {result['top']}."]
+    lines += ["", md_cell(_legend(result, sort == "potential" or any(
+        row["benchmark"] is not None for row in result["levers"])))]
+    return "\n".join(lines) + "\n"
+
+
 LEVERS_FORMATS: dict[str, Renderer] = {
     "text": render_text,
     "json": to_json,
+    "markdown": render_markdown,
 }
