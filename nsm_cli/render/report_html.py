@@ -44,7 +44,7 @@ h2 { font-size: 16px; margin: 0 0 10px; color: #1a73e8; }
 .kpi .line { font-size: 13px; margin-top: 2px; }
 section { background: #fff; border: 1px solid #dadce0; border-radius: 8px;
   padding: 14px 18px; margin-bottom: 16px; break-inside: avoid; }
-.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; margin-bottom: 16px; }
 .grid section { margin-bottom: 0; }
 .tree { overflow-x: auto; }
 .tree svg { display: block; max-width: 100%; height: auto; margin: 0 auto; }
@@ -270,7 +270,7 @@ def tree_svg(ev: dict[str, Any]) -> str:
     height = max(box["y"] for box in boxes) + BOX_H + 2
     shapes = [_edge(boxes[a], boxes[b]) for a, b in edges]
     shapes += [_box(box, nodes[box["id"]]) for box in boxes]
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-1 -1 {width:.0f} {height:.0f}" '
+    return (f'<svg viewBox="-1 -1 {width:.0f} {height:.0f}" '
             f'width="{width:.0f}" height="{height:.0f}" role="img" '
             f'aria-label="{esc(ev["tree"] or ev["root"])}" font-family=\'{FONTS}\' '
             f'fill="#202124">' + "".join(shapes) + "</svg>")
