@@ -68,8 +68,11 @@ def plain_table() -> Any:
 
 
 def md_cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: pipes escaped, line breaks made spaces."""
-    return " ".join(str(text).replace("|", "\\|").split("\n"))
+    """Text safe inside a Markdown table cell: pipes, emphasis and tags escaped, line breaks
+    made spaces (a formula's `a * b * c` must not turn italic)."""
+    escaped = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+    escaped = escaped.replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(escaped.split("\n"))
 
 
 def md_table(header: list[str], align: list[str], rows: list[list[str]]) -> list[str]:

@@ -3,6 +3,7 @@
 from nsm_cli.cli.commands import (
     alerts,  # noqa: F401
     check,  # noqa: F401
+    diff,  # noqa: F401
     eval,  # noqa: F401
     explain,  # noqa: F401
     goal_seek,  # noqa: F401
