@@ -60,6 +60,15 @@ def gap_text(node: dict[str, Any]) -> str:
     return f"{arrow} {change_text(gap, None)}{tail}"
 
 
+def target_gap(node: dict[str, Any]) -> tuple[str, bool | None]:
+    """`✗ −420 人` (short of the target) or `✓ +50 人`, judged with the node's direction."""
+    gap = node.get("target_gap")
+    if gap is None:
+        return "", None
+    met = gap >= 0 if node["direction"] == "up" else gap <= 0
+    return f"{'✓' if met else '✗'} {change_text(gap, node['unit'])}", met
+
+
 def _observed(node: dict[str, Any]) -> str:
     if node["observed"] is None:
         return ""
@@ -91,9 +100,12 @@ def _title(result: dict[str, Any]) -> str:
 def render_text(result: dict[str, Any]) -> Group:
     """The tree with value, benchmark, gap, target and owner in aligned columns."""
     nodes = {node["id"]: node for node in result["nodes"]}
-    # trends and comparisons are about movement: the observed-vs-formula check makes room
+    # trends and comparisons are about movement: the observed-vs-formula check makes room;
+    # under a scenario or --set the observation belongs to the base, not to what-if values
     moving = bool(result.get("trend") or result.get("compare"))
-    show_observed = not moving and any(n["observed"] is not None for n in nodes.values())
+    what_if = bool(result["changes"])
+    show_observed = not moving and not what_if and any(
+        n["observed"] is not None for n in nodes.values())
     show_target = any(n["target"] is not None for n in nodes.values())
     show_change = bool(result["changes"])
     show_trend = bool(result.get("trend"))
@@ -111,6 +123,7 @@ def render_text(result: dict[str, Any]) -> Group:
     table.add_column("", no_wrap=True)
     if show_target:
         table.add_column("target", justify="right", no_wrap=True)
+        table.add_column("to target", justify="right", no_wrap=True)
     table.add_column("owner", no_wrap=True, overflow="ellipsis")
     for prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
         node = nodes[node_id]
@@ -143,6 +156,8 @@ def render_text(result: dict[str, Any]) -> Group:
         if show_target:
             target = node["target"]
             cells.append("" if target is None else value_text(target, node["unit"]))
+            mark, met = target_gap(node)
+            cells.append(Text(mark, style="" if met is None else ("green" if met else "red")))
         cells.append(Text(node["owner"] or "", style="cyan"))
         table.add_row(*cells)
     keep_numbers_whole(table)
@@ -234,8 +249,8 @@ def render_markdown(result: dict[str, Any]) -> str:
     if compare:
         header += [_cell(compare), f"vs {_cell(compare)}"]
         align += ["--:", "--:"]
-    header += ["benchmark", "gap", "", "target", "owner"]
-    align += ["--:", "--:", ":-:", "--:", ":--"]
+    header += ["benchmark", "gap", "", "target", "to target", "owner"]
+    align += ["--:", "--:", ":-:", "--:", "--:", ":--"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(align) + "|")
     nodes = {node["id"]: node for node in result["nodes"]}
@@ -260,7 +275,7 @@ def render_markdown(result: dict[str, Any]) -> str:
             row += ["", ""] if is_ref else [value_text(node["compare"]["value"], node["unit"]),
                                             move_text(node["compare"], node["unit"])]
         row += [bench, "" if is_ref else gap_text(node), "" if is_ref else MARKS[node["status"]],
-                target, _cell(node["owner"] or "")]
+                target, "" if is_ref else target_gap(node)[0], _cell(node["owner"] or "")]
         lines.append("| " + " | ".join(row) + " |")
     if result["guardrails"]:
         lines += ["", "| guardrail | value | bound | status |", "|:--|--:|:--|:--|"]

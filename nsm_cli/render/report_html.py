@@ -16,7 +16,7 @@ from rich.cells import cell_len
 
 from nsm_cli.numbers import change_text, percent, value_text
 from nsm_cli.render import tree_guides
-from nsm_cli.render.eval_formats import gap_text, move_text
+from nsm_cli.render.eval_formats import gap_text, move_text, target_gap
 from nsm_cli.render.explain_formats import amount, amount_digits, share_text
 from nsm_cli.render.levers_formats import change_cell, decimals, level_text, short_name
 
@@ -101,15 +101,13 @@ def _root(ev: dict[str, Any]) -> dict[str, Any]:
 
 def target_text(node: dict[str, Any]) -> tuple[str, str]:
     """`target 8,400 人 · ✗ −420 人` and its class: the gap to the target, judged by direction."""
-    target, gap = node.get("target"), node.get("target_gap")
-    if target is None:
+    if node.get("target") is None:
         return "", ""
-    text = f"target {value_text(target, node['unit'])}"
-    if gap is None:
+    text = f"target {value_text(node['target'], node['unit'])}"
+    mark, met = target_gap(node)
+    if met is None:
         return text, "muted"
-    met = gap >= 0 if node["direction"] == "up" else gap <= 0
-    return (f"{text} · {'✓' if met else '✗'} {change_text(gap, node['unit'])}",
-            "ok" if met else "bad")
+    return f"{text} · {mark}", "ok" if met else "bad"
 
 
 def _header(ev: dict[str, Any]) -> str:
