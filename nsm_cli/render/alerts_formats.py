@@ -33,10 +33,10 @@ def render_text(result: dict[str, Any]) -> Group:
     else:
         table = plain_table()
         table.add_column("", no_wrap=True)
-        table.add_column("metric", no_wrap=True, overflow="ellipsis")
+        table.add_column("metric", overflow="fold")
         table.add_column("rule", no_wrap=True)
         table.add_column("value", justify="right", no_wrap=True)
-        table.add_column("owner", no_wrap=True, overflow="ellipsis")
+        table.add_column("owner", overflow="fold")
         table.add_column("what happened", overflow="fold")
         for alert in result["fired"]:
             rule = alert["rule_text"] + (" (bound)" if alert["source"] == "bound" else "")
