@@ -14,14 +14,14 @@ from typing import Any
 
 from rich.cells import cell_len
 
-from nsm_cli.numbers import change_text, percent, value_text
+from nsm_cli.numbers import PREFIX_UNITS, change_text, percent, value_text
 from nsm_cli.render import tree_guides
 from nsm_cli.render.eval_formats import gap_text, move_text, target_gap
 from nsm_cli.render.explain_formats import amount, amount_digits, share_text
 from nsm_cli.render.levers_formats import change_cell, decimals, level_text, short_name
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 196, 90, 18, 44
-NAME_CELLS = 26          # a name line's width in terminal cells (a Han character is two)
+NAME_PX = BOX_W - 22     # room for a name line inside a box
 COLOURS = {"ahead": "#1e8e3e", "behind": "#d93025", "on_par": "#e37400", None: "#80868b"}
 FILLS = {"ahead": "#e6f4ea", "behind": "#fce8e6", "on_par": "#fef7e0", None: "#ffffff"}
 FONTS = ('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue", '
@@ -52,6 +52,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #eceff1; vertical-align: middle; }
 th { text-align: left; color: #5f6368; font-weight: 600; }
 td.n, th.n { text-align: right; white-space: nowrap; }
+td.name { min-width: 11em; }
 .ahead, .better, .ok { color: #1e8e3e; } .behind, .worse, .bad { color: #d93025; }
 .on_par { color: #e37400; } .muted { color: #80868b; }
 .bar { display: inline-block; height: 10px; border-radius: 2px; background: #1a73e8; }
@@ -191,29 +192,52 @@ def _sparkline(values: list[float | None], x: float, y: float, w: float, h: floa
             f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2" fill="{colour}"/>')
 
 
-def wrap_name(name: str, cells: int = NAME_CELLS, lines: int = 2) -> list[str]:
-    """The name in lines of at most `cells` terminal cells; the last one ends in … if cut."""
-    out, line = [], ""
-    for char in " ".join(name.split()):
-        if cell_len(line + char) > cells:
+def text_px(text: str, size: float = 12.5) -> float:
+    """About how wide `text` is at `size` px in a sans-serif font: Han and other wide
+    characters take an em, Latin letters and digits about 0.6 em."""
+    return sum(size * (1.0 if cell_len(char) == 2 else 0.6) for char in text)
+
+
+def wrap_name(name: str, room: float = NAME_PX, lines: int = 2) -> list[str]:
+    """The name in lines at most `room` px wide, broken between words (inside a word when it
+    is longer than a line, as Chinese names are); the last line ends in … if cut."""
+    out: list[str] = []
+    line = ""
+    for word in " ".join(name.split()).split(" "):
+        candidate = f"{line} {word}" if line else word
+        if text_px(candidate) <= room:
+            line = candidate
+            continue
+        if line:
             out.append(line)
-            line = char.lstrip()
-        else:
+        line = ""
+        for char in word:
+            if text_px(line + char) > room:
+                out.append(line)
+                line = ""
             line += char
     out.append(line)
     if len(out) > lines:
         out = out[:lines]
-        while cell_len(out[-1] + "…") > cells:
+        while out[-1] and text_px(out[-1] + "…") > room:
             out[-1] = out[-1][:-1]
-        out[-1] += "…"
+        out[-1] = out[-1].rstrip() + "…"
     return out
+
+
+def value_parts(value: float | None, unit: str | None) -> tuple[str, str]:
+    """The number as it stands big in a box (`$97.50`, `92%`, `1,530`) and a word unit after
+    it in small type (` customers`, ` 人`)."""
+    if unit is None or unit == "%" or unit in PREFIX_UNITS:
+        return value_text(value, unit), ""
+    return value_text(value, None), "" if value is None else f" {unit}"
 
 
 def _box(box: dict[str, Any], node: dict[str, Any]) -> str:
     x, y = box["x"], box["y"]
     status = None if box["ref"] else node["status"]
     parts = [f'<g class="node" data-id="{esc(node["id"])}">',
-             f"<title>{esc(node['name'])}</title>",
+             f"<title>{esc(_tooltip(node))}</title>",
              f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" '
              f'fill="{FILLS[status]}" stroke="{COLOURS[status]}" stroke-width="1.5"'
              + (' stroke-dasharray="5 3"' if box["ref"] else "") + "/>",
@@ -224,23 +248,39 @@ def _box(box: dict[str, Any], node: dict[str, Any]) -> str:
         parts.append(f'<text x="{x + 12}" y="{y + 17 + 15 * i}" font-size="12.5" '
                      f'font-weight="{weight}">{esc(line)}</text>')
     top = y + 17 + 15 * len(name_lines) + 6
-    parts.append(f'<text x="{x + 12}" y="{top}" font-size="17" font-weight="700">'
-                 f'{esc(value_text(node["value"], node["unit"]))}</text>')
+    big, small = value_parts(node["value"], node["unit"])
+    parts.append(f'<text x="{x + 12}" y="{top}" font-size="17" font-weight="700">{esc(big)}'
+                 f'<tspan font-size="11" font-weight="400" fill="#5f6368">{esc(small)}</tspan>'
+                 f"</text>")
     if not box["ref"]:
         parts += _box_details(node, x, top)
     parts.append("</g>")
     return "".join(parts)
 
 
+def _tooltip(node: dict[str, Any]) -> str:
+    """The whole name and what a box may leave out, shown on hover."""
+    lines = [node["name"]]
+    if node.get("benchmark") is not None:
+        lines.append(f"benchmark {value_text(node['benchmark'], node['unit'])}")
+    if node.get("owner"):
+        lines.append(f"owner {node['owner']}")
+    return "\n".join(lines)
+
+
 def _box_details(node: dict[str, Any], x: float, top: float) -> list[str]:
     parts = []
     trend = node.get("trend") or {}
-    parts.append(_sparkline(trend.get("values") or [], x + BOX_W - 62, top - 14, 50, 14,
-                            "#1a73e8"))
+    big, small = value_parts(node["value"], node["unit"])
+    if 12 + text_px(big, 17) + text_px(small, 11) <= BOX_W - 66:   # beside the value only
+        parts.append(_sparkline(trend.get("values") or [], x + BOX_W - 60, top - 14, 50, 14,
+                                "#1a73e8"))
     lines: list[tuple[str, str]] = []
     if node["benchmark"] is not None:
-        lines.append((f"{gap_text(node)} vs {value_text(node['benchmark'], node['unit'])}",
-                      COLOURS[node["status"]]))
+        text = f"{gap_text(node)} vs {value_text(node['benchmark'], node['unit'])}"
+        if text_px(text, 11) > BOX_W - 20:
+            text = gap_text(node)   # the benchmark itself is in the box's tooltip
+        lines.append((text, COLOURS[node["status"]]))
     target, css = target_text(node)
     if target:
         lines.append((target, COLOURS["ahead"] if css == "ok" else COLOURS["behind"]))
@@ -297,12 +337,12 @@ def _levers_section(levers: dict[str, Any]) -> str:
         width = 0.0 if not ranked else abs(row["delta"]) / largest * 100
         neg = " neg" if ranked and row["delta"] < 0 else ""
         body.append(
-            f'<tr><td class="n">{row["rank"] or ""}</td><td>{esc(row["name"])}</td>'
+            f'<tr><td class="n">{row["rank"] or ""}</td><td class="name">{esc(row["name"])}</td>'
             f'<td class="muted">{esc(row["owner"] or "")}</td>'
             f'<td class="n">{esc(level_text(row["value"], row["unit"]))} → '
             f'{esc(level_text(row["new_value"], row["unit"]) if ranked else "")}</td>'
             f'<td class="n">{esc(change_cell(row["delta"], unit, digits))}</td>'
-            f'<td style="width:30%"><span class="bar{neg}" style="width:{width:.1f}%"></span>'
+            f'<td style="width:22%"><span class="bar{neg}" style="width:{width:.1f}%"></span>'
             + ("" if ranked else f'<span class="muted">{esc(row["reason"] or "")}</span>')
             + "</td></tr>")
     step = f"{levers['step'] * 100:g}%"
