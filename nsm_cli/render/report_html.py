@@ -53,6 +53,7 @@ th, td { padding: 4px 8px; border-bottom: 1px solid #eceff1; vertical-align: mid
 th { text-align: left; color: #5f6368; font-weight: 600; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 td.name { min-width: 11em; }
+td.owner { white-space: nowrap; }
 .ahead, .better, .ok { color: #1e8e3e; } .behind, .worse, .bad { color: #d93025; }
 .on_par { color: #e37400; } .muted { color: #80868b; }
 .bar { display: inline-block; height: 10px; border-radius: 2px; background: #1a73e8; }
@@ -338,7 +339,7 @@ def _levers_section(levers: dict[str, Any]) -> str:
         neg = " neg" if ranked and row["delta"] < 0 else ""
         body.append(
             f'<tr><td class="n">{row["rank"] or ""}</td><td class="name">{esc(row["name"])}</td>'
-            f'<td class="muted">{esc(row["owner"] or "")}</td>'
+            f'<td class="muted owner">{esc(row["owner"] or "")}</td>'
             f'<td class="n">{esc(level_text(row["value"], row["unit"]))} → '
             f'{esc(level_text(row["new_value"], row["unit"]) if ranked else "")}</td>'
             f'<td class="n">{esc(change_cell(row["delta"], unit, digits))}</td>'
