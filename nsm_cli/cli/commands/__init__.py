@@ -7,4 +7,5 @@ from nsm_cli.cli.commands import (
     explain,  # noqa: F401
     goal_seek,  # noqa: F401
     rank_levers,  # noqa: F401
+    schema,  # noqa: F401
 )
