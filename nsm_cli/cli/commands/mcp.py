@@ -1,0 +1,29 @@
+"""`nsm mcp`: serve the analyses to AI assistants over the Model Context Protocol (stdio)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from nsm_cli.cli.app import EXIT_INVALID, app
+
+INSTALL_HINT = "nsm mcp needs the MCP SDK: pip install 'nsm-cli[mcp]'"
+
+
+@app.command("mcp")
+def mcp_command() -> None:
+    """Serve eval, rank-levers, explain, goal-seek, alerts and check as MCP tools on stdio.
+
+    For an assistant's configuration: the command is `nsm mcp`, run in the folder that
+    holds the trees (tool paths are relative to it). Each tool returns the same JSON as the
+    command's --format json. Needs the optional extra: pip install 'nsm-cli[mcp]'.
+    """
+    try:
+        from nsm_cli.cli.mcp_server import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "mcp":
+            raise
+        print(INSTALL_HINT, file=sys.stderr)
+        raise typer.Exit(EXIT_INVALID) from None
+    serve()
