@@ -73,7 +73,8 @@ def eval_tool(tree: Tree, period: Period = None, scenario: Scenario = None,
 
 
 def rank_levers_tool(tree: Tree, period: Period = None, step: Step = "1%", points: Points = False,
-                     top: Top = None, sort: Sort = "delta", scenario: Scenario = None, changes: Changes = None) -> str:
+                     top: Top = None, sort: Sort = "delta", scenario: Scenario = None,
+                     changes: Changes = None) -> str:
     """Rank the leaves by how much the root moves when each alone improves by one step."""
     from nsm_cli.analysis.levers import check_sort, parse_step, rank_levers
     from nsm_cli.data.load import load_tree
