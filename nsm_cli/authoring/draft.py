@@ -24,6 +24,11 @@ PERIOD_NAMES = ("period", "month", "date", "day", "week", "quarter", "year", "ti
                 "期间", "月份", "日期", "周", "季度", "年份", "月", "年")
 PERIOD_LIKE = re.compile(r"^\s*\d{4}([-/年.]?\s*(Q\d|W\d+|\d{1,2}))?")
 CURRENCIES = {"¥": "元", "￥": "元", "$": "$", "€": "€", "£": "£"}
+ROOT_ID = "north_star"
+# What YAML refuses or folds even inside quotes (control characters, NEL, line and paragraph
+# separators): written as \u escapes.
+_UNPRINTABLE = re.compile("[^\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd"
+                          "\U00010000-\U0010ffff]")
 FUNCTIONS = frozenset({"min", "max", "abs", "sqrt", "log", "exp", "round", "clip"})
 
 
@@ -110,7 +115,7 @@ def analyse(path: str) -> Draft:
     """Which column is the period, which are numbers (and in what unit), which are text."""
     header, rows, encoding = read_csv(path)
     period = find_period(header, rows)
-    taken: set[str] = set()
+    taken: set[str] = {ROOT_ID}
     columns, skipped = [], []
     for index, name in enumerate(header):
         if index == period:
@@ -134,7 +139,8 @@ def _q(text: str) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ ]*", text) and text.lower() not in (
             "yes", "no", "on", "off", "true", "false", "null", "y", "n"):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def _source(data: str, column: Column, agg: str | None) -> str:
@@ -149,10 +155,11 @@ def draft_tree(csv_path: str, directory: str) -> tuple[str, str]:
     from nsm_cli.tree.schema import SCHEMA_FILE
 
     draft = analyse(csv_path)
-    stem = os.path.splitext(os.path.basename(csv_path))[0]
-    data = leaf_id(stem, set(), 0) if stem else "data"
+    stem = os.path.splitext(os.path.basename(csv_path))[0] or "data"
+    data = leaf_id(stem, set(), 0)
+    data = "data" if data.startswith("column_") else data
     relative = os.path.relpath(csv_path, directory).replace(os.sep, "/")
-    tree_file = os.path.join(directory, f"{data}.yaml")
+    tree_file = os.path.join(directory, f"{stem}.yaml")
     _, refusal = resolve_data_path(tree_file, relative)
     if refusal:
         raise InitError(f"{csv_path}: {refusal}")
@@ -161,10 +168,10 @@ def draft_tree(csv_path: str, directory: str) -> tuple[str, str]:
              "# 1. write the root's formula: how these metrics make up your North Star (the",
              "#    sum below is a placeholder), and group the leaves under drivers (3–4 levels);",
              "# 2. give each leaf an owner, actions and a benchmark, and the root a target;",
-             f"# 3. run `nsm check --strict {data}.yaml` until it is clean."]
+             f"# 3. run `nsm check --strict {stem}.yaml` until it is clean."]
     if draft.skipped:
         lines.append(f"# Columns left out (not numbers): {', '.join(draft.skipped)}.")
-    lines += ["version: 1", f"name: {_q(stem or data)}", "data:"]
+    lines += ["version: 1", f"name: {_q(stem)}", "data:"]
     options = []
     if draft.period_column is not None and draft.period_column != "period":
         options.append(f"period_column: {_q(draft.period_column)}")
@@ -174,7 +181,7 @@ def draft_tree(csv_path: str, directory: str) -> tuple[str, str]:
     lines.append(f"  {data}: " + (f"{{path: {path}, {', '.join(options)}}}" if options
                                   else path))
     ids = [c.id for c in draft.columns]
-    lines += ["root:", "  id: north_star", "  name: North Star (to fill in)",
+    lines += ["root:", f"  id: {ROOT_ID}", "  name: North Star (to fill in)",
               f"  formula: {' + '.join(ids)}   # TODO: the real formula", "  children:"]
     for column in draft.columns:
         agg = ("mean" if column.unit == "%" else "sum") if draft.repeated_periods else None
@@ -182,4 +189,4 @@ def draft_tree(csv_path: str, directory: str) -> tuple[str, str]:
         if column.unit:
             lines.append(f"      unit: {_q(column.unit)}")
         lines.append(f"      source: {_source(data, column, agg)}")
-    return f"{data}.yaml", "\n".join(lines) + "\n"
+    return f"{stem}.yaml", "\n".join(lines) + "\n"
