@@ -51,6 +51,7 @@ def test_list_names_every_template_on_one_line(nsm):
     lines = run.stdout.splitlines()
     assert [line.split()[0] for line in lines] == list(TEMPLATES)
     assert [line.split()[1] for line in lines] == [f"{s}.yaml" for s in TEMPLATES.values()]
+    assert max(len(line) for line in lines) <= 80
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

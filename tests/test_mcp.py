@@ -41,8 +41,9 @@ async def _session() -> dict:
     from mcp.client.session import ClientSession
     from mcp.client.stdio import stdio_client
 
-    server = StdioServerParameters(command=sys.executable, args=["-m", "nsm_cli", "mcp"],
-                                   cwd=str(ROOT), env={"NO_COLOR": "1"})
+    server = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "nsm_cli", "mcp", "--root", str(ROOT)],
+                                   cwd=str(ROOT / "tests"), env={"NO_COLOR": "1"})
     found: dict = {}
     async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
         found["init"] = await session.initialize()

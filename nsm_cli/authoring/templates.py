@@ -22,13 +22,12 @@ class Template:
     summary: str
 
 
-TEMPLATES: dict[str, Template] = {t.name: t for t in (
-    Template("formula", "arpu", "ARPU = visits × spend per visit (a formula, 4 levels)"),
-    Template("funnel", "funnel", "revenue = visitors × contact × interest × purchase × price"),
+TEMPLATES: dict[str, Template] = {t.name: t for t in (  # summaries fit 80 columns in --list
+    Template("formula", "arpu", "ARPU = visits × spend per visit (4 levels)"),
+    Template("funnel", "funnel", "revenue = visitors × 3 funnel rates × average price"),
     Template("journey", "journey", "12-month retention = product of (1 − churn) per stage"),
-    Template("flow", "mau", "MAU = retained + new + woken customers (a stock and its flows)"),
-    Template("saas", "mrr", "BeanCraft's MRR = subscribers × revenue per subscriber, "
-             "CAC and lifetime as guardrails"),
+    Template("flow", "mau", "MAU = retained + new + woken customers"),
+    Template("saas", "mrr", "MRR = subscribers × revenue; guardrails CAC and lifetime"),
 )}
 DEFAULT = "formula"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,14 +12,22 @@ from nsm_cli.cli.app import EXIT_INVALID, app
 
 INSTALL_HINT = "nsm mcp needs the MCP SDK: pip install 'nsm-cli[mcp]'"
 
+RootOpt = Annotated[
+    Path | None,
+    typer.Option("--root", metavar="DIR", file_okay=False, exists=True,
+                 help="The folder tool paths are relative to, and the project data paths "
+                 "must stay in (default: the current folder)."),
+]
+
 
 @app.command("mcp")
-def mcp_command() -> None:
+def mcp_command(root: RootOpt = None) -> None:
     """Serve eval, rank-levers, explain, goal-seek, alerts and check as MCP tools on stdio.
 
-    For an assistant's configuration: the command is `nsm mcp`, run in the folder that
-    holds the trees (tool paths are relative to it). Each tool returns the same JSON as the
-    command's --format json. Needs the optional extra: pip install 'nsm-cli[mcp]'.
+    For an assistant's configuration: the command is `nsm mcp --root DIR`, DIR being the
+    folder that holds the trees (tool paths are relative to it). Each tool returns the
+    same JSON as the command's --format json. Needs the optional extra: pip install
+    'nsm-cli[mcp]'.
     """
     try:
         from nsm_cli.cli.mcp_server import serve
@@ -26,4 +36,8 @@ def mcp_command() -> None:
             raise
         print(INSTALL_HINT, file=sys.stderr)
         raise typer.Exit(EXIT_INVALID) from None
+    if root is not None:
+        import os
+
+        os.chdir(root)  # this process only serves; paths resolve as from a shell in DIR
     serve()
