@@ -37,12 +37,13 @@ def init_command(
     list_: ListOpt = False,
     from_csv: FromCsvOpt = None,
 ) -> None:
-    """Write a working tree and its CSV from a template into DIR, or draft one from a CSV.
+    """Write a working tree and its CSV from a template, or draft one from a CSV.
 
-    Every template carries owners, benchmarks, a target, a guardrail and an alert rule,
-    passes nsm check --strict and runs with every command as written. Beside the tree goes
-    nsm.schema.json, which the tree's first line points editors at. Nothing is ever
-    overwritten: when a file exists, nsm init names it, writes nothing and exits 1.
+    Every template carries owners, benchmarks, a target, a guardrail and an
+    alert rule, passes nsm check --strict and runs with every command as
+    written. Beside the tree goes nsm.schema.json, which the tree's first line
+    points editors at. Nothing is ever overwritten: when a file exists, nsm
+    init names it, writes nothing and exits 1.
     """
     from nsm_cli.authoring.templates import DEFAULT, TEMPLATES, InitError, template_files
     from nsm_cli.diagnostics import UsageError

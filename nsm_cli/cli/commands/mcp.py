@@ -22,12 +22,13 @@ RootOpt = Annotated[
 
 @app.command("mcp")
 def mcp_command(root: RootOpt = None) -> None:
-    """Serve eval, rank-levers, explain, goal-seek, alerts and check as MCP tools on stdio.
+    """Serve eval, rank-levers, explain, goal-seek, alerts and check as MCP tools.
 
-    For an assistant's configuration: the command is `nsm mcp --root DIR`, DIR being the
-    folder that holds the trees (tool paths are relative to it). Each tool returns the
-    same JSON as the command's --format json. Needs the optional extra: pip install
-    'nsm-cli[mcp]'.
+    The Model Context Protocol on stdin/stdout, for AI assistants: configure
+    the command `nsm mcp --root DIR`, DIR being the folder that holds the
+    trees (tool paths are relative to it). Each tool returns the same JSON as
+    the command's --format json. Needs the optional extra:
+    pip install 'nsm-cli\\[mcp]'.
     """
     try:
         from nsm_cli.cli.mcp_server import serve

@@ -20,10 +20,10 @@ SchemaFormatOpt = Annotated[
 def schema_command(format_: SchemaFormatOpt = "json") -> None:
     """Print the tree file's JSON Schema (draft 2020-12).
 
-    Save it beside your trees (nsm schema > nsm.schema.json) and point your editor at it
-    with a first line `# yaml-language-server: $schema=nsm.schema.json`: keys are completed,
-    explained on hover and misspellings underlined as you type. `nsm check` still judges
-    what a schema cannot (formulas, ids, data).
+    Save it beside your trees (nsm schema > nsm.schema.json) and start each
+    tree with `# yaml-language-server: $schema=nsm.schema.json`: editors then
+    complete keys, explain them on hover and underline misspellings as you
+    type. nsm check still judges what a schema cannot (formulas, ids, data).
     """
     renderer = check_format(format_, {"json": _json, "markdown": _markdown})
     emit(renderer())
