@@ -33,6 +33,11 @@ CALLS = {  # name → (tool arguments, the same request on the command line)
 FAILING = {  # name → arguments an assistant may get wrong, and what the error says
     "missing": ("eval", {"tree": "trees/nope.yaml"}, "no such file: trees/nope.yaml [E100]"),
     "usage": ("rank-levers", {"tree": "trees/mau.yaml", "sort": "size"}, "--sort"),
+    "outside": ("eval", {"tree": "/etc/passwd"}, "/etc/passwd is outside the folder nsm mcp "
+                "serves"),
+    "escape": ("check", {"paths": ["trees/../.."]}, "is outside the folder"),
+    "no trees": ("check", {"paths": ["requirements"]}, "no *.yaml or *.yml files in "
+                 "requirements"),
 }
 
 

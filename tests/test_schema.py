@@ -159,6 +159,28 @@ def test_a_tree_with_every_kind_of_value_validates(schema):
     assert errors(schema, plain_yaml(BASE)) == []
 
 
+SPELLINGS = [  # values as people write them: the parser reads them, so the schema must too
+    ("target: 92%", "target: 0.92"), ("target: 92%", 'target: "1,200"'),
+    ("target: 92%", "target: 1.2e3"), ("change_above: +2pp", "change_above: −2PP"),
+    ("change_above: +2pp", "change_above: 5 %"), ("change_above: +2pp", "change_above: +1pts"),
+    ("falls_for: 2", "falls_for: 2.0"), ("name: t", "name: 2025"),
+    ("name: t", "name: t\nversion: 1"),
+    ("domain: [0, null]", "domain: [null, 5%]"), ("id: r", "id: _r"),
+    ("{id: a, source: d.a,", "{id: a, name: 7, unit: 2, source: d.a,"),
+    ("data: {d: d.csv}", "data: {d: {path: d.csv, period_column: period, format: wide}}"),
+]
+
+
+@pytest.mark.parametrize("old, new", SPELLINGS)
+def test_what_the_parser_accepts_validates(schema, nsm, write, old, new):
+    tree = BASE.replace(old, new, 1)
+    assert old in BASE and errors(schema, plain_yaml(tree)) == []
+    write("d.csv", "period,a,g\n2025-06,1,0.02\n")
+    write("t.yaml", tree)
+    found = json.loads(nsm("check", "t.yaml", "--format", "json").stdout)["diagnostics"]
+    assert [d["message"] for d in found if d["severity"] == "error"] == []
+
+
 @pytest.mark.parametrize("old, new, where", [
     ("name: t", "name: t\nzzqqxx: 1", "top-level unknown key"),
     ("unit: \"%\"", "unit: \"%\"\n  formla: a * b", "misspelt node key"),

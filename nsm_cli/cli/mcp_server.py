@@ -54,6 +54,18 @@ Tolerance = Annotated[str | None, Field(description="W401: how far an observed v
                                         "from its formula, e.g. 1%.")]
 
 
+def _inside(path: str) -> str:
+    """A path in the served folder; an assistant cannot be talked into reading other files."""
+    import os
+
+    base = os.path.realpath(".")
+    real = os.path.realpath(path)
+    if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
+        raise UsageError(f"{path} is outside the folder nsm mcp serves ({base}): give a path "
+                         "relative to it")
+    return path
+
+
 def _changes(texts: list[str] | None) -> list[Any]:
     from nsm_cli.tree.changes import parse_assignment
 
@@ -68,7 +80,7 @@ def eval_tool(tree: Tree, period: Period = None, scenario: Scenario = None,
     from nsm_cli.data.load import load_tree
     from nsm_cli.render.eval_formats import EVAL_FORMATS
 
-    evaluation = evaluate(load_tree(tree), scenario=scenario, sets=_changes(changes))
+    evaluation = evaluate(load_tree(_inside(tree)), scenario=scenario, sets=_changes(changes))
     return EVAL_FORMATS["json"](eval_result(evaluation, evaluation.period_index(period)))
 
 
@@ -82,7 +94,7 @@ def rank_levers_tool(tree: Tree, period: Period = None, step: Step = "1%", point
 
     check_sort(sort)
     amount, by_points = parse_step(step)
-    result = rank_levers(load_tree(tree), period=period, step=amount,
+    result = rank_levers(load_tree(_inside(tree)), period=period, step=amount,
                          points=points or by_points, scenario=scenario, sets=_changes(changes),
                          sort=sort, top=top)
     return LEVERS_FORMATS["json"](result)
@@ -96,7 +108,7 @@ def explain_tool(tree: Tree, from_period: From = None, to_period: To = None,
     from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
     check_method(method)
-    result = explain(load_tree(tree), from_period=from_period, to_period=to_period,
+    result = explain(load_tree(_inside(tree)), from_period=from_period, to_period=to_period,
                      method=method)
     return EXPLAIN_FORMATS["json"](result)
 
@@ -110,7 +122,7 @@ def goal_seek_tool(tree: Tree, target: Target = None, levers: Levers = None,
     from nsm_cli.render.goalseek_formats import GOALSEEK_FORMATS
 
     wanted = None if target is None else parse_target(target)
-    result = goal_seek(load_tree(tree), target=wanted, levers=levers or [], period=period,
+    result = goal_seek(load_tree(_inside(tree)), target=wanted, levers=levers or [], period=period,
                        scenario=scenario, sets=_changes(changes))
     return GOALSEEK_FORMATS["json"](result)
 
@@ -123,7 +135,7 @@ def alerts_tool(tree: Tree, period: Period = None, scenario: Scenario = None,
     from nsm_cli.data.load import load_tree
     from nsm_cli.render.alerts_formats import ALERTS_FORMATS
 
-    evaluation = evaluate(load_tree(tree), scenario=scenario, sets=_changes(changes))
+    evaluation = evaluate(load_tree(_inside(tree)), scenario=scenario, sets=_changes(changes))
     return ALERTS_FORMATS["json"](alerts_result(evaluation, evaluation.period_index(period)))
 
 
@@ -136,7 +148,10 @@ def check_tool(paths: Paths, tolerance: Tolerance = None) -> str:
     config = find_config()
     if tolerance is not None:
         config = apply(config, {"tolerance": tolerance}, "tolerance")
-    return CHECK_FORMATS["json"](check_paths(paths, config))
+    result = check_paths([_inside(path) for path in paths], config)
+    if not result.files and not result.diagnostics:
+        raise UsageError(f"no *.yaml or *.yml files in {', '.join(paths)}")
+    return CHECK_FORMATS["json"](result)
 
 
 TOOLS = {"eval": eval_tool, "rank-levers": rank_levers_tool, "explain": explain_tool,

@@ -17,7 +17,7 @@ SCHEMA_FILE = "nsm.schema.json"  # the name `nsm init` writes the schema under
 
 # A number as people type it in YAML: 1200, "1,200", "92%", "1.2e3".
 NUMBER_TEXT = r"^\s*[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]*)?([eE][+-]?[0-9]+)?\s*%?\s*$"
-CHANGE_TEXT = r"^\s*[+\-−]?\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(%|pp|pt|pts|PP|Pp|pP|PT|PTS)$"
+CHANGE_TEXT = r"^\s*[+\-−]?\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(%|[pP][pP]|[pP][tT][sS]?)\s*$"
 SOURCE_TEXT = r"^[^.]+\.[^.].*$"
 
 _LABEL = {"type": ["string", "number"]}
