@@ -209,3 +209,20 @@ def test_the_templates_ship_in_the_wheel(tmp_path):
                            cwd=work, env=env, capture_output=True, text=True).stdout
     assert where.startswith(str(installed))
     assert len(list((work / "out").glob("*.yaml"))) == 5
+
+
+def test_the_readme_shows_what_init_prints(nsm, write):
+    """The README's `nsm init` session, run in an empty folder, prints what it shows."""
+    import re
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```\n(.*?)```", readme, flags=re.S)
+               if b.startswith("$ nsm init --list")]
+    sessions = re.split(r"^\$ ", block, flags=re.M)[1:]
+    assert len(sessions) == 2
+    for session in sessions:
+        line, _, shown = session.partition("\n")
+        run = nsm(*shlex.split(line)[1:])
+        assert run.code == 0 and run.stderr == ""
+        assert run.stdout == shown
