@@ -217,8 +217,8 @@ def test_the_readme_shows_what_init_prints(nsm, write):
     import shlex
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    [block] = [b for b in re.findall(r"```\n(.*?)```", readme, flags=re.S)
-               if b.startswith("$ nsm init --list")]
+    start = readme.index("```\n$ nsm init --list") + 4
+    block = readme[start:readme.index("```", start)]
     sessions = re.split(r"^\$ ", block, flags=re.M)[1:]
     assert len(sessions) == 2
     for session in sessions:
