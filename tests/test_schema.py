@@ -103,10 +103,37 @@ def test_the_schema_is_a_valid_draft_2020_12_schema_with_a_description_for_every
             assert len(body["description"]) > 10, name
 
 
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+KEYWORDS_OF_BOTH_DRAFTS = {  # mean the same under draft-07, where some editors stop
+    "$schema", "title", "description", "type", "properties", "additionalProperties",
+    "required", "$defs", "$ref", "allOf", "anyOf", "enum", "pattern", "items", "minItems",
+    "maxItems", "minimum", "propertyNames", "minProperties"}
+
+
+def keywords(schema, under: str = "") -> set[str]:
+    if isinstance(schema, list):
+        return {k for item in schema for k in keywords(item)}
+    if not isinstance(schema, dict):
+        return set()
+    names = set() if under in ("properties", "$defs") else set(schema)
+    return names | {k for key, value in schema.items() for k in keywords(value, key)}
+
+
+def test_the_schema_reads_the_same_under_draft_07(schema):
+    assert keywords(schema) - KEYWORDS_OF_BOTH_DRAFTS == set()
+    for body in [schema, *schema["$defs"].values()]:  # no $ref with siblings (07 drops them)
+        for prop in body.get("properties", {}).values():
+            assert "$ref" not in prop or set(prop) == {"$ref"}
+    jsonschema.Draft7Validator.check_schema({**schema, "$schema": DRAFT_07})
+
+
 def errors(schema, document) -> list[str]:
-    validator = jsonschema.Draft202012Validator(schema)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in validator.iter_errors(document)]
+    """The 2020-12 validator's complaints; a draft-07 validator must agree on the verdict."""
+    found = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+             for e in jsonschema.Draft202012Validator(schema).iter_errors(document)]
+    draft7 = jsonschema.Draft7Validator({**schema, "$schema": DRAFT_07})
+    assert bool(found) == (not draft7.is_valid(document))
+    return found
 
 
 @pytest.mark.parametrize("path", sorted(TREES.glob("*.yaml")), ids=lambda p: p.name)

@@ -1,6 +1,8 @@
 """The tree file's JSON Schema (draft 2020-12), built from the key table the parser uses.
 
-Editors validate and explain a tree as it is typed (`# yaml-language-server: $schema=…`);
+Editors validate and explain a tree as it is typed (`# yaml-language-server: $schema=…`).
+Only keywords that mean the same under draft-07 are used, since some editors' validators
+stop there (`$defs` is only a place that `$ref` points into);
 `nsm check` stays the judge of everything a schema cannot say (formulas, ids that exist,
 data). The schema is deliberately a little looser than the parser on values (a `label` may
 be any text) and exactly as strict on keys: an unknown key never validates.
@@ -59,6 +61,8 @@ def _property(key: Key) -> dict[str, Any]:
         fragment: dict[str, Any] = {"enum": list(key.choices)}
     else:
         fragment = dict(KINDS[key.kind])
+    if "$ref" in fragment:  # draft-07 validators ignore a $ref's siblings, the description too
+        fragment = {"allOf": [fragment]}
     return {**fragment, "description": key.description}
 
 
