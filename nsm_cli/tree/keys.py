@@ -5,11 +5,12 @@ The parser takes its allowed keys from here, `nsm schema` turns the table into a
 (`nsm schema --format markdown`). A key added to the format is added here, once; the tests
 fail when the parser, the schema and the README disagree.
 
-A kind names the shape of a value (see `nsm_cli.tree.schema.KINDS` for each one's schema):
-`text` (a string), `label` (text or a number: names, periods, owners), `number` (a number or
-a string like `92%` or `1,200`), `id`, `labels` (a list of labels), `choice` (one of
-`choices`), `version`, `node`, `nodes`, `children`, `source`, `benchmark`, `data`, `data_map`,
-`scenario_map`, `changes`, `alert`, `domain`, and `path` (text).
+A kind names the shape of a value; `nsm_cli.tree.schema.KINDS` gives each one's schema, and a
+new kind needs an entry there: `text` (a string), `label` (text or a number: names, units,
+owners), `number` (a number, or text like `92%` or `1,200`), `count` (a whole number ≥ 1),
+`change` (`-5%`, `+2pp`), `id`, `labels`, `choice` (one of `choices`), `version`, `path`,
+`node`, `nodes`, `children`, `source`, `benchmark`, `data_map`, `scenario_map`, `changes`,
+`alert` and `domain`.
 """
 
 from __future__ import annotations
