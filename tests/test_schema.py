@@ -11,6 +11,8 @@ import re
 
 import pytest
 from conftest import ROOT, TREES, plain_yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -262,3 +264,24 @@ def test_nsm_schema_prints_only_json(nsm):
     assert json.loads(run.stdout)["$defs"]["node"]["required"] == ["id"]
     run = nsm("schema", "--format", "yaml")
     assert run.code == 2 and run.stdout == ""
+
+
+NUMBER_KEYS = ("value", "target", "min", "max", "benchmark")
+scalars = st.one_of(
+    st.text(st.sampled_from("0123456789,.%eE+- _"), max_size=8),
+    st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(), st.none())
+
+
+@settings(max_examples=300)
+@given(key=st.sampled_from(NUMBER_KEYS), value=scalars)
+def test_every_number_the_parser_reads_validates(schema, key, value):
+    """Whatever a number key holds: when the parser takes it, the schema takes it too."""
+    from nsm_cli.tree.parser import parse_tree
+
+    leaf = {"id": "a", "source": "d.a", key: value} if key != "value" else {"id": "a", key: value}
+    document = {"name": "t", "data": {"d": "d.csv"}, "root": leaf}
+    _, found = parse_tree("t.yaml", json.dumps(document))
+    shape = [d for d in found if d.code in ("E103", "E112") and d.is_error]
+    if not shape:
+        assert errors(schema, document) == [], (key, value)
