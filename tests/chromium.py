@@ -9,6 +9,7 @@ a screenshot and an A4 landscape PDF are taken.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -163,19 +164,41 @@ def _listening(process: subprocess.Popen) -> str:
 
 def open_page(path: str, width: int = 1400, height: int = 1000) -> Page:
     """Open a local file in headless Chromium and record everything the tests check."""
-    with tempfile.TemporaryDirectory(prefix="nsm-chromium-") as profile:
+    # the browser's helper processes may still write to the profile as it goes: a leftover
+    # file there is no test failure
+    with tempfile.TemporaryDirectory(prefix="nsm-chromium-",
+                                     ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen([chromium(), *FLAGS, f"--user-data-dir={profile}",
                                     "about:blank"], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True, errors="replace")
+        closed = False
         try:
-            return _drive(DevTools(_listening(process)), path, width, height)
+            tools = DevTools(_listening(process))
+            page = _drive(tools, path, width, height)
+            _close(tools)
+            closed = True
+            return page
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process, closed)
+
+
+def _close(tools: DevTools) -> None:
+    """Ask the browser to quit (it then leaves its profile alone)."""
+    tools.session = None
+    with contextlib.suppress(OSError):   # it may close the connection while quitting
+        tools.call("Browser.close")
+
+
+def _stop(process: subprocess.Popen, closed: bool) -> None:
+    try:
+        process.wait(10 if closed else 0.1)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _drive(tools: DevTools, path: str, width: int, height: int) -> Page:
