@@ -62,3 +62,15 @@ def test_goal_seek_and_alerts_markdown_rows(nsm):
     assert "| 新车交付量 | 销售部 | 1,500 辆 | 2,025 辆 | +525 辆 | +35.0% | ✓ |" in run.stdout
     run = nsm("alerts", MAU, "--format", "markdown")
     assert "| 🔔 | 投诉率 (guardrail) | max 3% (bound) | 3.4% | 客服团队 |" in run.stdout
+
+
+def test_check_speaks_markdown_too(nsm, monkeypatch):
+    run = nsm("check", TREES / "mau.yaml", "--tolerance", "0.3%", "--format", "markdown")
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "### nsm check · 1 file, 0 errors, 1 warning"
+    # the formula's `*` is escaped so it does not turn the message italic
+    assert lines[4].startswith("| ") and "| 26:15 | ⚠ warning | W401 |" in lines[4]
+    assert "prev_active \\* retention_rate" in lines[4]
+    monkeypatch.setenv("NSM_FORMAT", "markdown")
+    assert nsm("check", TREES / "mau.yaml").stdout.startswith("### nsm check")
