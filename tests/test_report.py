@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import statistics
 
 import pytest
@@ -124,4 +125,7 @@ def test_report_in_headless_chromium(nsm, tmp_path, tree):
     width, height, grey = png_pixels(page.thumbnail)
     assert width >= 200 and height >= 100
     assert statistics.pvariance(grey) > 200, "the page looks blank"
+    # printed on A4 landscape (842 × 595 pt): the tree on one page, the tables on a second
     assert page.pdf.startswith(b"%PDF")
+    assert re.findall(rb"/MediaBox \[0 0 (\d+)\.?\d* (\d+)", page.pdf)[0] == (b"841", b"594")
+    assert int(re.search(rb"/Type /Pages\s*/Count (\d+)", page.pdf).group(1)) <= 2

@@ -70,7 +70,7 @@ footer { color: #80868b; font-size: 11px; margin-top: 12px; }
   .tree svg { max-height: 160mm; }
   .grid { grid-template-columns: 1fr 1fr; gap: 8px; }
 }
-@media (max-width: 900px) { .grid { grid-template-columns: 1fr; } }
+@media screen and (max-width: 900px) { .grid { grid-template-columns: 1fr; } }
 """.replace("FONTS", FONTS)
 
 
