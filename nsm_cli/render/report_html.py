@@ -66,7 +66,7 @@ footer { color: #80868b; font-size: 11px; margin-top: 12px; }
   body { background: #fff; font-size: 10pt; }
   main { max-width: none; padding: 0; }
   section { border-color: #bbb; padding: 8px 10px; margin-bottom: 8px; }
-  .tree { overflow: visible; }
+  .tree { overflow: visible; break-after: page; }
   .tree svg { max-height: 160mm; }
   .grid { grid-template-columns: 1fr 1fr; gap: 8px; }
 }
