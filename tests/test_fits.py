@@ -162,3 +162,13 @@ def test_diff_fits(nsm, monkeypatch, saas, width):
     # arpa $97.50 → $100: MRR 1,529.94 × 100 = $152,994 (+$3,824.85, +2.6%)
     for shown in ("149,169", "152,994", "+$3,825", "+2.6%", "$97.50", "+$2.50"):
         assert any(shown in line for line in text.splitlines()), shown
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_eval_with_trend_and_comparison_fits(nsm, monkeypatch, saas, width):
+    # more columns than 80 cells hold: the table continues below, names repeated
+    text = render(nsm, monkeypatch, width, "eval", saas, "--trend", "--compare", "2025-05")
+    for shown in EVAL_SHOWN + ["128,345", "+20,824 +16.2%", "95%", "−1.0 pp"]:
+        assert any(shown in line for line in text.splitlines()), shown
+    for word in OWNER_WORDS:
+        assert word in text, word

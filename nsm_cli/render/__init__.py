@@ -203,7 +203,35 @@ class Fitted:
             if room >= (self.min_name if compact else max(self.min_name, self.WIDE_ENOUGH)):
                 yield self.build(room, compact)
                 return
-        yield self.build(max(room, self.min_name), True)
+        # too many columns for one table: the names and as many columns as fit, then the
+        # names again with the rest, so no column is cut off at the terminal's edge
+        table = self.build(max(self.min_name, width // 3), True)
+        yield from split_columns(table, width)
+
+
+def split_columns(table: Any, width: int) -> list[Any]:
+    """The table as several, each with column 0 and as many of the others as fit `width`."""
+    sizes = [max([cell_width(c.header), *map(cell_width, c.cells)]) for c in table.columns]
+    groups: list[list[int]] = [[]]
+    used = sizes[0]
+    for index in range(1, len(sizes)):
+        if groups[-1] and used + 2 + sizes[index] > width:
+            groups.append([])
+            used = sizes[0]
+        groups[-1].append(index)
+        used += 2 + sizes[index]
+    parts: list[Any] = []
+    for number, group in enumerate(groups):
+        part = plain_table()
+        for column in [table.columns[0]] + [table.columns[i] for i in group]:
+            part.add_column(column.header, justify=column.justify, no_wrap=column.no_wrap,
+                            min_width=column.min_width, overflow=column.overflow)
+        for row in range(table.row_count):
+            part.add_row(*[table.columns[i]._cells[row] for i in [0, *group]])
+        if number:
+            parts.append("")
+        parts.append(part)
+    return parts
 
 
 def min_name_width(rows: list[tuple[str, str, bool]]) -> int:
