@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from nsm_cli.cli.app import EXIT_INVALID, EXIT_USAGE, app, report_diagnostics
-from nsm_cli.diagnostics import NsmError, UsageError
+from nsm_cli.diagnostics import InputError, NsmError, UsageError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_INVALID
     except NsmError as exc:
         report_diagnostics(exc.diagnostics)
+        return EXIT_INVALID
+    except InputError as exc:
+        print(f"nsm: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except UsageError as exc:
         print(f"nsm: error: {exc}", file=sys.stderr)

@@ -62,7 +62,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "agg}. On a node with a formula, the observed value to compare with it."),
         Key("value", "number", "A constant (an assumption) instead of a source."),
         Key("benchmark", "benchmark", "The competitor's or industry's value: a number or "
-            "NAME.column."),
+            "NAME.column; or {best: COL}, the best segment's value (by the node's direction)."),
         Key("target", "number", "The goal for this metric."),
         Key("direction", "choice", "up (default: higher is better) or down (churn, "
             "complaints, cost).", choices=("up", "down")),
@@ -89,6 +89,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "period, metric, value).", choices=("wide", "long")),
         Key("encoding", "text", "The file's encoding: utf-8 (default, BOM accepted), gbk or "
             "gb18030."),
+        Key("segments", "labels", "Columns that slice the rows ([region, store]): nsm eval "
+            "--by COL and --where COL=VALUE."),
     ),
     "source": (
         Key("data", "text", "The name of a data source under data.", required=True),

@@ -24,6 +24,7 @@ class DataSpec:
     period_column_set: bool = False
     format: str = "wide"
     encoding: str = "utf-8"
+    segments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,17 @@ class SourceRef:
 
     def __str__(self) -> str:
         return f"{self.data}.{self.column}"
+
+
+@dataclass(frozen=True)
+class BestOf:
+    """`benchmark: {best: COL}`: the best segment's value of the node, an internal benchmark."""
+
+    column: str
+    span: Span
+
+    def __str__(self) -> str:
+        return f"best {self.column}"
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ class Node:
     children: list[Child] = field(default_factory=list)
     source: SourceRef | None = None
     value: float | None = None
-    benchmark: float | SourceRef | None = None
+    benchmark: float | SourceRef | BestOf | None = None
     target: float | None = None
     direction: str = "up"
     owner: str | None = None

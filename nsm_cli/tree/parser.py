@@ -12,7 +12,17 @@ from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.numbers import parse_cell
 from nsm_cli.tree.changes import POINTS, Change, parse_change
 from nsm_cli.tree.keys import choices_of, key_names
-from nsm_cli.tree.model import AGGS, FORMATS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
+from nsm_cli.tree.model import (
+    AGGS,
+    FORMATS,
+    BestOf,
+    Child,
+    DataSpec,
+    Node,
+    Scenario,
+    SourceRef,
+    TreeFile,
+)
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -217,6 +227,7 @@ class _Parser:
                                  entry.get("format").span)
                     else:
                         options["format"] = fmt
+                options["segments"] = tuple(self.text_list(entry.get("segments"), "segments"))
                 encoding = self.text(entry.get("encoding"), "encoding")
                 if encoding is not None:
                     try:
@@ -271,6 +282,22 @@ class _Parser:
             self.err("E301", f"unknown data '{ref.data}'{hint}", value.span)
         return ref
 
+    def parse_best(self, value: YMap) -> BestOf | None:
+        """`{best: COL}`: COL must be a segment column of some data block."""
+        self.check_keys(value, ("best",), "'benchmark'")
+        item = value.get("best")
+        column = self.text(item, "best", numbers_ok=True)
+        if column is None:
+            return None
+        declared = sorted({c for spec in self.tree.data.values() for c in spec.segments})
+        if column not in declared:
+            known = (f": declared segments are {', '.join(declared)}" if declared else
+                     ": add segments: [COL] to a data block")
+            self.err("E112", f"benchmark best: '{column}' is no segment column{known}",
+                     item.span)
+            return None
+        return BestOf(column, item.span)
+
     def parse_node(self, value: YValue, depth: int, guardrail: bool = False) -> Node | None:
         if not isinstance(value, YMap):
             self.err("E103", f"a node must be a mapping with an id, not {_kind(value)}",
@@ -312,6 +339,8 @@ class _Parser:
         if (benchmark := value.get("benchmark")) is not None:
             if isinstance(benchmark, YScalar) and parse_percent(benchmark.value) is not None:
                 node.benchmark = self.number(benchmark, "benchmark")
+            elif isinstance(benchmark, YMap) and benchmark.get("best") is not None:
+                node.benchmark = self.parse_best(benchmark)
             else:
                 node.benchmark = self.parse_source(benchmark, "benchmark")
         node.target = self.number(value.get("target"), "target")

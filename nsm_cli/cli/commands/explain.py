@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
-from nsm_cli.cli.options import FormatOpt, TreeArg
+from nsm_cli.cli.options import ByOpt, FormatOpt, TreeArg, WhereOpt
 
 # the same as explain.DEFAULT_*; kept here so `--help` needs no numpy
 DEFAULT_MAX_EXACT, DEFAULT_SAMPLES = 16, 1000
@@ -55,6 +55,8 @@ def explain_command(
     samples: SamplesOpt = DEFAULT_SAMPLES,
     seed: SeedOpt = 0,
     format_: FormatOpt = None,
+    by: ByOpt = None,
+    where: WhereOpt = None,
 ) -> None:
     """Explain why the root moved between two periods: each leaf's contribution.
 
@@ -66,16 +68,36 @@ def explain_command(
     is refused (exit 2).
     """
     from nsm_cli.analysis.explain import check_method, explain
+    from nsm_cli.analysis.segments import parse_where, where_view
     from nsm_cli.data.load import load_tree
     from nsm_cli.diagnostics import Diagnostic, Span
     from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
-    renderer = check_format(format_, EXPLAIN_FORMATS)
+    filters = parse_where(where or [])
     check_method(method)
-    loaded = load_tree(str(tree))
+    if by is not None:
+        return _explain_by(tree, by, filters, from_, to, method, format_)
+    renderer = check_format(format_, EXPLAIN_FORMATS)
+    loaded = where_view(load_tree(str(tree)), filters)
     result = explain(loaded, from_period=from_, to_period=to, method=method,
                      max_exact=max_exact, samples=samples, seed=seed)
     report_diagnostics([Diagnostic(w["code"], w["severity"], w["message"],
                                    Span(w["file"], w["line"], w["column"]))
                         for w in result["warnings"]])
+    emit(renderer(result))
+
+
+def _explain_by(tree, by: str, where, from_: str | None, to: str | None, method: str,
+                format_: str | None) -> None:
+    """`explain --by COL`: each segment's part of the total root's change, then its leaves."""
+    from nsm_cli.analysis.explain import period_pair
+    from nsm_cli.analysis.segments import evaluate_by, segment_explain
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.render.segment_formats import SEGMENT_EXPLAIN_FORMATS
+
+    renderer = check_format(format_, SEGMENT_EXPLAIN_FORMATS)
+    segmented = evaluate_by(load_tree(str(tree)), by, where)
+    start, end = period_pair(segmented.total, from_, to)
+    result = segment_explain(segmented, start, end, method)
+    report_diagnostics(segmented.warnings)
     emit(renderer(result))

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
-from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.options import (
+    ByOpt,
+    FormatOpt,
+    PeriodOpt,
+    ScenarioOpt,
+    SetOpt,
+    TreeArg,
+    WhereOpt,
+    refuse_with_by,
+)
 
 StepOpt = Annotated[
     str,
@@ -45,6 +54,8 @@ def rank_levers_command(
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
     format_: FormatOpt = None,
+    by: ByOpt = None,
+    where: WhereOpt = None,
 ) -> None:
     """Rank the leaves by how much the root moves when each alone improves by one step.
 
@@ -54,19 +65,39 @@ def rank_levers_command(
     for the period are listed with the reason, never ranked as zero.
     """
     from nsm_cli.analysis.levers import check_sort, parse_step, rank_levers
+    from nsm_cli.analysis.segments import parse_where, where_view
     from nsm_cli.data.load import load_tree
     from nsm_cli.render.levers_formats import LEVERS_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
+    amount, by_points = parse_step(step)
+    filters = parse_where(where or [])
+    if by is not None:
+        refuse_with_by(by, **{"--scenario": scenario, "--set": set_,
+                              "--sort": sort != "delta"})
+        return _levers_by(tree, by, filters, period, amount, points or by_points, top, format_)
     renderer = check_format(format_, LEVERS_FORMATS)
     check_sort(sort)
-    amount, by_points = parse_step(step)
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = load_tree(str(tree))
+    loaded = where_view(load_tree(str(tree)), filters)
     result = rank_levers(loaded, period=period, step=amount, points=points or by_points,
                          scenario=scenario, sets=sets, sort=sort, top=top)
     for warning in result["warnings"]:
         report_diagnostics([_diagnostic(warning)])
+    emit(renderer(result))
+
+
+def _levers_by(tree, by: str, where, period: str | None, step: float, points: bool,
+               top: int | None, format_: str | None) -> None:
+    """`rank-levers --by COL`: (segment, leaf) pairs by the change of the total root."""
+    from nsm_cli.analysis.segments import evaluate_by, segment_levers
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.render.segment_formats import SEGMENT_LEVER_FORMATS
+
+    renderer = check_format(format_, SEGMENT_LEVER_FORMATS)
+    segmented = evaluate_by(load_tree(str(tree)), by, where)
+    result = segment_levers(segmented, segmented.total.period_index(period), step, points, top)
+    report_diagnostics(segmented.warnings)
     emit(renderer(result))
 
 
