@@ -1,0 +1,273 @@
+"""Segments (`--by`, `--where`, `benchmark: {best: COL}`), against values worked out by hand.
+
+The shop below has three stores in two regions. In 2025-05 the stores convert 10%, 20% and
+30%: the true total (the mean over all rows) is 20%, while a plain mean of the two regions'
+rates, (15% + 30%) / 2, would say 22.5%.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import TREES
+
+SHOP = """
+name: Shop
+data:
+  shop:
+    path: shop.csv
+    segments: [region, store]
+  market: market.csv
+root:
+  id: gmv
+  name: 成交额
+  formula: buyers * aov * index
+  children:
+    - id: buyers
+      formula: visitors * conversion
+      children:
+        - {id: visitors, source: {data: shop, column: visitors, agg: sum}}
+        - id: conversion
+          unit: "%"
+          source: {data: shop, column: conversion, agg: mean}
+          benchmark: {best: region}
+    - {id: aov, source: {data: shop, column: aov, agg: mean}}
+    - {id: index, source: market.index}
+"""
+SHOP_CSV = """
+period,region,store,visitors,conversion,aov
+2025-05,华北,a,100,10%,50
+2025-05,华北,b,300,20%,50
+2025-05,华东,c,200,30%,40
+2025-06,华北,a,100,10%,50
+2025-06,华北,b,300,30%,60
+2025-06,华东,c,200,20%,40
+"""
+MARKET_CSV = """
+period,index
+2025-05,1
+2025-06,1
+"""
+
+
+@pytest.fixture
+def shop(write):
+    write("shop.csv", SHOP_CSV)
+    write("market.csv", MARKET_CSV)
+    return write("shop.yaml", SHOP)
+
+
+def values(nodes: list[dict]) -> dict[str, float]:
+    return {node["id"]: node["value"] for node in nodes}
+
+
+def test_the_total_is_the_tree_over_all_rows_not_a_mean_of_segments(nsm, shop):
+    run = nsm("eval", shop, "--by", "region", "--period", "2025-05", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    total = values(result["nodes"])
+    # all rows: 600 visitors; conversion (10% + 20% + 30%) / 3; aov (50 + 50 + 40) / 3
+    assert total["visitors"] == 600
+    assert total["conversion"] == pytest.approx(0.2)   # not (15% + 30%) / 2 = 22.5%
+    assert total["aov"] == pytest.approx(140 / 3)
+    assert total["gmv"] == pytest.approx(600 * 0.2 * 140 / 3)   # 5,600
+    segments = {s["segment"]: values(s["nodes"]) for s in result["segments"]}
+    assert segments["华北"]["conversion"] == pytest.approx(0.15)
+    assert segments["华北"]["gmv"] == pytest.approx(400 * 0.15 * 50)    # 3,000
+    assert segments["华东"]["gmv"] == pytest.approx(200 * 0.3 * 40)     # 2,400
+    assert result["by"] == "region"
+    # best root first: 华北 3,000 before 华东 2,400
+    assert [s["segment"] for s in result["segments"]] == ["华北", "华东"]
+
+
+def test_a_leaf_whose_block_lacks_the_column_is_the_same_in_every_segment(nsm, shop, write):
+    write("market.csv", "period,index\n2025-05,2\n2025-06,3\n")
+    result = json.loads(nsm("eval", shop, "--by", "store", "--format", "json").stdout)
+    assert {values(s["nodes"])["index"] for s in result["segments"]} == {3}
+    assert values(result["nodes"])["index"] == 3
+    # 2025-06 by store: b 300 × 30% × 60 × 3 = 16,200; a 100 × 10% × 50 × 3 = 1,500
+    by_store = {s["segment"]: values(s["nodes"])["gmv"] for s in result["segments"]}
+    assert by_store == pytest.approx({"b": 16200, "c": 200 * 0.2 * 40 * 3, "a": 1500})
+    assert [s["segment"] for s in result["segments"]] == ["b", "c", "a"]
+
+
+def test_segment_node_objects_carry_benchmark_gap_and_status(nsm, shop):
+    result = json.loads(nsm("eval", shop, "--by", "region", "--period", "2025-05",
+                            "--format", "json").stdout)
+    # best region's conversion in 2025-05: 华东 30% (华北 15%)
+    conversion = {s["segment"]: next(n for n in s["nodes"] if n["id"] == "conversion")
+                  for s in result["segments"]}
+    assert conversion["华北"]["benchmark"] == pytest.approx(0.3)
+    assert conversion["华北"]["gap"] == pytest.approx(-0.15)
+    assert conversion["华北"]["status"] == "behind"
+    assert conversion["华东"]["status"] == "on_par"
+    assert result["best"]["conversion"] == "华东"
+    total = next(n for n in result["nodes"] if n["id"] == "conversion")
+    assert total["benchmark"] == pytest.approx(0.3) and total["status"] == "behind"
+
+
+def test_where_keeps_matching_rows_and_best_still_looks_at_all_rows(nsm, shop):
+    run = nsm("eval", shop, "--where", "region=华北", "--where", "store=b", "--format", "json")
+    assert run.code == 0, run.stderr
+    result = json.loads(run.stdout)
+    total = values(result["nodes"])
+    assert total["visitors"] == 300 and total["conversion"] == pytest.approx(0.3)
+    assert total["gmv"] == pytest.approx(300 * 0.3 * 60)
+    conversion = next(n for n in result["nodes"] if n["id"] == "conversion")
+    # the best region over all rows in 2025-06: 华北 (10% + 30%) / 2 = 20% ties 华东 20%
+    assert conversion["benchmark"] == pytest.approx(0.2)
+
+
+def test_where_with_by_slices_the_filtered_rows(nsm, shop):
+    result = json.loads(nsm("eval", shop, "--by", "store", "--where", "region=华北",
+                            "--format", "json").stdout)
+    assert [s["segment"] for s in result["segments"]] == ["b", "a"]
+    assert values(result["nodes"])["visitors"] == 400
+
+
+def test_bad_segment_requests(nsm, shop):
+    run = nsm("eval", shop, "--by", "city")
+    assert run.code == 1 and run.stdout == ""
+    assert "--by city" in run.stderr and "region, store" in run.stderr
+    assert "Traceback" not in run.stderr
+    run = nsm("eval", shop, "--where", "city=x")
+    assert run.code == 1 and "region, store" in run.stderr
+    run = nsm("eval", shop, "--where", "region=华南")
+    assert run.code == 1 and run.stdout == ""
+    assert run.stderr.startswith("nsm: error: --where region=华南: no rows of data 'shop' (")
+    assert run.stderr.endswith("shop.csv) match\n")
+    run = nsm("eval", shop, "--where", "region")
+    assert run.code == 2 and "COL=VALUE" in run.stderr
+    run = nsm("eval", shop, "--where")
+    assert run.code == 2 and run.stdout == ""
+    run = nsm("eval", shop, "--by", "region", "--scenario", "x")
+    assert run.code == 2 and "--scenario" in run.stderr
+
+
+def test_best_must_name_a_segment_column(nsm, write, shop):
+    write("bad.yaml", SHOP.replace("{best: region}", "{best: city}"))
+    run = nsm("check", "bad.yaml", "--format", "json")
+    assert run.code == 1
+    errors = [d for d in json.loads(run.stdout)["diagnostics"] if d["severity"] == "error"]
+    assert [(d["line"], d["column"], d["code"]) for d in errors] == [(19, 29, "E112")]
+    assert errors[0]["message"] == ("benchmark best: 'city' is no segment column: declared "
+                                    "segments are region, store")
+
+
+def test_rank_levers_by_segment(nsm):
+    """trees/regions.yaml in 2025-06: 9 orders, 3 items per order, 27 items (see trees/README).
+    A 1% step of 华北's 5 orders adds 0.05 orders: 9.05 × 3 = 27.15. A 1% step of 华北's
+    2.6 items per order moves its 5 orders' mean by 0.026, the total mean by 5/9 of that:
+    9 × (3 + 5 × 0.026 / 9) = 27.13."""
+    run = nsm("rank-levers", TREES / "regions.yaml", "--by", "region", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    assert result["by"] == "region" and result["root_value"] == 27
+    pairs = [(lever["segment"], lever["id"], lever["delta"]) for lever in result["levers"]]
+    expected = [("华北", "orders", 0.15), ("华北", "items_per_order", 0.13),
+                ("华南", "items_per_order", 0.10), ("华东", "orders", 0.06),
+                ("华南", "orders", 0.06), ("华东", "items_per_order", 0.04)]
+    assert [p[:2] for p in pairs] == [e[:2] for e in expected]
+    assert [p[2] for p in pairs] == pytest.approx([e[2] for e in expected])
+    first = result["levers"][0]
+    assert first["value"] == 5 and first["new_value"] == pytest.approx(5.05)
+    assert first["total_new_value"] == pytest.approx(9.05)
+    assert first["delta_pct"] == pytest.approx(0.15 / 27, abs=1e-6)
+
+
+def test_levers_without_a_segment_and_aggregations_that_cannot_step(nsm, shop, write):
+    write("shop.yaml", SHOP.replace("column: aov, agg: mean", "column: aov, agg: max"))
+    run = nsm("rank-levers", shop, "--by", "region", "--format", "json")
+    assert run.code == 0, run.stderr
+    levers = json.loads(run.stdout)["levers"]
+    index = [lever for lever in levers if lever["id"] == "index"]
+    assert [lever["segment"] for lever in index] == [None]   # market has no region: once
+    # 2025-06 total: 600 × 20% × 60 (max aov) × 1 = 7,200; index +1% → +72
+    assert index[0]["delta"] == pytest.approx(72)
+    stuck = [lever for lever in levers if lever["id"] == "aov"]
+    assert [lever["delta"] for lever in stuck] == [None, None]
+    assert "agg max" in stuck[0]["reason"]
+    assert levers[-2:] == stuck   # sorted last
+
+
+def test_explain_by_segment_mix_and_rate_sum_exactly(nsm):
+    """Items = orders × items per order adds up across regions (27 = 13 + 4 + 10). 华北:
+    orders 3 → 5 of 7 → 9, items per order 3 → 2.6. Volume 2.8 × (3/7 + 5/9)/2 × 2 =
+    173.6/63, mix 2.8 × 8 × (5/9 − 3/7) = 179.2/63, rate 4 × −0.4 = −1.6: together +4."""
+    run = nsm("explain", TREES / "regions.yaml", "--by", "region", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    assert result["additive"] is True and result["volume"] == "orders"
+    assert result["change"] == 7 and result["interaction"] == 0
+    rows = {row["segment"]: row for row in result["segments"]}
+    assert [row["segment"] for row in result["segments"]] == ["华南", "华北", "华东"]
+    north = rows["华北"]
+    assert north["contribution"] == pytest.approx(4)
+    assert north["volume"] == pytest.approx(173.6 / 63)
+    assert north["mix"] == pytest.approx(179.2 / 63)
+    assert north["rate"] == pytest.approx(-1.6)
+    assert sum(rows[s]["contribution"] for s in rows) == pytest.approx(7)
+    for row in rows.values():
+        assert row["volume"] + row["mix"] + row["rate"] == pytest.approx(row["contribution"])
+    leaves = {leaf["id"]: leaf["contribution"] for leaf in north["leaves"]}
+    assert leaves == pytest.approx({"orders": 5.6, "items_per_order": -1.6})
+
+
+def test_explain_by_segment_for_a_root_that_does_not_add_up(nsm, shop):
+    """2025-05 → 06, total 5,600 → 6,000. 华北 alone moving: rows a (10%, 50), b (30%, 60),
+    c (30%, 40): 600 × 70%/3 × 50 = 7,000 (+1,400). 华东 alone: a (10%, 50), b (20%, 50),
+    c (20%, 40): 600 × 50%/3 × 140/3 = 4,666.67 (−933.33); the rest, −66.67, together."""
+    result = json.loads(nsm("explain", shop, "--by", "region", "--format", "json").stdout)
+    assert result["additive"] is False
+    rows = {row["segment"]: row["contribution"] for row in result["segments"]}
+    assert rows == pytest.approx({"华北": 1400, "华东": -2800 / 3})
+    assert result["interaction"] == pytest.approx(400 - 1400 + 2800 / 3)
+
+
+def test_alerts_fire_per_segment(nsm):
+    run = nsm("alerts", TREES / "regions.yaml", "--by", "region", "--format", "json")
+    assert run.code == 3 and run.stderr == ""
+    fired = json.loads(run.stdout)["fired"]
+    assert [(a["segment"], a["id"]) for a in fired] == [("华东", "items_per_order")]
+    assert fired[0]["message"] == "华东: 每单件数 is 2 件/单, below the minimum 2.50 件/单"
+    assert nsm("alerts", TREES / "regions.yaml").code == 0   # the total, 3, is fine
+
+
+def test_segment_matrix_text(nsm):
+    run = nsm("eval", TREES / "regions.yaml", "--by", "region")
+    assert run.code == 0 and run.stderr == ""
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("区域件数 · period 2025-06 · by region (3 segments")
+    assert lines[1].split() == ["metric", "total", "华北", "华南", "华东"]
+    assert lines[2].split() == ["售出件数", "27", "件", "13", "件", "★", "10", "件", "4", "件"]
+    assert lines[4].split() == ["└──", "每单件数", "3", "件/单", "2.60", "件/单", "✗", "5",
+                                "件/单", "★", "=", "2", "件/单", "✗"]
+
+
+def test_segment_matrix_summarises_the_rest_and_fits(nsm, write, monkeypatch):
+    rows = ["period,store,sales"] + [f"2025-06,store{i:02d},{1000 + i * 7}" for i in range(30)]
+    write("many.csv", "\n".join(rows) + "\n")
+    write("many.yaml", """
+        name: Many
+        data:
+          s: {path: many.csv, segments: [store]}
+        root: {id: sales, name: sales, source: {data: s, column: sales, agg: sum}}
+    """)
+    monkeypatch.setenv("COLUMNS", "60")
+    run = nsm("eval", "many.yaml", "--by", "store", "--top", "3")
+    assert run.code == 0, run.stderr
+    assert all(len(line) <= 60 for line in run.stdout.splitlines())
+    assert "27 more" in run.stdout
+    # the rest: store00 … store26, 1,000 … 1,182; the total Σ = 30,000 + 7 × 435
+    assert "1,000…1,182" in run.stdout and "33,045" in run.stdout
+    assert "1,203 ★" in run.stdout
+
+
+def test_markdown_by_segment(nsm):
+    run = nsm("eval", TREES / "regions.yaml", "--by", "region", "--format", "markdown")
+    assert run.code == 0
+    assert "| 售出件数 | 27 件 | 13 件 ★ | 10 件 | 4 件 |" in run.stdout
+    run = nsm("rank-levers", TREES / "regions.yaml", "--by", "region", "--format", "markdown")
+    assert "| 1 | 华北 | 订单数 | 5 单 → 5.05 单 | +0.15 (+0.56%) |" in run.stdout
