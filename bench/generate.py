@@ -6,6 +6,7 @@ normally `bench/out/`. Run as a script to write one input by hand:
     python bench/generate.py tree 10000 100 bench/out
     python bench/generate.py detail 1000000 bench/out
     python bench/generate.py checks 200 bench/out
+    python bench/generate.py segments 1000 500 24 bench/out
 """
 
 from __future__ import annotations
@@ -99,6 +100,35 @@ def write_tree(nodes: int, periods: int, out: Path, seed: int = 7) -> Path:
         for label in months(periods):
             cells = [f"{rng.uniform(0.5, 2.0):.4f}" for _ in leaf_ids]
             handle.write(label + "," + ",".join(cells) + "\n")
+    return tree_path
+
+
+def write_segments(segments: int, nodes: int, periods: int, out: Path, seed: int = 13) -> Path:
+    """A tree over one row per (period, store): `segments: [store]`, leaves `sum` (every fifth
+    a `mean`), so `--by store` evaluates `segments` stores at once."""
+    rng = random.Random(seed)
+    base = write_tree(nodes, 1, out / "segments_scratch", seed)
+    stem = f"segments_{segments}_{nodes}_{periods}"
+    lines = base.read_text(encoding="utf-8").splitlines()
+    leaf_ids: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("data:"):
+            lines[i] = f"data:\n  d: {{path: {stem}.csv, segments: [store]}}"
+        elif line.startswith("  d: "):
+            lines[i] = ""
+        elif "source: d." in line:
+            leaf = line.split("source: d.", 1)[1]
+            agg = "mean" if len(leaf_ids) % 5 == 4 else "sum"
+            leaf_ids.append(leaf)
+            lines[i] = line.split("source:")[0] + f"source: {{data: d, column: {leaf}, agg: {agg}}}"
+    tree_path = out / f"{stem}.yaml"
+    tree_path.write_text("\n".join(line for line in lines if line) + "\n", encoding="utf-8")
+    with open(out / f"{stem}.csv", "w", encoding="utf-8", newline="") as handle:
+        handle.write("period,store," + ",".join(leaf_ids) + "\n")
+        for label in months(periods):
+            for store in range(segments):
+                cells = [f"{rng.uniform(0.5, 2.0):.4f}" for _ in leaf_ids]
+                handle.write(f"{label},store{store:04d}," + ",".join(cells) + "\n")
     return tree_path
 
 
@@ -223,6 +253,8 @@ def main(argv: list[str]) -> int:
         print(write_detail(int(rest[0]), Path(rest[1]))[1])
     elif kind == "checks":
         print(write_checks(int(rest[0]), Path(rest[1])))
+    elif kind == "segments":
+        print(write_segments(int(rest[0]), int(rest[1]), int(rest[2]), Path(rest[3])))
     else:
         print(__doc__, file=sys.stderr)
         return 2
