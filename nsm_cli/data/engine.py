@@ -31,7 +31,14 @@ from nsm_cli.data.periods import (
     quarter_period,
     week_period,
 )
-from nsm_cli.data.sql import Column, Params, compile_filter, filter_numbers, time_expression
+from nsm_cli.data.sql import (
+    Column,
+    Params,
+    compile_filter,
+    filter_numbers,
+    filter_texts,
+    time_expression,
+)
 from nsm_cli.data.tables import (
     ALL,
     NUMBER_HINT,
@@ -43,6 +50,7 @@ from nsm_cli.data.tables import (
     _quote,
     build_table,
     parse_cell,
+    parse_cells,
     read_rows,
     read_table,
 )
@@ -122,7 +130,8 @@ def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
     try:
         with _utf8_copies(spec, files) as readable:
             return _Block(spec, uses, files, readable, con).table()
-    except duckdb.Error as exc:
+    except (duckdb.InvalidInputException, duckdb.ConversionException,
+            duckdb.IOException) as exc:  # the file, not nsm's query: find out where
         message = str(exc)
     finally:
         con.close()
@@ -172,7 +181,7 @@ def _transcode(spec: DataSpec, path: str, target: str | None, codec: str) -> Non
     byte) and write it as UTF-8 to `target`, when there is one."""
     sniff_binary(spec, path)
     decoder = codecs.getincrementaldecoder(codec)()
-    line = 1
+    offset = 0
     with open(path, "rb") as source, contextlib.ExitStack() as stack:
         out = None if target is None else stack.enter_context(
             open(target, "w", encoding="utf-8", newline=""))
@@ -180,18 +189,28 @@ def _transcode(spec: DataSpec, path: str, target: str | None, codec: str) -> Non
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                raise _undecodable(spec, path, line + chunk.count(b"\n", 0, exc.start)) from None
-            if "\x00" in text:
+                raise _undecodable(spec, path, _line_at(path, offset + exc.start)) from None
+            if b"\x00" in chunk and "\x00" in text:
                 raise NsmError([error("E303", f"data '{spec.name}': {spec.path} looks like a "
                                       "binary file, not a CSV file (it contains NUL bytes)",
                                       spec.span)])
-            line += chunk.count(b"\n")
             if out is not None:
                 out.write(text)
+            offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise _undecodable(spec, path, line) from None
+            raise _undecodable(spec, path, _line_at(path, offset)) from None
+
+
+def _line_at(path: str, offset: int) -> int:
+    """The 1-based line holding byte `offset` of a file."""
+    line = 1
+    with open(path, "rb") as handle:
+        while offset > 0 and (chunk := handle.read(min(offset, 1 << 22))):
+            line += chunk.count(b"\n")
+            offset -= len(chunk)
+    return line
 
 
 def _undecodable(spec: DataSpec, path: str, line: int) -> NsmError:
@@ -242,7 +261,8 @@ class _Plan:
 
     period: Column | None = None
     time: Column | None = None
-    numbers: dict[str, Column] = field(default_factory=dict)
+    numbers: dict[str, Column] = field(default_factory=dict)  # read as numbers
+    texts: dict[str, Column] = field(default_factory=dict)  # read as text (ids, where 'x')
     used: dict[str, Column] = field(default_factory=dict)  # every column the query reads
 
 
@@ -254,7 +274,6 @@ class _Block:
         self.base = "rows AS b"
         self.base_params: list[object] = []
         self.order = "b.rowid"
-        self.maps: dict[str, dict[str, float]] = {}
         self.plan_time: Column | None = None
 
     def table(self) -> Table:
@@ -356,6 +375,8 @@ class _Block:
                 found = column(use.column, use.span)
                 if found is not None and use.agg not in TEXT_AGGS:
                     plan.numbers[use.column] = found
+                elif found is not None:
+                    plan.texts[use.column] = found
             if use.weight:
                 found = column(use.weight, use.span)
                 if found is not None:
@@ -365,14 +386,30 @@ class _Block:
                     found = column(name, use.span, "where")
                     if found is not None and name in filter_numbers(use.where):
                         plan.numbers[name] = found
+                    if found is not None and name in filter_texts(use.where):
+                        plan.texts[name] = found
         if problems:
             raise NsmError(problems)
         return plan
 
     # -- rows ---------------------------------------------------------------------------------
+    def prepared(self, plan: _Plan, params: Params) -> list[str]:
+        """Each used column read once: as a number (plus the cells that are not plain), as
+        text, the time as a timestamp, the period label."""
+        out: list[str] = []
+        for name, column in plan.used.items():
+            out += column.prepared(name in plan.numbers, name in plan.texts)
+        if plan.time is not None:
+            out.append(f"{time_expression(plan.time)} AS ts")
+        if plan.period is not None:
+            out.append(f"NULLIF(trim(CAST({plan.period.ref} AS VARCHAR)), '') AS k")
+        del params
+        return out or ["1 AS c0"]
+
     def load(self, layout: Layout, plan: _Plan) -> None:
-        """Bring the used columns into a temporary table (delimited, JSON lines), or read
-        Parquet where it lies (its columns are cheap to scan again)."""
+        """Read the rows once into a temporary table of prepared columns (delimited files,
+        JSON lines), or prepare Parquet where it lies (its columns are cheap to scan again)."""
+        prepared = ", ".join(self.prepared(plan, Params()))
         refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
         if self.spec.kind == "delimited":
             parts, params = [], []
@@ -386,40 +423,45 @@ class _Block:
                 select = ", ".join(r if r in have else f"NULL::VARCHAR AS {r}" for r in refs)
                 parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
                              "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
-                             "columns=?, null_padding=true, strict_mode=true)")
-                params += [path, skip, delimiter(path), positional]
-            self.con.execute("CREATE TEMP TABLE rows AS " + " UNION ALL ".join(parts), params)
+                             "columns=?, null_padding=true, strict_mode=true, parallel=?)")
+                params += [path, skip, delimiter(path), positional, True]
+            sql = f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM ({' UNION ALL '.join(parts)})"
+            try:
+                self.con.execute(sql, params)
+            except Exception as exc:  # duckdb.Error: quoted newlines need the serial reader
+                if "parallel=false" not in str(exc):
+                    raise
+                self.con.execute(sql, [False if p is True else p for p in params])
             return
         reader, params = self.scan_function()
         positions = {name: i + 1 for i, name in enumerate(layout.names)}
-        select = ", ".join(f"#{positions[n]} AS {c.ref}" for n, c in plan.used.items())
+        raw = ", ".join(f"#{positions[n]} AS {c.ref}" for n, c in plan.used.items())
         if self.spec.kind == "parquet":
-            self.base = (f"(SELECT {select or '1 AS c0'}, {{'f': filename, 'r': "
-                         f"file_row_number}} AS o FROM {reader}) AS b")
+            self.base = (f"(SELECT {prepared}, o FROM (SELECT {raw or '1 AS c0'}, "
+                         f"{{'f': filename, 'r': file_row_number}} AS o FROM {reader})) AS b")
             self.base_params = params
             self.order = "b.o"
             return
-        self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {select or '1 AS c0'} FROM "
-                         f"{reader}", params)
+        self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM (SELECT "
+                         f"{raw or '1 AS c0'} FROM {reader})", params)
 
     # -- the query ----------------------------------------------------------------------------
     def key(self, plan: _Plan, params: Params, relabel: dict[str, str] | None = None) -> str:
         """The period of a row: its time truncated to the grain, its label, or one for all."""
         if plan.time is not None:
-            return f"date_trunc({params.add(self.spec.grain)}, {time_expression(plan.time)})"
+            return f"date_trunc({params.add(self.spec.grain)}, ts)"
         if plan.period is None:
             return "0"
-        label = f"NULLIF(trim(CAST({plan.period.ref} AS VARCHAR)), '')"
         if not relabel:
-            return label
+            return "k"
         cases = " ".join(f"WHEN {params.add(raw)} THEN {params.add(new)}"
                          for raw, new in relabel.items())
-        return f"(CASE {label} {cases} ELSE {label} END)"
+        return f"(CASE k {cases} ELSE k END)"
 
     def order_key(self, plan: _Plan) -> str:
         """What `last` means: the latest row by time, then by file order."""
         if plan.time is not None:
-            return f"{{'t': {time_expression(plan.time)}, 'o': {self.order}}}"
+            return f"{{'t': ts, 'o': {self.order}}}"
         return self.order
 
     def source_sql(self, use: ColumnUse, plan: _Plan, params: Params) -> str:
@@ -449,16 +491,16 @@ class _Block:
         return f"{function}({value})" + only()
 
     def aggregate(self, plan: _Plan, relabel: dict[str, str] | None = None) -> _Result:
+        """One query over the prepared rows: every source and check per period."""
         params = Params(list(self.base_params))
         sources = dict.fromkeys(use.key for use in self.uses)
         by_key = {use.key: use for use in self.uses}
-        key = self.key(plan, params, relabel)
-        parts = [f"{key} AS k", "count(*) AS n", f"min({self.order}) AS first"]
+        parts = [f"{self.key(plan, params, relabel)} AS key", "count(*) AS n",
+                 f"min({self.order}) AS first"]
         parts += [self.source_sql(by_key[k], plan, params) for k in sources]
         odd_names = list(plan.numbers)
         parts += [plan.numbers[name].odd() for name in odd_names]
-        joins = "".join(f" LEFT JOIN m_{c.ref} ON CAST({c.ref} AS VARCHAR) = m_{c.ref}.s"
-                        for c in plan.numbers.values() if c.mapped)
+        joins = "".join(c.join() for c in plan.numbers.values())
         sql = f"SELECT {', '.join(parts)} FROM {self.base}{joins} GROUP BY 1"
         rows = self.con.execute(sql, params.values).fetchall()
         width = len(sources)
@@ -467,24 +509,21 @@ class _Block:
         return _Result(rows, list(sources), odd)
 
     def map_cells(self, plan: _Plan, names: list[str]) -> None:
-        """Read the cells DuckDB takes for no number by nsm's rules; a map per column."""
+        """Read the cells that are no plain number by nsm's rules; a map per column."""
         for name in names:
             column = plan.numbers[name]
-            if column.numeric:
-                continue  # infinities: reported by finish() through the odd count
-            found = self.con.execute(
-                f"SELECT DISTINCT CAST({column.ref} AS VARCHAR) FROM {self.base} WHERE "
-                f"{column.plain()} IS NULL AND {column.text()} IS NOT NULL",
-                self.base_params).fetchall()
+            found = self.con.execute(f"SELECT DISTINCT r_{column.ref} FROM {self.base} WHERE "
+                                     f"{column.rest()}", self.base_params).fetchall()
             cells = [row[0] for row in found]
-            values = [parse_cell(cell) for cell in cells]
-            good = [(c, v) for c, v in zip(cells, values, strict=True) if v is not None]
+            numbers, bad = parse_cells(cells)  # the light reader's rules, exactly
+            refused = set(bad)
+            good = [(c, float(v)) for i, (c, v) in enumerate(zip(cells, numbers, strict=True))
+                    if i not in refused]
             self.con.execute(f"CREATE TEMP TABLE m_{column.ref} (s VARCHAR, v DOUBLE)")
             if good:
                 self.con.execute(f"INSERT INTO m_{column.ref} SELECT unnest(?), unnest(?)",
                                  [[c for c, _ in good], [None if v != v else v for _, v in good]])
             column.mapped = True
-            self.maps[name] = dict(good)
 
     # -- periods and series -------------------------------------------------------------------
     def finish(self, layout: Layout, plan: _Plan, result: _Result) -> Table:
@@ -535,7 +574,7 @@ class _Block:
             column = self.plan_time
             found = self.con.execute(
                 f"SELECT DISTINCT trim(CAST({column.ref} AS VARCHAR)) FROM {self.base} WHERE "
-                f"{time_expression(column)} IS NULL LIMIT 1000", self.base_params).fetchall()
+                "ts IS NULL LIMIT 1000", self.base_params).fetchall()
             bad_times = {"" if row[0] is None else row[0] for row in found}
         return _problems(self.spec, self.uses, self.files, "", bad_times)
 

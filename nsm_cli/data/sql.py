@@ -22,13 +22,12 @@ TIME_FORMATS = ("%Y%m%d", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y
                 "%Y年%m月%d日", "%d.%m.%Y")
 
 
-# a plain number: what both DuckDB's cast and Python's float read the same way
-PLAIN = r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*"
-
-
 def _constant(text: str) -> str:
     """One of nsm's own constants as an SQL string (never user text)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+MARKERS = ", ".join(_constant(m) for m in ("",) + MISSING)
 
 
 def is_numeric(type_name: str) -> bool:
@@ -47,17 +46,13 @@ class Column:
     def numeric(self) -> bool:
         return is_numeric(self.type)
 
-    def text(self) -> str:
+    # -- the prepared rows: each cell read once, when the rows are loaded ---------------------
+    def text_sql(self) -> str:
         """The cell as text: trimmed, NULL when empty or a missing marker (`NA`, `-`)."""
         if self.numeric:
-            return f"CAST({self.ref} AS VARCHAR)"
+            return self.ref  # ids stored as numbers count as they are
         cell = f"trim(CAST({self.ref} AS VARCHAR))"
-        markers = ", ".join(_constant(m) for m in ("",) + MISSING)
-        return f"(CASE WHEN lower({cell}) IN ({markers}) THEN NULL ELSE {cell} END)"
-
-    def distinct_key(self) -> str:
-        """What count_distinct counts: the value itself for numbers, else the trimmed text."""
-        return self.ref if self.numeric else self.text()
+        return f"(CASE WHEN lower({cell}) IN ({MARKERS}) THEN NULL ELSE {cell} END)"
 
     def plain(self) -> str:
         """The cell as a number when it is a plain one (`12`, `-1.5e3`), else NULL."""
@@ -66,20 +61,44 @@ class Column:
             return f"(CASE WHEN isfinite({cast}) THEN {cast} END)"
         text = f"CAST({self.ref} AS VARCHAR)"
         cast = f"TRY_CAST({text} AS DOUBLE)"
-        return (f"(CASE WHEN regexp_full_match({text}, {_constant(PLAIN)}) AND isfinite({cast})"
-                f" THEN {cast} END)")
+        # DuckDB also reads 1_000 and +-3, which nsm's cell rules refuse
+        return (f"(CASE WHEN isfinite({cast}) AND NOT contains({text}, '_') AND NOT "
+                f"contains({text}, '+-') THEN {cast} END)")
 
+    def rest_sql(self) -> str:
+        """The cell as text where it is no plain number (`1,200`, `92%`, `inf`), else NULL."""
+        return f"(CASE WHEN {self.number()} IS NULL THEN CAST({self.ref} AS VARCHAR) END)"
+
+    def prepared(self, as_number: bool, as_text: bool) -> list[str]:
+        out = [self.ref]
+        if as_number:
+            out += [f"{self.plain()} AS {self.number()}", f"{self.rest_sql()} AS r_{self.ref}"]
+        if as_text:
+            out.append(f"{self.text_sql()} AS {self.text()}")
+        return out
+
+    # -- the aggregate query over the prepared rows -------------------------------------------
     def number(self) -> str:
-        """The cell as a number by nsm's cell rules (the map holds the formatted ones)."""
-        if self.mapped:
-            return f"COALESCE({self.plain()}, m_{self.ref}.v)"
-        return self.plain()
+        """The cell as a number by nsm's rules (the map holds the cells read by parse_cells)."""
+        return f"COALESCE(n_{self.ref}, m_{self.ref}.v)" if self.mapped else f"n_{self.ref}"
+
+    def text(self) -> str:
+        return f"t_{self.ref}"
+
+    def distinct_key(self) -> str:
+        """What count_distinct counts: the value itself for numbers, else the trimmed text."""
+        return self.text()
+
+    def rest(self) -> str:
+        """Cells left to read by nsm's rules: neither plain numbers nor missing."""
+        return (f"r_{self.ref} IS NOT NULL AND lower(trim(r_{self.ref})) NOT IN ({MARKERS})")
 
     def odd(self) -> str:
-        """How many cells are neither plain numbers nor missing (to be read by nsm's rules)."""
-        if self.numeric:
-            return f"count(*) FILTER (WHERE isinf(CAST({self.ref} AS DOUBLE)))"
-        return f"count(*) FILTER (WHERE {self.number()} IS NULL AND {self.text()} IS NOT NULL)"
+        """How many cells are still no number: the map's work, or bad cells after it."""
+        return f"count(*) FILTER (WHERE {self.number()} IS NULL AND {self.rest()})"
+
+    def join(self) -> str:
+        return f" LEFT JOIN m_{self.ref} ON r_{self.ref} = m_{self.ref}.s" if self.mapped else ""
 
 
 @dataclass
@@ -118,7 +137,7 @@ def compile_filter(found: Filter, columns: dict[str, Column], params: Params) ->
     return "(" + joiner.join(compile_filter(item, columns, params) for item in found.items) + ")"
 
 
-def filter_numbers(found: Filter) -> set[str]:
+def filter_numbers(found: Filter, kind: type = float) -> set[str]:
     """Columns a filter compares with numbers: they are read as numbers."""
     out: set[str] = set()
     stack = [found]
@@ -126,7 +145,7 @@ def filter_numbers(found: Filter) -> set[str]:
         item = stack.pop()
         if isinstance(item, Compare | InList):
             values = (item.value,) if isinstance(item, Compare) else item.values
-            if any(isinstance(v, float) for v in values):
+            if any(isinstance(v, kind) for v in values):
                 out.add(item.column)
         elif isinstance(item, Not):
             stack.append(item.item)
@@ -142,3 +161,8 @@ def time_expression(column: Column) -> str:
     text = f"trim(CAST({column.ref} AS VARCHAR))"
     formats = ", ".join(_constant(f) for f in TIME_FORMATS)
     return f"COALESCE(TRY_CAST({text} AS TIMESTAMP), TRY_STRPTIME({text}, [{formats}]))"
+
+
+def filter_texts(found: Filter) -> set[str]:
+    """Columns a filter compares with 'text': they are read as text."""
+    return filter_numbers(found, str)
