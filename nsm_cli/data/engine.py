@@ -492,7 +492,7 @@ class _Block:
 
     def aggregate(self, plan: _Plan, relabel: dict[str, str] | None = None) -> _Result:
         """One query over the prepared rows: every source and check per period."""
-        params = Params(list(self.base_params))
+        params = Params()  # the select list's, then the base's: in the order of the text
         sources = dict.fromkeys(use.key for use in self.uses)
         by_key = {use.key: use for use in self.uses}
         parts = [f"{self.key(plan, params, relabel)} AS key", "count(*) AS n",
@@ -502,7 +502,7 @@ class _Block:
         parts += [plan.numbers[name].odd() for name in odd_names]
         joins = "".join(c.join() for c in plan.numbers.values())
         sql = f"SELECT {', '.join(parts)} FROM {self.base}{joins} GROUP BY 1"
-        rows = self.con.execute(sql, params.values).fetchall()
+        rows = self.con.execute(sql, params.values + self.base_params).fetchall()
         width = len(sources)
         odd = {name: sum(int(r[3 + width + i]) for r in rows) for i, name in
                enumerate(odd_names)}
@@ -538,7 +538,9 @@ class _Block:
             exact = self.problems()
             if exact is not None:
                 return exact
-        rows = sorted(result.rows, key=lambda row: row[2])  # first appearance in the files
+        # first appearance in the files (Parquet gives {file, row} as a dict)
+        rows = sorted(result.rows, key=lambda row: tuple(row[2].values())
+                      if isinstance(row[2], dict) else (row[2],))
         grain: str | None = None
         if plan.time is not None:
             periods = [_period_of(row[0], spec.grain or "month") for row in rows]
