@@ -49,6 +49,7 @@ from nsm_cli.data.tables import (
     _find,
     _quote,
     build_table,
+    extra_cells,
     parse_cell,
     parse_cells,
     read_rows,
@@ -541,6 +542,9 @@ class _Block:
         # first appearance in the files (Parquet gives {file, row} as a dict)
         rows = sorted(result.rows, key=lambda row: tuple(row[2].values())
                       if isinstance(row[2], dict) else (row[2],))
+        if not rows:  # a header and no rows: no periods (load_data warns)
+            empty = {key: np.zeros(0) for key in result.keys}
+            return Table(spec, [], empty, self.metrics(layout, plan), None, 0)
         grain: str | None = None
         if plan.time is not None:
             periods = [_period_of(row[0], spec.grain or "month") for row in rows]
@@ -566,7 +570,8 @@ class _Block:
         for j, key in enumerate(result.keys):
             values = [rows[i][3 + j] for i in order]
             series[key] = np.array([np.nan if v is None else float(v) for v in values])
-        return Table(spec, periods, series, self.metrics(layout, plan), grain)
+        return Table(spec, periods, series, self.metrics(layout, plan), grain,
+                     sum(int(row[1]) for row in rows))
 
     def problems(self) -> Table | None:
         """Every bad cell, time or label with its place, found by reading the rows again
@@ -683,10 +688,8 @@ def _row_problems(spec: DataSpec, row: list[str], header: list[str], line: int,
                   key: int | None, checks: list[tuple[int, str]],
                   bad_times: set[str]) -> list[tuple[str, int, int, str]]:
     out: list[tuple[str, int, int, str]] = []
-    if len(row) > len(header):
-        out.append(("", line, len(header) + 1,
-                    f"this row has {len(row)} cells but the header has {len(header)}: quote "
-                    'a cell that holds a comma ("1,200") or remove the extra cells'))
+    if len(row) > len(header) and "".join(row[len(header):]).strip():
+        out.append(("", *extra_cells(line, len(row), len(header))))
     if key is not None:
         cell = row[key].strip() if key < len(row) else ""
         if not cell:
