@@ -288,12 +288,8 @@ class _Block:
             raise
         self.plan_time = plan.time
         self.load(layout, plan)
-        result = self.aggregate(plan)
-        odd = {name: result.odd[name] for name in plan.numbers if result.odd.get(name)}
-        if odd:
-            self.map_cells(plan, list(odd))
-            result = self.aggregate(plan)
-        return self.finish(layout, plan, result)
+        self.map_cells(plan)
+        return self.finish(layout, plan, self.aggregate(plan))
 
     def metrics(self, layout: Layout, plan: _Plan) -> list[str]:
         """The block's columns but its period (or time) column, as the light reader lists them."""
@@ -509,13 +505,21 @@ class _Block:
                enumerate(odd_names)}
         return _Result(rows, list(sources), odd)
 
-    def map_cells(self, plan: _Plan, names: list[str]) -> None:
-        """Read the cells that are no plain number by nsm's rules; a map per column."""
-        for name in names:
-            column = plan.numbers[name]
-            found = self.con.execute(f"SELECT DISTINCT r_{column.ref} FROM {self.base} WHERE "
-                                     f"{column.rest()}", self.base_params).fetchall()
-            cells = [row[0] for row in found]
+    def map_cells(self, plan: _Plan) -> None:
+        """Read the cells that are no plain number (`1,200`, `92%`) by nsm's rules, once per
+        distinct cell, into a small map per column that the aggregate query joins."""
+        columns = [c for c in plan.numbers.values() if not c.numeric]  # typed: no map
+        if not columns:
+            return
+        parts = [f"SELECT DISTINCT {i} AS c, r_{c.ref} AS s FROM {self.base} WHERE {c.rest()}"
+                 for i, c in enumerate(columns)]
+        found = self.con.execute(" UNION ALL ".join(parts),
+                                 self.base_params * len(parts)).fetchall()
+        by_column: dict[int, list[str]] = {}
+        for index, cell in found:
+            by_column.setdefault(index, []).append(cell)
+        for index, cells in by_column.items():
+            column = columns[index]
             numbers, bad = parse_cells(cells)  # the light reader's rules, exactly
             refused = set(bad)
             good = [(c, float(v)) for i, (c, v) in enumerate(zip(cells, numbers, strict=True))
