@@ -156,22 +156,41 @@ def segment_nodes(sev: SegmentEvaluation, index: int, order: Sequence[int]
     return rows
 
 
-def segment_eval_result(sev: SegmentEvaluation, index: int, top: int | None = None
-                        ) -> dict[str, Any]:
-    """`nsm eval --by`: the total as `eval` gives it, then every segment, best root first."""
+def segment_eval_result(sev: SegmentEvaluation, index: int, top: int | None = None,
+                        everything: bool = True) -> dict[str, Any]:
+    """`nsm eval --by`: the total as `eval` gives it, then every segment, best root first.
+
+    Without `everything` (text and Markdown) only the `top` segments carry their nodes; the
+    rest are summarised as each node's lowest and highest value (`rest`)."""
     result = eval_result(sev.total, index)
     order = ranked_segments(sev, index)
+    shown = order if everything or top is None else order[:top]
     best = {node_id: best_segment(sev, node_id, index) for node_id in sev.tree.order}
-    nodes = segment_nodes(sev, index, order)
+    nodes = segment_nodes(sev, index, shown)
     result.update({
         "by": sev.by,
         "where": dict(sev.where),
         "top": top,
         "best": {node_id: None if at is None else sev.labels[at] for node_id, at in best.items()},
         "segments": [{"segment": sev.labels[i], "nodes": rows}
-                     for i, rows in zip(order, nodes, strict=True)],
+                     for i, rows in zip(shown, nodes, strict=True)],
+        "rest": _rest(sev, index, order[top:] if top is not None else []),
     })
     return result
+
+
+def _rest(sev: SegmentEvaluation, index: int, rest: Sequence[int]) -> dict[str, Any]:
+    """The segments after the top ones: how many, and each node's lowest and highest value."""
+    if not rest:
+        return {"count": 0, "range": {}}
+    pick = np.asarray(rest, dtype=np.intp)
+    out: dict[str, list[float | None]] = {}
+    for node_id in sev.tree.order:
+        values = np.asarray(sev.values[node_id][pick, index], dtype=float)
+        values = values[np.isfinite(values)]
+        out[node_id] = ([json_number(float(values.min())), json_number(float(values.max()))]
+                        if values.size else [None, None])
+    return {"count": len(rest), "range": out}
 
 
 # ---------------------------------------------------------------- rank-levers --by

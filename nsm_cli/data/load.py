@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -12,6 +12,8 @@ import numpy as np
 
 from nsm_cli.data.engine import read_block
 from nsm_cli.data.periods import sort_key
+from nsm_cli.data.segment_engine import read_sliced_block
+from nsm_cli.data.segments import Slice, best_slices, block_slices
 from nsm_cli.data.tables import ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error, warning
 from nsm_cli.progress import bar
@@ -54,8 +56,10 @@ def source_refs(tree: TreeFile) -> list[SourceRef]:
     return refs
 
 
-def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
-    """Read each data file once with every column any node asks of it."""
+def load_data(tree: TreeFile, slices: Sequence[Slice] = ()) -> tuple[DataStore,
+                                                                     list[Diagnostic]]:
+    """Read each data file once with every column any node asks of it (and, for the segment
+    slices asked of it, grouped by segment too)."""
     diagnostics: list[Diagnostic] = []
     uses: dict[str, list[ColumnUse]] = {}
     for ref in source_refs(tree):
@@ -65,7 +69,9 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            tables[name] = read_block(spec, uses.get(name, []))
+            wanted = block_slices(spec, [*slices, *best_slices(tree)])
+            tables[name] = (read_sliced_block(spec, uses.get(name, []), wanted) if wanted
+                            else read_block(spec, uses.get(name, [])))
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
@@ -137,10 +143,11 @@ def _collector_paused() -> Iterator[None]:
         gc.freeze()
 
 
-def inspect_tree(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def inspect_tree(path: str, slices: Sequence[Slice] = ()
+                 ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     """Everything that can be found wrong with a tree file, never raising for bad input."""
     with _collector_paused():
-        return _inspect(path)
+        return _inspect(path, slices)
 
 
 def _stages_to_show(path: str) -> int:
@@ -151,7 +158,8 @@ def _stages_to_show(path: str) -> int:
         return 0
 
 
-def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def _inspect(path: str, slices: Sequence[Slice] = ()
+             ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     with bar(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
         try:
             parsed, diagnostics = parse_tree(path)
@@ -162,7 +170,7 @@ def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
         compiled, more = compile_tree(parsed)
         diagnostics += more
         advance(1)
-        store, more = load_data(parsed)
+        store, more = load_data(parsed, slices)
         diagnostics += more
         advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):
@@ -170,9 +178,10 @@ def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
     return LoadedTree(compiled, store, [d for d in diagnostics if not d.is_error]), diagnostics
 
 
-def load_tree(path: str) -> LoadedTree:
-    """Load a tree for a command; raise NsmError with every error found."""
-    loaded, diagnostics = inspect_tree(path)
+def load_tree(path: str, slices: Sequence[Slice] = ()) -> LoadedTree:
+    """Load a tree for a command; raise NsmError with every error found. `slices` are the
+    segment groupings the command will ask for (`--by`, `--where`), read with the rest."""
+    loaded, diagnostics = inspect_tree(path, slices)
     if loaded is None:
         raise NsmError([d for d in diagnostics if d.is_error] or diagnostics)
     return loaded

@@ -25,15 +25,15 @@ from nsm_cli.data.tables import (
     read_text,
 )
 from nsm_cli.diagnostics import InputError, NsmError, error
-from nsm_cli.tree.model import DataSpec, SourceRef, TreeFile
+from nsm_cli.tree.model import BestOf, DataSpec, SourceRef, TreeFile
 
 BLANK = "(blank)"  # the segment of rows whose segment cell is empty
 STEPPED_AGGS = ("sum", "count", "mean", None)  # a step in one segment moves the total
 
 
-def source_key(ref: SourceRef) -> tuple:
-    """The series a source reads: column, agg and (where the tree has them) filter and weight."""
-    return (ref.column, ref.agg, getattr(ref, "where_text", None), getattr(ref, "weight", None))
+def source_key(ref) -> tuple:
+    """The series a source (or a column use) reads: column, agg, filter and weight."""
+    return ref.key
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,27 @@ class Sliced:
     series: dict[tuple, np.ndarray]
     basis: dict[tuple, np.ndarray]
     rows: int
+
+
+def best_slices(tree: TreeFile) -> list[Slice]:
+    """The groupings `benchmark: {best: COL}` needs: by COL over all rows."""
+    return [Slice(node.benchmark.column) for node in tree.nodes.values()
+            if isinstance(node.benchmark, BestOf)]
+
+
+def block_slices(spec: DataSpec, wanted: Sequence[Slice]) -> list[Slice]:
+    """The slices as one block sees them: its own segment columns only; none that is empty."""
+    out: dict[Slice, None] = {}
+    for item in wanted:
+        found = narrowed(spec, item)
+        if found.by is not None or found.where:
+            out[found] = None
+    return list(out)
+
+
+def narrowed(spec: DataSpec, wanted: Slice) -> Slice:
+    by = wanted.by if wanted.by in spec.segments else None
+    return Slice(by, tuple((c, v) for c, v in wanted.where if c in spec.segments))
 
 
 def declared_segments(tree: TreeFile) -> list[str]:
@@ -234,19 +255,27 @@ def slice_view(tree: TreeFile, store, wanted: Slice) -> SegmentView:
                 refs.setdefault(ref.data, []).append(ref)
     blocks: dict[str, Sliced] = {}
     for name, table in store.tables.items():
-        segments = table.spec.segments
-        by = wanted.by if wanted.by in segments else None
-        where = tuple((c, v) for c, v in wanted.where if c in segments)
-        if by is None and not where:
+        mine = narrowed(table.spec, wanted)
+        if mine.by is None and not mine.where:
             continue
-        blocks[name] = read_slice(table.spec, refs.get(name, []), table.periods, Slice(by, where))
-        _check_matches(table.spec, where, blocks[name])
+        ready = getattr(table, "sliced", {}).get(mine)
+        blocks[name] = ready if ready is not None else read_slice(
+            table.spec, refs.get(name, []), table.periods, mine)
+        check_matches(table.spec, mine.where, blocks[name])
     labels = sorted({label for name, sliced in blocks.items()
                      if wanted.by in store.tables[name].spec.segments for label in sliced.labels})
     return SegmentView(store, wanted, labels, blocks)
 
 
-def _check_matches(spec: DataSpec, where: tuple[tuple[str, str], ...], sliced: Sliced) -> None:
+def check_matches(spec: DataSpec, where: tuple[tuple[str, str], ...], sliced: Sliced) -> None:
     if where and sliced.rows == 0:
         said = " and ".join(f"{c}={v}" for c, v in where)
         raise SegmentError(f"--where {said}: no rows of data '{spec.name}' ({spec.path}) match")
+
+
+def slices_for(by: str | None, where: Sequence[tuple[str, str]]) -> list[Slice]:
+    """What a command with --by and --where reads beside the totals."""
+    found = [Slice(by, tuple(where))] if by is not None else []
+    if where:
+        found.append(Slice(None, tuple(where)))
+    return found

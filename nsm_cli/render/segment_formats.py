@@ -36,9 +36,10 @@ def _where(result: dict[str, Any]) -> str:
     return " · where " + ", ".join(f"{k}={v}" for k, v in pairs.items()) if pairs else ""
 
 
-def _shown(result: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _shown(result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The segments shown as columns and the summary of the rest."""
     top = result.get("top") or DEFAULT_TOP
-    return result["segments"][:top], result["segments"][top:]
+    return result["segments"][:top], result["rest"]
 
 
 def _cell(node: dict[str, Any], best: bool) -> Text:
@@ -48,11 +49,10 @@ def _cell(node: dict[str, Any], best: bool) -> Text:
     return Text(text, style=style.strip())
 
 
-def _rest(values: list[float | None], unit: str | None) -> str:
-    found = [v for v in values if v is not None]
-    if not found:
+def _rest(span: list[float | None], unit: str | None) -> str:
+    low, high = span
+    if low is None or high is None:
         return "—"
-    low, high = min(found), max(found)
     if low == high:
         return value_text(low, unit)
     return f"{value_text(low, None if unit != '%' else unit)}…{value_text(high, unit)}"
@@ -66,11 +66,10 @@ def matrix_table(result: dict[str, Any], width: int | None = None, compact: bool
     table.add_column("total", justify="right", no_wrap=True)
     for segment in shown:
         table.add_column(segment["segment"], justify="right", no_wrap=True)
-    if rest:
-        table.add_column(f"{len(rest)} more", justify="right", no_wrap=True)
+    if rest["count"]:
+        table.add_column(f"{rest['count']} more", justify="right", no_wrap=True)
     total = {node["id"]: node for node in result["nodes"]}
     columns = [{n["id"]: n for n in segment["nodes"]} for segment in shown]
-    others = [{n["id"]: n for n in segment["nodes"]} for segment in rest]
     best = result["best"]
     rows = tree_guides(result["nodes"], result["root"])
     for position, (prefix, node_id, is_ref) in enumerate(rows):
@@ -85,21 +84,21 @@ def matrix_table(result: dict[str, Any], width: int | None = None, compact: bool
         for segment, by_id in zip(shown, columns, strict=True):
             cell = by_id[node_id]
             cells.append(_cell({**cell, "unit": unit}, best.get(node_id) == segment["segment"]))
-        if rest:
-            cells.append(Text(_rest([o[node_id]["value"] for o in others], unit), style="dim"))
+        if rest["count"]:
+            cells.append(Text(_rest(rest["range"][node_id], unit), style="dim"))
         table.add_row(label, *cells)
     return keep_numbers_whole(table)
 
 
 def render_eval_text(result: dict[str, Any]) -> Group:
     shown, rest = _shown(result)
-    count = len(shown) + len(rest)
+    count = len(shown) + rest["count"]
     title = (f"{result['tree'] or result['root']} · period {result['period']} · by "
              f"{result['by']} ({count} segment{'s' if count != 1 else ''}, best "
              f"{result['nodes'][0]['name']} first){_where(result)}")
     legend = f"{BEST} best segment  ✓ ahead of benchmark  ✗ behind"
-    if rest:
-        legend += f"  ·  {len(rest)} more: their lowest…highest (--top N shows more)"
+    if rest["count"]:
+        legend += f"  ·  {rest['count']} more: their lowest…highest (--top N shows more)"
     narrowest = min_name_width(tree_guides(result["nodes"], result["root"]))
     return Group(Text(title, style="bold"),
                  Fitted(lambda width, compact: matrix_table(result, width, compact), narrowest),
@@ -111,10 +110,9 @@ def render_eval_markdown(result: dict[str, Any]) -> str:
     lines = [f"### {md_cell(result['tree'] or result['root'])} · {result['period']} · by "
              f"{md_cell(result['by'])}{md_cell(_where(result))}", ""]
     header = ["metric", "total", *[md_cell(s["segment"]) for s in shown]]
-    if rest:
-        header.append(f"{len(rest)} more")
+    if rest["count"]:
+        header.append(f"{rest['count']} more")
     columns = [{n["id"]: n for n in s["nodes"]} for s in shown]
-    others = [{n["id"]: n for n in s["nodes"]} for s in rest]
     body = []
     for node in result["nodes"]:
         row = ["&nbsp;" * 2 * node["depth"] + md_cell(node["name"]),
@@ -124,8 +122,8 @@ def render_eval_markdown(result: dict[str, Any]) -> str:
             best = result["best"].get(node["id"]) == segment["segment"]
             mark = " ".join(m for m in (BEST if best else "", MARKS[cell["status"]]) if m)
             row.append(value_text(cell["value"], node["unit"]) + (f" {mark}" if mark else ""))
-        if rest:
-            row.append(_rest([o[node["id"]]["value"] for o in others], node["unit"]))
+        if rest["count"]:
+            row.append(_rest(rest["range"][node["id"]], node["unit"]))
         body.append(row)
     lines += md_table(header, [":--"] + ["--:"] * (len(header) - 1), body)
     lines += ["", f"{BEST} best segment · ✓ ahead of benchmark · ✗ behind"]

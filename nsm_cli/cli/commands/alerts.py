@@ -43,6 +43,7 @@ def alerts_command(
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.analysis.segments import evaluate_by, parse_where, segment_alerts, where_view
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.alerts_formats import ALERTS_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
@@ -51,11 +52,12 @@ def alerts_command(
     filters = parse_where(where or [])
     refuse_with_by(by, **{"--scenario": scenario, "--set": set_})
     if by is not None:
-        segmented = evaluate_by(load_tree(str(tree)), by, filters)
+        segmented = evaluate_by(load_tree(str(tree), slices_for(by, filters)), by, filters)
         result = segment_alerts(segmented, segmented.total.period_index(period))
         warnings = segmented.warnings
     else:
-        evaluation = evaluate(where_view(load_tree(str(tree)), filters), scenario=scenario,
+        evaluation = evaluate(where_view(load_tree(str(tree), slices_for(None, filters)), filters),
+                              scenario=scenario,
                               sets=sets)
         result = alerts_result(evaluation, evaluation.period_index(period))
         warnings = evaluation.warnings

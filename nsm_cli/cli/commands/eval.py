@@ -65,6 +65,7 @@ def eval_command(
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.analysis.segments import parse_where, where_view
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.eval_formats import EVAL_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
@@ -75,7 +76,7 @@ def eval_command(
     renderer = check_format(format_, EVAL_FORMATS)
     sets = [parse_assignment(text) for text in set_ or []]
     filters = parse_where(where or [])
-    loaded = where_view(load_tree(str(tree)), filters)
+    loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
     other = None if compare is None else evaluation.period_index(compare, "--compare")
@@ -92,10 +93,14 @@ def _eval_by(tree, by: str, where, period: str | None, top: int | None,
     """`eval --by COL`: the total, then every segment (the segment matrix in text)."""
     from nsm_cli.analysis.segments import evaluate_by, segment_eval_result
     from nsm_cli.data.load import load_tree
-    from nsm_cli.render.segment_formats import SEGMENT_EVAL_FORMATS
+    from nsm_cli.data.segments import slices_for
+    from nsm_cli.render.segment_formats import DEFAULT_TOP, SEGMENT_EVAL_FORMATS
 
     renderer = check_format(format_, SEGMENT_EVAL_FORMATS)
-    segmented = evaluate_by(load_tree(str(tree)), by, where)
-    result = segment_eval_result(segmented, segmented.total.period_index(period), top)
+    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
+    index = segmented.total.period_index(period)
+    people = renderer is not SEGMENT_EVAL_FORMATS["json"]
+    shown = (top or DEFAULT_TOP) if people else top
+    result = segment_eval_result(segmented, index, shown, everything=not people)
     report_diagnostics(segmented.warnings)
     emit(renderer(result))

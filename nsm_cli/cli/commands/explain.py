@@ -70,6 +70,7 @@ def explain_command(
     from nsm_cli.analysis.explain import check_method, explain
     from nsm_cli.analysis.segments import parse_where, where_view
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.diagnostics import Diagnostic, Span
     from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
@@ -78,7 +79,7 @@ def explain_command(
     if by is not None:
         return _explain_by(tree, by, filters, from_, to, method, format_)
     renderer = check_format(format_, EXPLAIN_FORMATS)
-    loaded = where_view(load_tree(str(tree)), filters)
+    loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
     result = explain(loaded, from_period=from_, to_period=to, method=method,
                      max_exact=max_exact, samples=samples, seed=seed)
     report_diagnostics([Diagnostic(w["code"], w["severity"], w["message"],
@@ -93,10 +94,11 @@ def _explain_by(tree, by: str, where, from_: str | None, to: str | None, method:
     from nsm_cli.analysis.explain import period_pair
     from nsm_cli.analysis.segments import evaluate_by, segment_explain
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.segment_formats import SEGMENT_EXPLAIN_FORMATS
 
     renderer = check_format(format_, SEGMENT_EXPLAIN_FORMATS)
-    segmented = evaluate_by(load_tree(str(tree)), by, where)
+    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
     start, end = period_pair(segmented.total, from_, to)
     result = segment_explain(segmented, start, end, method)
     report_diagnostics(segmented.warnings)

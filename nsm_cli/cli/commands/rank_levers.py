@@ -67,6 +67,7 @@ def rank_levers_command(
     from nsm_cli.analysis.levers import check_sort, parse_step, rank_levers
     from nsm_cli.analysis.segments import parse_where, where_view
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.levers_formats import LEVERS_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
@@ -79,7 +80,7 @@ def rank_levers_command(
     renderer = check_format(format_, LEVERS_FORMATS)
     check_sort(sort)
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = where_view(load_tree(str(tree)), filters)
+    loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
     result = rank_levers(loaded, period=period, step=amount, points=points or by_points,
                          scenario=scenario, sets=sets, sort=sort, top=top)
     for warning in result["warnings"]:
@@ -92,10 +93,11 @@ def _levers_by(tree, by: str, where, period: str | None, step: float, points: bo
     """`rank-levers --by COL`: (segment, leaf) pairs by the change of the total root."""
     from nsm_cli.analysis.segments import evaluate_by, segment_levers
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.segment_formats import SEGMENT_LEVER_FORMATS
 
     renderer = check_format(format_, SEGMENT_LEVER_FORMATS)
-    segmented = evaluate_by(load_tree(str(tree)), by, where)
+    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
     result = segment_levers(segmented, segmented.total.period_index(period), step, points, top)
     report_diagnostics(segmented.warnings)
     emit(renderer(result))
