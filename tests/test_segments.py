@@ -271,3 +271,88 @@ def test_markdown_by_segment(nsm):
     assert "| 售出件数 | 27 件 | 13 件 ★ | 10 件 | 4 件 |" in run.stdout
     run = nsm("rank-levers", TREES / "regions.yaml", "--by", "region", "--format", "markdown")
     assert "| 1 | 华北 | 订单数 | 5 单 → 5.05 单 | +0.15 (+0.56%) |" in run.stdout
+
+
+RETENTION = """
+name: Retention
+data:
+  users:
+    path: users.csv
+    time: day
+    grain: month
+    segments: [region]
+root:
+  id: retained
+  name: 留存用户
+  formula: last_active * retention
+  children:
+    - {id: last_active, name: 上月活跃, source: {data: users, column: last_active, agg: sum}}
+    - id: retention
+      name: 月留存率
+      unit: "%"
+      source: {data: users, column: rate, agg: mean, weight: last_active}
+      alert: {min: 60%}
+"""
+USERS_CSV = """
+day,region,store,last_active,rate
+2025-06-03,华北,a,100,90%
+2025-06-10,华北,b,300,80%
+2025-06-15,华东,c,200,50%
+"""
+
+
+@pytest.fixture
+def retention(write):
+    write("users.csv", USERS_CSV)
+    return write("retention.yaml", RETENTION)
+
+
+def test_raw_rows_through_the_engine_with_a_weighted_mean(nsm, retention):
+    """Σ rate × active / Σ active = (90 + 240 + 100) / 600; a plain mean of the regions'
+    rates, (82.5% + 50%) / 2, or of the rows, (90% + 80% + 50%) / 3, would be wrong."""
+    run = nsm("eval", retention, "--by", "region", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    assert result["period"] == "2025-06"
+    assert values(result["nodes"]) == pytest.approx(
+        {"retained": 430, "last_active": 600, "retention": 430 / 600})
+    segments = {s["segment"]: values(s["nodes"]) for s in result["segments"]}
+    assert segments["华北"] == pytest.approx(
+        {"retained": 330, "last_active": 400, "retention": 0.825})
+    assert segments["华东"] == pytest.approx(
+        {"retained": 100, "last_active": 200, "retention": 0.5})
+
+
+def test_a_weighted_means_weights_move_with_their_column(nsm, retention):
+    """华北's last_active +1% (400 → 404): the total rate shifts towards 华北's 82.5%,
+    (430 + 4 × 0.825) / 604, so retained = 433.3 (+3.3), as if 华北 kept 1% more users;
+    without the shift it would be 604 × 430/600 = 432.87. 华北's rate +1% (82.5% → 83.325%)
+    moves the total by 400/600 of that: 600 × (430/600 + 400 × 0.00825 / 600) = 433.3."""
+    run = nsm("rank-levers", retention, "--by", "region", "--format", "json")
+    assert run.code == 0, run.stderr
+    levers = json.loads(run.stdout)["levers"]
+    got = [(lever["segment"], lever["id"], lever["delta"]) for lever in levers]
+    assert [g[:2] for g in got] == [("华北", "last_active"), ("华北", "retention"),
+                                    ("华东", "last_active"), ("华东", "retention")]
+    assert [g[2] for g in got] == pytest.approx([3.3, 3.3, 1.0, 1.0])
+
+
+def test_alert_messages_name_the_segment(nsm, retention):
+    run = nsm("alerts", retention, "--by", "region")
+    assert run.code == 3
+    assert "华东: 月留存率 is 50%, below the minimum 60%" in run.stdout
+    assert "华北:" not in run.stdout
+
+
+def test_the_engine_and_the_light_reader_agree(nsm, shop, write):
+    """The shop again, but big enough (over 1 MB of padding rows in another period) that the
+    engine reads it: 2025-06 by region must not change."""
+    light = json.loads(nsm("eval", shop, "--by", "region", "--format", "json").stdout)
+    pad = "".join(f"2020-01,华南,z{i},1,1%,1\n" for i in range(40_000))
+    write("shop.csv", SHOP_CSV.strip() + "\n" + pad)
+    engine = json.loads(nsm("eval", shop, "--by", "region", "--period", "2025-06",
+                            "--format", "json").stdout)
+    pick = {s["segment"]: values(s["nodes"]) for s in engine["segments"]}
+    for segment in light["segments"]:
+        assert pick[segment["segment"]] == pytest.approx(values(segment["nodes"]))
+    assert pick["华南"]["gmv"] is None   # no rows in 2025-06

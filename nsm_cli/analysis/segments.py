@@ -245,6 +245,38 @@ def _leaf_pairs(sev: SegmentEvaluation, leaf: str, index: int, step: float,
     return _Pairs(leaf, labels, values, new, totals, reasons)
 
 
+def _weighted_by(sev: SegmentEvaluation, leaf: str) -> list[str]:
+    """Leaves whose weighted mean takes its weights from this `sum` leaf's column."""
+    ref = sev.tree.nodes[leaf].source
+    if ref is None or ref.agg != "sum" or getattr(ref, "where", None) is not None:
+        return []
+    return [other for other in sev.tree.leaves
+            if (mine := sev.tree.nodes[other].source) is not None and mine.data == ref.data
+            and getattr(mine, "weight", None) == ref.column and mine.agg == "mean"]
+
+
+def _with_weights(sev: SegmentEvaluation, pair: _Pairs, coupled: list[str], index: int,
+                  base: dict[str, float]) -> np.ndarray:
+    """The total root when a `sum` leaf steps in one segment and the weighted means that
+    weigh by its column shift towards that segment's value (their weights grew with it)."""
+    with np.errstate(all="ignore"):
+        ratio = np.where(pair.values != 0, pair.new_values / pair.values, 1.0)
+        inputs: dict[str, Any] = {n: np.float64(base[n]) for n in sev.tree.leaves}
+        inputs[pair.leaf] = pair.totals
+        for other in coupled:
+            ref = sev.tree.nodes[other].source
+            weights = np.nan_to_num(np.array(sev.view.basis(ref)[:, index], dtype=float))
+            means = np.nan_to_num(np.array(sev.inputs[other][:, index], dtype=float))
+            whole = weights.sum()
+            grown = weights * (ratio - 1)
+            inputs[other] = (base[other] * whole + grown * means) / (whole + grown)
+        for node_id in sev.tree.topo:
+            if not sev.tree.children[node_id] and node_id not in inputs:
+                inputs[node_id] = np.float64(np.asarray(sev.total.values[node_id])[..., index])
+        root = compute(sev.tree, inputs)[sev.tree.root]
+    return np.broadcast_to(root, pair.totals.shape)
+
+
 def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool,
                    top: int | None = None) -> dict[str, Any]:
     """`nsm rank-levers --by`: (segment, leaf) pairs by the change of the total root."""
@@ -259,6 +291,12 @@ def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool
         variants.extend(zip([pair.leaf] * len(pair.segments), pair.totals.tolist(), strict=True))
     with np.errstate(all="ignore"):
         roots, _held = root_under(tree, base, variants)
+    at = 0
+    for pair in pairs:
+        coupled = _weighted_by(sev, pair.leaf)
+        if coupled and pair.segments[0] is not None:
+            roots[at:at + len(pair.segments)] = _with_weights(sev, pair, coupled, index, base)
+        at += len(pair.segments)
     deltas = roots - root_value
     rows: list[dict[str, Any]] = []
     at = 0
