@@ -172,8 +172,9 @@ def render_levers_text(result: dict[str, Any]) -> Group:
     parts: list[Any] = [Text(_lever_title(result), style="bold"),
                         keep_numbers_whole(table, ("leaf", "total root"))]
     if result["hidden"]:
-        parts.append(Text(f"{result['hidden']} more pairs (--top N shows more; pairs without a "
-                          f"delta: {result['unranked']})", style="dim"))
+        unranked = f"; {result['unranked']} without a delta" if result["unranked"] else ""
+        parts.append(Text(f"{result['hidden']} more pairs (--top N shows more{unranked})",
+                          style="dim"))
     return Group(*parts)
 
 
