@@ -356,3 +356,16 @@ def test_the_engine_and_the_light_reader_agree(nsm, shop, write):
     for segment in light["segments"]:
         assert pick[segment["segment"]] == pytest.approx(values(segment["nodes"]))
     assert pick["华南"]["gmv"] is None   # no rows in 2025-06
+
+
+def test_report_by_segment(nsm, tmp_path):
+    out = tmp_path / "r.html"
+    run = nsm("report", TREES / "regions.yaml", "--by", "region", "-o", out)
+    assert run.code == 0, run.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "By region: the total and the best segments" in page
+    assert '<td class="n">13 件 ★</td>' in page              # 华北, the best root
+    assert '<td class="n behind">2 件/单</td>' in page        # 华东 behind the best region
+    assert "<td>华北</td><td class=\"name\">订单数</td><td class=\"n\">+0.15</td>" in page
+    run = nsm("report", TREES / "regions.yaml", "--by", "city", "-o", tmp_path / "x.html")
+    assert run.code == 1 and not (tmp_path / "x.html").exists()
