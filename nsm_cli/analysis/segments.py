@@ -277,62 +277,77 @@ def _with_weights(sev: SegmentEvaluation, pair: _Pairs, coupled: list[str], inde
     return np.broadcast_to(root, pair.totals.shape)
 
 
-def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool,
-                   top: int | None = None) -> dict[str, Any]:
-    """`nsm rank-levers --by`: (segment, leaf) pairs by the change of the total root."""
-    from nsm_cli.analysis.levers import POINTS, RELATIVE, _tie_key, root_under
+def _pair_roots(sev: SegmentEvaluation, pairs: list[_Pairs], index: int,
+                base: dict[str, float]) -> np.ndarray:
+    """The total root under every (segment, leaf) step, all pushed up the tree at once."""
+    from nsm_cli.analysis.levers import root_under
 
-    tree = sev.tree
-    base = {n: float(np.asarray(sev.total.values[n])[..., index]) for n in tree.order}
-    root_value = base[tree.root]
-    pairs = [_leaf_pairs(sev, leaf, index, step, points) for leaf in tree.leaves]
     variants: list[tuple[str, float]] = []
     for pair in pairs:
         variants.extend(zip([pair.leaf] * len(pair.segments), pair.totals.tolist(), strict=True))
     with np.errstate(all="ignore"):
-        roots, _held = root_under(tree, base, variants)
+        roots, _held = root_under(sev.tree, base, variants)
     at = 0
     for pair in pairs:
         coupled = _weighted_by(sev, pair.leaf)
         if coupled and pair.segments[0] is not None:
             roots[at:at + len(pair.segments)] = _with_weights(sev, pair, coupled, index, base)
         at += len(pair.segments)
-    deltas = roots - root_value
-    rows: list[dict[str, Any]] = []
-    at = 0
-    for pair in pairs:
+    return roots
+
+
+def _order(deltas: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Pairs by |delta| (9 significant digits: float noise ties), ties in tree order; pairs
+    without a delta last."""
+    size = np.abs(np.where(known, deltas, 0.0))
+    with np.errstate(all="ignore"):
+        scale = np.where(size > 0, 10.0 ** (np.floor(np.log10(np.where(size > 0, size, 1))) - 8),
+                         1.0)
+    rounded = np.round(size / scale) * scale
+    return np.lexsort((np.arange(deltas.size), -rounded, ~known))
+
+
+def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool,
+                   top: int | None = None) -> dict[str, Any]:
+    """`nsm rank-levers --by`: (segment, leaf) pairs by the change of the total root, ranked
+    with numpy; only the pairs shown become rows."""
+    from nsm_cli.analysis.levers import POINTS, RELATIVE
+
+    tree = sev.tree
+    base = {n: float(np.asarray(sev.total.values[n])[..., index]) for n in tree.order}
+    root_value = base[tree.root]
+    pairs = [_leaf_pairs(sev, leaf, index, step, points) for leaf in tree.leaves]
+    deltas = _pair_roots(sev, pairs, index, base) - root_value
+    owner = np.repeat(np.arange(len(pairs)), [len(p.segments) for p in pairs])
+    offset = np.repeat(np.cumsum([0] + [len(p.segments) for p in pairs[:-1]]),
+                       [len(p.segments) for p in pairs])
+    reasons = [reason for pair in pairs for reason in pair.reasons]
+    known = np.isfinite(deltas) & np.array([r is None for r in reasons], dtype=bool)
+    order = _order(deltas, known)
+    ranked = int(known.sum())
+    shown = order if top is None else order[:min(top, ranked)]
+    rows = []
+    for rank, at in enumerate(shown.tolist(), start=1):
+        pair, k = pairs[owner[at]], at - int(offset[at])
         node = tree.nodes[pair.leaf]
-        head = {"id": pair.leaf, "name": node.name, "unit": node.unit, "owner": node.owner,
-                "direction": node.direction,
-                "step_kind": POINTS if points and node.is_rate else RELATIVE}
-        for k, segment in enumerate(pair.segments):
-            delta = float(deltas[at + k])
-            reason = pair.reasons[k]
-            if reason is None and not math.isfinite(delta):
-                reason = f"{tree.nodes[tree.root].name} has no value when this pair is stepped"
-            known = reason is None
-            rows.append({**head, "rank": None, "segment": segment,
-                         "value": _number(pair.values[k]),
-                         "new_value": _number(pair.new_values[k]) if known else None,
-                         "total_new_value": _number(pair.totals[k]) if known else None,
-                         "delta": json_number(delta) if known else None,
-                         "delta_pct": json_number(delta / abs(root_value), 6)
-                         if known and root_value else None,
-                         "reason": reason})
-        at += len(pair.segments)
-    keyed = sorted(enumerate(rows), key=lambda item: (
-        item[1]["delta"] is None,
-        -_tie_key(item[1]["delta"]) if item[1]["delta"] is not None else 0.0, item[0]))
-    ordered = [row for _, row in keyed]
-    ranked = [row for row in ordered if row["delta"] is not None]
-    for position, row in enumerate(ranked, start=1):
-        row["rank"] = position
-    shown = ordered if top is None else ranked[:top]
+        good = bool(known[at])
+        reason = reasons[at] or (None if good else
+                                 f"{tree.nodes[tree.root].name} has no value when stepped")
+        rows.append({"rank": rank if good else None, "id": pair.leaf, "name": node.name,
+                     "unit": node.unit, "owner": node.owner, "direction": node.direction,
+                     "step_kind": POINTS if points and node.is_rate else RELATIVE,
+                     "segment": pair.segments[k], "value": _number(pair.values[k]),
+                     "new_value": _number(pair.new_values[k]) if good else None,
+                     "total_new_value": _number(pair.totals[k]) if good else None,
+                     "delta": json_number(float(deltas[at])) if good else None,
+                     "delta_pct": json_number(float(deltas[at]) / abs(root_value), 6)
+                     if good and root_value else None,
+                     "reason": reason})
     return {**tree.header(), "root_value": json_number(root_value),
             "period": sev.periods[index], "by": sev.by, "where": dict(sev.where),
             "step": json_number(step), "mode": POINTS if points else RELATIVE, "top": top,
-            "total": len(rows), "hidden": len(rows) - len(shown),
-            "unranked": len(rows) - len(ranked), "levers": shown,
+            "total": int(deltas.size), "hidden": int(deltas.size) - len(rows),
+            "unranked": int(deltas.size) - ranked, "levers": rows,
             "warnings": [d.to_dict() for d in sev.warnings]}
 
 

@@ -29,6 +29,7 @@ from nsm_cli.render.eval_formats import MARKS, STYLES
 
 BEST = "★"
 DEFAULT_TOP = 6  # segments shown as columns when --top is not given
+DEFAULT_PAIRS = 20  # (segment, leaf) pairs rank-levers --by shows people without --top
 
 
 def _where(result: dict[str, Any]) -> str:

@@ -94,9 +94,11 @@ def _levers_by(tree, by: str, where, period: str | None, step: float, points: bo
     from nsm_cli.analysis.segments import evaluate_by, segment_levers
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
-    from nsm_cli.render.segment_formats import SEGMENT_LEVER_FORMATS
+    from nsm_cli.render.segment_formats import DEFAULT_PAIRS, SEGMENT_LEVER_FORMATS
 
     renderer = check_format(format_, SEGMENT_LEVER_FORMATS)
+    if top is None and renderer is not SEGMENT_LEVER_FORMATS["json"]:
+        top = DEFAULT_PAIRS   # people read the strongest pairs; JSON gets every pair
     segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
     result = segment_levers(segmented, segmented.total.period_index(period), step, points, top)
     report_diagnostics(segmented.warnings)
