@@ -132,6 +132,22 @@ def write_segments(segments: int, nodes: int, periods: int, out: Path, seed: int
     return tree_path
 
 
+def segments_parquet(tree: Path) -> Path:
+    """The same segments input as Parquet (typed columns: no cell to parse), beside the CSV."""
+    import duckdb
+
+    csv_path = tree.with_suffix(".csv")
+    parquet = tree.with_name(tree.stem + "_parquet.yaml")
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', header=true)) TO "
+                f"'{csv_path.with_suffix('.parquet')}' (FORMAT parquet)")
+    con.close()
+    text = tree.read_text(encoding="utf-8").replace(f"{csv_path.name},",
+                                                   f"{csv_path.with_suffix('.parquet').name},")
+    parquet.write_text(text, encoding="utf-8")
+    return parquet
+
+
 def write_detail(rows: int, out: Path, days: int = 100, seed: int = 11) -> tuple[Path, Path]:
     """A detail export: one row per store per day, 10 columns, some cells like `"1,200"`.
 
