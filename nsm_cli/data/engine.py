@@ -96,6 +96,9 @@ def data_files(spec: DataSpec, tree_path: str | None = None) -> list[str]:
 
 
 ENGINE_BYTES = 1 << 20  # delimited files this big go to DuckDB (see bench/results.md)
+# a wide export (one column per metric, few rows) stays with the light reader, which reads
+# 5,000 columns in a second; one query over thousands of columns costs DuckDB minutes
+ENGINE_COLUMNS = 200
 
 
 def read_block(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
@@ -116,8 +119,9 @@ def read_block(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
         check_regular(spec, spec.path)
         return read_table(spec, uses)
     light = spec.kind == "delimited" and not spec.is_glob and not spec.time
-    if (light and not any(use.needs_engine for use in uses)
-            and check_regular(spec, spec.path) < ENGINE_BYTES):
+    if light and not any(use.needs_engine for use in uses) and (
+            check_regular(spec, spec.path) < ENGINE_BYTES
+            or len({use.column for use in uses}) > ENGINE_COLUMNS):
         return read_table(spec, uses)
     return read_with_engine(spec, uses)
 
@@ -436,9 +440,16 @@ class _Block:
         positions = {name: i + 1 for i, name in enumerate(layout.names)}
         raw = ", ".join(f"#{positions[n]} AS {c.ref}" for n, c in plan.used.items())
         if self.spec.kind == "parquet":
+            self.base_params = params
+            if plan.period is None and not any(use.agg == "last" for use in self.uses):
+                # periods from time (or one for all): file order is never asked for, and the
+                # query is the one a person would write by hand
+                self.base = f"(SELECT {prepared} FROM (SELECT {raw or '1 AS c0'} FROM " \
+                    f"{self.scan_function(described=True)[0]})) AS b"
+                self.order = "0"
+                return
             self.base = (f"(SELECT {prepared}, o FROM (SELECT {raw or '1 AS c0'}, "
                          f"{{'f': filename, 'r': file_row_number}} AS o FROM {reader})) AS b")
-            self.base_params = params
             self.order = "b.o"
             return
         self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM (SELECT "
