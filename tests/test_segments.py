@@ -369,3 +369,40 @@ def test_report_by_segment(nsm, tmp_path):
     assert "<td>华北</td><td class=\"name\">订单数</td><td class=\"n\">+0.15</td>" in page
     run = nsm("report", TREES / "regions.yaml", "--by", "city", "-o", tmp_path / "x.html")
     assert run.code == 1 and not (tmp_path / "x.html").exists()
+
+
+def test_a_long_csv_with_a_segment_column(nsm, write):
+    write("l.csv", """
+        period,region,metric,value
+        2025-06,华北,visitors,100
+        2025-06,华北,buyers,10
+        2025-06,华东,visitors,300
+        2025-06,华东,buyers,60
+    """)
+    write("l.yaml", """
+        name: Long
+        data:
+          l: {path: l.csv, format: long, segments: [region]}
+        root:
+          id: conv
+          unit: "%"
+          formula: buyers / visitors
+          children:
+            - {id: buyers, source: {data: l, column: buyers, agg: sum}}
+            - {id: visitors, source: {data: l, column: visitors, agg: sum}}
+    """)
+    result = json.loads(nsm("eval", "l.yaml", "--by", "region", "--format", "json").stdout)
+    # 70 / 400 over all rows; not (10% + 20%) / 2
+    assert values(result["nodes"])["conv"] == pytest.approx(70 / 400)
+    assert {s["segment"]: values(s["nodes"])["conv"] for s in result["segments"]} == \
+        pytest.approx({"华东": 0.2, "华北": 0.1})
+
+
+def test_where_without_by_on_explain_and_rank_levers(nsm):
+    """--where region=华北: 9 → 13 items; orders 3 → 5 and items per order 3 → 2.6."""
+    run = nsm("explain", TREES / "regions.yaml", "--where", "region=华北", "--format", "json")
+    assert run.code == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert (result["from_value"], result["to_value"]) == (9, 13)
+    run = nsm("rank-levers", TREES / "regions.yaml", "--where", "region=华北", "--format", "json")
+    assert json.loads(run.stdout)["root_value"] == 13
