@@ -406,3 +406,14 @@ def test_where_without_by_on_explain_and_rank_levers(nsm):
     assert (result["from_value"], result["to_value"]) == (9, 13)
     run = nsm("rank-levers", TREES / "regions.yaml", "--where", "region=华北", "--format", "json")
     assert json.loads(run.stdout)["root_value"] == 13
+
+
+def test_check_names_a_segment_column_the_file_lacks(nsm, shop, write):
+    write("shop.yaml", SHOP.replace("segments: [region, store]", "segments: [regoin, store]")
+          .replace("{best: region}", "0.2"))
+    run = nsm("check", "shop.yaml", "--format", "json")
+    errors = [d for d in json.loads(run.stdout)["diagnostics"] if d["severity"] == "error"]
+    assert run.code == 1
+    assert [(d["code"], d["line"], d["message"]) for d in errors] == [
+        ("E302", 4, "data 'shop' (shop.csv) has no column 'regoin' (listed under segments): "
+                    "did you mean 'region'?")]

@@ -13,7 +13,7 @@ import numpy as np
 from nsm_cli.data.engine import read_block
 from nsm_cli.data.periods import sort_key
 from nsm_cli.data.segment_engine import read_sliced_block
-from nsm_cli.data.segments import Slice, best_slices, block_slices
+from nsm_cli.data.segments import Slice, best_slices, block_slices, missing_segments
 from nsm_cli.data.tables import ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error, warning
 from nsm_cli.progress import bar
@@ -75,6 +75,7 @@ def load_data(tree: TreeFile, slices: Sequence[Slice] = ()) -> tuple[DataStore,
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
+        diagnostics.extend(missing_segments(spec, tables[name].columns))
         if tables[name].rows == 0:
             diagnostics.append(warning("W301", f"data '{name}' ({spec.path}) has a header but "
                                        "no rows: every node it feeds is missing", spec.span))

@@ -75,6 +75,17 @@ def narrowed(spec: DataSpec, wanted: Slice) -> Slice:
     return Slice(by, tuple((c, v) for c, v in wanted.where if c in spec.segments))
 
 
+def missing_segments(spec: DataSpec, columns: Sequence[str]) -> list:
+    """E302 for each `segments` column a wide block's file does not have."""
+    if spec.format == "long" or not columns:
+        return []
+    from nsm_cli.data.tables import _choices
+
+    return [error("E302", f"data '{spec.name}' ({spec.path}) has no column '{name}' (listed "
+                  f"under segments)" + _choices(name, list(columns)), spec.span)
+            for name in spec.segments if name not in columns]
+
+
 def declared_segments(tree: TreeFile) -> list[str]:
     """Every column some data block lists under `segments`, in file order."""
     return list(dict.fromkeys(c for spec in tree.data.values() for c in spec.segments))
