@@ -51,9 +51,12 @@ def _nsm(
 
 
 def check_format(name: str, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
+    """The renderer of that name; formats for people get results whose text is printable."""
     from nsm_cli.diagnostics import require_choice
+    from nsm_cli.render import MACHINE_FORMATS, for_people
 
-    return registry[require_choice("--format", name, registry)]
+    renderer = registry[require_choice("--format", name, registry)]
+    return renderer if name in MACHINE_FORMATS else for_people(renderer)
 
 
 def stdout_console():
@@ -63,7 +66,7 @@ def stdout_console():
     width = None
     if not sys.stdout.isatty():
         width = int(os.environ.get("COLUMNS", "0") or 0) or 200
-    return Console(highlight=False, soft_wrap=False, width=width)
+    return Console(highlight=False, soft_wrap=False, width=width, markup=False, emoji=False)
 
 
 def emit(rendered: Any) -> None:
