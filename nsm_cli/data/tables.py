@@ -27,7 +27,8 @@ ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
 # files from this size on take a fast path (polars, else numpy over the bytes); for bench/
-FAST_BYTES = int(os.environ.get("NSM_FAST_CSV_BYTES", 4 << 20))
+_FAST = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
+FAST_BYTES = int(_FAST) if _FAST.isascii() and _FAST.isdigit() else 4 << 20  # else: default
 # NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
 # or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
 READERS = ("auto", "polars", "numpy", "csv")
