@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import keyword
 import math
 import os
 import re
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.tree.changes import POINTS, Change, parse_change
+from nsm_cli.tree.formula import FUNCTIONS
 from nsm_cli.tree.model import AGGS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def reserved(node_id: str) -> str | None:
+    """Why an id cannot name a node ('a function', 'a keyword'), or None when it can."""
+    if node_id in FUNCTIONS:
+        return "a function"
+    if keyword.iskeyword(node_id):
+        return "a keyword"
+    return None
 
 TOP_KEYS = ("version", "name", "description", "data", "period", "root", "guardrails",
             "scenarios")
@@ -283,6 +294,10 @@ class _Parser:
         if node_id is not None and not ID_PATTERN.match(node_id):
             self.err("E106", f"id '{node_id}' must start with a letter or _ and hold only "
                      "letters, digits and _ (it is used in formulas)", id_value.span)
+            node_id = None
+        elif node_id is not None and (why := reserved(node_id)):
+            self.err("E106", f"id '{node_id}' is reserved: it is {why} in formulas; choose "
+                     f"another id, e.g. {node_id}_value", id_value.span)
             node_id = None
         node = Node(id=node_id or f"<node at line {value.span.line}>", span=value.span,
                     name=node_id or "?", is_guardrail=guardrail)
