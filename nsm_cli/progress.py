@@ -28,8 +28,8 @@ def bar(description: str, total: int, minimum: int = MIN_TOTAL) -> Iterator[Call
 
     from nsm_cli.diagnostics import escape_control
 
-    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
-                        console=Console(stderr=True), transient=True)
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                        TaskProgressColumn(), console=Console(stderr=True), transient=True)
     with progress:
         task = progress.add_task(escape_control(description), total=total)
         yield lambda n: progress.advance(task, n)

@@ -7,6 +7,7 @@ are imported inside the commands, so `nsm --help` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -122,10 +123,8 @@ def emit(rendered: Any) -> None:
 def say(text: str) -> None:
     """One line for people on stderr (never stdout, even when stderr is closed)."""
     if sys.stderr is not None:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             print(text, file=sys.stderr)
-        except (OSError, ValueError):
-            pass
 
 
 def report_diagnostics(diagnostics: list[Diagnostic]) -> None:

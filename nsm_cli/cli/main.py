@@ -7,12 +7,18 @@ command line that names something the tree does not have (exit 2).
 
 from __future__ import annotations
 
+import os
 import sys
 
-import os
-
-from nsm_cli.cli.app import (EXIT_INVALID, EXIT_USAGE, OutputError, ReaderGone, app,
-                             report_diagnostics, say)
+from nsm_cli.cli.app import (
+    EXIT_INVALID,
+    EXIT_USAGE,
+    OutputError,
+    ReaderGone,
+    app,
+    report_diagnostics,
+    say,
+)
 from nsm_cli.diagnostics import NsmError, UsageError, escape_control
 
 # A reader that stops early (`nsm eval … | head -1`) closes the pipe: exit quietly with the
