@@ -40,6 +40,7 @@ CORE_CODES: dict[str, str] = {
     "E308": "data path points outside the project",
     # W2xx: evaluation
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
+    "W202": "explain sampled fewer permutations than asked, to finish in seconds",
 }
 CORE_CODES["E113"] = "duplicate key in a mapping"
 CORE_CODES["E114"] = "invalid alert rule"
