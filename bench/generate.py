@@ -215,6 +215,31 @@ def _emit_small(i: int, indent: str, first: str, lines: list[str], ids: list[str
         lines.append(f"{pad}actions:\n{pad}  - improve {ids[i]}")
 
 
+def write_guardrails(count: int, periods: int, out: Path, seed: int = 3) -> Path:
+    """A small tree with `count` guardrails, each bound to a CSV column and each breaching its
+    `max` in the last period: `nsm alerts` then lists `count` fired alerts."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"guardrails_{count}_{periods}"
+    columns = [f"g{i}" for i in range(count)]
+    lines = ["version: 1", f"name: {count} guardrails", f"data:\n  d: {stem}.csv",
+             "root:", "  id: total", "  formula: a + b", "  children:",
+             "    - id: a", "      source: d.a", "    - id: b", "      source: d.b",
+             "guardrails:"]
+    for i, column in enumerate(columns):
+        lines += [f"  - id: {column}", f"    name: 护栏指标 {i}", "    unit: \"%\"",
+                  f"    source: d.{column}", "    max: 50%", "    owner: 风控组"]
+    tree_path = out / f"{stem}.yaml"
+    tree_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(out / f"{stem}.csv", "w", encoding="utf-8", newline="") as handle:
+        handle.write("period,a,b," + ",".join(columns) + "\n")
+        for label in months(periods):
+            cells = [f"{rng.uniform(0.6, 0.9):.4f}" for _ in columns]
+            handle.write(f"{label},{rng.uniform(1, 2):.3f},{rng.uniform(1, 2):.3f},"
+                         + ",".join(cells) + "\n")
+    return tree_path
+
+
 def main(argv: list[str]) -> int:
     kind, *rest = argv
     if kind == "tree":
