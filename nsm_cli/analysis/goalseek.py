@@ -153,13 +153,15 @@ def solve_steps(target: float, current: float, low: float, high: float,
     def gap(root: float) -> float:
         return float(root) - target
 
-    roots: list[float] = [float(grid[i]) for i in range(len(grid)) if finite[i] and gaps[i] == 0]
+    roots: list[float] = [float(x) for x in grid[finite & (gaps == 0)]]
+    fa, fb = gaps[:-1], gaps[1:]
+    with np.errstate(invalid="ignore"):
+        bracketed = (finite[:-1] & finite[1:] & (fa != 0) & (fb != 0)
+                     & ((fa > 0) != (fb > 0)))
     searches = []
-    for i in range(len(grid) - 1):
-        a, b, fa, fb = float(grid[i]), float(grid[i + 1]), gaps[i], gaps[i + 1]
-        if not (finite[i] and finite[i + 1]) or fa == 0 or fb == 0 or (fa > 0) == (fb > 0):
-            continue
-        searches.append((brent_steps(a, b, float(fa), float(fb),
+    for i in np.flatnonzero(bracketed).tolist():
+        a, b = float(grid[i]), float(grid[i + 1])
+        searches.append((brent_steps(a, b, float(gaps[i]), float(gaps[i + 1]),
                                      xtol=4 * EPS * max(abs(a), abs(b))), gap))
     found = [x for x in (yield from _lockstep(searches)) if not isinstance(x, ValueError)]
     if found:
@@ -297,7 +299,11 @@ def _through(tree: CompiledTree, node_id: str, carried: Mapping[str, tuple[np.nd
              ) -> tuple[np.ndarray, np.ndarray] | None:
     """The node's formula over the variants its children carry; None when a change fixes it."""
     parts = list(carried.values())
-    index = parts[0][0] if len(parts) == 1 else np.unique(np.concatenate([i for i, _ in parts]))
+    index = parts[0][0]
+    if len(parts) > 1:
+        joined = np.concatenate([i for i, _ in parts])
+        # levers in tree order make the children's ranges ascending; shared drivers may not
+        index = joined if bool(np.all(joined[1:] > joined[:-1])) else np.unique(joined)
     size = len(index)
     env: dict[str, Any] = {}
     for kid in tree.children[node_id]:
@@ -506,6 +512,8 @@ def _lever_steps(tree: CompiledTree, lever: str, value: float, target: float,
 
 def _held_by(tree: CompiledTree, lever: str, changes: Mapping[str, list[Change]]) -> str | None:
     """The ancestor whose value a scenario or --set fixes, cutting the lever off the root."""
+    if not any(change.kind == VALUE for found in changes.values() for change in found):
+        return None
     for node_id in tree.ancestors(lever):
         if any(change.kind == VALUE for change in changes.get(node_id, ())):
             return node_id
