@@ -220,15 +220,16 @@ def test_a_device_as_the_tree_is_refused(nsm):
 
 # -- environment, configuration and stdout --------------------------------------------------------
 
+ENV_TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+                   max_size=6)
+
+
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(columns=st.one_of(st.sampled_from(["abc", " ", "", "-5", "0", "²", "99999999999999",
-                                          "1e3", "80 ", "٣"]),
-                         st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
-                                 max_size=6)),
+                                          "1e3", "80 ", "٣"]), ENV_TEXT),
        nsm_format=st.one_of(st.sampled_from(["bogus", "", "JSON", "json ", "\x1b[2J"]),
-                            st.text(st.characters(exclude_categories=("Cs",),
-                                                  exclude_characters="\x00"), max_size=6)))
+                            ENV_TEXT))
 def test_fuzz_environment_values_never_give_a_traceback(nsm, monkeypatch, columns, nsm_format):
     monkeypatch.setenv("COLUMNS", columns)
     monkeypatch.setenv("NSM_FORMAT", nsm_format)
