@@ -480,3 +480,16 @@ def test_the_line_by_line_layout_of_big_tables_matches_rich(nsm, monkeypatch, ar
     assert fast.code == normal.code
     assert [line.rstrip() for line in fast.stdout.splitlines()] == \
         [line.rstrip() for line in normal.stdout.splitlines()]
+
+
+def test_the_line_by_line_layout_fits_a_narrow_terminal_without_cutting_numbers(nsm, monkeypatch):
+    from rich.cells import cell_len
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setattr("nsm_cli.render.text_table.FAST_ROWS", 0)
+    run = nsm("alerts", "trees/mau.yaml")
+    assert run.code == 3
+    lines = run.stdout.splitlines()[1:]    # the title line is not part of the table
+    assert all(cell_len(line.rstrip()) <= 60 for line in lines), lines
+    assert "3.4%" in run.stdout and "max 3% (bound)" in run.stdout

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.padding import Padding
 from rich.segment import Segment
@@ -59,7 +59,7 @@ class TextTable(Table):
 
 def _fast_lines(table: TextTable, console: Console, width: int) -> RenderResult:
     _, right, _, left = Padding.unpack(table.padding)
-    gap = right + left
+    gap = max(right, left) if table.collapse_padding else right + left
     columns = table.columns
     widths = _fit(table, width, gap)
     header_style = console.get_style(table.header_style or "") if table.header_style else None
@@ -97,14 +97,17 @@ def _fit(table: TextTable, width: int, gap: int) -> list[int]:
         found += [cell_len(cell.plain) for cell in column._cells]
         widths.append(max(found))
     excess = sum(widths) + gap * (len(widths) - 1) - width
-    shrinkable = [k for k, column in enumerate(table.columns)
-                  if column.min_width is None and column.overflow in ("ellipsis", "fold")]
-    while excess > 0 and shrinkable:
-        k = max(shrinkable, key=lambda k: widths[k])
-        if widths[k] <= MIN_SHRUNK:
-            break
-        widths[k] -= 1
-        excess -= 1
+    # like rich: columns that wrap give way first, then those cut with an ellipsis
+    for wraps in (True, False):
+        shrinkable = [k for k, column in enumerate(table.columns)
+                      if column.min_width is None and column.overflow in ("ellipsis", "fold")
+                      and (not column.no_wrap) is wraps]
+        while excess > 0 and shrinkable:
+            k = max(shrinkable, key=lambda k: widths[k])
+            if widths[k] <= MIN_SHRUNK:
+                break
+            widths[k] -= 1
+            excess -= 1
     return widths
 
 
@@ -114,6 +117,30 @@ def _cell_lines(console: Console, cell: Text, column: Any, size: int) -> list[Te
     if cell_len(plain) <= size:
         return [cell]
     if column.overflow == "fold" and not column.no_wrap:
-        return list(cell.wrap(console, size, overflow="fold"))
+        if cell.spans:
+            return list(cell.wrap(console, size, overflow="fold"))
+        return [Text(line, style=cell.style) for line in _wrap(plain, size)]
     cut = set_cell_size(plain, max(size - 1, 0))
     return [cell[: len(cut)] + Text("…", style=cell.style)]
+
+
+def _wrap(plain: str, size: int) -> list[str]:
+    """Words greedily into lines of at most `size` cells; a longer word is folded (as rich's
+    `overflow="fold"` wrap does, at a fraction of its cost for a one-style cell)."""
+    lines: list[str] = []
+    current, width = "", 0
+    for word in plain.split(" "):
+        length = cell_len(word)
+        if current and width + 1 + length <= size:
+            current, width = f"{current} {word}", width + 1 + length
+            continue
+        if current:
+            lines.append(current)
+        while length > size:
+            head, *_ = chop_cells(word, size)
+            lines.append(head)
+            word = word[len(head):]
+            length = cell_len(word)
+        current, width = word, length
+    lines.append(current)
+    return lines
