@@ -61,40 +61,55 @@ def _fast_lines(table: TextTable, console: Console, width: int) -> RenderResult:
     _, right, _, left = Padding.unpack(table.padding)
     gap = max(right, left) if table.collapse_padding else right + left
     columns = table.columns
-    widths = _fit(table, width, gap)
-    header_style = console.get_style(table.header_style or "") if table.header_style else None
-    rows: list[tuple[list[Text], Style | None]] = []
-    if table.show_header:
-        rows.append(([as_text(c.header) for c in columns], header_style))
-    cells = [column._cells for column in columns]
-    rows.extend(([cells[k][i] for k in range(len(columns))], None)
-                for i in range(table.row_count))
-    spacer = Segment(" " * gap)
-    for row, style in rows:
-        pieces = [_cell_lines(console, cell, column, size)
-                  for cell, column, size in zip(row, columns, widths, strict=True)]
+    header = [as_text(c.header) for c in columns] if table.show_header else None
+    widths, lengths = _fit(table, header, width, gap)
+    header_style = console.get_style(table.header_style) if table.header_style else None
+    styles: dict[Any, Style | None] = {}
+
+    def style_of(text: Text) -> Style | None:
+        if text.style not in styles:
+            styles[text.style] = console.get_style(text.style) if text.style else None
+        return styles[text.style]
+
+    spacer, last = Segment(" " * gap), len(columns) - 1
+    rows = range(-1 if header else 0, table.row_count)
+    for i in rows:
+        row = header if i < 0 else [column._cells[i] for column in columns]
+        pieces = [_cell_lines(console, cell, column, size, lengths[k][i + 1])
+                  for k, (cell, column, size) in enumerate(zip(row, columns, widths,
+                                                               strict=True))]
         for line in range(max(len(p) for p in pieces)):
             for k, (piece, column, size) in enumerate(zip(pieces, columns, widths, strict=True)):
                 if k:
                     yield spacer
-                text = piece[line] if line < len(piece) else Text("")
-                pad = " " * (size - cell_len(text.plain))
+                text, used = piece[line] if line < len(piece) else (Text(""), 0)
+                pad = " " * (size - used)
                 if column.justify == "right":
                     yield Segment(pad)
-                for segment in text.render(console):
-                    yield Segment(segment.text, style + segment.style if style and segment.style
-                                  else style or segment.style)
-                if column.justify != "right" and k < len(columns) - 1:
+                base = header_style if i < 0 else None
+                if text.spans:
+                    for segment in text.render(console):
+                        yield Segment(segment.text, _joined(base, segment.style))
+                else:
+                    yield Segment(text.plain, _joined(base, style_of(text)))
+                if column.justify != "right" and k < last:
                     yield Segment(pad)
             yield Segment.line()
 
 
-def _fit(table: TextTable, width: int, gap: int) -> list[int]:
-    """Each column's natural width, name columns shrunk (widest first) to fit `width`."""
-    widths = []
-    for column in table.columns:
-        found = [cell_len(as_text(column.header).plain)] if table.show_header else [0]
+def _joined(first: Style | None, second: Style | None) -> Style | None:
+    return first + second if first and second else first or second
+
+
+def _fit(table: TextTable, header: list[Text] | None, width: int,
+         gap: int) -> tuple[list[int], list[list[int]]]:
+    """Each column's width (name columns shrunk to fit `width`) and every cell's length
+    (header first)."""
+    widths, lengths = [], []
+    for k, column in enumerate(table.columns):
+        found = [cell_len(header[k].plain) if header else 0]
         found += [cell_len(cell.plain) for cell in column._cells]
+        lengths.append(found)
         widths.append(max(found))
     excess = sum(widths) + gap * (len(widths) - 1) - width
     # like rich: columns that wrap give way first, then those cut with an ellipsis
@@ -108,20 +123,24 @@ def _fit(table: TextTable, width: int, gap: int) -> list[int]:
                 break
             widths[k] -= 1
             excess -= 1
-    return widths
+    return widths, lengths
 
 
-def _cell_lines(console: Console, cell: Text, column: Any, size: int) -> list[Text]:
-    """The cell within `size` cells: as it is, cut with … (ellipsis), or wrapped (fold)."""
+def _cell_lines(console: Console, cell: Text, column: Any, size: int,
+                length: int) -> list[tuple[Text, int]]:
+    """The cell within `size` cells, with each line's length: as it is, cut with …
+    (ellipsis), or wrapped (fold)."""
+    if length <= size:
+        return [(cell, length)]
     plain = cell.plain
-    if cell_len(plain) <= size:
-        return [cell]
     if column.overflow == "fold" and not column.no_wrap:
         if cell.spans:
-            return list(cell.wrap(console, size, overflow="fold"))
-        return [Text(line, style=cell.style) for line in _wrap(plain, size)]
+            lines = list(cell.wrap(console, size, overflow="fold"))
+        else:
+            lines = [Text(line, style=cell.style) for line in _wrap(plain, size)]
+        return [(line, cell_len(line.plain)) for line in lines]
     cut = set_cell_size(plain, max(size - 1, 0))
-    return [cell[: len(cut)] + Text("…", style=cell.style)]
+    return [(cell[: len(cut)] + Text("…", style=cell.style), cell_len(cut) + 1)]
 
 
 def _wrap(plain: str, size: int) -> list[str]:
