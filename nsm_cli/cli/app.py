@@ -51,12 +51,22 @@ def _nsm(
     """
 
 
-def check_format(name: str, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
-    """The renderer of that name; formats for people get results whose text is printable."""
+def check_format(name: str | None, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
+    """The renderer for --format; without it, $NSM_FORMAT where this command offers it, else text.
+
+    An environment variable is a preference shared by every command, so a format one command
+    lacks falls back to text instead of failing; an explicit --format is checked strictly.
+    Formats for people get results whose text is printable (control characters escaped).
+    """
     from nsm_cli.diagnostics import require_choice
     from nsm_cli.render import MACHINE_FORMATS, for_people
 
-    renderer = registry[require_choice("--format", name, registry)]
+    if name is None:
+        wanted = os.environ.get("NSM_FORMAT", "").strip()
+        name = wanted if wanted in registry else "text"
+    else:
+        name = require_choice("--format", name, registry)
+    renderer = registry[name]
     return renderer if name in MACHINE_FORMATS else for_people(renderer)
 
 

@@ -10,9 +10,11 @@ import os
 import re
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
+from nsm_cli.numbers import parse_cell
 from nsm_cli.tree.changes import POINTS, Change, parse_change
 from nsm_cli.tree.formula import FUNCTIONS
-from nsm_cli.tree.model import AGGS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
+from nsm_cli.tree.keys import choices_of, key_names
+from nsm_cli.tree.model import AGGS, FORMATS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -26,14 +28,14 @@ def reserved(node_id: str) -> str | None:
         return "a keyword"
     return None
 
-TOP_KEYS = ("version", "name", "description", "data", "period", "root", "guardrails",
-            "scenarios")
-NODE_KEYS = ("id", "name", "unit", "formula", "children", "source", "value", "benchmark",
-             "target", "direction", "owner", "actions", "description", "tags", "ignore",
-             "min", "max", "alert", "domain")
-DATA_KEYS = ("path", "period_column", "format", "encoding")
-SOURCE_KEYS = ("data", "column", "agg")
-SCENARIO_KEYS = ("description", "set")
+
+# The keys each mapping may hold come from the one key table (also behind `nsm schema`).
+TOP_KEYS = key_names("top")
+NODE_KEYS = key_names("node")
+DATA_KEYS = key_names("data")
+SOURCE_KEYS = key_names("source")
+SCENARIO_KEYS = key_names("scenario")
+DIRECTIONS = choices_of("node", "direction")
 SUPPORTED_VERSIONS = (1,)
 
 
@@ -64,14 +66,14 @@ def parse_percent(value: object) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        scale = 1.0
-        if text.endswith("%"):
-            text, scale = text[:-1], 0.01
-        try:
-            return float(text) * scale
+        number = parse_cell(value)   # the CSV cells' grammar: `$90,000`, `92%`, `1,200`
+        if number is not None:
+            return None if math.isnan(number) else number
+        try:   # `1e999`, `inf`: a number, but not a finite one (the caller says so)
+            huge = float(value)
         except ValueError:
             return None
+        return None if math.isfinite(huge) else huge
     return None
 
 
@@ -222,7 +224,7 @@ class _Parser:
                     options["period_column_set"] = True
                 fmt = self.text(entry.get("format"), "format")
                 if fmt is not None:
-                    if fmt not in ("wide", "long"):
+                    if fmt not in FORMATS:
                         self.err("E112", f"format must be wide or long, not '{fmt}'",
                                  entry.get("format").span)
                     else:
@@ -334,11 +336,11 @@ class _Parser:
         direction = value.get("direction")
         if direction is not None:
             text = self.text(direction, "direction")
-            if text in ("up", "down"):
+            if text in DIRECTIONS:
                 node.direction = text
             elif text is not None:
                 self.err("E112", f"direction must be up or down, not '{text}'"
-                         f"{suggest(text, ('up', 'down'))}", direction.span)
+                         f"{suggest(text, DIRECTIONS)}", direction.span)
         node.owner = self.text(value.get("owner"), "owner", numbers_ok=True)
         node.actions = self.text_list(value.get("actions"), "actions")
         node.description = self.text(value.get("description"), "description", numbers_ok=True)
