@@ -13,8 +13,9 @@ from typing import Any
 from nsm_cli.diagnostics import escape_control
 
 Renderer = Callable[[dict[str, Any]], Any]
-# formats whose output is JSON: it escapes control characters itself and must keep names as is
-MACHINE_FORMATS = frozenset({"json", "sarif"})
+# formats that escape text themselves: JSON (and SARIF) keep names exactly, escaped by JSON;
+# Mermaid and DOT labels put a line break as a space and escape the rest (render/diagrams.py)
+MACHINE_FORMATS = frozenset({"json", "sarif", "mermaid", "dot"})
 
 
 def printable(result: Any) -> Any:
@@ -38,10 +39,10 @@ def printable(result: Any) -> Any:
 
 
 def for_people(renderer: Callable[..., Any]) -> Callable[..., Any]:
-    """`renderer` fed with :func:`printable` results."""
+    """`renderer` fed with :func:`printable` results (whatever it takes: a result, or none)."""
 
-    def render(result: Any) -> Any:
-        return renderer(printable(result))
+    def render(*results: Any) -> Any:
+        return renderer(*(printable(result) for result in results))
 
     return render
 
