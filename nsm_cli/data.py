@@ -15,6 +15,7 @@ import io
 import math
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -237,6 +238,9 @@ def _fail(message: str, span: Span) -> NsmError:
 def read_bytes(spec: DataSpec) -> bytes:
     """The file's bytes; E303 when it cannot be read."""
     try:
+        if not os.path.isdir(spec.path) and not stat.S_ISREG(os.stat(spec.path).st_mode):
+            raise _fail(f"data '{spec.name}': {spec.path} is not a regular file (a FIFO or "
+                        "a device would block)", spec.span)
         with open(spec.path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:

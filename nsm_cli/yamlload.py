@@ -9,6 +9,7 @@ survives deep flow nesting that the pure-Python one cannot.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 
 import yaml
@@ -95,13 +96,16 @@ def read_text(path: str) -> str:
     """Read a tree file as text, refusing what cannot be a tree file."""
     where = Span(path, 1, 1)
     try:
-        size = os.stat(path).st_size
+        status = os.stat(path)
     except FileNotFoundError:
         raise NsmError([error("E100", f"no such file: {path}", where)]) from None
     except OSError as exc:
         raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
-    if os.path.isdir(path):
+    size = status.st_size
+    if stat.S_ISDIR(status.st_mode):
         raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
+    if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
+        raise NsmError([error("E100", f"{path} is not a regular file", where)])
     if size > MAX_FILE_BYTES:
         mb = size / 1024 / 1024
         msg = f"file is {mb:,.1f} MB: tree files are limited to {MAX_FILE_BYTES // 2**20} MB"
