@@ -177,8 +177,8 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
         if start >= len(data):
             return None  # empty: the light path says so
         text = data[start:end].decode("utf-8")
-        if text.count('"') % 2:
-            return None  # a header cell across lines
+        if text.count('"') % 2 or "\r" in text.rstrip("\r\n"):
+            return None  # a header cell across lines, or lone CR line ends: the light path
         row = next(csv.reader([text.rstrip("\r\n")]), [])
         if "".join(row).strip():
             header = [cell.strip() for cell in row]
