@@ -9,6 +9,7 @@ big files only has to produce the same :class:`RawRows`.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import io
@@ -257,10 +258,19 @@ def read_bytes(spec: DataSpec) -> bytes:
     return data
 
 
+def text_codec(encoding: str) -> str:
+    """The canonical name of a text encoding; LookupError for unknown ones and for codecs
+    that are not text encodings (rot13, hex, base64), which bytes.decode refuses."""
+    name = codecs.lookup(encoding).name
+    with contextlib.suppress(UnicodeError):  # a text encoding that cannot decode one byte
+        b"a".decode(name)  # not b"": decoding empty bytes skips the check
+    return name
+
+
 def _codec(spec: DataSpec) -> str:
     """The encoding's canonical name; E303 for one Python does not know."""
     try:
-        return codecs.lookup(spec.encoding).name
+        return text_codec(spec.encoding)
     except LookupError:
         raise _fail(f"data '{spec.name}': unknown encoding '{spec.encoding}' for {spec.path} "
                     "(try utf-8, gbk or gb18030)", spec.span) from None
@@ -289,6 +299,9 @@ def read_text(spec: DataSpec) -> str:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         raise _undecodable(spec, data, exc) from None
+    except UnicodeError as exc:  # a codec that fails without a position (punycode)
+        raise _fail(f"data '{spec.name}': cannot decode {spec.path} as {codec} ({exc})",
+                    spec.span) from None
     if "\x00" in text:
         raise _binary(spec)
     return text.removeprefix("\ufeff")

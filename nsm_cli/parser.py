@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import math
 import os
 import re
 
 from .changes import POINTS, Change, parse_change
-from .data import AGGS, DataSpec
+from .data import AGGS, DataSpec, text_codec
 from .diagnostics import Diagnostic, Span, error
 from .model import Child, Node, Scenario, SourceRef, TreeFile
 from .yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
@@ -220,7 +219,7 @@ class _Parser:
                 encoding = self.text(entry.get("encoding"), "encoding")
                 if encoding is not None:
                     try:
-                        codecs.lookup(encoding)
+                        text_codec(encoding)  # LookupError also for rot13, hex: not text
                         options["encoding"] = encoding
                     except LookupError:
                         self.err("E112", f"unknown encoding '{encoding}' (try utf-8, gbk or "
@@ -228,6 +227,11 @@ class _Parser:
             else:
                 raw = self.text(entry, f"data '{name}'")
             if raw is None:
+                continue
+            if "\x00" in raw:  # no file has such a name; os would raise ValueError
+                self.err("E112", f"data '{name}': a path cannot contain a NUL character",
+                         entry.span)
+                self.refused_data.add(name)
                 continue
             shown, refusal = resolve_data_path(self.path, raw)
             if refusal:

@@ -142,6 +142,11 @@ def load_yaml(path: str, text: str | None = None) -> YValue | None:
             problem = f"{problem} ({exc.context})"
         diagnostic = error("E101", f"YAML syntax error: {problem}", _span(path, mark))
         raise NsmError([diagnostic]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: no mark, a position
+        before = text[: exc.position]
+        where = Span(path, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        problem = str(exc).splitlines()[0]
+        raise NsmError([error("E101", f"YAML syntax error: {problem}", where)]) from None
     except yaml.YAMLError as exc:
         raise NsmError([error("E101", f"YAML syntax error: {exc}", Span(path))]) from None
     except RecursionError:

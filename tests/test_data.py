@@ -256,6 +256,18 @@ def test_a_folder_is_not_a_file(tmp_path):
     assert found.message == "data 'd': folder.csv is a folder, not a CSV file"
 
 
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "base64"])
+def test_a_codec_that_is_no_text_encoding_is_refused(encoding):
+    found = file_error(put("d.csv", "period,x\n2025-01,1\n"), encoding=encoding)
+    assert found.message == (f"data 'd': unknown encoding '{encoding}' for d.csv "
+                             "(try utf-8, gbk or gb18030)")
+
+
+def test_a_codec_error_without_a_position_is_e303():
+    found = file_error(put("d.csv", "period,x\n2025-01,1\n"), encoding="punycode")
+    assert found.message.startswith("data 'd': cannot decode d.csv as punycode (")
+
+
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     os.mkfifo(tmp_path / "pipe.csv")
     with alarm(10):  # opening a FIFO blocks until someone writes: fail instead of hanging

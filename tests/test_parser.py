@@ -91,6 +91,14 @@ CASES = [
     ("number too large", "name: t\nroot:\n  id: x\n  value: 1e999\n", "E112", 4, 10, "finite"),
     ("unsupported version", "version: 2\nname: t\nroot: {id: x, value: 1}\n", "E112", 1, 10,
      "version"),
+    # errors of the YAML reader, the os and codecs modules, each under its documented code
+    ("control character", "name: t\nroot: {id: x,\n  value: 1\x07}\n", "E101", 3, 11,
+     "YAML syntax error: unacceptable character #x0007"),
+    ("NUL in a data path", 'name: t\ndata: {d: "d\\0.csv"}\nroot: {id: x, source: d.visits}\n',
+     "E112", 2, 11, "data 'd': a path cannot contain a NUL character"),
+    ("a codec that is no text encoding",
+     "name: t\ndata: {d: {path: d.csv, encoding: rot13}}\nroot: {id: x, source: d.visits}\n",
+     "E112", 2, 35, "unknown encoding 'rot13'"),
 ]
 
 
@@ -195,3 +203,11 @@ def test_a_refused_data_path_is_reported_once_not_again_at_each_use(write):
                     "root:\n  id: v\n  source: d.root\n")
     _, diagnostics = inspect_tree("t.yaml")
     assert [d.code for d in diagnostics] == ["E308"]
+
+
+@pytest.mark.parametrize("data", ['"d\\0.csv"', "{path: d.csv, encoding: hex}"])
+def test_a_refused_path_or_encoding_is_the_only_error(write, data):
+    write("d.csv", BASE_DATA)
+    write("t.yaml", f"name: t\ndata: {{d: {data}}}\nroot: {{id: x, source: d.visits}}\n")
+    _, diagnostics = inspect_tree("t.yaml")
+    assert [(d.code, d.span.line) for d in diagnostics] == [("E112", 2)]
