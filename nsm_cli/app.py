@@ -62,7 +62,8 @@ def stdout_console():
 
     width = None
     if not sys.stdout.isatty():
-        width = int(os.environ.get("COLUMNS", "0") or 0) or 200
+        columns = os.environ.get("COLUMNS", "").strip()  # "abc" or "-5" would mean nothing
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else 200
     return Console(highlight=False, soft_wrap=False, width=width)
 
 

@@ -203,3 +203,14 @@ def test_no_color_output_has_no_colour_codes(nsm, monkeypatch):
     assert colours(run.stdout) == set() and "7,980 人" in run.stdout
     monkeypatch.delenv("FORCE_COLOR")  # piped: no escape codes at all
     assert "\x1b[" not in nsm("eval", TREES / "mau.yaml").stdout
+
+
+@pytest.mark.parametrize("columns", ["abc", "-5", "0", " "])
+def test_a_meaningless_columns_setting_is_ignored_not_a_crash(nsm, monkeypatch, columns):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    wide = nsm("eval", TREES / "mau.yaml").stdout
+    monkeypatch.setenv("COLUMNS", columns)
+    run = nsm("eval", TREES / "mau.yaml")
+    assert (run.code, run.stderr, run.stdout) == (0, "", wide)
+    monkeypatch.setenv("COLUMNS", "60")
+    assert nsm("eval", TREES / "mau.yaml").stdout != wide  # the setting is read at all
