@@ -30,7 +30,8 @@ ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
 # files from this size on take a fast path (polars, else numpy over the bytes); for bench/
-FAST_BYTES = int(os.environ.get("NSM_FAST_CSV_BYTES", 4 << 20))
+_FAST_SETTING = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
+FAST_BYTES = int(_FAST_SETTING) if _FAST_SETTING.isdigit() else 4 << 20
 # NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
 # or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
 READERS = ("auto", "polars", "numpy", "csv")
@@ -126,6 +127,8 @@ def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
 
 def csv_reader() -> str:
     """The reader NSM_CSV_READER asks for (auto when unset)."""
+    if _FAST_SETTING and not _FAST_SETTING.isdigit():
+        raise UsageError(f"NSM_FAST_CSV_BYTES={_FAST_SETTING}: give a whole number of bytes")
     name = os.environ.get("NSM_CSV_READER", "").strip().lower() or "auto"
     if name not in READERS:
         raise UsageError(f"NSM_CSV_READER={name}: choose one of {', '.join(READERS)}")

@@ -101,3 +101,17 @@ def test_every_reader_reports_an_unknown_column_and_reads_lone_cr_files(nsm, wri
     run = nsm("eval", "t.yaml", "--format", "json")
     assert run.code == 0, run.stderr
     assert json.loads(run.stdout)["nodes"][0]["value"] == 2.5
+
+
+def test_a_bad_fast_size_setting_is_a_usage_error_not_a_traceback():
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "NSM_FAST_CSV_BYTES": "4MB"}  # read at import: a fresh process
+    proc = subprocess.run([sys.executable, "-m", "nsm_cli", "eval", "trees/mau.yaml"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "nsm: error: NSM_FAST_CSV_BYTES=4MB: give a whole number of bytes\n"
