@@ -229,6 +229,8 @@ class _Converter:
         tag = node.tag
         if tag == "tag:yaml.org,2002:str" or tag == "tag:yaml.org,2002:timestamp":
             return node.value
+        if ":" in node.value:  # YAML 1.1 base 60 (1:30 is 90): text, as YAML 1.2 reads it
+            return node.value
         if tag == "tag:yaml.org,2002:int" and len(node.value) > 300:
             raise self._fail("E112", "number too large", node)
         try:

@@ -94,6 +94,8 @@ CASES = [
     # errors of the YAML reader, the os and codecs modules, each under its documented code
     ("control character", "name: t\nroot: {id: x,\n  value: 1\x07}\n", "E101", 3, 11,
      "YAML syntax error: unacceptable character #x0007"),
+    ("a YAML 1.1 base-60 number is text, not 90", "name: t\nroot:\n  id: x\n  value: 1:30\n",
+     "E103", 4, 10, "'value' must be a number (like 1200 or 92%), not text"),
     ("NUL in a data path", 'name: t\ndata: {d: "d\\0.csv"}\nroot: {id: x, source: d.visits}\n',
      "E112", 2, 11, "data 'd': a path cannot contain a NUL character"),
     ("a codec that is no text encoding",
@@ -211,3 +213,9 @@ def test_a_refused_path_or_encoding_is_the_only_error(write, data):
     write("t.yaml", f"name: t\ndata: {{d: {data}}}\nroot: {{id: x, source: d.visits}}\n")
     _, diagnostics = inspect_tree("t.yaml")
     assert [(d.code, d.span.line) for d in diagnostics] == [("E112", 2)]
+
+
+def test_a_base_60_looking_name_stays_text(write):
+    write("t.yaml", "name: 1:30\nroot: {id: x, value: 1}\n")
+    loaded, diagnostics = inspect_tree("t.yaml")
+    assert diagnostics == [] and loaded.tree.file.name == "1:30"
