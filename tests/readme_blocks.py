@@ -4,9 +4,11 @@ How it works (keep to it when you add a README section):
 
 - A ```console block holds one or more commands, each a line `$ nsm ARGS...`, and under each
   the exact output it prints (stdout, then stderr). Nothing else goes in such a block.
-- A command may start with environment settings (`$ NO_COLOR=1 COLUMNS=100 nsm ...`) and may
+- A command may start with environment settings (`$ NO_COLOR=1 COLUMNS=100 nsm ...`), may send
+  its stdout to a file (`$ nsm schema > nsm.schema.json`: then only stderr is shown) and may
   end with `; echo "exit $?"`: then the output ends with `exit N`. A command shown without it
-  must exit 0, so a README can never show a failing command as if it succeeded.
+  must exit 0, so a README can never show a failing command as if it succeeded. Other shell
+  (pipes, `&&`, other programs) is refused: show `pip install ...` in a ```bash block.
 - Every command runs in-process, in a scratch folder that holds a copy of `trees/` (and an
   empty `.git`, where nsm check's search for settings stops), at 100 columns, with NO_COLOR=1
   and without NSM_FORMAT or GITHUB_ACTIONS, unless the command sets them itself.
@@ -62,6 +64,7 @@ class Command:
     env: dict[str, str]
     args: list[str]
     show_exit: bool
+    into: str | None  # `> FILE`: stdout goes to that file in the scratch folder
     expected: list[str]  # the output lines the README shows under it
 
 
@@ -93,9 +96,12 @@ def parse_command(line: str) -> Command:
     while words and ENV_WORD.match(words[0]):
         name, _, value = words.pop(0).partition("=")
         env[name] = value
-    if not words or words[0] != "nsm":
-        raise ValueError(f"README command is not `nsm ...`: $ {line}")
-    return Command(line, env, words[1:], show_exit, [])
+    into = None
+    if len(words) > 2 and words[-2] == ">":
+        into, words = words[-1], words[:-2]
+    if not words or words[0] != "nsm" or {">", "|", "<", "&&"} & set(words):
+        raise ValueError(f"README command is not `nsm ...` [> FILE]: $ {line}")
+    return Command(line, env, words[1:], show_exit, into, [])
 
 
 def commands(block: Block) -> list[Command]:
@@ -167,7 +173,11 @@ def run(command: Command) -> tuple[int, list[str]]:
     out, err = io.StringIO(), io.StringIO()
     with environment({**ENVIRONMENT, **command.env}), redirect_stdout(out), redirect_stderr(err):
         code = main(list(command.args))
-    lines = [line.rstrip() for line in (out.getvalue() + err.getvalue()).splitlines()]
+    shown = out.getvalue()
+    if command.into:
+        Path(command.into).write_text(shown, encoding="utf-8")
+        shown = ""
+    lines = [line.rstrip() for line in (shown + err.getvalue()).splitlines()]
     while lines and not lines[-1]:
         lines.pop()
     if command.show_exit:
@@ -181,16 +191,19 @@ def console_blocks(lines: list[str]) -> list[tuple[Block, list[Command]]]:
 
 def regenerate(lines: list[str]) -> list[str]:
     """The README with every ```console block's output replaced by what its commands print."""
-    new = list(lines)
-    with scratch(lines):
-        for block, found in reversed(console_blocks(lines)):
+    bodies = []
+    with scratch(lines):  # in the README's order: a command may read what an earlier one wrote
+        for block, found in console_blocks(lines):
             body = []
             for command in found:
                 code, output = run(command)
                 if code and not command.show_exit:
                     raise SystemExit(f"`$ {command.line}` exits {code}: end it with {SHOW_EXIT}")
                 body += [f"$ {command.line}", *output]
-            new[block.start:block.end] = body
+            bodies.append((block, body))
+    new = list(lines)
+    for block, body in reversed(bodies):  # from the end, so earlier line numbers hold
+        new[block.start:block.end] = body
     return new
 
 

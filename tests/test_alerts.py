@@ -10,11 +10,11 @@ import pytest
 from conftest import TREES
 from rich.console import Console
 
-from nsm_cli.alerts import check_alerts
-from nsm_cli.evaluate import evaluate
-from nsm_cli.load import inspect_tree, load_tree
+from nsm_cli.analysis.alerts import check_alerts
+from nsm_cli.analysis.eval_result import eval_result
+from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.data.load import inspect_tree, load_tree
 from nsm_cli.render.alerts_formats import ALERTS_FORMATS
-from nsm_cli.report import eval_result
 
 # line 11 holds `alert: ALERT`; a flow mapping `{` stands at column 14
 TREE = """\

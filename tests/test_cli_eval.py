@@ -12,10 +12,10 @@ import pytest
 from conftest import ROOT, TREES
 from rich.console import Console
 
-from nsm_cli.evaluate import evaluate
-from nsm_cli.load import load_tree
+from nsm_cli.analysis.eval_result import eval_result
+from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.data.load import load_tree
 from nsm_cli.render.eval_formats import EVAL_FORMATS
-from nsm_cli.report import eval_result
 
 
 def nodes_of(stdout: str) -> dict[str, dict]:

@@ -16,7 +16,7 @@ from conftest import alarm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nsm_cli.data import AGGS, ColumnUse, DataSpec, Table, aggregate, parse_cell, read_table
+from nsm_cli.data.tables import AGGS, ColumnUse, DataSpec, Table, aggregate, parse_cell, read_table
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span
 
 TREE = "tree.yaml"

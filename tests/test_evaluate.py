@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from nsm_cli.changes import parse_assignment
+from nsm_cli.analysis.eval_result import eval_result, status
+from nsm_cli.analysis.evaluate import compute, evaluate, leaf_inputs
+from nsm_cli.data.load import load_tree
 from nsm_cli.diagnostics import NsmError, UsageError
-from nsm_cli.evaluate import compute, evaluate, leaf_inputs
-from nsm_cli.load import load_tree
-from nsm_cli.report import eval_result, status
+from nsm_cli.tree.changes import parse_assignment
 
 ARPU = """
 name: ARPU

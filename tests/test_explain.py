@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from nsm_cli.analysis.explain import explain, log_mean
+from nsm_cli.data.load import load_tree
 from nsm_cli.diagnostics import NsmError, UsageError
-from nsm_cli.explain import explain, log_mean
-from nsm_cli.load import load_tree
 from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import nsm_cli.data as data_module
-from nsm_cli.data import ColumnUse, DataSpec, read_table
+import nsm_cli.data.tables as data_module
+from nsm_cli.data.tables import ColumnUse, DataSpec, read_table
 from nsm_cli.diagnostics import NsmError, Span
 
 ENTRY = Span("tree.yaml", 3, 5)
@@ -25,7 +25,7 @@ def read_both(tmp_path, monkeypatch, text: str, uses: list[ColumnUse], chunk: in
     for threshold, reader in ((10**12, "csv"), (0, "numpy")):  # numpy here, not polars
         monkeypatch.setattr(data_module, "FAST_BYTES", threshold)
         monkeypatch.setenv("NSM_CSV_READER", reader)
-        monkeypatch.setattr("nsm_cli.fastcsv.CHUNK", chunk)
+        monkeypatch.setattr("nsm_cli.data.fastcsv.CHUNK", chunk)
         try:
             table = read_table(spec, uses)
             outcomes.append((table.periods, {k: [None if math.isnan(x) else x for x in v.tolist()]

@@ -19,7 +19,7 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nsm_cli.formula import Formula, FormulaError, compile_formula
+from nsm_cli.tree.formula import Formula, FormulaError, compile_formula
 
 
 def value_of(text: str, **env: object) -> np.ndarray:

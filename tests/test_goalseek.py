@@ -16,10 +16,10 @@ import pytest
 from conftest import TREES
 from rich.console import Console
 
-from nsm_cli.changes import parse_assignment
-from nsm_cli.goalseek import brent, goal_seek, parse_target, scan_points, solve
-from nsm_cli.load import load_tree
+from nsm_cli.analysis.goalseek import brent, goal_seek, parse_target, scan_points, solve
+from nsm_cli.data.load import load_tree
 from nsm_cli.render.goalseek_formats import GOALSEEK_FORMATS
+from nsm_cli.tree.changes import parse_assignment
 
 
 def seek(path: str | Path, **options) -> dict:

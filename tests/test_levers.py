@@ -21,12 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from nsm_cli.changes import parse_assignment
+from nsm_cli.analysis.evaluate import compute, evaluate
+from nsm_cli.analysis.levers import levers_result, parse_step, rank_levers
+from nsm_cli.data.load import load_tree
 from nsm_cli.diagnostics import UsageError
-from nsm_cli.evaluate import compute, evaluate
-from nsm_cli.levers import levers_result, parse_step, rank_levers
-from nsm_cli.load import load_tree
 from nsm_cli.render.levers_formats import LEVERS_FORMATS, bar, decimals, level_text
+from nsm_cli.tree.changes import parse_assignment
 
 
 def levers(tree: str | Path, **options) -> dict:

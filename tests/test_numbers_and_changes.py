@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import TREES
 
-from nsm_cli.changes import FACTOR, POINTS, RELATIVE, VALUE, parse_assignment, parse_change
 from nsm_cli.diagnostics import UsageError
 from nsm_cli.numbers import change_text, json_number, percent, plain, value_text
+from nsm_cli.tree.changes import FACTOR, POINTS, RELATIVE, VALUE, parse_assignment, parse_change
 
 
 @pytest.mark.parametrize("value, unit, shown", [

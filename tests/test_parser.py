@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nsm_cli.load import inspect_tree
+from nsm_cli.data.load import inspect_tree
 
 BASE_DATA = "period,visits,spend\n2025-05,2.4,1600\n2025-06,2.5,1680\n"
 

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 pytest.importorskip("polars")
 
-import nsm_cli.data as data_module  # noqa: E402
-from nsm_cli.data import ColumnUse, DataSpec, build_table, read_rows, read_table  # noqa: E402
+import nsm_cli.data.tables as data_module  # noqa: E402
+from nsm_cli.data.polarscsv import read_table_polars  # noqa: E402
+from nsm_cli.data.tables import ColumnUse, DataSpec, build_table, read_rows, read_table  # noqa: E402
 from nsm_cli.diagnostics import NsmError, Span  # noqa: E402
-from nsm_cli.polarscsv import read_table_polars  # noqa: E402
 
 ENTRY = Span("tree.yaml", 3, 5)
 
@@ -120,7 +120,7 @@ def test_one_row_per_period_without_agg(tmp_path):
 
 
 def test_late_text_in_a_numeric_column_is_read_again_as_text(tmp_path, monkeypatch):
-    monkeypatch.setattr("nsm_cli.polarscsv.INFER_ROWS", 2)
+    monkeypatch.setattr("nsm_cli.data.polarscsv.INFER_ROWS", 2)
     text = "period,a\n" + "2025-01,1\n" * 5 + "2025-01,n/a\n2025-01,inf_is_not_here\n"
     spec = spec_for(tmp_path, text.replace("inf_is_not_here", "¥2"))
     assert plain(read_table_polars(spec, [use("a")])) == light(spec, [use("a")])
@@ -194,7 +194,7 @@ def test_undecodable_or_binary_files_go_back(tmp_path, data):
 
 
 def test_wide_files_go_to_the_numpy_path(tmp_path, monkeypatch):
-    monkeypatch.setattr("nsm_cli.polarscsv.MAX_COLUMNS", 2)
+    monkeypatch.setattr("nsm_cli.data.polarscsv.MAX_COLUMNS", 2)
     assert read_table_polars(spec_for(tmp_path, "period,a,b\n2025-01,1,2\n"), [use("a")]) is None
 
 
@@ -241,7 +241,7 @@ def test_read_table_reports_undecodable_bytes(tmp_path, polars_first):
 
 
 def test_reader_choice_comes_from_the_environment(tmp_path, monkeypatch):
-    import nsm_cli.polarscsv as polarscsv
+    import nsm_cli.data.polarscsv as polarscsv
 
     spec = spec_for(tmp_path, "period,a\n2025-01,1\n")
     calls = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import sys
 
-from nsm_cli import load
+from nsm_cli.data import load
 from nsm_cli.progress import bar
 
 

@@ -40,8 +40,8 @@ def test_the_example_tree_evaluates_to_the_funnel_numbers(nsm, write):
 def registered_commands() -> list[str]:
     import typer.main
 
-    from nsm_cli import commands  # noqa: F401
-    from nsm_cli.app import app
+    from nsm_cli.cli import commands  # noqa: F401
+    from nsm_cli.cli.app import app
 
     return sorted(typer.main.get_command(app).commands)
 

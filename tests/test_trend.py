@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from nsm_cli.evaluate import evaluate
-from nsm_cli.load import load_tree
+from nsm_cli.analysis.eval_result import eval_result
+from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.analysis.trend import BARS, change, sparkline, verdict, window
+from nsm_cli.data.load import load_tree
 from nsm_cli.render.eval_formats import EVAL_FORMATS, move_text
-from nsm_cli.report import eval_result
-from nsm_cli.trend import BARS, change, sparkline, verdict, window
 
 NAN = float("nan")
 

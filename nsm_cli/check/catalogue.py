@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..codes import CORE_CODES
-from .rules import RULES
+from nsm_cli.check.rules import RULES
+from nsm_cli.codes import CORE_CODES
 
 INTERNAL = "E999"   # nsm itself failed on a file: a bug, reported so other files still run
 

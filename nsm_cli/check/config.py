@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..diagnostics import UsageError
-from ..parser import parse_percent, suggest
+from nsm_cli.diagnostics import UsageError
+from nsm_cli.tree.parser import parse_percent, suggest
 
 DEFAULT_MONEY_UNITS = ("元", "万元", "亿元", "¥", "￥", "$", "€", "£", "rmb", "cny", "usd", "eur",
                        "gbp", "yuan", "dollar", "dollars")

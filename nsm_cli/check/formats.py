@@ -14,8 +14,8 @@ from collections.abc import Callable
 from itertools import groupby
 from typing import Any
 
-from ..diagnostics import ERROR, INFO, WARNING, Diagnostic
-from .runner import CheckResult
+from nsm_cli.check.runner import CheckResult
+from nsm_cli.diagnostics import ERROR, INFO, WARNING, Diagnostic
 
 SYMBOLS = {ERROR: "✗", WARNING: "⚠", INFO: "ℹ"}
 STYLES = {ERROR: "bold red", WARNING: "yellow", INFO: "cyan"}
@@ -122,8 +122,8 @@ SARIF_LEVELS = {ERROR: "error", WARNING: "warning", INFO: "note"}
 
 def sarif_log(result: CheckResult) -> dict[str, Any]:
     """The SARIF log: every code as a rule of the driver, every finding as a result."""
-    from .. import __version__
-    from .catalogue import catalogue
+    from nsm_cli import __version__
+    from nsm_cli.check.catalogue import catalogue
 
     entries = catalogue()
     rules, index = [], {}

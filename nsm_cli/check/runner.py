@@ -13,9 +13,9 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
-from ..diagnostics import ERROR, INFO, WARNING, Diagnostic, NsmError, Span
-from .catalogue import INTERNAL
-from .config import Config
+from nsm_cli.check.catalogue import INTERNAL
+from nsm_cli.check.config import Config
+from nsm_cli.diagnostics import ERROR, INFO, WARNING, Diagnostic, NsmError, Span
 
 PATTERNS = ("*.yaml", "*.yml")
 
@@ -111,10 +111,10 @@ def check_file(path: str, config: Config) -> list[Diagnostic]:
 
 
 def _check(path: str, config: Config) -> list[Diagnostic]:
-    from ..evaluate import evaluate
-    from ..load import inspect_tree
-    from ..parser import parse_tree
-    from ..tree import compile_tree
+    from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.data.load import inspect_tree
+    from nsm_cli.tree.compile import compile_tree
+    from nsm_cli.tree.parser import parse_tree
 
     loaded, diagnostics = inspect_tree(path)
     if loaded is not None:
@@ -136,7 +136,7 @@ def run_rules(tree, config: Config, evaluation=None, data=None) -> list[Diagnost
     A node's `ignore: [CODE]` silences a rule's findings on that node; findings about the
     whole file (depth of one level, unused columns, money root) belong to the root.
     """
-    from .rules import RULES, RuleContext
+    from nsm_cli.check.rules import RULES, RuleContext
 
     ctx = RuleContext(tree=tree, config=config, evaluation=evaluation, data=data)
     found: list[Diagnostic] = []

@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from ..numbers import value_text
-from . import Renderer, keep_numbers_whole, plain_table, to_json
+from nsm_cli.numbers import value_text
+from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
 
 BELL = "🔔"
 

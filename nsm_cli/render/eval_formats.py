@@ -8,8 +8,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..numbers import MISSING, change_text, is_missing, percent, value_text
-from . import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
+from nsm_cli.numbers import MISSING, change_text, is_missing, percent, value_text
+from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
 
 STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
 MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}

@@ -10,8 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..numbers import MINUS, MISSING, change_text, percent, plain, value_text
-from . import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
+from nsm_cli.numbers import MINUS, MISSING, change_text, percent, plain, value_text
+from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
 
 WATERFALL_WIDTH = 30
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too

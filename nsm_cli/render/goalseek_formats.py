@@ -8,8 +8,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..numbers import MINUS, MISSING, change_text, percent, value_text
-from . import Renderer, keep_numbers_whole, plain_table, to_json
+from nsm_cli.numbers import MINUS, MISSING, change_text, percent, value_text
+from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
 
 
 def required_change(change: float | None, unit: str | None) -> str:

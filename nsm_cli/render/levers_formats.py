@@ -10,8 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ..numbers import MINUS, MISSING, percent, plain, value_text
-from . import Renderer, keep_numbers_whole, plain_table, to_json
+from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
+from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
 
 BAR_WIDTH = 20
 MIN_BAR = 8

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import (
+from nsm_cli.check.rules import (
     w401_mece,
     w402_mixed_units,
     w403_too_deep,
@@ -21,7 +21,7 @@ from . import (
     w408_unused_column,
     w409_money_root,
 )
-from .base import Finding, RuleContext
+from nsm_cli.check.rules.base import Finding, RuleContext
 
 RULES: dict[str, ModuleType] = {
     module.CODE: module

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ...diagnostics import Span
+from nsm_cli.diagnostics import Span
 
 if TYPE_CHECKING:
-    from ...evaluate import Evaluation
-    from ...load import DataStore
-    from ...tree import CompiledTree
-    from ..config import Config
+    from nsm_cli.analysis.evaluate import Evaluation
+    from nsm_cli.check.config import Config
+    from nsm_cli.data.load import DataStore
+    from nsm_cli.tree.compile import CompiledTree
 
 
 @dataclass

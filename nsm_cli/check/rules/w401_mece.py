@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .base import Finding, RuleContext
+from nsm_cli.check.rules.base import Finding, RuleContext
 
 CODE = "W401"
 NAME = "not-mece"
@@ -42,7 +42,7 @@ GOOD_SNIPPET = "formula: a + b + c (adds up to the observed 1,500)"
 def check(ctx: RuleContext) -> Iterator[Finding]:
     import numpy as np
 
-    from ...numbers import percent, value_text
+    from nsm_cli.numbers import percent, value_text
 
     evaluation = ctx.evaluation
     tolerance = ctx.config.tolerance

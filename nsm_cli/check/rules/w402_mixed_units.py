@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from .base import Finding, RuleContext
+from nsm_cli.check.rules.base import Finding, RuleContext
 
 CODE = "W402"
 NAME = "mixed-units"
@@ -89,7 +89,7 @@ def _name(node: ast.expr) -> str:
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    from ...formula import FormulaError, formula_syntax
+    from nsm_cli.tree.formula import FormulaError, formula_syntax
 
     tree = ctx.tree
     for node_id, formula in tree.formulas.items():

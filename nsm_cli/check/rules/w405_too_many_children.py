@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .base import Finding, RuleContext
+from nsm_cli.check.rules.base import Finding, RuleContext
 
 CODE = "W405"
 NAME = "too-many-children"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ...load import source_refs
-from .base import Finding, RuleContext
+from nsm_cli.check.rules.base import Finding, RuleContext
+from nsm_cli.data.load import source_refs
 
 CODE = "W408"
 NAME = "unused-column"
@@ -36,8 +36,8 @@ GOOD_SNIPPET = "source: d.total on the node it measures"
 
 def _numeric(table, names: list[str]) -> list[str]:
     """The names whose cells are numbers (wide files); every metric of a long file is one."""
-    from ...data import parse_cells, read_rows
-    from ...diagnostics import NsmError
+    from nsm_cli.data.tables import parse_cells, read_rows
+    from nsm_cli.diagnostics import NsmError
 
     if table.spec.format == "long":
         return names

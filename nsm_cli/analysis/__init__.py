@@ -1,0 +1,1 @@
+"""Analyses over an evaluated tree: values, levers, explain, goal-seek, alerts, trends."""

@@ -1,0 +1,169 @@
+"""Alert rules (`alert:` on a node or guardrail): parse them with their spans, judge them.
+
+A leading indicator that slides for two periods, or crosses a threshold,
+should raise its hand before the North Star moves. Rules, all optional:
+
+- `min: X` / `max: X`: the value is below X / above X (`4.5`, `92%`);
+- `falls_for: N`: the last N period-on-period moves all went the *worse* way
+  for the node's direction (down for `direction: up`, up for `direction: down`);
+- `change_below: -5%` / `change_above: +5%`: the raw period-on-period change,
+  relative to the previous value (or in points for a rate: `-2pp`), is below /
+  above the threshold. These do not mirror for `direction: down`: a churn rate
+  that jumps is caught by `change_above`.
+
+A node's (or guardrail's) own `min`/`max` bounds count as rules too, so a
+breached guardrail is a firing alert.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nsm_cli.numbers import change_text, json_number, percent, value_text
+from nsm_cli.tree.alert_rules import Rule, node_rules
+from nsm_cli.tree.model import Node
+
+if TYPE_CHECKING:
+    from nsm_cli.analysis.evaluate import Evaluation
+
+
+# -- judging ------------------------------------------------------------------------------
+
+def _below(value: float, limit: float) -> bool:
+    """value < limit beyond float noise: 47.5 / 50 − 1 is −0.05000000000000004, not below −5%."""
+    return value < limit - 1e-12 * max(1.0, abs(limit))
+
+
+def _number(series: np.ndarray, index: int) -> float | None:
+    value = float(series[index])
+    return value if math.isfinite(value) else None
+
+
+def judge(rule: Rule, node: Node, series: np.ndarray, periods: list[str],
+          index: int) -> tuple[dict[str, object] | None, str | None]:
+    """(the firing alert, None), (None, None) when quiet, or (None, why) when it cannot tell."""
+    unit, name = node.unit, node.name
+    current = _number(series, index)
+    shown = value_text(current, unit)
+    if rule.kind in ("min", "max"):
+        if current is None:
+            return None, f"no value for {periods[index]}"
+        below = rule.kind == "min" and _below(current, rule.threshold)
+        above = rule.kind == "max" and _below(rule.threshold, current)
+        if not (below or above):
+            return None, None
+        limit = value_text(rule.threshold, unit)
+        what = "minimum" if below else "maximum"
+        message = f"{name} is {shown}, {'below' if below else 'above'} the {what} {limit}"
+        return _fired(rule, node, message, current, periods[index:index + 1], [current]), None
+    steps = int(rule.threshold) if rule.kind == "falls_for" else 1
+    if index < steps:
+        return None, f"needs {steps + 1} periods up to {periods[index]}, the data has {index + 1}"
+    values = [_number(series, i) for i in range(index - steps, index + 1)]
+    if any(v is None for v in values):
+        return None, f"a value is missing in {periods[index - steps]}…{periods[index]}"
+    labels = periods[index - steps:index + 1]
+    if rule.kind == "falls_for":
+        pairs = zip(values, values[1:], strict=False)
+        up = node.direction == "up"
+        if not all(_below(b, a) if up else _below(a, b) for a, b in pairs):
+            return None, None
+        moved = "fell" if node.direction == "up" else "rose"
+        note = "" if node.direction == "up" else " (lower is better)"
+        run = " → ".join(value_text(v, unit) for v in values)
+        streak = f"for {steps} periods in a row" if steps > 1 else f"since {labels[0]}"
+        message = f"{name} {moved} {streak}{note}: {run}"
+        return _fired(rule, node, message, current, labels, values), None
+    previous = values[0]
+    delta = current - previous
+    if rule.points:
+        measured, moved = delta, change_text(delta, "%")
+    else:
+        if previous == 0:
+            return None, f"{periods[index - 1]} is 0: a relative change cannot be told"
+        measured = delta / abs(previous)
+        moved = percent(measured, signed=True)
+    below = rule.kind == "change_below" and _below(measured, rule.threshold)
+    above = rule.kind == "change_above" and _below(rule.threshold, measured)
+    if not (below or above):
+        return None, None
+    limit = change_text(rule.threshold, "%") if rule.points else percent(rule.threshold,
+                                                                        signed=True)
+    message = (f"{name} changed {moved} since {labels[0]} ({value_text(previous, unit)} → "
+               f"{shown}), {'below' if below else 'above'} {limit}")
+    return _fired(rule, node, message, current, labels, values), None
+
+
+def _fired(rule: Rule, node: Node, message: str, value: float | None, periods: list[str],
+           values: list[float | None]) -> dict[str, object]:
+    delta = relative = None
+    if len(values) >= 2 and values[-1] is not None and values[-2] is not None:
+        delta = json_number(values[-1] - values[-2])
+        relative = json_number(delta / abs(values[-2]), 6) if values[-2] else None
+    return {
+        "id": node.id,
+        "name": node.name,
+        "guardrail": node.is_guardrail,
+        "rule": rule.kind,
+        "threshold": json_number(rule.threshold),
+        "rule_text": rule.label,
+        "source": rule.source,
+        "message": message,
+        "value": json_number(value),
+        "unit": node.unit,
+        "direction": node.direction,
+        "owner": node.owner,
+        "periods": list(periods),
+        "values": [json_number(v) for v in values],
+        "change": delta,
+        "change_pct": relative,
+        "line": rule.span.line,
+        "column": rule.span.column,
+    }
+
+
+def check_alerts(ev: Evaluation, index: int) -> dict[str, object]:
+    """Judge every rule of every node and guardrail in the period at `index`.
+
+    Returns {"fired": [...], "checked": N, "skipped": [...]}, nodes in tree
+    order then guardrails, each node's bounds before its alert rules.
+    """
+    tree = ev.tree
+    fired: list[dict[str, object]] = []
+    skipped: list[dict[str, object]] = []
+    checked = 0
+    for node_id in [*tree.order, *tree.guardrails]:
+        node = tree.nodes[node_id]
+        rules = node_rules(node)
+        if not rules:
+            continue
+        series = np.asarray(ev.values[node_id], dtype=float)
+        if series.ndim == 0:
+            series = np.full(len(ev.periods), float(series))
+        for rule in rules:
+            checked += 1
+            alert, reason = judge(rule, node, series, ev.periods, index)
+            if alert is not None:
+                fired.append(alert)
+            elif reason is not None:
+                skipped.append({"id": node_id, "rule": rule.kind, "rule_text": rule.label,
+                                "reason": reason})
+    return {"fired": fired, "checked": checked, "skipped": skipped}
+
+
+def alerts_result(ev: Evaluation, index: int) -> dict[str, object]:
+    """The whole `nsm alerts` result (the JSON output)."""
+    tree = ev.tree
+    report = check_alerts(ev, index)
+    return {
+        "tree": tree.file.name,
+        "file": tree.path,
+        "period": ev.periods[index],
+        "scenario": ev.scenario,
+        "root": tree.root,
+        **report,
+        "warnings": [d.to_dict() for d in ev.warnings],
+    }

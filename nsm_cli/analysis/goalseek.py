@@ -1,0 +1,384 @@
+"""`nsm goal-seek`: the value each lever alone must reach for the root to hit a target.
+
+The root is treated as a function of one lever with everything else held at
+the period's values (after the scenario and `--set` changes). A batched scan
+over the lever's domain (one :func:`nsm_cli.evaluate.compute` pass) finds every
+interval where root − target changes sign; Brent's method then solves each
+bracket to machine precision. Several roots (a formula that is not monotonic)
+give the one nearest the current value; none within the domain gives
+`feasible: false` with the reason, and the value it would need outside the
+domain when there is one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.data.load import LoadedTree
+from nsm_cli.diagnostics import NsmError, UsageError, error
+from nsm_cli.numbers import json_number, percent, plain, value_text
+from nsm_cli.tree.changes import VALUE, Change
+from nsm_cli.tree.compile import CompiledTree
+from nsm_cli.tree.parser import suggest
+
+GRID = 401           # points of the scan across a bounded domain
+DOUBLINGS = 64       # geometric steps outward along an unbounded side (x0 ± s·2^k)
+MAX_ITERATIONS = 200
+EPS = np.finfo(float).eps
+# |root − target| accepted at a solution, relative to the target's size (poles are refused)
+RESIDUAL = 1e-9
+
+
+def parse_target(text: str) -> float:
+    """`600000`, `600,000`, `¥600,000` or `80%` → a float; UsageError otherwise."""
+    from nsm_cli.data.tables import parse_cell
+
+    value = parse_cell(text)
+    if value is None or not math.isfinite(value):
+        raise UsageError(f"--target {text}: expected a number such as 600000, 600,000 or 80%")
+    return value
+
+
+# ---------------------------------------------------------------- root-finding
+
+
+def brent(fn: Callable[[float], float], a: float, b: float, fa: float, fb: float,
+          xtol: float = 0.0) -> float:
+    """A root of fn in [a, b] where fa and fb differ in sign (Brent 1973, as in zbrent).
+
+    Inverse quadratic interpolation or a secant step when they stay inside the
+    bracket and shrink it fast enough, else bisection: never slower than
+    bisection, superlinear on smooth functions, exact in one step on lines.
+    """
+    if fa == 0:
+        return a
+    if fb == 0:
+        return b
+    if (fa > 0) == (fb > 0):
+        raise ValueError("brent needs a bracket: f(a) and f(b) of opposite signs")
+    c, fc = a, fa
+    d = e = b - a
+    for _ in range(MAX_ITERATIONS):
+        if (fb > 0) == (fc > 0):
+            c, fc = a, fa
+            d = e = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol = 2 * EPS * abs(b) + xtol / 2
+        m = (c - b) / 2
+        if abs(m) <= tol or fb == 0:
+            return b
+        if abs(e) >= tol and abs(fa) > abs(fb):
+            s = fb / fa
+            if a == c:
+                p, q = 2 * m * s, 1 - s
+            else:
+                q, r = fa / fc, fb / fc
+                p = s * (2 * m * q * (q - r) - (b - a) * (r - 1))
+                q = (q - 1) * (r - 1) * (s - 1)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if 2 * p < min(3 * m * q - abs(tol * q), abs(e * q)):
+                e, d = d, p / q
+            else:
+                d = e = m
+        else:
+            d = e = m
+        a, fa = b, fb
+        b += d if abs(d) > tol else math.copysign(tol, m)
+        fb = fn(b)
+        if not math.isfinite(fb):
+            raise ValueError("the function has no value inside the bracket")
+    return b
+
+
+def scan_points(current: float, low: float, high: float) -> np.ndarray:
+    """Where to look for sign changes: an even grid across bounded stretches, and
+    current ± s·2^k (k from −20 up) outward, fine near the current value and far on open sides."""
+    bounded = math.isfinite(low) and math.isfinite(high)
+    scale = abs(current) or (high - low if bounded and high > low else 1.0)
+    steps = scale * 2.0 ** np.arange(-20, DOUBLINGS)
+    parts = [np.array([current]), current + steps, current - steps]
+    if bounded:
+        parts.append(np.linspace(low, high, GRID))
+    elif math.isfinite(low):
+        parts.append(np.linspace(low, max(current, low), GRID))
+    elif math.isfinite(high):
+        parts.append(np.linspace(min(current, high), high, GRID))
+    grid = np.unique(np.concatenate(parts))
+    return grid[(grid >= low) & (grid <= high) & np.isfinite(grid)]
+
+
+def solve(fn_many: Callable[[np.ndarray], np.ndarray], target: float, current: float,
+          low: float, high: float) -> dict[str, Any]:
+    """Every value in [low, high] where fn hits target (scan + Brent); the nearest to current.
+
+    Returns `roots` (sorted by distance from current) and the scan's reach:
+    the lowest and highest finite values of fn seen, with where they were.
+    """
+    grid = scan_points(current, low, high)
+    with np.errstate(all="ignore"):
+        gaps = fn_many(grid) - target
+    finite = np.isfinite(gaps)
+    tolerance = RESIDUAL * max(1.0, abs(target))
+
+    def fn(x: float) -> float:
+        with np.errstate(all="ignore"):
+            return float(fn_many(np.array([x]))[0]) - target
+
+    roots: list[float] = []
+    for i in range(len(grid)):
+        if finite[i] and gaps[i] == 0:
+            roots.append(float(grid[i]))
+    for i in range(len(grid) - 1):
+        a, b, fa, fb = float(grid[i]), float(grid[i + 1]), gaps[i], gaps[i + 1]
+        if not (finite[i] and finite[i + 1]) or fa == 0 or fb == 0 or (fa > 0) == (fb > 0):
+            continue
+        try:
+            x = brent(fn, a, b, float(fa), float(fb), xtol=4 * EPS * max(abs(a), abs(b)))
+        except ValueError:
+            continue
+        if abs(fn(x)) <= tolerance:  # a sign change across a pole is no root
+            roots.append(x)
+    roots = sorted(set(roots), key=lambda x: (abs(x - current), x))
+    reach: dict[str, Any] = {"min": None, "max": None, "at_min": None, "at_max": None}
+    if finite.any():
+        values = np.where(finite, gaps + target, np.nan)
+        for key, pick, sign in (("min", np.nanargmin, 1.0), ("max", np.nanargmax, -1.0)):
+            i = int(pick(values))
+            left, right = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+            at, best = _refine(lambda x, sign=sign: sign * (fn(x) + target), float(left),
+                               float(right), float(grid[i]), sign * float(values[i]))
+            reach[key], reach[f"at_{key}"] = sign * best, at
+    return {"roots": roots, "reach": reach}
+
+
+def _refine(fn: Callable[[float], float], low: float, high: float, at: float,
+            best: float) -> tuple[float, float]:
+    """Golden-section search for the least fn in [low, high] (around a scanned extreme), so a
+    reason reports the true reach ("even at 5 … only 25") rather than the nearest grid point."""
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = low, high
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = fn(c), fn(d)
+    for _ in range(MAX_ITERATIONS):
+        if not (math.isfinite(fc) and math.isfinite(fd)) or b - a <= 4 * EPS * max(abs(a),
+                                                                                    abs(b), 1e-300):
+            break
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = fn(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = fn(d)
+    for x, value in ((c, fc), (d, fd)):
+        if math.isfinite(value) and value < best:
+            at, best = x, value
+    return at, best
+
+
+# ---------------------------------------------------------------- the levers
+
+
+class _Override:
+    """A stand-in change that sets an interior lever to the candidate values."""
+
+    kind = VALUE
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def apply(self, current: np.ndarray) -> np.ndarray:
+        return self.values
+
+
+def root_function(tree: CompiledTree, base: Mapping[str, float],
+                  changes: Mapping[str, Sequence[Change]],
+                  lever: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The root as a function of the lever's value (batched), the rest as they are."""
+    is_leaf = not tree.children[lever]
+    kept = {node_id: list(found) for node_id, found in changes.items() if node_id != lever}
+    scalars = {leaf: np.float64(value) for leaf, value in base.items()}
+
+    def root_at(xs: np.ndarray) -> np.ndarray:
+        xs = np.asarray(xs, dtype=np.float64)
+        inputs = dict(scalars)
+        use = kept
+        if is_leaf:
+            inputs[lever] = xs
+        else:
+            use = {**kept, lever: [_Override(xs)]}
+        values = compute(tree, inputs, use)
+        return np.broadcast_to(np.asarray(values[tree.root], dtype=np.float64), xs.shape)
+
+    return root_at
+
+
+def check_levers(tree: CompiledTree, levers: Iterable[str]) -> list[str]:
+    """The levers asked for (every leaf by default), each a node of the tree other than the root."""
+    chosen = list(dict.fromkeys(levers))
+    if not chosen:
+        return list(tree.leaves)
+    inside = set(tree.order)
+    for lever in chosen:
+        if lever == tree.root:
+            raise UsageError(f"--lever {lever}: that is the root; its required value is the "
+                             "target itself: choose a node below it")
+        if lever not in inside:
+            raise UsageError(f"--lever {lever}: no such node in the tree"
+                             f"{suggest(lever, [n for n in tree.order if n != tree.root])}")
+    return chosen
+
+
+def goal_seek(
+    loaded: LoadedTree,
+    target: float | None = None,
+    levers: Iterable[str] = (),
+    period: str | None = None,
+    scenario: str | None = None,
+    sets: Iterable[Change] = (),
+) -> dict[str, Any]:
+    """Evaluate the tree (under the scenario and `--set`) and solve every lever for the target."""
+    evaluation = evaluate(loaded, scenario=scenario, sets=sets)
+    return goal_seek_result(evaluation, evaluation.period_index(period), target, levers)
+
+
+def _level(value: float, unit: str | None) -> str:
+    """A lever's value in a reason: `100%`, `7,625 人`, `1.2762 次`."""
+    if unit == "%":
+        return percent(value)
+    text = plain(value, decimals=None if abs(value) >= 100 or value == round(value) else 4)
+    return f"{text.rstrip('0').rstrip('.') if '.' in text else text} {unit or ''}".rstrip()
+
+
+def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
+                     levers: Iterable[str] = ()) -> dict[str, Any]:
+    """The `nsm goal-seek` result as plain data (the JSON output)."""
+    tree = ev.tree
+    root = tree.nodes[tree.root]
+    period = ev.periods[index]
+    source = "option"
+    if target is None:
+        if root.target is None:
+            raise UsageError(f"--target: the root '{tree.root}' has no target in "
+                             f"{tree.path}: give --target VALUE")
+        target, source = float(root.target), "file"
+    if not math.isfinite(target):
+        raise UsageError(f"--target {target}: give a finite number")
+    chosen = check_levers(tree, levers)
+    base = {node_id: float(np.asarray(ev.inputs[node_id])[..., index])
+            for node_id in tree.topo if not tree.children[node_id]}
+    current = {node_id: float(np.asarray(ev.values[node_id])[..., index])
+               for node_id in tree.order}
+    root_value = current[tree.root]
+    if not math.isfinite(root_value):
+        raise _missing_root(tree, base, period)
+    changes: dict[str, list[Change]] = {}
+    for change in ev.changes:
+        changes.setdefault(change.node_id, []).append(change)
+    rows = [_lever_row(tree, lever, current[lever], target, root_value,
+                       root_function(tree, base, changes, lever), changes)
+            for lever in chosen]
+    return {
+        **tree.header(),
+        "root_value": json_number(root_value),
+        "target": json_number(target),
+        "target_source": source,
+        "gap": json_number(target - root_value),
+        "gap_pct": None if root_value == 0 else json_number((target - root_value)
+                                                            / abs(root_value), 6),
+        "period": period,
+        **ev.what_if(),
+        "levers": rows,
+        "warnings": [d.to_dict() for d in ev.warnings],
+    }
+
+
+def _missing_root(tree: CompiledTree, base: Mapping[str, float], period: str) -> NsmError:
+    found = []
+    for leaf in tree.leaves:
+        if not math.isfinite(base[leaf]):
+            node = tree.nodes[leaf]
+            where = f" in {node.source}" if node.source is not None else ""
+            span = node.source.span if node.source is not None else node.span
+            found.append(error("E310", f"'{leaf}' has no data for {period}{where}: goal-seek "
+                               "needs the root's value; fill the data or choose another "
+                               "--period", span))
+    if not found:
+        root = tree.nodes[tree.root]
+        found.append(error("E311", f"'{tree.root}' has no value for {period} (a division by "
+                           "zero or log/sqrt of a negative number): goal-seek needs it",
+                           root.formula_span()))
+    return NsmError(found)
+
+
+def _lever_row(tree: CompiledTree, lever: str, value: float, target: float, root_value: float,
+               root_at: Callable[[np.ndarray], np.ndarray],
+               changes: Mapping[str, list[Change]]) -> dict[str, Any]:
+    node = tree.nodes[lever]
+    low, high = node.value_domain()
+    root_unit = tree.nodes[tree.root].unit
+    row: dict[str, Any] = {
+        "id": lever, "name": node.name, "unit": node.unit, "owner": node.owner,
+        "leaf": not tree.children[lever],
+        "value": json_number(value), "required": None, "change": None, "change_pct": None,
+        "feasible": False, "reason": None, "would_need": None, "solutions": 0,
+        "domain": [json_number(low), json_number(high)],
+    }
+    if abs(root_value - target) <= RESIDUAL * max(1.0, abs(target)):
+        row.update(required=json_number(value), change=0.0, change_pct=0.0, feasible=True,
+                   solutions=1, reason=None)
+        return row
+    found = solve(root_at, target, value, low, high)
+    roots, reach = found["roots"], found["reach"]
+    if roots:
+        required = roots[0]
+        row.update(required=json_number(required), change=json_number(required - value),
+                   change_pct=None if value == 0 else json_number((required - value)
+                                                                  / abs(value), 6),
+                   feasible=True, solutions=len(roots))
+        if len(roots) > 1:
+            others = ", ".join(_level(x, node.unit) for x in roots[1:4])
+            row["reason"] = (f"{len(roots)} values reach the target; the nearest to the current "
+                             f"value is shown (also {others})")
+        return row
+    holder = _held_by(tree, lever, changes)
+    if reach["min"] is None:
+        row["reason"] = "the root has no value anywhere in the lever's range"
+    elif reach["max"] - reach["min"] <= RESIDUAL * max(1.0, abs(root_value)):
+        row["reason"] = (f"the root does not move with {lever}"
+                         + (f": '{holder}' is fixed by the scenario/--set" if holder else ""))
+    elif target > reach["max"]:
+        row["reason"] = (f"even at {_level(reach['at_max'], node.unit)} the root reaches only "
+                         f"{value_text(reach['max'], root_unit)}")
+    else:
+        row["reason"] = (f"even at {_level(reach['at_min'], node.unit)} the root stays at "
+                         f"{value_text(reach['min'], root_unit)}")
+    if math.isfinite(low) or math.isfinite(high):
+        beyond = solve(root_at, target, value, -math.inf, math.inf)["roots"]
+        outside = [x for x in beyond if not low <= x <= high]
+        if outside:
+            need = outside[0]
+            row["would_need"] = json_number(need)
+            side = (f"above {_level(high, node.unit)}, the top" if need > high
+                    else f"below {_level(low, node.unit)}, the bottom")
+            row["reason"] += f"; it would need {_level(need, node.unit)} ({side} of its range)"
+    return row
+
+
+def _held_by(tree: CompiledTree, lever: str, changes: Mapping[str, list[Change]]) -> str | None:
+    """The ancestor whose value a scenario or --set fixes, cutting the lever off the root."""
+    for node_id in tree.ancestors(lever):
+        if any(change.kind == VALUE for change in changes.get(node_id, ())):
+            return node_id
+    return None

@@ -1,0 +1,333 @@
+"""`nsm rank-levers`: which leaf moves the North Star most when it alone improves by one step.
+
+Stepping one leaf changes only the nodes above it, so the steps are never
+evaluated tree by tree. Every *variant* (one leaf at a new value: its step, or
+its benchmark) is pushed up the tree together at the one selected period: each
+node computes, in one numpy call, a vector of its values under just the
+variants of the leaves below it. The work is the sum over nodes of the leaves
+under each (about leaves × depth numbers), not leaves × nodes × periods.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from nsm_cli.analysis.evaluate import Evaluation, evaluate
+from nsm_cli.data.load import LoadedTree
+from nsm_cli.diagnostics import UsageError, require_choice
+from nsm_cli.numbers import json_number, percent
+from nsm_cli.tree.changes import VALUE, Change
+from nsm_cli.tree.compile import CompiledTree
+
+SORTS = ("delta", "potential")
+RELATIVE, POINTS = "relative", "points"
+DEFAULT_STEP = 0.01
+# deltas equal to 9 significant digits are ties: binary floats differ in the last bits
+TIE_DIGITS = 9
+
+_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_STEP = re.compile(rf"^([+-]?)\s*({_NUMBER})\s*(%|pp|pt|pts)?$", re.IGNORECASE)
+STEP_HELP = "a percentage such as 1%, 0.5% or 2 (= 2%), or points such as 1pp (implies --points)"
+
+
+def parse_step(text: str) -> tuple[float, bool]:
+    """`--step` text → (step as a fraction, whether it asks for points). A bare number is percent.
+
+    `1%`, `1` and `+1%` are 0.01; `0.5%` is 0.005; `1pp`/`1pt` is 0.01 and turns on
+    points mode. The step is a size, never a direction: each leaf moves in its
+    improving direction, so a negative step is refused.
+    """
+    cleaned = text.strip().replace("−", "-")
+    match = _STEP.match(cleaned)
+    if match is None:
+        raise UsageError(f"--step {text}: expected {STEP_HELP}")
+    sign, number, unit = match.groups()
+    amount = float(number) / 100.0
+    if sign == "-" and amount != 0:
+        raise UsageError(f"--step {text}: the step must not be negative: every leaf already "
+                         "moves in its improving direction (down for direction: down)")
+    if not math.isfinite(amount):
+        raise UsageError(f"--step {text}: the step must be a finite number")
+    return amount, (unit or "").lower() in ("pp", "pt", "pts")
+
+
+def check_sort(sort: str) -> str:
+    return require_choice("--sort", sort, SORTS)
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def root_under(
+    tree: CompiledTree,
+    base: Mapping[str, float],
+    variants: Sequence[tuple[str, float]],
+    changes: Mapping[str, Iterable[Change]] | None = None,
+) -> tuple[np.ndarray, dict[int, str]]:
+    """The root's value under each variant (one leaf set to a new value, the rest at `base`).
+
+    `base` holds every node's value at one period (after `changes`). A node that
+    a change sets to a fixed value stops the variants below it: they come back
+    at the root's base value and in the second result, variant → the node that
+    holds them.
+    """
+    changes = changes or {}
+    by_leaf: dict[str, list[int]] = {}
+    for position, (leaf, _value) in enumerate(variants):
+        by_leaf.setdefault(leaf, []).append(position)
+    new_values = np.array([value for _leaf, value in variants], dtype=np.float64)
+    moved: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # node → (variant indices, values)
+    held: dict[int, str] = {}
+    inside = set(tree.order)
+    formulas, children = tree.formulas, tree.children
+    for node_id in tree.topo:
+        if node_id not in inside:
+            continue
+        kids = children[node_id]
+        if not kids:
+            positions = by_leaf.get(node_id)
+            if positions:
+                index = np.asarray(positions, dtype=np.intp)
+                moved[node_id] = (index, new_values[index])
+            continue
+        below = [moved[kid] for kid in kids if kid in moved]
+        if not below:
+            continue
+        if len(below) == 1:
+            index = below[0][0]
+        else:
+            joined = np.concatenate([indices for indices, _ in below])
+            # leaves in pre-order make the children's ranges ascending; shared drivers may not
+            index = joined if bool(np.all(joined[1:] > joined[:-1])) else np.unique(joined)
+        size = len(index)
+        env: dict[str, Any] = {}
+        for kid in kids:
+            got = moved.get(kid)
+            if got is None:
+                env[kid] = np.float64(base[kid])
+            elif len(got[0]) == size:
+                env[kid] = got[1]
+            else:
+                column = np.full(size, base[kid], dtype=np.float64)
+                column[np.searchsorted(index, got[0])] = got[1]
+                env[kid] = column
+        value = np.broadcast_to(formulas[node_id].evaluate(env), (size,))
+        fixed = False
+        for change in changes.get(node_id, ()):
+            if change.kind == VALUE:
+                fixed = True
+                break
+            value = change.apply(value)
+        if fixed:
+            for position in index.tolist():
+                held.setdefault(position, node_id)
+        else:
+            moved[node_id] = (index, value)
+    result = np.full(len(variants), base[tree.root], dtype=np.float64)
+    if tree.root in moved:
+        index, value = moved[tree.root]
+        result[index] = value
+    return result, held
+
+
+# ---------------------------------------------------------------- one lever
+
+
+def stepped_value(value: float, step: float, direction: str, by_points: bool) -> float:
+    """The leaf one step better: ± step points for rates in points mode, else ± step × |value|."""
+    size = step if by_points else step * abs(value)
+    return value - size if direction == "down" else value + size
+
+
+def _clip(node, value: float, new: float) -> tuple[float, str | None]:
+    """Keep the stepped value inside the metric's domain (rates 0–100%), never moving it back."""
+    low, high = node.value_domain()
+    if new > high:
+        bound = max(high, value)
+        return bound, _bound_reason(node, bound, value, high, "top")
+    if new < low:
+        bound = min(low, value)
+        return bound, _bound_reason(node, bound, value, low, "bottom")
+    return new, None
+
+
+def _bound_reason(node, bound: float, value: float, limit: float, end: str) -> str:
+    shown = percent(limit) if node.is_rate else f"{limit:g}"
+    if bound == value:
+        return f"already at {shown}, the {end} of its range: it cannot improve further"
+    return f"capped at {shown}, the {end} of its range"
+
+
+def _ratio(numerator: float, denominator: float, digits: int = 6) -> float | None:
+    if not (math.isfinite(numerator) and math.isfinite(denominator)) or denominator == 0:
+        return None
+    return json_number(numerator / abs(denominator), digits)
+
+
+def _tie_key(value: float) -> float:
+    return float(f"{abs(value):.{TIE_DIGITS}g}")
+
+
+# ---------------------------------------------------------------- the ranking
+
+
+def rank_levers(
+    loaded: LoadedTree,
+    period: str | None = None,
+    step: float = DEFAULT_STEP,
+    points: bool = False,
+    scenario: str | None = None,
+    sets: Iterable[Change] = (),
+    sort: str = "delta",
+    top: int | None = None,
+) -> dict[str, Any]:
+    """Evaluate the tree (under the scenario and `--set`) and rank its leaves at one period."""
+    check_sort(sort)
+    evaluation = evaluate(loaded, scenario=scenario, sets=sets)
+    return levers_result(evaluation, evaluation.period_index(period), step=step, points=points,
+                         sort=sort, top=top)
+
+
+def levers_result(
+    ev: Evaluation,
+    index: int,
+    step: float = DEFAULT_STEP,
+    points: bool = False,
+    sort: str = "delta",
+    top: int | None = None,
+) -> dict[str, Any]:
+    """The `nsm rank-levers` result: every leaf stepped alone, as plain data (the JSON output)."""
+    check_sort(sort)
+    if not (math.isfinite(step) and step >= 0):
+        raise UsageError(f"--step: the step must be a finite number ≥ 0, not {step!r}")
+    if top is not None and top < 1:
+        raise UsageError(f"--top {top}: give a number of levers of at least 1")
+    tree = ev.tree
+    period = ev.periods[index]
+    root = tree.nodes[tree.root]
+    base = {node_id: float(np.asarray(ev.values[node_id])[..., index]) for node_id in tree.order}
+    root_value = base[tree.root]
+    changes: dict[str, list[Change]] = {}
+    for change in ev.changes:
+        changes.setdefault(change.node_id, []).append(change)
+    parents: dict[str, int] = {}
+    for node_id in tree.order:
+        for kid in tree.children[node_id]:
+            parents[kid] = parents.get(kid, 0) + 1
+    missing = [leaf for leaf in tree.leaves if not math.isfinite(base[leaf])]
+
+    rows: list[dict[str, Any]] = []
+    variants: list[tuple[str, float]] = []
+    # per row: (value, stepped value, its variant, the benchmark's variant)
+    wanted: list[tuple[float, float, int | None, int | None]] = []
+    for leaf in tree.leaves:
+        node = tree.nodes[leaf]
+        value = base[leaf]
+        by_points = points and node.is_rate
+        series = ev.benchmarks.get(leaf)
+        benchmark = float(np.asarray(series)[..., index]) if series is not None else math.nan
+        row: dict[str, Any] = {
+            "rank": None, "id": leaf, "name": node.name, "owner": node.owner, "unit": node.unit,
+            "direction": node.direction, "shared": parents.get(leaf, 0) > 1,
+            "step_kind": POINTS if by_points else RELATIVE,
+            "value": json_number(value), "new_value": None, "delta": None, "delta_pct": None,
+            "elasticity": None, "benchmark": json_number(benchmark), "potential": None,
+            "clipped": False, "reason": None,
+        }
+        rows.append(row)
+        if not math.isfinite(value):
+            where = f" in {node.source}" if node.source is not None else ""
+            row["reason"] = f"no data for {period}{where}"
+            wanted.append((value, value, None, None))
+            continue
+        new, clipped = _clip(node, value, stepped_value(value, step, node.direction, by_points))
+        row["new_value"] = json_number(new)
+        row["clipped"] = clipped is not None
+        row["reason"] = clipped
+        if new == value and clipped is None and step > 0:
+            row["reason"] = "its value is 0: a relative step leaves it at 0"
+        step_at = bench_at = None
+        if new != value:
+            step_at = len(variants)
+            variants.append((leaf, new))
+        if math.isfinite(benchmark) and benchmark != value:
+            bench_at = len(variants)
+            variants.append((leaf, benchmark))
+        wanted.append((value, new, step_at, bench_at))
+
+    with np.errstate(all="ignore"):
+        root_values, held = root_under(tree, base, variants, changes)
+    if not math.isfinite(root_value):
+        gaps = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
+                                         else "")
+        why = f" (no data for {gaps})" if missing else ""
+        for row in rows:
+            if row["reason"] is None or not row["reason"].startswith("no data"):
+                row["reason"] = f"{root.name} has no value for {period}{why}"
+    else:
+        for row, (value, new, step_at, bench_at) in zip(rows, wanted, strict=True):
+            if math.isfinite(value):
+                _fill(row, value, new, step_at, bench_at, root_values, held, root_value, tree,
+                      changes, ev.scenario)
+
+    ordered = _sorted(rows, sort)
+    ranked = [row for row in ordered if row[sort] is not None]
+    for position, row in enumerate(ranked, start=1):
+        row["rank"] = position
+    shown = ordered
+    if top is not None:
+        # leaves without a delta stay listed: a data gap must not hide behind --top
+        shown = ranked[:top] + [row for row in ordered if row["delta"] is None]
+    return {
+        **tree.header(),
+        "root_value": json_number(root_value),
+        "period": period,
+        **ev.what_if(),
+        "step": json_number(step),
+        "mode": POINTS if points else RELATIVE,
+        "sort": sort,
+        "top": top,
+        "total": len(rows),
+        "hidden": len(rows) - len(shown),
+        "levers": shown,
+        "warnings": [d.to_dict() for d in ev.warnings],
+    }
+
+
+def _fill(row: dict[str, Any], value: float, new: float, step_at: int | None,
+          bench_at: int | None, root_values: np.ndarray, held: dict[int, str],
+          root_value: float, tree: CompiledTree, changes: Mapping[str, list[Change]],
+          scenario: str | None) -> None:
+    """Delta, elasticity and potential of one leaf from the propagated root values."""
+    delta = 0.0 if step_at is None else float(root_values[step_at]) - root_value
+    if step_at is not None and step_at in held:
+        node_id = held[step_at]
+        setter = [c for c in changes[node_id] if c.kind == VALUE][-1]
+        by = f"scenario {scenario}" if setter.span is not None and scenario else "--set"
+        row["reason"] = (f"no effect: '{tree.nodes[node_id].name}' ({node_id}) is fixed at "
+                         f"{setter.text} by {by}, so this leaf no longer moves the root")
+    if not math.isfinite(delta):
+        row["reason"] = "the root has no value when this leaf is stepped"
+        return
+    row["delta"] = json_number(delta)
+    row["delta_pct"] = _ratio(delta, root_value)
+    moved = (new - value) / value if value != 0 and new != value else math.nan
+    if math.isfinite(moved) and root_value != 0:
+        row["elasticity"] = json_number((delta / root_value) / moved, 6)
+    if row["benchmark"] is not None:
+        potential = 0.0 if bench_at is None else float(root_values[bench_at]) - root_value
+        row["potential"] = json_number(potential)
+
+
+def _sorted(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    """By |sort value| (largest first, ties in tree order); rows without one last, in tree order."""
+    keyed = list(enumerate(rows))
+    keyed.sort(key=lambda item: (item[1][sort] is None,
+                                 -_tie_key(item[1][sort]) if item[1][sort] is not None else 0.0,
+                                 item[0]))
+    return [row for _position, row in keyed]

@@ -1,0 +1,82 @@
+"""The typer application and what every command shares: output, formats, exit codes.
+
+Commands live in :mod:`nsm_cli.commands`, one module each, and stay thin: parse
+options, call the library, pick a renderer. Heavy modules (numpy, rich tables)
+are imported inside the commands, so `nsm --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from nsm_cli.diagnostics import Diagnostic
+
+app = typer.Typer(
+    name="nsm",
+    help="Break a North Star Metric into a metric tree, fill it from CSVs, find the levers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from nsm_cli import __version__
+
+        print(f"nsm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _nsm(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True,
+                     help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Break a North Star Metric into a metric tree, fill it from CSVs, find the levers.
+
+    Exit codes: 0 ok, 1 invalid tree or data (or findings of check), 2 wrong usage.
+    """
+
+
+def check_format(name: str, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
+    from nsm_cli.diagnostics import require_choice
+
+    return registry[require_choice("--format", name, registry)]
+
+
+def stdout_console():
+    """A console for stdout: colour only on a terminal and without NO_COLOR; wide when piped."""
+    from rich.console import Console
+
+    width = None
+    if not sys.stdout.isatty():
+        columns = os.environ.get("COLUMNS", "").strip()  # "abc" or "-5" would mean nothing
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else 200
+    return Console(highlight=False, soft_wrap=False, width=width)
+
+
+def emit(rendered: Any) -> None:
+    """Write a renderer's output: plain text as is, rich renderables through a console."""
+    if isinstance(rendered, str):
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+    else:
+        stdout_console().print(rendered)
+
+
+def report_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    """Diagnostics for people go to stderr, one `file:line:column: message` line each."""
+    for diagnostic in diagnostics:
+        print(diagnostic, file=sys.stderr)

@@ -1,0 +1,68 @@
+"""`nsm eval`: fill every node of a tree and show it with benchmarks and gaps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
+from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+
+EVAL_FORMAT_NAMES = ("text", "json", "markdown")
+DEFAULT_LAST = 6  # the same as trend.DEFAULT_LAST; kept here so `--help` needs no numpy
+
+TrendOpt = Annotated[
+    bool,
+    typer.Option("--trend", "-t",
+                 help="Add each node's last periods as a sparkline and its change against the "
+                 "previous period (▲▼, green when it improves for the node's direction)."),
+]
+LastOpt = Annotated[
+    int | None,
+    typer.Option("--last", "-n", metavar="N", min=1,
+                 help=f"How many periods the trend shows, up to the selected one "
+                 f"(default {DEFAULT_LAST}); implies --trend."),
+]
+CompareOpt = Annotated[
+    str | None,
+    typer.Option("--compare", "-c", metavar="PERIOD",
+                 help="Show another period beside the selected one, with the change from it."),
+]
+
+
+@app.command("eval")
+def eval_command(
+    tree: TreeArg,
+    period: PeriodOpt = None,
+    scenario: ScenarioOpt = None,
+    set_: SetOpt = None,
+    format_: FormatOpt = "text",
+    trend: TrendOpt = False,
+    last: LastOpt = None,
+    compare: CompareOpt = None,
+) -> None:
+    """Fill every node from the CSVs and render the tree with value, benchmark and gap.
+
+    Rates (unit %) show as percent and their gaps in percentage points; a node
+    whose observed value (its `source`) differs from its formula is marked ≠; a
+    node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
+    """
+    from nsm_cli.analysis.eval_result import eval_result
+    from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.render.eval_formats import EVAL_FORMATS
+    from nsm_cli.tree.changes import parse_assignment
+
+    renderer = check_format(format_, EVAL_FORMATS)
+    sets = [parse_assignment(text) for text in set_ or []]
+    loaded = load_tree(str(tree))
+    evaluation = evaluate(loaded, scenario=scenario, sets=sets)
+    index = evaluation.period_index(period)
+    other = None if compare is None else evaluation.period_index(compare, "--compare")
+    span = last if last is not None else (DEFAULT_LAST if trend else None)
+    result = eval_result(evaluation, index, trend=span, compare=other)
+    report_diagnostics(evaluation.warnings)
+    emit(renderer(result))
+
+

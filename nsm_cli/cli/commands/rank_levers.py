@@ -1,0 +1,77 @@
+"""`nsm rank-levers`: rank the leaves by how much the root moves when each improves by one step."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
+from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+
+StepOpt = Annotated[
+    str,
+    typer.Option("--step", metavar="STEP",
+                 help="Size of the improving step: a percentage (1%, 0.5%; a bare number "
+                 "like 2 means 2%). With --points, % leaves move by that many percentage points "
+                 "(1pp, which also turns --points on)."),
+]
+PointsOpt = Annotated[
+    bool,
+    typer.Option("--points", help="Move leaves whose unit is % by percentage points "
+                 "(92% → 93%) instead of relatively; other leaves still move by --step %."),
+]
+TopOpt = Annotated[
+    int | None,
+    typer.Option("--top", "-n", min=1, metavar="N",
+                 help="Show only the N strongest levers (leaves without data stay listed)."),
+]
+SortOpt = Annotated[
+    str,
+    typer.Option("--sort", metavar="BY",
+                 help="delta: by the root's change for one step (default); potential: by the "
+                 "root's change if the leaf alone reached its benchmark."),
+]
+
+
+@app.command("rank-levers")
+def rank_levers_command(
+    tree: TreeArg,
+    period: PeriodOpt = None,
+    step: StepOpt = "1%",
+    points: PointsOpt = False,
+    top: TopOpt = None,
+    sort: SortOpt = "delta",
+    scenario: ScenarioOpt = None,
+    set_: SetOpt = None,
+    format_: FormatOpt = "text",
+) -> None:
+    """Rank the leaves by how much the root moves when each alone improves by one step.
+
+    A step improves the leaf: up, or down for `direction: down` (churn). Each
+    row shows the root's change (delta), its elasticity and its potential: the
+    root's change if that leaf alone reached its benchmark. Leaves without data
+    for the period are listed with the reason, never ranked as zero.
+    """
+    from nsm_cli.analysis.levers import check_sort, parse_step, rank_levers
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.render.levers_formats import LEVERS_FORMATS
+    from nsm_cli.tree.changes import parse_assignment
+
+    renderer = check_format(format_, LEVERS_FORMATS)
+    check_sort(sort)
+    amount, by_points = parse_step(step)
+    sets = [parse_assignment(text) for text in set_ or []]
+    loaded = load_tree(str(tree))
+    result = rank_levers(loaded, period=period, step=amount, points=points or by_points,
+                         scenario=scenario, sets=sets, sort=sort, top=top)
+    for warning in result["warnings"]:
+        report_diagnostics([_diagnostic(warning)])
+    emit(renderer(result))
+
+
+def _diagnostic(found: dict):
+    from nsm_cli.diagnostics import Diagnostic, Span
+
+    return Diagnostic(found["code"], found["severity"], found["message"],
+                      Span(found["file"], found["line"], found["column"]))

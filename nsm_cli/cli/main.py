@@ -1,0 +1,39 @@
+"""Entry point: run a command and turn our exceptions into exit codes, in this one place.
+
+Typer handles its own usage errors (exit 2, with help); the library raises
+:class:`NsmError` for invalid input (exit 1) and :class:`UsageError` for a
+command line that names something the tree does not have (exit 2).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from nsm_cli.cli.app import EXIT_INVALID, EXIT_USAGE, app, report_diagnostics
+from nsm_cli.diagnostics import NsmError, UsageError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `nsm`; return the exit code (0 ok, 1 invalid input or findings, 2 usage)."""
+    from nsm_cli.cli import commands  # noqa: F401  (registers the commands)
+
+    try:
+        app(args=argv, prog_name="nsm", standalone_mode=True)
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else EXIT_INVALID
+    except NsmError as exc:
+        report_diagnostics(exc.diagnostics)
+        return EXIT_INVALID
+    except UsageError as exc:
+        print(f"nsm: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def run() -> None:
+    """Console-script entry: exit with main's code."""
+    sys.exit(main())

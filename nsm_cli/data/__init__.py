@@ -1,0 +1,1 @@
+"""Data: the data sources named by a tree, read into per-period series."""

@@ -1,0 +1,635 @@
+"""Data files (CSV) → per-period float arrays for the leaves bound to them.
+
+This is the light path for small and medium files: the `csv` module reads the
+rows, numpy aggregates them per period. Reading (:func:`read_rows`) is kept
+apart from parsing and aggregating (:func:`build_table`) so a faster reader for
+big files only has to produce the same :class:`RawRows`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import io
+import math
+import os
+import re
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
+from nsm_cli.tree.model import AGGS, FORMATS, DataSpec, text_codec
+
+ALL = "all"  # the one period of a file without a period column
+MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
+MAX_SHOWN = 40  # characters of a bad cell quoted in a message
+# files from this size on take a fast path (polars, else numpy over the bytes); for bench/
+_FAST_SETTING = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
+FAST_BYTES = int(_FAST_SETTING) if _FAST_SETTING.isdigit() else 4 << 20
+# NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
+# or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
+READERS = ("auto", "polars", "numpy", "csv")
+POLARS_MAX_COLUMNS = 1_000  # wider files skip polars (see polarscsv.MAX_COLUMNS)
+
+AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
+NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
+
+# Cells that mean "no value" (compared lower-cased, after stripping).
+MISSING_CELLS = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "none", "-", "—"})
+
+# A number as people type it: sign, currency, thousands commas, exponent, percent.
+_NUMBER = re.compile(
+    r"(?P<sign>[+-]?)\s*(?P<currency>[$¥￥€£]?)\s*(?P<sign2>[+-]?)"
+    r"(?P<digits>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<exponent>[eE][+-]?[0-9]+)?\s*(?P<percent>[%％]?)"
+)
+_MINUSES = str.maketrans({"−": "-", "－": "-", "＋": "+"})
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    """A column (wide) or metric (long) some node asks for, and how to combine its rows."""
+
+    column: str
+    agg: str | None
+    span: Span
+
+
+@dataclass
+class Table:
+    """A data file reduced to what the tree needs: one float array per (column, agg)."""
+
+    spec: DataSpec
+    periods: list[str]
+    series: dict[tuple[str, str | None], np.ndarray]
+    columns: list[str]
+
+
+@dataclass
+class RawColumn:
+    """One requested column still as text: its cells and which data rows they sit in."""
+
+    cells: list[str]
+    rows: np.ndarray  # index into RawRows.labels / RawRows.lines, one per cell
+    position: int  # 1-based column of the cells in the file (long format: the value column)
+
+
+@dataclass
+class RawRows:
+    """What any reader produces from a file; :func:`build_table` does the rest."""
+
+    labels: list[str] | None  # period label per data row; None when there is no period column
+    lines: np.ndarray  # 1-based line where each data row starts
+    columns: list[str]  # every metric the file offers, in file order
+    used: dict[str, RawColumn]  # the requested columns the file has
+    ambiguous: dict[str, list[int]] = field(default_factory=dict)  # name -> header positions
+    bad_labels: list[tuple[int, int]] = field(default_factory=list)  # (line, column) of empty ones
+
+
+def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
+    """Read the file once and build every requested (column, agg) series.
+
+    Raises NsmError with every diagnostic found, not just the first. The fast readers give
+    the same table or None; the exact ones (numpy, then csv) report every problem.
+    """
+    reader = csv_reader()
+    big = reader != "csv" and _big(spec.path)
+    if reader == "polars" or (reader == "auto" and big):
+        table = _read_polars(spec, uses)
+        if table is not None:
+            return table
+    if spec.format == "wide" and (reader == "numpy" or big):
+        table = read_big(spec, uses)
+        if table is not None:
+            return table
+    raw = read_rows(spec, {use.column for use in uses})
+    return build_table(spec, raw, uses)
+
+
+def csv_reader() -> str:
+    """The reader NSM_CSV_READER asks for (auto when unset)."""
+    if _FAST_SETTING and not _FAST_SETTING.isdigit():
+        raise UsageError(f"NSM_FAST_CSV_BYTES={_FAST_SETTING}: give a whole number of bytes")
+    name = os.environ.get("NSM_CSV_READER", "").strip().lower() or "auto"
+    if name not in READERS:
+        raise UsageError(f"NSM_CSV_READER={name}: choose one of {', '.join(READERS)}")
+    return name
+
+
+def _read_polars(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
+    """The polars reader (the optional `fast` extra); None when it is not installed."""
+    try:
+        with open(spec.path, "rb") as handle:
+            if handle.readline(1 << 20).count(b",") >= POLARS_MAX_COLUMNS:
+                return None  # a wide file: the numpy path is faster, don't import polars
+        from nsm_cli.data import polarscsv
+    except (ImportError, OSError):
+        return None
+    return polarscsv.read_table_polars(spec, uses)
+
+
+def _big(path: str) -> bool:
+    try:
+        return os.path.getsize(path) >= FAST_BYTES
+    except OSError:
+        return False
+
+
+# --- the fast path for big wide files (see fastcsv) ------------------------------------------
+
+
+def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
+    """A big wide UTF-8 file read with numpy; None when its shape needs the light path."""
+    from nsm_cli.data import fastcsv
+    from nsm_cli.progress import bar
+
+    if _codec(spec) not in ("utf-8", "ascii"):
+        return None
+    data = read_bytes(spec)
+    if b"\x00" in data:
+        raise _binary(spec)
+    try:
+        fastcsv.decode_check(data, "utf-8")
+    except UnicodeDecodeError as exc:
+        raise _undecodable(spec, data, exc) from None
+    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    line = 0
+    header: list[str] | None = None
+    while header is None:
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        line += 1
+        if start >= len(data):
+            return None  # empty: the light path says so
+        text = data[start:end].decode("utf-8")
+        if text.count('"') % 2 or "\r" in text.rstrip("\r\n"):
+            return None  # a header cell across lines, or lone CR line ends: the light path
+        row = next(csv.reader([text.rstrip("\r\n")]), [])
+        if "".join(row).strip():
+            header = [cell.strip() for cell in row]
+        start = end
+    period_at = _find(header, spec.period_column)
+    if period_at is None and spec.period_column_set:
+        message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"
+        raise NsmError([error("E306", message + _choices(spec.period_column, header), spec.span)])
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        if i != period_at and name:
+            positions.setdefault(name, []).append(i)
+    wanted = {use.column: positions[use.column][0] for use in uses
+              if len(positions.get(use.column, ())) == 1}
+    ambiguous = {use.column: [i + 1 for i in positions[use.column]] for use in uses
+                 if len(positions.get(use.column, ())) > 1}
+    try:
+        with bar(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
+            rows = fastcsv.read_fast(data, start, line, len(header), period_at, wanted, "utf-8",
+                                     advance)
+    except fastcsv.Unsupported:
+        return None
+    del data
+
+    bad_cells = _label_problems(spec, [(line, (period_at or 0) + 1) for line in rows.bad_labels])
+    parsed: dict[str, Parsed] = {}
+    everywhere = np.arange(rows.lines.size, dtype=np.intp)
+    for name, at in wanted.items():
+        values = rows.values[name]
+        slow = rows.bad[name]
+        if slow:
+            cells = [cell for _, cell in slow]
+            numbers, bad = parse_cells(cells)
+            values[[row for row, _ in slow]] = numbers
+            for i in bad:
+                bad_cells.append((int(rows.lines[slow[i][0]]), at + 1,
+                                  f"bad cell {_quote(cells[i])} in column '{name}': "
+                                  f"{NUMBER_HINT}"))
+        parsed[name] = Parsed(values, everywhere)
+    if rows.labels is None or rows.codes is None:
+        periods, codes = [ALL], np.zeros(rows.lines.size, dtype=np.intp)
+    else:
+        periods = sorted(rows.labels)
+        order = {label: i for i, label in enumerate(periods)}
+        codes = np.array([order[label] for label in rows.labels], dtype=np.intp)[rows.codes]
+    found = Found(periods, codes, rows.lines, rows.labels is None, list(positions), ambiguous)
+    return assemble(spec, found, parsed, bad_cells, uses)
+
+
+# --- reading: file → text → rows -------------------------------------------------------------
+
+
+def _fail(message: str, span: Span) -> NsmError:
+    return NsmError([error("E303", message, span)])
+
+
+def read_bytes(spec: DataSpec) -> bytes:
+    """The file's bytes; E303 when it cannot be read."""
+    try:
+        if not os.path.isdir(spec.path) and not stat.S_ISREG(os.stat(spec.path).st_mode):
+            raise _fail(f"data '{spec.name}': {spec.path} is not a regular file (a FIFO or "
+                        "a device would block)", spec.span)
+        with open(spec.path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise _fail(f"data '{spec.name}': {spec.path} does not exist", spec.span) from None
+    except IsADirectoryError:
+        raise _fail(f"data '{spec.name}': {spec.path} is a folder, not a CSV file",
+                    spec.span) from None
+    except PermissionError:
+        raise _fail(f"data '{spec.name}': cannot open {spec.path} (permission denied)",
+                    spec.span) from None
+    except OSError as exc:
+        raise _fail(f"data '{spec.name}': cannot read {spec.path} ({exc.strerror or exc})",
+                    spec.span) from None
+    return data
+
+
+def _codec(spec: DataSpec) -> str:
+    """The encoding's canonical name; E303 for one Python does not know."""
+    try:
+        return text_codec(spec.encoding)
+    except LookupError:
+        raise _fail(f"data '{spec.name}': unknown encoding '{spec.encoding}' for {spec.path} "
+                    "(try utf-8, gbk or gb18030)", spec.span) from None
+
+
+def _undecodable(spec: DataSpec, data: bytes, exc: UnicodeDecodeError) -> NsmError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        hint = "set encoding: gbk in the data entry if the file comes from Excel"
+    else:
+        hint = "check the encoding in the data entry (utf-8, gbk or gb18030)"
+    return _fail(f"cannot decode {spec.path} as {spec.encoding} (line {line}): {hint}",
+                 Span(spec.path, line, 1))
+
+
+def read_text(spec: DataSpec) -> str:
+    """The file decoded; E303 for anything that keeps it from being a text CSV file."""
+    data = read_bytes(spec)
+    codec = _codec(spec)
+    wide_chars = codec.startswith(("utf-16", "utf-32"))
+    if codec == "utf-8":
+        codec = "utf-8-sig"  # Excel writes a BOM
+    if not wide_chars and b"\x00" in data:
+        raise _binary(spec)
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise _undecodable(spec, data, exc) from None
+    except UnicodeError as exc:  # a codec that fails without a position (punycode)
+        raise _fail(f"data '{spec.name}': cannot decode {spec.path} as {codec} ({exc})",
+                    spec.span) from None
+    if "\x00" in text:
+        raise _binary(spec)
+    return text.removeprefix("\ufeff")
+
+
+def _binary(spec: DataSpec) -> NsmError:
+    return _fail(f"data '{spec.name}': {spec.path} looks like a binary file, not a CSV file "
+                 "(it contains NUL bytes)", spec.span)
+
+
+def _find(header: list[str], name: str) -> int | None:
+    """Where a column is: the exact name, else the one name equal ignoring case."""
+    if name in header:
+        return header.index(name)
+    folded = [i for i, cell in enumerate(header) if cell.casefold() == name.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and data rows with the physical line each row starts on; blank rows skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    body: list[tuple[int, list[str]]] = []
+    previous = 0
+    try:
+        for row in reader:
+            start, previous = previous + 1, reader.line_num
+            if not "".join(row).strip():
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+            else:
+                body.append((start, row))
+    except csv.Error as exc:
+        line = reader.line_num
+        raise _fail(f"cannot read {spec.path} as CSV (line {line}): {exc}",
+                    Span(spec.path, line, 1)) from None
+    if header is None:
+        raise _fail(f"data '{spec.name}': {spec.path} is empty: expected a header row "
+                    "such as period,visits", spec.span)
+    return header, body
+
+
+def read_rows(spec: DataSpec, wanted: set[str]) -> RawRows:
+    """Read a file with the csv module into text rows, keeping only the wanted columns."""
+    if spec.format not in FORMATS:
+        raise ValueError(f"unknown data format {spec.format!r}")
+    header, body = _split(spec, read_text(spec))
+    period_at = _find(header, spec.period_column)
+    if period_at is None and spec.period_column_set:
+        message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"
+        raise NsmError([error("E306", message + _choices(spec.period_column, header), spec.span)])
+
+    labels: list[str] = []
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    bad_labels: list[tuple[int, int]] = []
+    for line, row in body:
+        if period_at is not None:
+            label = row[period_at].strip() if period_at < len(row) else ""
+            if not label:
+                bad_labels.append((line, period_at + 1))
+                continue
+            labels.append(label)
+        lines.append(line)
+        rows.append(row)
+
+    if spec.format == "long":
+        columns, used = _long_columns(spec, header, rows, wanted)
+        ambiguous: dict[str, list[int]] = {}
+    else:
+        columns, used, ambiguous = _wide_columns(header, period_at, rows, wanted)
+    return RawRows(None if period_at is None else labels, np.asarray(lines, dtype=np.int64),
+                   columns, used, ambiguous, bad_labels)
+
+
+def _wide_columns(
+    header: list[str], period_at: int | None, rows: list[list[str]], wanted: set[str]
+) -> tuple[list[str], dict[str, RawColumn], dict[str, list[int]]]:
+    """Every header name but the period's is a metric; cut out the wanted ones."""
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        if i != period_at and name:
+            positions.setdefault(name, []).append(i)
+    everywhere = np.arange(len(rows), dtype=np.intp)
+    used: dict[str, RawColumn] = {}
+    ambiguous: dict[str, list[int]] = {}
+    for name in wanted:
+        found = positions.get(name)
+        if not found:
+            continue
+        if len(found) > 1:
+            ambiguous[name] = [i + 1 for i in found]
+            continue
+        at = found[0]
+        cells = [row[at] if at < len(row) else "" for row in rows]
+        used[name] = RawColumn(cells, everywhere, at + 1)
+    return list(positions), used, ambiguous
+
+
+def _long_columns(
+    spec: DataSpec, header: list[str], rows: list[list[str]], wanted: set[str]
+) -> tuple[list[str], dict[str, RawColumn]]:
+    """Rows of (period, metric, value): each wanted metric gets the value cells of its rows."""
+    metric_at, value_at = _find(header, "metric"), _find(header, "value")
+    lacking = [name for name, at in (("metric", metric_at), ("value", value_at)) if at is None]
+    if metric_at is None or value_at is None:
+        names = " and ".join(f"'{name}'" for name in lacking)
+        message = (f"data '{spec.name}' ({spec.path}) is in long format but has no {names} "
+                   f"column{'s' if len(lacking) > 1 else ''}: the header should read "
+                   f"{spec.period_column},metric,value")
+        raise NsmError([error("E306", message, spec.span)])
+    metrics: dict[str, None] = {}  # an ordered set
+    cells: dict[str, list[str]] = {name: [] for name in wanted}
+    where: dict[str, list[int]] = {name: [] for name in wanted}
+    for index, row in enumerate(rows):
+        metric = row[metric_at].strip() if metric_at < len(row) else ""
+        if not metric:
+            continue
+        metrics[metric] = None
+        if metric in cells:
+            cells[metric].append(row[value_at] if value_at < len(row) else "")
+            where[metric].append(index)
+    used = {
+        name: RawColumn(cells[name], np.asarray(where[name], dtype=np.intp), value_at + 1)
+        for name in wanted
+        if name in metrics
+    }
+    return list(metrics), used
+
+
+# --- parsing and aggregating: rows → per-period arrays ---------------------------------------
+
+
+def parse_cell(text: str) -> float | None:
+    """A cell as people type it → float; NaN when it says "no value", None when it is no number."""
+    cleaned = text.strip().translate(_MINUSES)
+    if cleaned.lower() in MISSING_CELLS:
+        return math.nan
+    match = _NUMBER.fullmatch(cleaned)
+    if match is None or (match["sign"] and match["sign2"]):
+        return None
+    value = float(match["digits"].replace(",", "") + (match["exponent"] or ""))
+    if "-" in (match["sign"], match["sign2"]):
+        value = -value
+    if match["percent"]:
+        value /= 100
+    return value if math.isfinite(value) else None
+
+
+def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
+    values: list[float] = []
+    bad: list[int] = []
+    known: dict[str, float | None] = {}  # formatted cells repeat: "", "92%", "-"
+    for i, cell in enumerate(cells):
+        try:  # the common case, a plain number, costs one float()
+            value = float(cell)
+            if not math.isfinite(value) or "_" in cell:
+                raise ValueError(cell)  # nan/inf/1_000: let the strict parser decide
+        except ValueError:
+            parsed = known[cell] if cell in known else known.setdefault(cell, parse_cell(cell))
+            if parsed is None:
+                bad.append(i)
+                parsed = math.nan
+            value = parsed
+        values.append(value)
+    return np.asarray(values, dtype=np.float64), bad
+
+
+def aggregate(values: np.ndarray, codes: np.ndarray, size: int, agg: str | None) -> np.ndarray:
+    """Combine the rows of each period; missing values never count, so no data stays NaN.
+
+    With agg None every period must have at most one row (the caller checks).
+    `count` is 0 for a period whose rows are all missing, NaN for a period without rows.
+    """
+    out = np.full(size, np.nan)
+    if agg is None:
+        out[codes] = values
+        return out
+    present = ~np.isnan(values)
+    # a column without missing cells (the usual big export) needs no filtered copies
+    where, kept = (codes, values) if present.all() else (codes[present], values[present])
+    counts = np.bincount(where, minlength=size)
+    if agg == "count":
+        out = counts.astype(np.float64)
+        out[np.bincount(codes, minlength=size) == 0] = np.nan
+    elif agg in ("sum", "mean"):
+        sums = np.bincount(where, weights=kept, minlength=size).astype(np.float64)
+        if agg == "mean":
+            np.divide(sums, counts, out=sums, where=counts > 0)
+        out = np.where(counts > 0, sums, np.nan)
+    elif agg == "min":
+        np.fmin.at(out, where, kept)  # fmin ignores the NaN the array starts with
+    elif agg == "max":
+        np.fmax.at(out, where, kept)
+    elif agg == "last":
+        last_row = np.full(size, -1, dtype=np.intp)
+        np.maximum.at(last_row, where, np.flatnonzero(present))
+        found = last_row >= 0
+        out[found] = values[last_row[found]]
+    else:
+        raise ValueError(f"unknown agg {agg!r}")
+    return out
+
+
+def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Table:
+    """Parse the used columns as numbers and aggregate them per period, collecting every error."""
+    if raw.labels is None:
+        periods = [ALL]
+        codes = np.zeros(len(raw.lines), dtype=np.intp)
+    else:
+        unique, codes = np.unique(np.asarray(raw.labels, dtype=str), return_inverse=True)
+        periods = unique.tolist()
+        codes = codes.reshape(-1)
+    noun = "metric" if spec.format == "long" else "column"
+
+    bad_cells = _label_problems(spec, raw.bad_labels)
+    parsed: dict[str, Parsed] = {}
+    for name in dict.fromkeys(use.column for use in uses):
+        column = raw.used.get(name)
+        if column is None:
+            continue
+        numbers, bad = parse_cells(column.cells)
+        parsed[name] = Parsed(numbers, column.rows)
+        where = f"column '{name}'" if noun == "column" else f"column 'value' (metric '{name}')"
+        for i in bad:
+            bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
+                              f"bad cell {_quote(column.cells[i])} in {where}: {NUMBER_HINT}"))
+    found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous)
+    return assemble(spec, found, parsed, bad_cells, uses)
+
+
+@dataclass
+class Parsed:
+    """A used column as numbers: one value per cell and the data row each cell sits in."""
+
+    values: np.ndarray
+    rows: np.ndarray
+
+
+@dataclass
+class Found:
+    """What any reader learnt of a file's rows: periods, a period code and a line per row."""
+
+    periods: list[str]
+    codes: np.ndarray
+    lines: np.ndarray
+    no_period_column: bool
+    columns: list[str]
+    ambiguous: dict[str, list[int]]
+
+
+def _label_problems(spec: DataSpec, bad_labels: list[tuple[int, int]]) -> list[
+        tuple[int, int, str]]:
+    return [(line, column, f"bad cell '' in column '{spec.period_column}': every row needs a "
+                           "period label like 2025-06")
+            for line, column in bad_labels]
+
+
+def assemble(
+    spec: DataSpec, found: Found, parsed: dict[str, Parsed],
+    bad_cells: list[tuple[int, int, str]], uses: Sequence[ColumnUse],
+) -> Table:
+    """Aggregate the parsed columns per period; raise every problem found at once."""
+    noun = "metric" if spec.format == "long" else "column"
+    periods = found.periods
+    diagnostics: list[Diagnostic] = _capped(spec, bad_cells)
+    series: dict[tuple[str, str | None], np.ndarray] = {}
+    for use in uses:
+        if use.column in found.ambiguous:
+            places = ", ".join(str(p) for p in found.ambiguous[use.column])
+            diagnostics.append(error(
+                "E302", f"data '{spec.name}' ({spec.path}) has several columns named "
+                f"'{use.column}' (columns {places}): rename all but one", use.span))
+            continue
+        if use.column not in parsed:
+            message = f"data '{spec.name}' ({spec.path}) has no {noun} '{use.column}'"
+            diagnostics.append(error("E302", message + _choices(use.column, found.columns, noun),
+                                     use.span))
+            continue
+        column = parsed[use.column]
+        # rows are increasing indices: as many as there are rows means all of them in order
+        everywhere = column.rows.size == found.codes.size
+        column_codes = found.codes if everywhere else found.codes[column.rows]
+        if use.agg is None:
+            clash = _duplicates(spec, found, noun, use, column, column_codes)
+            if clash is not None:
+                diagnostics.append(clash)
+                continue
+        key = (use.column, use.agg)
+        if key not in series:
+            series[key] = aggregate(column.values, column_codes, len(periods), use.agg)
+    if diagnostics:
+        raise NsmError(diagnostics)
+    return Table(spec, periods, series, list(found.columns))
+
+
+def _duplicates(
+    spec: DataSpec, found: Found, noun: str, use: ColumnUse, column: Parsed,
+    codes: np.ndarray,
+) -> Diagnostic | None:
+    """E305 when a column without agg has several rows for one period."""
+    periods = found.periods
+    counts = np.bincount(codes, minlength=len(periods))
+    crowded = np.flatnonzero(counts > 1)
+    if crowded.size == 0:
+        return None
+    first = int(crowded[0])
+    lines = found.lines[column.rows[codes == first]].tolist()
+    shown = ", ".join(str(line) for line in lines[:6]) + (", …" if len(lines) > 6 else "")
+    more = f"; {crowded.size - 1} more periods too" if crowded.size > 1 else ""
+    if found.no_period_column:
+        more += f"; the file has no '{spec.period_column}' column"
+    return error("E305", f"{noun} '{use.column}' of {spec.path} has {len(lines)} rows for "
+                 f"period {periods[first]} (lines {shown}{more}): {AGG_HINT}", use.span)
+
+
+def _capped(spec: DataSpec, bad_cells: list[tuple[int, int, str]]) -> list[Diagnostic]:
+    """At most MAX_BAD_CELLS E304s, in file order, then one saying how many were left out."""
+    bad_cells.sort()
+    out = [error("E304", message, Span(spec.path, line, column))
+           for line, column, message in bad_cells[:MAX_BAD_CELLS]]
+    if len(bad_cells) > MAX_BAD_CELLS:
+        line, column, _ = bad_cells[MAX_BAD_CELLS]
+        rest = len(bad_cells) - MAX_BAD_CELLS
+        out.append(error("E304", f"… and {rest} more bad cell{'s' if rest > 1 else ''} in "
+                         f"{spec.path}", Span(spec.path, line, column)))
+    return out
+
+
+def _quote(cell: str) -> str:
+    """A cell fit for a one-line message: stripped, control characters escaped, cut short."""
+    text = cell.strip()
+    if len(text) > MAX_SHOWN:
+        text = text[: MAX_SHOWN - 1] + "…"
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return f"'{text}'"
+
+
+def _choices(name: str, available: list[str], noun: str = "column") -> str:
+    """`: did you mean 'x'?`, or the list of what there is when it is short."""
+    available = [c for c in available if c]
+    folded = [c for c in available if c.casefold() == name.casefold()]
+    close = folded or difflib.get_close_matches(name, available, n=1)
+    if close:
+        return f": did you mean '{close[0]}'?"
+    if not available:
+        return f": the file has no {noun}s"
+    if len(available) <= 10:
+        return f": the {noun}s are " + ", ".join(f"'{c}'" for c in available)
+    return ""

@@ -1,0 +1,1 @@
+"""Tree files: located YAML, the model, change strings, formulas, the compiled tree."""

@@ -1,0 +1,149 @@
+"""Alert rules (`alert:` on a node or guardrail), parsed with their spans.
+
+Rules, all optional: `min: X` / `max: X` (a threshold), `falls_for: N` (the last N
+period-on-period moves went the worse way), `change_below: -5%` / `change_above: +5%`
+(relative change, or points for a rate: `-2pp`). A node's own `min`/`max` bounds count as
+rules too. Judging them against values is `nsm_cli.analysis.alerts`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from nsm_cli.diagnostics import Diagnostic, Span, error
+from nsm_cli.numbers import MINUS, value_text
+from nsm_cli.tree.keys import key_names
+from nsm_cli.tree.model import Node, TreeFile
+from nsm_cli.tree.parser import parse_percent, suggest
+from nsm_cli.tree.yamlload import YMap, YScalar
+
+RULE_KEYS = key_names("alert")
+INVALID_RULE = "E114"
+_CHANGE = re.compile(r"^([+-]?)\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(%|pp|pt|pts)$", re.I)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a node: its kind, its threshold and how it was written."""
+
+    kind: str               # one of RULE_KEYS
+    threshold: float        # a value, a count (falls_for) or a change (fraction or points)
+    text: str               # as written, for messages: `2`, `-5%`, `92%`
+    span: Span
+    points: bool = False    # change rules: threshold in percentage points, not relative
+    source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.text}"
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "empty"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text"
+
+
+def parse_rules(node: Node) -> tuple[list[Rule], list[Diagnostic]]:
+    """The rules of a node's `alert:` block, and a diagnostic for every bad one."""
+    rules: list[Rule] = []
+    problems: list[Diagnostic] = []
+    if node.alert is None:
+        return rules, problems
+    where = f"alert of '{node.id}'"
+    if not node.alert.items:
+        problems.append(error(INVALID_RULE, f"{where} has no rules: give min, max, falls_for, "
+                              "change_below or change_above", node.alert.span))
+    for key, value in node.alert.items:
+        name = str(key.value)
+        if name not in RULE_KEYS:
+            hint = suggest(name, RULE_KEYS) or f": rules are {', '.join(RULE_KEYS)}"
+            problems.append(error("E104", f"unknown alert rule '{name}' in {where}{hint}",
+                                  key.span))
+            continue
+        if not isinstance(value, YScalar):
+            shape = "a mapping" if isinstance(value, YMap) else "a list"
+            problems.append(error("E103", f"alert rule '{name}' must be a single value, not "
+                                  f"{shape}", value.span))
+            continue
+        rule, problem = _parse_rule(node, name, value)
+        if problem is not None:
+            problems.append(problem)
+        elif rule is not None:
+            rules.append(rule)
+    low = next((r for r in rules if r.kind == "min"), None)
+    high = next((r for r in rules if r.kind == "max"), None)
+    if low is not None and high is not None and low.threshold > high.threshold:
+        problems.append(error(INVALID_RULE, f"{where}: min {low.text} is above max {high.text}, "
+                              "so the alert would always fire", low.span))
+    return rules, problems
+
+
+def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Diagnostic | None]:
+    raw, span = value.value, value.span
+    text = value.raw or str(raw)
+    if name in ("min", "max"):
+        number = parse_percent(raw)
+        if number is None:
+            return None, error("E103", f"alert rule '{name}' must be a number (like 4.5 or 92%), "
+                               f"not {_kind(raw)}", span)
+        if not math.isfinite(number):
+            return None, error(INVALID_RULE, f"alert rule '{name}' must be a finite number", span)
+        return Rule(name, number, value_text(number, node.unit), span), None
+    if name == "falls_for":
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            return None, error("E103", "alert rule 'falls_for' must be a whole number of periods "
+                               f"(like 2), not {_kind(raw)}", span)
+        if not math.isfinite(raw) or raw != int(raw):
+            return None, error(INVALID_RULE, "alert rule 'falls_for' must be a whole number of "
+                               f"periods, not {text}", span)
+        if raw < 1:
+            return None, error(INVALID_RULE, "alert rule 'falls_for' must be at least 1 period, "
+                               f"not {text}", span)
+        return Rule(name, float(int(raw)), str(int(raw)), span), None
+    # change_below / change_above
+    how = "a change like -5% (relative) or -2pp (points, for a % node)"
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return None, error(INVALID_RULE, f"alert rule '{name}' must be {how}, not the bare "
+                           f"number {text}: write the unit", span)
+    if not isinstance(raw, str):
+        return None, error("E103", f"alert rule '{name}' must be {how}, not {_kind(raw)}", span)
+    match = _CHANGE.match(raw.strip().replace(MINUS, "-"))
+    if match is None:
+        return None, error(INVALID_RULE, f"alert rule '{name}' must be {how}, not '{raw}'", span)
+    sign = -1.0 if match.group(1) == "-" else 1.0
+    amount = sign * float(match.group(2)) / 100.0
+    points = match.group(3).lower() != "%"
+    if points and not node.is_rate:
+        return None, error(INVALID_RULE, f"alert rule '{name}: {raw}' is in percentage points, "
+                           f"but the unit of '{node.id}' is {node.unit or 'not %'}: use a "
+                           "relative change like -5%", span)
+    return Rule(name, amount, raw.strip(), span, points=points), None
+
+
+def tree_problems(tree: TreeFile) -> list[Diagnostic]:
+    """Every bad alert rule in a parsed tree file (for `inspect_tree`, `check` and `eval`)."""
+    found: list[Diagnostic] = []
+    for node in tree.nodes.values():
+        found += parse_rules(node)[1]
+    return found
+
+
+def node_rules(node: Node) -> list[Rule]:
+    """The node's own min/max bounds, then its alert rules (a rule repeating a bound is dropped)."""
+    rules = []
+    if node.minimum is not None:
+        rules.append(Rule("min", node.minimum, value_text(node.minimum, node.unit),
+                          node.span_of("min"), source="bound"))
+    if node.maximum is not None:
+        rules.append(Rule("max", node.maximum, value_text(node.maximum, node.unit),
+                          node.span_of("max"), source="bound"))
+    bounds = {(r.kind, r.threshold) for r in rules}
+    rules += [r for r in parse_rules(node)[0] if (r.kind, r.threshold) not in bounds]
+    return rules

@@ -1,0 +1,141 @@
+"""The tree file as data: nodes, data sources, scenarios, each key with its span."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+from dataclasses import dataclass, field
+
+from nsm_cli.diagnostics import Span
+from nsm_cli.tree.changes import Change
+from nsm_cli.tree.keys import choices_of
+from nsm_cli.tree.yamlload import YMap
+
+AGGS = choices_of("source", "agg")
+FORMATS = choices_of("data", "format")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """One entry of the tree's `data:` section, with its path already resolved."""
+
+    name: str
+    path: str
+    span: Span
+    period_column: str = "period"
+    period_column_set: bool = False
+    format: str = "wide"
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A value bound to a data column: `NAME.column` or `{data, column, agg}`."""
+
+    data: str
+    column: str
+    agg: str | None
+    span: Span
+
+    def __str__(self) -> str:
+        return f"{self.data}.{self.column}"
+
+
+@dataclass(frozen=True)
+class Child:
+    """One item of a node's `children`: the node defined there, or a `ref` to one elsewhere."""
+
+    id: str
+    span: Span
+    is_ref: bool = False
+
+
+@dataclass
+class Node:
+    """A metric: the root, a driver, a leaf or a guardrail."""
+
+    id: str
+    span: Span
+    name: str
+    keys: dict[str, Span] = field(default_factory=dict)
+    values: dict[str, Span] = field(default_factory=dict)
+    unit: str | None = None
+    formula: str | None = None
+    formula_offset_span: object = None  # callable(offset) -> Span, set by the parser
+    children: list[Child] = field(default_factory=list)
+    source: SourceRef | None = None
+    value: float | None = None
+    benchmark: float | SourceRef | None = None
+    target: float | None = None
+    direction: str = "up"
+    owner: str | None = None
+    actions: list[str] = field(default_factory=list)
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    minimum: float | None = None
+    maximum: float | None = None
+    alert: YMap | None = None
+    domain: tuple[float | None, float | None] | None = None  # values the metric can take
+    is_guardrail: bool = False
+
+    def value_domain(self) -> tuple[float, float]:
+        """The values this metric can take: its `domain`, else 0–100% for rates, else ≥ 0."""
+        default_high = 1.0 if self.is_rate else float("inf")
+        if self.domain is None:
+            return 0.0, default_high
+        low, high = self.domain
+        return (float("-inf") if low is None else low,
+                float("inf") if high is None else high)
+
+    @property
+    def is_rate(self) -> bool:
+        return self.unit == "%"
+
+    @property
+    def has_children(self) -> bool:
+        return bool(self.children)
+
+    def span_of(self, key: str) -> Span:
+        """Where a key's value stands (or the key, or the node) for pointing at it."""
+        return self.values.get(key) or self.keys.get(key) or self.span
+
+    def formula_span(self, offset: int = 0) -> Span:
+        if callable(self.formula_offset_span):
+            return self.formula_offset_span(offset)
+        return self.span_of("formula")
+
+
+@dataclass
+class Scenario:
+    name: str
+    span: Span
+    description: str | None = None
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class TreeFile:
+    """Everything a tree file says, checked for shape but not yet for structure."""
+
+    path: str
+    name: str = ""
+    version: int = 1
+    description: str | None = None
+    data: dict[str, DataSpec] = field(default_factory=dict)
+    period: str | None = None
+    period_span: Span | None = None
+    root: Node | None = None
+    guardrails: list[Node] = field(default_factory=list)
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    span: Span = field(default_factory=lambda: Span("<unknown>"))
+
+
+def text_codec(encoding: str) -> str:
+    """The canonical name of a text encoding; LookupError for unknown ones and for codecs
+    that are not text encodings (rot13, hex, base64), which bytes.decode refuses."""
+    name = codecs.lookup(encoding).name
+    with contextlib.suppress(UnicodeError):  # a text encoding that cannot decode one byte
+        b"a".decode(name)  # not b"": decoding empty bytes skips the check
+    return name

@@ -1,0 +1,239 @@
+"""Load a tree file into located YAML values: every mapping, key and scalar keeps its span.
+
+Tree files come from pull requests, so loading is bounded: a size limit, no
+tags beyond plain YAML types, a budget on expanded nodes (alias bombs) and on
+nesting depth. The libyaml composer is used when present: it is fast and
+survives deep flow nesting that the pure-Python one cannot.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
+MAX_ALIAS_REUSE = 10_000   # times a YAML alias may repeat a mapping or list (alias bombs)
+MAX_DEPTH = 200
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
+
+
+@dataclass
+class YScalar:
+    """A scalar with its Python value, its source text and where it stands."""
+
+    value: object
+    span: Span
+    raw: str = ""
+    style: str | None = None
+
+    def text_span(self, offset: int) -> Span:
+        """Span of character `offset` inside a single-line scalar (for formula errors)."""
+        quote = 1 if self.style in ("'", '"') else 0
+        if "\n" in self.raw[:offset] or self.style in ("|", ">"):
+            return self.span
+        return self.span.shifted(quote + offset)
+
+
+@dataclass
+class YMap:
+    """A mapping: keys in file order, each key located."""
+
+    items: list[tuple[YScalar, YValue]] = field(default_factory=list)
+    span: Span = field(default_factory=lambda: Span("<unknown>"))
+
+    def get(self, key: str) -> YValue | None:
+        for k, v in self.items:
+            if k.value == key:
+                return v
+        return None
+
+    def key_span(self, key: str) -> Span | None:
+        for k, _ in self.items:
+            if k.value == key:
+                return k.span
+        return None
+
+
+@dataclass
+class YSeq:
+    items: list[YValue] = field(default_factory=list)
+    span: Span = field(default_factory=lambda: Span("<unknown>"))
+
+
+YValue = YScalar | YMap | YSeq
+
+
+def _short(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _span(path: str, mark: yaml.Mark | None) -> Span:
+    if mark is None:
+        return Span(path, 1, 1)
+    return Span(path, mark.line + 1, mark.column + 1)
+
+
+def read_text(path: str) -> str:
+    """Read a tree file as text, refusing what cannot be a tree file."""
+    where = Span(path, 1, 1)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise NsmError([error("E100", f"no such file: {path}", where)]) from None
+    except OSError as exc:
+        raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
+    size = status.st_size
+    if stat.S_ISDIR(status.st_mode):
+        raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
+    if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
+        raise NsmError([error("E100", f"{path} is not a regular file", where)])
+    if size > MAX_FILE_BYTES:
+        mb = size / 1024 / 1024
+        msg = f"file is {mb:,.1f} MB: tree files are limited to {MAX_FILE_BYTES // 2**20} MB"
+        raise NsmError([error("E100", msg, where)])
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        msg = "binary data (a NUL byte): a tree file is UTF-8 text"
+        raise NsmError([error("E100", msg, Span(path, line, 1))])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        msg = "not UTF-8 text: save the tree file as UTF-8"
+        raise NsmError([error("E100", msg, Span(path, line, 1))]) from None
+
+
+def load_yaml(path: str, text: str | None = None) -> YValue | None:
+    """Compose the file and convert it to located values; None for an empty document."""
+    if text is None:
+        text = read_text(path)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml (PyYAML >= 6.0.3) has its own depth limit
+            raise NsmError([error("E102", _TOO_DEEP, _span(path, mark))]) from None
+        if exc.context and exc.context not in problem:
+            problem = f"{problem} ({exc.context})"
+        diagnostic = error("E101", f"YAML syntax error: {problem}", _span(path, mark))
+        raise NsmError([diagnostic]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: no mark, a position
+        before = text[: exc.position]
+        where = Span(path, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        problem = str(exc).splitlines()[0]
+        raise NsmError([error("E101", f"YAML syntax error: {problem}", where)]) from None
+    except yaml.YAMLError as exc:
+        raise NsmError([error("E101", f"YAML syntax error: {exc}", Span(path))]) from None
+    except RecursionError:
+        raise NsmError([error("E102", _TOO_DEEP, Span(path))]) from None
+    if root is None:
+        return None
+    return _Converter(path).convert(root)
+
+
+class _Converter:
+    """Walks composed nodes once, with a budget, turning them into located values."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.count = 0
+        self.reused = 0
+        self.visited: set[int] = set()
+        self.constructor = SafeConstructor()
+        self.problems: list[Diagnostic] = []
+
+    def convert(self, node: yaml.Node) -> YValue:
+        value = self._walk(node, 0)
+        if self.problems:
+            raise NsmError(self.problems)
+        return value
+
+    def _fail(self, code: str, message: str, node: yaml.Node) -> NsmError:
+        return NsmError([error(code, message, _span(self.path, node.start_mark))])
+
+    def _tag_error(self, node: yaml.Node) -> NsmError:
+        msg = f"YAML tag '{_short(node.tag)}' is not allowed: tree files hold plain values only"
+        return self._fail("E102", msg, node)
+
+    def _walk(self, node: yaml.Node, depth: int) -> YValue:
+        self.count += 1
+        if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.visited:
+                self.reused += 1
+                if self.reused > MAX_ALIAS_REUSE:
+                    msg = (f"YAML aliases repeat a mapping or list more than "
+                           f"{MAX_ALIAS_REUSE:,} times (an alias bomb?): write shared drivers "
+                           "with ref instead of YAML aliases")
+                    raise self._fail("E102", msg, node)
+            self.visited.add(id(node))
+        if self.count > MAX_NODES:
+            msg = (f"more than {MAX_NODES:,} YAML values: split the tree into several files "
+                   "(or, if YAML aliases repeat parts of it, write shared drivers with ref)")
+            raise self._fail("E102", msg, node)
+        if depth > MAX_DEPTH:
+            raise self._fail("E102", _TOO_DEEP, node)
+        span = _span(self.path, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP_TAG:
+                raise self._tag_error(node)
+            result = YMap(span=span)
+            seen: dict[object, Span] = {}
+            for key_node, value_node in node.value:
+                key = self._walk(key_node, depth + 1)
+                if not isinstance(key, YScalar) or isinstance(key.value, (list, dict)):
+                    raise self._fail("E103", "a mapping key must be a plain word", key_node)
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise self._fail("E102", "YAML merge keys (<<) are not allowed", key_node)
+                if key.value in seen:
+                    first = seen[key.value]
+                    msg = f"duplicate key '{key.value}' (first at line {first.line})"
+                    self.problems.append(error("E113", msg, key.span))
+                    continue
+                seen[key.value] = key.span
+                result.items.append((key, self._walk(value_node, depth + 1)))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                raise self._tag_error(node)
+            return YSeq([self._walk(item, depth + 1) for item in node.value], span)
+        if node.tag not in _PLAIN_TAGS:
+            raise self._tag_error(node)
+        return YScalar(self._scalar(node), span, node.value, node.style)
+
+    def _scalar(self, node: yaml.ScalarNode) -> object:
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:str" or tag == "tag:yaml.org,2002:timestamp":
+            return node.value
+        if ":" in node.value:  # YAML 1.1 base 60 (1:30 is 90): text, as YAML 1.2 reads it
+            return node.value
+        if tag == "tag:yaml.org,2002:int" and len(node.value) > 300:
+            raise self._fail("E112", "number too large", node)
+        try:
+            return SafeConstructor.yaml_constructors[tag](self.constructor, node)
+        except (ValueError, ConstructorError, OverflowError):
+            raise self._fail("E112", f"cannot read {node.value!r} as a number", node) from None
