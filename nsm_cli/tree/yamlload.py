@@ -204,11 +204,13 @@ class _Converter:
             result = YMap(span=span)
             seen: dict[object, Span] = {}
             for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # before _walk refuses the tag
+                    raise self._fail("E102", "YAML merge keys (<<) are not allowed", key_node)
                 key = self._walk(key_node, depth + 1)
                 if not isinstance(key, YScalar) or isinstance(key.value, (list, dict)):
                     raise self._fail("E103", "a mapping key must be a plain word", key_node)
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self._fail("E102", "YAML merge keys (<<) are not allowed", key_node)
+                if key.value is None or isinstance(key.value, bool):  # null:, yes:, on: as text
+                    key = YScalar(key.raw, key.span, key.raw, key.style)
                 if key.value in seen:
                     first = seen[key.value]
                     msg = f"duplicate key '{key.value}' (first at line {first.line})"
