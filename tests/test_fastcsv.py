@@ -115,3 +115,10 @@ def test_a_bad_fast_size_setting_is_a_usage_error_not_a_traceback():
                           env=env, capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr == "nsm: error: NSM_FAST_CSV_BYTES=4MB: give a whole number of bytes\n"
+
+
+def test_a_text_cell_over_128_kb_reads_the_same_on_both_paths(tmp_path, monkeypatch):
+    """The csv module refuses fields over 128 KB by default; the other readers never did."""
+    text = "period,a,note\n2025-01,1," + "x" * 200_000 + "\n2025-02,2,short\n"
+    light, fast = read_both(tmp_path, monkeypatch, text, [use("a")])
+    assert light == fast == (["2025-01", "2025-02"], {("a", "sum"): [1.0, 2.0]})

@@ -301,6 +301,9 @@ def _find(header: list[str], name: str) -> int | None:
 
 def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and data rows with the physical line each row starts on; blank rows skipped."""
+    # no field is longer than the file: the csv module's 128 KB default would refuse a long
+    # note the numpy and polars readers read (the limit is per process; only this reader uses it)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
