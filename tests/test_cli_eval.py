@@ -119,7 +119,7 @@ def test_every_registered_format_renders_every_bundled_tree(tree):
     name = ev.tree.nodes[ev.tree.root].name
     shown, value = ROOT_VALUES[tree]
     for format_name, renderer in EVAL_FORMATS.items():
-        text = show(renderer(result))  # the renderer under test, not another one
+        text = show(renderer(result), width=200)  # the renderer under test, not another
         if format_name == "json":
             root = json.loads(text)["nodes"][0]
             assert (root["name"], root["value"]) == (name, pytest.approx(value, rel=1e-12))
@@ -141,7 +141,7 @@ def test_markdown_is_a_table(nsm):
     (["--scenario", "nope"], "no such scenario"),
     (["--set", "nope=1"], "no such node"),
     (["--set", "contact_rate"], "expected ID=CHANGE"),
-    (["--format", "yaml"], "choose one of text, json, markdown"),
+    (["--format", "yaml"], "choose one of text, json, markdown, mermaid, dot"),
 ])
 def test_usage_errors_exit_2_with_a_message(nsm, args, words):
     run = nsm("eval", TREES / "funnel.yaml", *args)
