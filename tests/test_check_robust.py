@@ -123,7 +123,7 @@ def test_a_fifo_among_the_tree_files_is_refused_not_waited_on(nsm, write, tmp_pa
         run = nsm("check", ".", "--format", "json")
     found = json.loads(run.stdout)["diagnostics"]
     assert [(d["file"], d["code"], d["message"]) for d in found if d["code"] == "E100"] == [
-        ("pipe.yaml", "E100", "pipe.yaml is not a regular file")]
+        ("pipe.yaml", "E100", "pipe.yaml is not a regular file (a FIFO or a device would block)")]
     assert {d["file"] for d in found} == {"a.yaml", "pipe.yaml"} and run.code == 1
 
 

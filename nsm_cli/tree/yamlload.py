@@ -127,8 +127,8 @@ def read_regular(path: str, limit: int, what: str) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
         if not stat.S_ISREG(info.st_mode):
-            raise NsmError([error("E100", f"{path} is not a regular file (a pipe, device or "
-                                  f"socket): {what} must be regular files", where)])
+            raise NsmError([error("E100", f"{path} is not a regular file (a FIFO or a device "
+                                  "would block)", where)])
         if info.st_size > limit:
             mb = info.st_size / 1024 / 1024
             raise NsmError([error("E100", f"file is {mb:,.1f} MB: {what} are limited to "
