@@ -192,7 +192,7 @@ guardrails:
 """
     ev = evaluate(load(write, text))
     result = eval_result(ev, 1)
-    assert result["guardrails"] == [{
+    assert result.to_json()["guardrails"] == [{
         "id": "complaint_rate", "name": "complaint_rate", "unit": "%", "value": 0.4,
         "min": None, "max": 0.39, "breached": True, "direction": "up", "owner": None}]
     assert eval_result(ev, 0)["guardrails"][0]["breached"] is False

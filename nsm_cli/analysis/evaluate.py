@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nsm_cli.analysis.results import ChangeApplied
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error, warning
 from nsm_cli.numbers import json_number
@@ -42,8 +43,8 @@ class Evaluation:
         return {
             "scenario": self.scenario,
             "scenario_description": scenario.description if scenario else None,
-            "changes": [{"id": c.node_id, "change": c.text, "kind": c.kind,
-                         "amount": json_number(c.amount)} for c in self.changes],
+            "changes": [ChangeApplied(id=c.node_id, change=c.text, kind=c.kind,
+                                      amount=json_number(c.amount)) for c in self.changes],
         }
 
     def period_index(self, period: str | None = None, option: str = "--period") -> int:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.analysis.results import ABSENT, Contribution, ExplainNode, ExplainResult
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import NsmError, UsageError, error, require_choice
 from nsm_cli.numbers import json_number
@@ -307,8 +308,8 @@ def explain_result(
     max_exact: int = DEFAULT_MAX_EXACT,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
-) -> dict[str, Any]:
-    """The `nsm explain` result as plain data (the JSON output)."""
+) -> ExplainResult:
+    """The `nsm explain` result."""
     check_method(method)
     tree = ev.tree
     labels = (ev.periods[start_index], ev.periods[end_index])
@@ -346,39 +347,36 @@ def explain_result(
     rows = []
     for leaf in ordered:
         node = tree.nodes[leaf]
-        row = {
-            "id": leaf, "name": node.name, "unit": node.unit, "owner": node.owner,
-            "from_value": json_number(start[leaf]), "to_value": json_number(end[leaf]),
-            "leaf_change": json_number(end[leaf] - start[leaf]),
-            "contribution": json_number(contribution[leaf]),
-            "share": share(contribution[leaf]),
-        }
-        if errors is not None:
-            row["error"] = json_number(errors[leaf])
-        rows.append(row)
+        rows.append(Contribution(
+            id=leaf, name=node.name, unit=node.unit, owner=node.owner,
+            from_value=json_number(start[leaf]), to_value=json_number(end[leaf]),
+            leaf_change=json_number(end[leaf] - start[leaf]),
+            contribution=json_number(contribution[leaf]), share=share(contribution[leaf]),
+            error=ABSENT if errors is None else json_number(errors[leaf]),
+        ))
     total = math.fsum(contribution.values())
-    return {
+    return ExplainResult(
         **tree.header(),
-        "from": labels[0],
-        "to": labels[1],
-        "from_value": json_number(y0),
-        "to_value": json_number(y1),
-        "change": json_number(change),
-        "change_pct": None if y0 == 0 else json_number(change / abs(y0), 6),
-        "method": method,
-        "exact": exact,
-        "changed": len(players),
-        "samples": None if exact else 2 * samples,
-        "seed": None if exact else seed,
-        "residual": json_number(total - change),
-        "contributions": rows,
-        "nodes": _nodes(ev, tree, start_index, end_index, contribution, share),
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
+        from_=labels[0],
+        to=labels[1],
+        from_value=json_number(y0),
+        to_value=json_number(y1),
+        change=json_number(change),
+        change_pct=None if y0 == 0 else json_number(change / abs(y0), 6),
+        method=method,
+        exact=exact,
+        changed=len(players),
+        samples=None if exact else 2 * samples,
+        seed=None if exact else seed,
+        residual=json_number(total - change),
+        contributions=rows,
+        nodes=_nodes(ev, tree, start_index, end_index, contribution, share),
+        warnings=list(ev.warnings),
+    )
 
 
 def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,
-           contribution: Mapping[str, float], share) -> list[dict[str, Any]]:
+           contribution: Mapping[str, float], share) -> list[ExplainNode]:
     """Every node of the tree with its two values and the sum of its leaves' contributions.
 
     A shared driver counts where it is defined, so siblings' sums add up to their
@@ -401,14 +399,13 @@ def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,
         kids = tree.children[node_id]
         order = {kid: i for i, kid in enumerate(kids)}
         y0, y1 = _at(ev.values, node_id, start_index), _at(ev.values, node_id, end_index)
-        nodes.append({
-            "id": node_id, "name": node.name, "unit": node.unit,
-            "parent": tree.parent.get(node_id), "depth": tree.depth.get(node_id, 0),
-            "children": sorted(kids, key=lambda kid: (-abs(total[kid]), order[kid])),
-            "shared": [c.id for c in node.children if c.is_ref],
-            "from_value": json_number(y0), "to_value": json_number(y1),
-            "change": json_number(y1 - y0),
-            "contribution": json_number(total[node_id]), "share": share(total[node_id]),
-            "leaf": not kids,
-        })
+        nodes.append(ExplainNode(
+            id=node_id, name=node.name, unit=node.unit,
+            parent=tree.parent.get(node_id), depth=tree.depth.get(node_id, 0),
+            children=sorted(kids, key=lambda kid: (-abs(total[kid]), order[kid])),
+            shared=[c.id for c in node.children if c.is_ref],
+            from_value=json_number(y0), to_value=json_number(y1), change=json_number(y1 - y0),
+            contribution=json_number(total[node_id]), share=share(total[node_id]),
+            leaf=not kids,
+        ))
     return nodes

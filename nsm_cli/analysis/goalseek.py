@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.analysis.results import GoalLever, GoalSeekResult
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import NsmError, UsageError, error
 from nsm_cli.numbers import json_number, percent, plain, value_text
@@ -247,7 +248,7 @@ def goal_seek(
     period: str | None = None,
     scenario: str | None = None,
     sets: Iterable[Change] = (),
-) -> dict[str, Any]:
+) -> GoalSeekResult:
     """Evaluate the tree (under the scenario and `--set`) and solve every lever for the target."""
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     return goal_seek_result(evaluation, evaluation.period_index(period), target, levers)
@@ -262,8 +263,8 @@ def _level(value: float, unit: str | None) -> str:
 
 
 def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
-                     levers: Iterable[str] = ()) -> dict[str, Any]:
-    """The `nsm goal-seek` result as plain data (the JSON output)."""
+                     levers: Iterable[str] = ()) -> GoalSeekResult:
+    """The `nsm goal-seek` result."""
     tree = ev.tree
     root = tree.nodes[tree.root]
     period = ev.periods[index]
@@ -289,19 +290,19 @@ def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
     rows = [_lever_row(tree, lever, current[lever], target, root_value,
                        root_function(tree, base, changes, lever), changes)
             for lever in chosen]
-    return {
+    return GoalSeekResult(
         **tree.header(),
-        "root_value": json_number(root_value),
-        "target": json_number(target),
-        "target_source": source,
-        "gap": json_number(target - root_value),
-        "gap_pct": None if root_value == 0 else json_number((target - root_value)
-                                                            / abs(root_value), 6),
-        "period": period,
+        root_value=json_number(root_value),
+        target=json_number(target),
+        target_source=source,
+        gap=json_number(target - root_value),
+        gap_pct=None if root_value == 0 else json_number((target - root_value)
+                                                         / abs(root_value), 6),
+        period=period,
         **ev.what_if(),
-        "levers": rows,
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
+        levers=[GoalLever(**row) for row in rows],
+        warnings=list(ev.warnings),
+    )
 
 
 def _missing_root(tree: CompiledTree, base: Mapping[str, float], period: str) -> NsmError:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation, evaluate
+from nsm_cli.analysis.results import Lever, LeversResult
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import UsageError, require_choice
 from nsm_cli.numbers import json_number, percent
@@ -185,7 +186,7 @@ def rank_levers(
     sets: Iterable[Change] = (),
     sort: str = "delta",
     top: int | None = None,
-) -> dict[str, Any]:
+) -> LeversResult:
     """Evaluate the tree (under the scenario and `--set`) and rank its leaves at one period."""
     check_sort(sort)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
@@ -200,8 +201,8 @@ def levers_result(
     points: bool = False,
     sort: str = "delta",
     top: int | None = None,
-) -> dict[str, Any]:
-    """The `nsm rank-levers` result: every leaf stepped alone, as plain data (the JSON output)."""
+) -> LeversResult:
+    """The `nsm rank-levers` result: every leaf stepped alone."""
     check_sort(sort)
     if not (math.isfinite(step) and step >= 0):
         raise UsageError(f"--step: the step must be a finite number ≥ 0, not {step!r}")
@@ -283,20 +284,20 @@ def levers_result(
     if top is not None:
         # leaves without a delta stay listed: a data gap must not hide behind --top
         shown = ranked[:top] + [row for row in ordered if row["delta"] is None]
-    return {
+    return LeversResult(
         **tree.header(),
-        "root_value": json_number(root_value),
-        "period": period,
+        root_value=json_number(root_value),
+        period=period,
         **ev.what_if(),
-        "step": json_number(step),
-        "mode": POINTS if points else RELATIVE,
-        "sort": sort,
-        "top": top,
-        "total": len(rows),
-        "hidden": len(rows) - len(shown),
-        "levers": shown,
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
+        step=json_number(step),
+        mode=POINTS if points else RELATIVE,
+        sort=sort,
+        top=top,
+        total=len(rows),
+        hidden=len(rows) - len(shown),
+        levers=[Lever(**row) for row in shown],
+        warnings=list(ev.warnings),
+    )
 
 
 def _fill(row: dict[str, Any], value: float, new: float, step_at: int | None,

@@ -9,12 +9,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-Renderer = Callable[[dict[str, Any]], Any]
+Renderer = Callable[[Any], Any]
 
 
-def to_json(result: dict[str, Any]) -> str:
+def to_json(result: Any) -> str:
     """The result as JSON: UTF-8 names kept readable, keys in the result's order."""
-    return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    from nsm_cli.analysis.results import to_json as plain_data
+
+    return json.dumps(plain_data(result), ensure_ascii=False, indent=2) + "\n"
 
 
 def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str, str, bool]]:

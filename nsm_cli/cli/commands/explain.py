@@ -67,7 +67,6 @@ def explain_command(
     """
     from nsm_cli.analysis.explain import check_method, explain
     from nsm_cli.data.load import load_tree
-    from nsm_cli.diagnostics import Diagnostic, Span
     from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
     renderer = check_format(format_, EXPLAIN_FORMATS)
@@ -75,7 +74,5 @@ def explain_command(
     loaded = load_tree(str(tree))
     result = explain(loaded, from_period=from_, to_period=to, method=method,
                      max_exact=max_exact, samples=samples, seed=seed)
-    report_diagnostics([Diagnostic(w["code"], w["severity"], w["message"],
-                                   Span(w["file"], w["line"], w["column"]))
-                        for w in result["warnings"]])
+    report_diagnostics(result.warnings)
     emit(renderer(result))

@@ -65,13 +65,6 @@ def rank_levers_command(
     loaded = load_tree(str(tree))
     result = rank_levers(loaded, period=period, step=amount, points=points or by_points,
                          scenario=scenario, sets=sets, sort=sort, top=top)
-    for warning in result["warnings"]:
-        report_diagnostics([_diagnostic(warning)])
+    report_diagnostics(result.warnings)
     emit(renderer(result))
 
-
-def _diagnostic(found: dict):
-    from nsm_cli.diagnostics import Diagnostic, Span
-
-    return Diagnostic(found["code"], found["severity"], found["message"],
-                      Span(found["file"], found["line"], found["column"]))
