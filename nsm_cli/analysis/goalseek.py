@@ -21,7 +21,7 @@ import numpy as np
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
 from nsm_cli.analysis.results import GoalLever, GoalSeekResult
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import NsmError, UsageError, error
+from nsm_cli.diagnostics import NsmError, RequestError, error
 from nsm_cli.numbers import json_number, percent, plain, value_text
 from nsm_cli.tree.changes import VALUE, Change
 from nsm_cli.tree.compile import CompiledTree
@@ -41,7 +41,7 @@ def parse_target(text: str) -> float:
 
     value = parse_cell(text)
     if value is None or not math.isfinite(value):
-        raise UsageError(f"--target {text}: expected a number such as 600000, 600,000 or 80%")
+        raise RequestError("target", text, "expected a number such as 600000, 600,000 or 80%")
     return value
 
 
@@ -233,11 +233,11 @@ def check_levers(tree: CompiledTree, levers: Iterable[str]) -> list[str]:
     inside = set(tree.order)
     for lever in chosen:
         if lever == tree.root:
-            raise UsageError(f"--lever {lever}: that is the root; its required value is the "
-                             "target itself: choose a node below it")
+            raise RequestError("levers", lever, "that is the root; its required value is the "
+                               "target itself: choose a node below it")
         if lever not in inside:
-            raise UsageError(f"--lever {lever}: no such node in the tree"
-                             f"{suggest(lever, [n for n in tree.order if n != tree.root])}")
+            raise RequestError("levers", lever, "no such node in the tree"
+                               f"{suggest(lever, [n for n in tree.order if n != tree.root])}")
     return chosen
 
 
@@ -271,11 +271,11 @@ def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
     source = "option"
     if target is None:
         if root.target is None:
-            raise UsageError(f"--target: the root '{tree.root}' has no target in "
-                             f"{tree.path}: give --target VALUE")
+            raise RequestError("target", None, f"the root '{tree.root}' has no target in "
+                               f"{tree.path}", advice=": give {target} VALUE")
         target, source = float(root.target), "file"
     if not math.isfinite(target):
-        raise UsageError(f"--target {target}: give a finite number")
+        raise RequestError("target", target, "give a finite number")
     chosen = check_levers(tree, levers)
     base = {node_id: float(np.asarray(ev.inputs[node_id])[..., index])
             for node_id in tree.topo if not tree.children[node_id]}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from nsm_cli.analysis.evaluate import Evaluation, evaluate
 from nsm_cli.analysis.results import Lever, LeversResult
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import UsageError, require_choice
+from nsm_cli.diagnostics import RequestError, require_choice
 from nsm_cli.numbers import json_number, percent
 from nsm_cli.tree.changes import VALUE, Change
 from nsm_cli.tree.compile import CompiledTree
@@ -46,19 +47,33 @@ def parse_step(text: str) -> tuple[float, bool]:
     cleaned = text.strip().replace("−", "-")
     match = _STEP.match(cleaned)
     if match is None:
-        raise UsageError(f"--step {text}: expected {STEP_HELP}")
+        raise RequestError("step", text, f"expected {STEP_HELP}")
     sign, number, unit = match.groups()
     amount = float(number) / 100.0
     if sign == "-" and amount != 0:
-        raise UsageError(f"--step {text}: the step must not be negative: every leaf already "
-                         "moves in its improving direction (down for direction: down)")
+        raise RequestError("step", text, "the step must not be negative: every leaf already "
+                           "moves in its improving direction (down for direction: down)")
     if not math.isfinite(amount):
-        raise UsageError(f"--step {text}: the step must be a finite number")
+        raise RequestError("step", text, "the step must be a finite number")
     return amount, (unit or "").lower() in ("pp", "pt", "pts")
 
 
-def check_sort(sort: str) -> str:
-    return require_choice("--sort", sort, SORTS)
+@dataclass(frozen=True)
+class LeverOptions:
+    """How to step and rank the levers: checked once, when made (before any tree is loaded)."""
+
+    step: float = DEFAULT_STEP
+    points: bool = False
+    sort: str = "delta"
+    top: int | None = None
+
+    def __post_init__(self) -> None:
+        require_choice("sort", self.sort, SORTS)
+        if not (math.isfinite(self.step) and self.step >= 0):
+            raise RequestError("step", None,
+                               f"the step must be a finite number ≥ 0, not {self.step!r}")
+        if self.top is not None and self.top < 1:
+            raise RequestError("top", self.top, "give a number of levers of at least 1")
 
 
 # ---------------------------------------------------------------- the engine
@@ -188,26 +203,19 @@ def rank_levers(
     top: int | None = None,
 ) -> LeversResult:
     """Evaluate the tree (under the scenario and `--set`) and rank its leaves at one period."""
-    check_sort(sort)
+    options = LeverOptions(step, points, sort, top)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
-    return levers_result(evaluation, evaluation.period_index(period), step=step, points=points,
-                         sort=sort, top=top)
+    return levers_result(evaluation, evaluation.period_index(period), options)
 
 
 def levers_result(
     ev: Evaluation,
     index: int,
-    step: float = DEFAULT_STEP,
-    points: bool = False,
-    sort: str = "delta",
-    top: int | None = None,
+    options: LeverOptions | None = None,
 ) -> LeversResult:
     """The `nsm rank-levers` result: every leaf stepped alone."""
-    check_sort(sort)
-    if not (math.isfinite(step) and step >= 0):
-        raise UsageError(f"--step: the step must be a finite number ≥ 0, not {step!r}")
-    if top is not None and top < 1:
-        raise UsageError(f"--top {top}: give a number of levers of at least 1")
+    options = options or LeverOptions()
+    step, points, sort, top = options.step, options.points, options.sort, options.top
     tree = ev.tree
     period = ev.periods[index]
     root = tree.nodes[tree.root]

@@ -53,7 +53,7 @@ def _nsm(
 def check_format(name: str, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
     from nsm_cli.diagnostics import require_choice
 
-    return registry[require_choice("--format", name, registry)]
+    return registry[require_choice("format", name, registry)]
 
 
 def stdout_console():

@@ -1,8 +1,8 @@
 """Entry point: run a command and turn our exceptions into exit codes, in this one place.
 
 Typer handles its own usage errors (exit 2, with help); the library raises
-:class:`NsmError` for invalid input (exit 1) and :class:`UsageError` for a
-command line that names something the tree does not have (exit 2).
+:class:`NsmError` for invalid input (exit 1) and :class:`RequestError` for a
+request the tree cannot answer (a period it lacks: exit 2, named by option).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from nsm_cli.cli.app import EXIT_INVALID, EXIT_USAGE, app, report_diagnostics
-from nsm_cli.diagnostics import NsmError, UsageError
+from nsm_cli.cli.options import OPTION_NAMES
+from nsm_cli.diagnostics import NsmError, RequestError, UsageError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     except UsageError as exc:
         print(f"nsm: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RequestError as exc:   # the library's names for its inputs become option names
+        print(f"nsm: error: {exc.describe(OPTION_NAMES)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0

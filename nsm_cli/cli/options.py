@@ -7,6 +7,14 @@ from typing import Annotated
 
 import typer
 
+# The library names its inputs by parameter; the CLI by option (domain errors → usage errors).
+OPTION_NAMES = {
+    "period": "--period", "compare": "--compare", "from_period": "--from", "to_period": "--to",
+    "scenario": "--scenario", "sets": "--set", "format": "--format", "step": "--step",
+    "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
+    "samples": "--samples", "target": "--target", "levers": "--lever",
+}
+
 TreeArg = Annotated[Path, typer.Argument(help="The tree file (YAML).", show_default=False,
                                  metavar="TREE")]
 PeriodOpt = Annotated[

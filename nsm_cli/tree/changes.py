@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nsm_cli.diagnostics import Span, UsageError
+from nsm_cli.diagnostics import RequestError, Span
 
 VALUE, RELATIVE, POINTS, FACTOR = "value", "relative", "points", "factor"
 
@@ -82,9 +82,10 @@ def parse_assignment(text: str) -> Change:
     node_id, sep, rest = text.partition("=")
     node_id = node_id.strip()
     if not sep or not node_id or not rest.strip():
-        raise UsageError(f"--set {text!r}: expected ID=CHANGE, e.g. --set retention_rate=+2pp")
+        raise RequestError("sets", repr(text), "expected ID=CHANGE",
+                           advice=", e.g. {sets} retention_rate=+2pp")
     try:
         kind, amount = parse_change(rest.strip())
     except ValueError as exc:
-        raise UsageError(f"--set {text!r}: {exc}") from None
+        raise RequestError("sets", repr(text), str(exc)) from None
     return Change(node_id, kind, amount, rest.strip())
