@@ -22,7 +22,7 @@ from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
 from nsm_cli.analysis.results import GoalLever, GoalSeekResult
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import NsmError, RequestError, error
-from nsm_cli.numbers import json_number, percent, plain, value_text
+from nsm_cli.numbers import NumberError, json_number, percent, plain, read_value, value_text
 from nsm_cli.tree.changes import VALUE, Change
 from nsm_cli.tree.compile import CompiledTree
 from nsm_cli.tree.parser import suggest
@@ -36,13 +36,13 @@ RESIDUAL = 1e-9
 
 
 def parse_target(text: str) -> float:
-    """`600000`, `600,000`, `¥600,000` or `80%` → a float; UsageError otherwise."""
-    from nsm_cli.data.tables import parse_cell
-
-    value = parse_cell(text)
-    if value is None or not math.isfinite(value):
-        raise RequestError("target", text, "expected a number such as 600000, 600,000 or 80%")
-    return value
+    """`600000`, `600,000`, `¥600,000` or `80%` → a float (the one grammar); RequestError else."""
+    try:
+        return read_value(text)
+    except NumberError as exc:
+        reason = ("expected a number such as 600000, 600,000 or 80%" if exc.shapeless
+                  or "finite" in str(exc) else str(exc))
+        raise RequestError("target", text, reason) from None
 
 
 # ---------------------------------------------------------------- root-finding

@@ -11,7 +11,6 @@ under each (about leaves × depth numbers), not leaves × nodes × periods.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from nsm_cli.analysis.evaluate import Evaluation, evaluate
 from nsm_cli.analysis.results import Lever, LeversResult
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import RequestError, require_choice
-from nsm_cli.numbers import json_number, percent
+from nsm_cli.numbers import NumberError, json_number, percent, read_step
 from nsm_cli.tree.changes import VALUE, Change
 from nsm_cli.tree.compile import CompiledTree
 
@@ -32,8 +31,6 @@ DEFAULT_STEP = 0.01
 # deltas equal to 9 significant digits are ties: binary floats differ in the last bits
 TIE_DIGITS = 9
 
-_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-_STEP = re.compile(rf"^([+-]?)\s*({_NUMBER})\s*(%|pp|pt|pts)?$", re.IGNORECASE)
 STEP_HELP = "a percentage such as 1%, 0.5% or 2 (= 2%), or points such as 1pp (implies --points)"
 
 
@@ -44,18 +41,11 @@ def parse_step(text: str) -> tuple[float, bool]:
     points mode. The step is a size, never a direction: each leaf moves in its
     improving direction, so a negative step is refused.
     """
-    cleaned = text.strip().replace("−", "-")
-    match = _STEP.match(cleaned)
-    if match is None:
-        raise RequestError("step", text, f"expected {STEP_HELP}")
-    sign, number, unit = match.groups()
-    amount = float(number) / 100.0
-    if sign == "-" and amount != 0:
-        raise RequestError("step", text, "the step must not be negative: every leaf already "
-                           "moves in its improving direction (down for direction: down)")
-    if not math.isfinite(amount):
-        raise RequestError("step", text, "the step must be a finite number")
-    return amount, (unit or "").lower() in ("pp", "pt", "pts")
+    try:
+        return read_step(text)
+    except NumberError as exc:
+        reason = f"expected {STEP_HELP}" if exc.shapeless else str(exc)
+        raise RequestError("step", text, reason) from None
 
 
 @dataclass(frozen=True)

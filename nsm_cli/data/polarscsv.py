@@ -53,7 +53,7 @@ CHECK_STEP = 1 << 22  # bytes read at a time when checking the encoding
 # so polars strips what parse_cell strips; Rust's own notion differs in a few control codes.
 WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
-_DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_DIGITS = r"(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _EXPONENT = r"(?:[eE][+-]?[0-9]+)"
 # A plain number (most cells): polars casts it once the thousands commas are gone.
 PLAIN = rf"^[+-]?{_DIGITS}{_EXPONENT}?$"

@@ -14,13 +14,13 @@ import difflib
 import io
 import math
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
+from nsm_cli.numbers import NumberError, read_value
 from nsm_cli.tree.model import AGGS, FORMATS, DataSpec
 
 ALL = "all"  # the one period of a file without a period column
@@ -39,13 +39,6 @@ NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 # Cells that mean "no value" (compared lower-cased, after stripping).
 MISSING_CELLS = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "none", "-", "—"})
 
-# A number as people type it: sign, currency, thousands commas, exponent, percent.
-_NUMBER = re.compile(
-    r"(?P<sign>[+-]?)\s*(?P<currency>[$¥￥€£]?)\s*(?P<sign2>[+-]?)"
-    r"(?P<digits>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?P<exponent>[eE][+-]?[0-9]+)?\s*(?P<percent>[%％]?)"
-)
-_MINUSES = str.maketrans({"−": "-", "－": "-", "＋": "+"})
 
 
 @dataclass(frozen=True)
@@ -406,19 +399,16 @@ def _long_columns(
 
 
 def parse_cell(text: str) -> float | None:
-    """A cell as people type it → float; NaN when it says "no value", None when it is no number."""
-    cleaned = text.strip().translate(_MINUSES)
-    if cleaned.lower() in MISSING_CELLS:
+    """A cell as people type it → float; NaN when it says "no value", None when it is no number.
+
+    The grammar is :func:`nsm_cli.numbers.read_value`'s: `1,200`, `92%`, `¥1,200`, `-5`.
+    """
+    if text.strip().lower() in MISSING_CELLS:
         return math.nan
-    match = _NUMBER.fullmatch(cleaned)
-    if match is None or (match["sign"] and match["sign2"]):
+    try:
+        return read_value(text)
+    except NumberError:
         return None
-    value = float(match["digits"].replace(",", "") + (match["exponent"] or ""))
-    if "-" in (match["sign"], match["sign2"]):
-        value = -value
-    if match["percent"]:
-        value /= 100
-    return value if math.isfinite(value) else None
 
 
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:

@@ -9,18 +9,16 @@ rules too. Judging them against values is `nsm_cli.analysis.alerts`.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
-from nsm_cli.numbers import MINUS, value_text
+from nsm_cli.numbers import NumberError, read_number, read_value, value_text
 from nsm_cli.tree.model import Node, TreeFile
-from nsm_cli.tree.parser import parse_percent, suggest
+from nsm_cli.tree.parser import suggest
 from nsm_cli.tree.yamlload import YMap, YScalar
 
 RULE_KEYS = ("min", "max", "falls_for", "change_below", "change_above")
 INVALID_RULE = "E114"
-_CHANGE = re.compile(r"^([+-]?)\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(%|pp|pt|pts)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -88,12 +86,15 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
     raw, span = value.value, value.span
     text = value.raw or str(raw)
     if name in ("min", "max"):
-        number = parse_percent(raw)
-        if number is None:
-            return None, error("E103", f"alert rule '{name}' must be a number (like 4.5 or 92%), "
-                               f"not {_kind(raw)}", span)
-        if not math.isfinite(number):
-            return None, error(INVALID_RULE, f"alert rule '{name}' must be a finite number", span)
+        try:
+            number = read_value(raw)
+        except NumberError as exc:
+            if exc.shapeless:
+                return None, error("E103", f"alert rule '{name}' must be a number (like 4.5 or "
+                                   f"92%), not {_kind(raw)}", span)
+            finite = isinstance(raw, float) or "finite" in str(exc)
+            return None, error(INVALID_RULE, f"alert rule '{name}' must be a finite number"
+                               if finite else f"alert rule '{name}': {exc}", span)
         return Rule(name, number, value_text(number, node.unit), span), None
     if name == "falls_for":
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
@@ -113,12 +114,16 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
                            f"number {text}: write the unit", span)
     if not isinstance(raw, str):
         return None, error("E103", f"alert rule '{name}' must be {how}, not {_kind(raw)}", span)
-    match = _CHANGE.match(raw.strip().replace(MINUS, "-"))
-    if match is None:
+    try:
+        written = read_number(raw)
+    except NumberError as exc:
+        if exc.shapeless:
+            return None, error(INVALID_RULE, f"alert rule '{name}' must be {how}, not '{raw}'",
+                               span)
+        return None, error(INVALID_RULE, f"alert rule '{name}': {exc}", span)
+    if written.unit not in ("%", "pp") or written.currency:
         return None, error(INVALID_RULE, f"alert rule '{name}' must be {how}, not '{raw}'", span)
-    sign = -1.0 if match.group(1) == "-" else 1.0
-    amount = sign * float(match.group(2)) / 100.0
-    points = match.group(3).lower() != "%"
+    amount, points = written.value, written.unit == "pp"
     if points and not node.is_rate:
         return None, error(INVALID_RULE, f"alert rule '{name}: {raw}' is in percentage points, "
                            f"but the unit of '{node.id}' is {node.unit or 'not %'}: use a "

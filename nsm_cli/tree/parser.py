@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import math
 import os
 import re
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
+from nsm_cli.numbers import NumberError, read_value
 from nsm_cli.tree.changes import POINTS, Change, parse_change
 from nsm_cli.tree.model import AGGS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
@@ -47,21 +47,11 @@ def _kind(value: YValue) -> str:
 
 
 def parse_percent(value: object) -> float | None:
-    """A number, or a string like `92%` or `1,200`; None when it is neither."""
-    if isinstance(value, bool):
+    """A number, or a string like `92%` or `1,200` (the one grammar); None when it is neither."""
+    try:
+        return read_value(value)
+    except NumberError:
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        scale = 1.0
-        if text.endswith("%"):
-            text, scale = text[:-1], 0.01
-        try:
-            return float(text) * scale
-        except ValueError:
-            return None
-    return None
 
 
 def resolve_data_path(tree_path: str, raw: str) -> tuple[str, str | None]:
@@ -118,12 +108,13 @@ class _Parser:
         if value is None:
             return None
         if isinstance(value, YScalar):
-            number = parse_percent(value.value)
-            if number is not None and math.isfinite(number):
-                return number
-            if number is not None:
-                self.err("E112", f"'{key}' must be a finite number", value.span)
-                return None
+            try:
+                return read_value(value.value)
+            except NumberError as exc:
+                if not exc.shapeless:
+                    self.err("E112", f"'{key}' must be a finite number" if isinstance(
+                        value.value, float) else f"'{key}': {exc}", value.span)
+                    return None
         self.err("E103", f"'{key}' must be a number (like 1200 or 92%), not {_kind(value)}",
                  value.span)
         return None
@@ -394,6 +385,9 @@ class _Parser:
                 continue
             for node_key, change in changes.items:
                 raw = change.value if isinstance(change, YScalar) else None
+                if isinstance(raw, int | float) and not isinstance(raw, bool) and \
+                        change.style is None:
+                    raw = change.raw   # the text keeps the sign: `+200` adds
                 try:
                     kind, amount = parse_change(raw)
                 except ValueError as exc:
