@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nsm_cli.diagnostics import UsageError
-from nsm_cli.tree.parser import parse_percent, suggest
+from nsm_cli.numbers import NumberError, read_value
+from nsm_cli.tree.parser import suggest
 
 DEFAULT_MONEY_UNITS = ("元", "万元", "亿元", "¥", "￥", "$", "€", "£", "rmb", "cny", "usd", "eur",
                        "gbp", "yuan", "dollar", "dollars")
@@ -39,6 +40,20 @@ class Config:
         code = code.upper()
         return (any(code.startswith(p) for p in self.select)
                 and not any(code.startswith(p) for p in self.ignore))
+
+
+def _tolerance(value: object, where: str) -> float:
+    """`tolerance` in the one number grammar: a fraction or a percent, never below 0."""
+    try:
+        number = read_value(value)
+    except NumberError as exc:
+        if not exc.shapeless and "finite" not in str(exc):
+            raise UsageError(f"{where}: 'tolerance': {exc}") from None
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise UsageError(f"{where}: 'tolerance' must be a fraction or a percent "
+                         f"like 0.01 or \"1%\", not {value!r}")
+    return number
 
 
 def _codes(value: object, key: str, where: str) -> tuple[str, ...]:
@@ -72,11 +87,7 @@ def apply(config: Config, settings: dict, where: str) -> Config:
         if key in ("select", "ignore"):
             changes[key] = _codes(value, key, where)
         elif key == "tolerance":
-            number = parse_percent(value)
-            if number is None or not math.isfinite(number) or number < 0:
-                raise UsageError(f"{where}: 'tolerance' must be a fraction or a percent "
-                                 f"like 0.01 or \"1%\", not {value!r}")
-            changes[key] = number
+            changes[key] = _tolerance(value, where)
         elif key in ("max_depth", "max_children"):
             changes[key] = _positive_int(value, key, where)
         else:

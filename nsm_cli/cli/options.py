@@ -32,9 +32,9 @@ SetOpt = Annotated[
     typer.Option(
         "--set",
         metavar="ID=CHANGE",
-        help="Change a node: ID=CHANGE, where CHANGE is a new value (0.5, 50%), a relative "
-        "change (+10%), percentage points for rates (+2pp) or a factor (x1.1). Repeatable; "
-        "applied after --scenario.",
+        help="Change a node: ID=CHANGE, where CHANGE is a new value (0.5, 50%), an amount to "
+        "add (+200, -5), a relative change (+10%), percentage points for rates (+2pp) or a "
+        "factor (x1.1). Repeatable; applied after --scenario.",
     ),
 ]
 FormatOpt = Annotated[

@@ -194,7 +194,7 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
             for i in bad:
                 bad_cells.append((int(rows.lines[slow[i][0]]), at + 1,
                                   f"bad cell {_quote(cells[i])} in column '{name}': "
-                                  f"{NUMBER_HINT}"))
+                                  f"{cell_hint(cells[i])}"))
         parsed[name] = Parsed(values, everywhere)
     if rows.labels is None or rows.codes is None:
         periods, codes = [ALL], np.zeros(rows.lines.size, dtype=np.intp)
@@ -411,6 +411,16 @@ def parse_cell(text: str) -> float | None:
         return None
 
 
+def cell_hint(text: str) -> str:
+    """What to write instead of a bad cell: the grammar's advice (`write 0.55`), else examples."""
+    try:
+        read_value(text)
+    except NumberError as exc:
+        if not exc.shapeless and "decimal commas" in str(exc):
+            return str(exc).partition(": ")[2]
+    return NUMBER_HINT
+
+
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
     values: list[float] = []
@@ -489,7 +499,8 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         where = f"column '{name}'" if noun == "column" else f"column 'value' (metric '{name}')"
         for i in bad:
             bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
-                              f"bad cell {_quote(column.cells[i])} in {where}: {NUMBER_HINT}"))
+                              f"bad cell {_quote(column.cells[i])} in {where}: "
+                              f"{cell_hint(column.cells[i])}"))
     found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous)
     return assemble(spec, found, parsed, bad_cells, uses)
 

@@ -386,7 +386,7 @@ class _Parser:
             for node_key, change in changes.items:
                 raw = change.value if isinstance(change, YScalar) else None
                 if isinstance(raw, int | float) and not isinstance(raw, bool) and \
-                        change.style is None:
+                        not change.style:
                     raw = change.raw   # the text keeps the sign: `+200` adds
                 try:
                     kind, amount = parse_change(raw)

@@ -15,6 +15,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
+from nsm_cli.numbers import NumberError, read_number
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
@@ -29,10 +30,28 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
 }
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
+
+
+def yaml11_problem(text: str) -> str | None:
+    """Why a YAML 1.1 number form is refused (it would not read as written), or None.
+
+    `1:30` is 90 in base 60, `0x1F`/`0o17`/`0b101` are other bases, `1_000` hides a
+    separator. Leading zeros are fine: `010` reads as 10, not octal 8.
+    """
+    bare = text.lower().lstrip("+-")
+    if ":" in bare:
+        return (f"'{text}' is a YAML 1.1 base-60 number (read as minutes:seconds): write "
+                "the number you mean, or quote it if it is text")
+    if bare.startswith(("0x", "0o", "0b")):
+        return f"'{text}' is in another base: write the number in decimal"
+    if "_" in bare:
+        return f"'{text}': underscores are not read in numbers: write {bare.replace('_', '')}"
+    return None
 
 
 @dataclass
@@ -222,6 +241,14 @@ class _Converter:
             return node.value
         if tag == "tag:yaml.org,2002:int" and len(node.value) > 300:
             raise self._fail("E112", "number too large", node)
+        if tag in _NUMBER_TAGS and (problem := yaml11_problem(node.value)):
+            raise self._fail("E112", problem, node)
+        if tag in _NUMBER_TAGS and node.value.lower().lstrip("+-") not in (".inf", ".nan"):
+            try:   # the one grammar, not YAML 1.1's: 010 is ten
+                written = read_number(node.value)
+                return int(node.value) if written.whole else written.value
+            except NumberError:
+                pass   # infinity: the parser says which key must be finite
         try:
             return SafeConstructor.yaml_constructors[tag](self.constructor, node)
         except (ValueError, ConstructorError, OverflowError):
