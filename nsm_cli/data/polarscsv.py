@@ -20,14 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-
-# polars' allocator (jemalloc) keeps freed pages for 10 s; have it hand them back at once, so
-# the reader's scratch buffers stop counting towards the peak (1,000,000-row benchmark file:
-# 207 MB instead of 283 MB, for ~0.05 s). Only when polars is not loaded yet and the user has
-# not set it.
-os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
-
-import polars as pl  # noqa: E402
+import polars as pl  # cli.main tunes its allocator (_RJEM_MALLOC_CONF) before it loads
 
 from nsm_cli.data.tables import (
     ALL,

@@ -26,8 +26,8 @@ from nsm_cli.tree.model import AGGS, FORMATS, DataSpec
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
-# files from this size on take a fast path (polars, else numpy over the bytes); for bench/
-FAST_BYTES = int(os.environ.get("NSM_FAST_CSV_BYTES", 4 << 20))
+# files from this size on take a fast path (polars, else numpy over the bytes)
+FAST_BYTES = 4 << 20
 # NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
 # or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
 READERS = ("auto", "polars", "numpy", "csv")
@@ -134,7 +134,7 @@ def _big(path: str) -> bool:
 def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     """A big wide UTF-8 file read with numpy; None when its shape needs the light path."""
     from nsm_cli.data import fastcsv
-    from nsm_cli.progress import bar
+    from nsm_cli.data.runtime import stage
 
     if _codec(spec) not in ("utf-8", "ascii"):
         return None
@@ -174,7 +174,7 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     ambiguous = {use.column: [i + 1 for i in positions[use.column]] for use in uses
                  if len(positions.get(use.column, ())) > 1}
     try:
-        with bar(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
+        with stage(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
             rows = fastcsv.read_fast(data, start, line, len(header), period_at, wanted, "utf-8",
                                      advance)
     except fastcsv.Unsupported:
