@@ -322,8 +322,6 @@ def explain_result(
 ) -> ExplainResult:
     """The `nsm explain` result."""
     options = options or ExplainOptions()
-    method, max_exact, samples, seed = (options.method, options.max_exact, options.samples,
-                                        options.seed)
     tree = ev.tree
     labels = (ev.periods[start_index], ev.periods[end_index])
     _missing_data(ev, start_index, end_index)
@@ -337,20 +335,8 @@ def explain_result(
                                    for k, v in ev.values.items()}, label)
     change = y1 - y0
     players = [leaf for leaf in tree.leaves if start[leaf] != end[leaf]]
-    contribution = dict.fromkeys(tree.leaves, 0.0)
-    errors: dict[str, float] | None = None
-    exact = True
-    if method == "lmdi":
-        contribution.update(lmdi(tree, start, end, y0, y1, labels))
-    elif len(players) <= max_exact:
-        phi = shapley_exact(tree, start, start, end, players)
-        contribution.update(zip(players, phi.tolist(), strict=True))
-    else:
-        exact = False
-        phi, se = shapley_sampled(tree, start, start, end, players, samples, seed)
-        contribution.update(zip(players, phi.tolist(), strict=True))
-        errors = dict.fromkeys(tree.leaves, 0.0)
-        errors.update(zip(players, se.tolist(), strict=True))
+    contribution, errors = _attribute(tree, start, end, (y0, y1), labels, players, options)
+    exact = errors is None
 
     def share(value: float) -> float | None:
         return None if change == 0 else json_number(value / change, 6)
@@ -376,16 +362,35 @@ def explain_result(
         to_value=json_number(y1),
         change=json_number(change),
         change_pct=None if y0 == 0 else json_number(change / abs(y0), 6),
-        method=method,
+        method=options.method,
         exact=exact,
         changed=len(players),
-        samples=None if exact else 2 * samples,
-        seed=None if exact else seed,
+        samples=None if exact else 2 * options.samples,
+        seed=None if exact else options.seed,
         residual=json_number(total - change),
         contributions=rows,
         nodes=_nodes(ev, tree, start_index, end_index, contribution, share),
         warnings=list(ev.warnings),
     )
+
+
+def _attribute(tree: CompiledTree, start: Mapping[str, float], end: Mapping[str, float],
+               roots: tuple[float, float], labels: tuple[str, str], players: list[str],
+               options: ExplainOptions) -> tuple[dict[str, float], dict[str, float] | None]:
+    """Each leaf's contribution, and its standard error when sampled (None when exact)."""
+    contribution = dict.fromkeys(tree.leaves, 0.0)
+    if options.method == "lmdi":
+        contribution.update(lmdi(tree, start, end, roots[0], roots[1], labels))
+        return contribution, None
+    if len(players) <= options.max_exact:
+        phi = shapley_exact(tree, start, start, end, players)
+        contribution.update(zip(players, phi.tolist(), strict=True))
+        return contribution, None
+    phi, se = shapley_sampled(tree, start, start, end, players, options.samples, options.seed)
+    contribution.update(zip(players, phi.tolist(), strict=True))
+    errors = dict.fromkeys(tree.leaves, 0.0)
+    errors.update(zip(players, se.tolist(), strict=True))
+    return contribution, errors
 
 
 def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,

@@ -111,17 +111,7 @@ def root_under(
             # leaves in pre-order make the children's ranges ascending; shared drivers may not
             index = joined if bool(np.all(joined[1:] > joined[:-1])) else np.unique(joined)
         size = len(index)
-        env: dict[str, Any] = {}
-        for kid in kids:
-            got = moved.get(kid)
-            if got is None:
-                env[kid] = np.float64(base[kid])
-            elif len(got[0]) == size:
-                env[kid] = got[1]
-            else:
-                column = np.full(size, base[kid], dtype=np.float64)
-                column[np.searchsorted(index, got[0])] = got[1]
-                env[kid] = column
+        env = {kid: _column(moved.get(kid), base[kid], index) for kid in kids}
         value = np.broadcast_to(formulas[node_id].evaluate(env), (size,))
         fixed = False
         for change in changes.get(node_id, ()):
@@ -139,6 +129,17 @@ def root_under(
         index, value = moved[tree.root]
         result[index] = value
     return result, held
+
+
+def _column(got: tuple[np.ndarray, np.ndarray] | None, base: float, index: np.ndarray) -> Any:
+    """A child's values under the parent's variants: its own where it moved, else its base."""
+    if got is None:
+        return np.float64(base)
+    if len(got[0]) == len(index):
+        return got[1]
+    column = np.full(len(index), base, dtype=np.float64)
+    column[np.searchsorted(index, got[0])] = got[1]
+    return column
 
 
 # ---------------------------------------------------------------- one lever
@@ -205,29 +206,57 @@ def levers_result(
 ) -> LeversResult:
     """The `nsm rank-levers` result: every leaf stepped alone."""
     options = options or LeverOptions()
-    step, points, sort, top = options.step, options.points, options.sort, options.top
     tree = ev.tree
     period = ev.periods[index]
-    root = tree.nodes[tree.root]
     base = {node_id: float(np.asarray(ev.values[node_id])[..., index]) for node_id in tree.order}
     root_value = base[tree.root]
     changes: dict[str, list[Change]] = {}
     for change in ev.changes:
         changes.setdefault(change.node_id, []).append(change)
+    rows, variants, wanted = _stepped_rows(ev, index, base, options)
+    with np.errstate(all="ignore"):
+        root_values, held = root_under(tree, base, variants, changes)
+    if not math.isfinite(root_value):
+        _no_root_value(tree, base, period, rows)
+    else:
+        for row, (value, new, step_at, bench_at) in zip(rows, wanted, strict=True):
+            if math.isfinite(value):
+                _fill(row, value, new, step_at, bench_at, root_values, held, root_value, tree,
+                      changes, ev.scenario)
+    shown = _ranked(rows, options.sort, options.top)
+    return LeversResult(
+        **tree.header(),
+        root_value=json_number(root_value),
+        period=period,
+        **ev.what_if(),
+        step=json_number(options.step),
+        mode=POINTS if options.points else RELATIVE,
+        sort=options.sort,
+        top=options.top,
+        total=len(rows),
+        hidden=len(rows) - len(shown),
+        levers=[Lever(**row) for row in shown],
+        warnings=list(ev.warnings),
+    )
+
+
+def _stepped_rows(ev: Evaluation, index: int, base: Mapping[str, float], options: LeverOptions
+                  ) -> tuple[list[dict[str, Any]], list[tuple[str, float]],
+                             list[tuple[float, float, int | None, int | None]]]:
+    """A row per leaf, the variants to push up the tree, and per row: (value, stepped value,
+    its variant, the benchmark's variant)."""
+    tree, period = ev.tree, ev.periods[index]
     parents: dict[str, int] = {}
     for node_id in tree.order:
         for kid in tree.children[node_id]:
             parents[kid] = parents.get(kid, 0) + 1
-    missing = [leaf for leaf in tree.leaves if not math.isfinite(base[leaf])]
-
     rows: list[dict[str, Any]] = []
     variants: list[tuple[str, float]] = []
-    # per row: (value, stepped value, its variant, the benchmark's variant)
     wanted: list[tuple[float, float, int | None, int | None]] = []
     for leaf in tree.leaves:
         node = tree.nodes[leaf]
         value = base[leaf]
-        by_points = points and node.is_rate
+        by_points = options.points and node.is_rate
         series = ev.benchmarks.get(leaf)
         benchmark = float(np.asarray(series)[..., index]) if series is not None else math.nan
         row: dict[str, Any] = {
@@ -244,11 +273,10 @@ def levers_result(
             row["reason"] = f"no data for {period}{where}"
             wanted.append((value, value, None, None))
             continue
-        new, clipped = _clip(node, value, stepped_value(value, step, node.direction, by_points))
-        row["new_value"] = json_number(new)
-        row["clipped"] = clipped is not None
-        row["reason"] = clipped
-        if new == value and clipped is None and step > 0:
+        new, clipped = _clip(node, value, stepped_value(value, options.step, node.direction,
+                                                        by_points))
+        row.update(new_value=json_number(new), clipped=clipped is not None, reason=clipped)
+        if new == value and clipped is None and options.step > 0:
             row["reason"] = "its value is 0: a relative step leaves it at 0"
         step_at = bench_at = None
         if new != value:
@@ -258,44 +286,30 @@ def levers_result(
             bench_at = len(variants)
             variants.append((leaf, benchmark))
         wanted.append((value, new, step_at, bench_at))
+    return rows, variants, wanted
 
-    with np.errstate(all="ignore"):
-        root_values, held = root_under(tree, base, variants, changes)
-    if not math.isfinite(root_value):
-        gaps = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
-                                         else "")
-        why = f" (no data for {gaps})" if missing else ""
-        for row in rows:
-            if row["reason"] is None or not row["reason"].startswith("no data"):
-                row["reason"] = f"{root.name} has no value for {period}{why}"
-    else:
-        for row, (value, new, step_at, bench_at) in zip(rows, wanted, strict=True):
-            if math.isfinite(value):
-                _fill(row, value, new, step_at, bench_at, root_values, held, root_value, tree,
-                      changes, ev.scenario)
 
+def _no_root_value(tree: CompiledTree, base: Mapping[str, float], period: str,
+                   rows: list[dict[str, Any]]) -> None:
+    """Every row says why nothing is ranked: the root has no value (and which leaves lack data)."""
+    missing = [leaf for leaf in tree.leaves if not math.isfinite(base[leaf])]
+    gaps = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    why = f" (no data for {gaps})" if missing else ""
+    for row in rows:
+        if row["reason"] is None or not row["reason"].startswith("no data"):
+            row["reason"] = f"{tree.nodes[tree.root].name} has no value for {period}{why}"
+
+
+def _ranked(rows: list[dict[str, Any]], sort: str, top: int | None) -> list[dict[str, Any]]:
+    """Rows in order with their ranks; with `top`, the strongest and every row without a delta."""
     ordered = _sorted(rows, sort)
     ranked = [row for row in ordered if row[sort] is not None]
     for position, row in enumerate(ranked, start=1):
         row["rank"] = position
-    shown = ordered
-    if top is not None:
-        # leaves without a delta stay listed: a data gap must not hide behind --top
-        shown = ranked[:top] + [row for row in ordered if row["delta"] is None]
-    return LeversResult(
-        **tree.header(),
-        root_value=json_number(root_value),
-        period=period,
-        **ev.what_if(),
-        step=json_number(step),
-        mode=POINTS if points else RELATIVE,
-        sort=sort,
-        top=top,
-        total=len(rows),
-        hidden=len(rows) - len(shown),
-        levers=[Lever(**row) for row in shown],
-        warnings=list(ev.warnings),
-    )
+    if top is None:
+        return ordered
+    # leaves without a delta stay listed: a data gap must not hide behind --top
+    return ranked[:top] + [row for row in ordered if row["delta"] is None]
 
 
 def _fill(row: dict[str, Any], value: float, new: float, step_at: int | None,

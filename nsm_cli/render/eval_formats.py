@@ -87,16 +87,8 @@ def _title(result: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def render_text(result: dict[str, Any]) -> Group:
-    """The tree with value, benchmark, gap, target and owner in aligned columns."""
-    nodes = {node["id"]: node for node in result["nodes"]}
-    # trends and comparisons are about movement: the observed-vs-formula check makes room
-    moving = bool(result.get("trend") or result.get("compare"))
-    show_observed = not moving and any(n["observed"] is not None for n in nodes.values())
-    show_target = any(n["target"] is not None for n in nodes.values())
-    show_change = bool(result["changes"])
-    show_trend = bool(result.get("trend"))
-    compare = result.get("compare")
+def _eval_table(show_change: bool, show_trend: bool, compare: str | None, show_observed: bool,
+                show_target: bool) -> Table:
     table = plain_table()
     table.add_column("metric", no_wrap=True, overflow="ellipsis")
     table.add_column("value", justify="right", no_wrap=True)
@@ -111,6 +103,30 @@ def render_text(result: dict[str, Any]) -> Group:
     if show_target:
         table.add_column("target", justify="right", no_wrap=True)
     table.add_column("owner", no_wrap=True, overflow="ellipsis")
+    return table
+
+
+def _label(label: Text, node: Any) -> Text:
+    """A node's name after its tree guides, with ⚠ for a breached bound and 🔔 for alerts."""
+    label.append(node["name"], style="bold" if node["depth"] == 0 else "")
+    if node["breached"]:
+        label.append(" ⚠ " + node["breached"].replace("_", " "), style="bold red")
+    if marks := alert_marks(node):
+        label.append(" " + marks, style="bold yellow")
+    return label
+
+
+def render_text(result: Any) -> Group:
+    """The tree with value, benchmark, gap, target and owner in aligned columns."""
+    nodes = {node["id"]: node for node in result["nodes"]}
+    # trends and comparisons are about movement: the observed-vs-formula check makes room
+    moving = bool(result.get("trend") or result.get("compare"))
+    show_observed = not moving and any(n["observed"] is not None for n in nodes.values())
+    show_target = any(n["target"] is not None for n in nodes.values())
+    show_change = bool(result["changes"])
+    show_trend = bool(result.get("trend"))
+    compare = result.get("compare")
+    table = _eval_table(show_change, show_trend, compare, show_observed, show_target)
     for prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
         node = nodes[node_id]
         label = Text(prefix, style="dim")
@@ -119,16 +135,11 @@ def render_text(result: dict[str, Any]) -> Group:
             label.append(" (shared, see above)", style="dim")
             table.add_row(label, Text(value_text(node["value"], node["unit"]), style="dim"))
             continue
-        label.append(node["name"], style="bold" if node["depth"] == 0 else "")
-        if node["breached"]:
-            label.append(" ⚠ " + node["breached"].replace("_", " "), style="bold red")
-        if marks := alert_marks(node):
-            label.append(" " + marks, style="bold yellow")
         style = STYLES[node["status"]]
         value = Text(value_text(node["value"], node["unit"]))
         if node["value"] is None:
             value.stylize("dim")
-        cells: list[Any] = [label, value]
+        cells: list[Any] = [_label(label, node), value]
         if show_change:
             cells.append(_change(node))
         cells += _history_cells(node, show_trend, compare)

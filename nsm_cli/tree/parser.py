@@ -46,12 +46,13 @@ def _kind(value: YValue) -> str:
     return "text"
 
 
-def parse_percent(value: object) -> float | None:
-    """A number, or a string like `92%` or `1,200` (the one grammar); None when it is neither."""
+def _numeric(value: object) -> bool:
+    """A number of the grammar, or one written wrong (`0,55`): not a `NAME.column`."""
     try:
-        return read_value(value)
-    except NumberError:
-        return None
+        read_value(value)
+    except NumberError as exc:
+        return not exc.shapeless
+    return True
 
 
 def resolve_data_path(tree_path: str, raw: str) -> tuple[str, str | None]:
@@ -166,12 +167,12 @@ class _Parser:
         self.parse_data(top.get("data"))
         root = top.get("root")
         if root is not None:
-            tree.root = self.parse_node(root, depth=0)
+            tree.root = self.parse_node(root)
         guardrails = top.get("guardrails")
         if guardrails is not None:
             if isinstance(guardrails, YSeq):
                 for item in guardrails.items:
-                    node = self.parse_node(item, depth=0, guardrail=True)
+                    node = self.parse_node(item, guardrail=True)
                     if node is not None:
                         tree.guardrails.append(node)
             else:
@@ -261,7 +262,7 @@ class _Parser:
             self.err("E301", f"unknown data '{ref.data}'{hint}", value.span)
         return ref
 
-    def parse_node(self, value: YValue, depth: int, guardrail: bool = False) -> Node | None:
+    def parse_node(self, value: YValue, guardrail: bool = False) -> Node | None:
         if not isinstance(value, YMap):
             self.err("E103", f"a node must be a mapping with an id, not {_kind(value)}",
                      value.span)
@@ -287,6 +288,21 @@ class _Parser:
                          f"{first.span.line})", id_value.span)
             else:
                 self.tree.nodes[node_id] = node
+        self.node_fields(node, value)
+        children = value.get("children")
+        if children is not None:
+            if not isinstance(children, YSeq):
+                self.err("E103", f"'children' must be a list of nodes, not {_kind(children)}",
+                         children.span)
+            else:
+                for item in children.items:
+                    child = self.parse_child(item, guardrail)
+                    if child is not None:
+                        node.children.append(child)
+        return node
+
+    def node_fields(self, node: Node, value: YMap) -> None:
+        """Every key of a node but its id and children."""
         name = value.get("name")
         node.name = self.text(name, "name", numbers_ok=True) or node.id
         node.unit = self.text(value.get("unit"), "unit", numbers_ok=True)
@@ -300,7 +316,7 @@ class _Parser:
         if (constant := value.get("value")) is not None:
             node.value = self.number(constant, "value")
         if (benchmark := value.get("benchmark")) is not None:
-            if isinstance(benchmark, YScalar) and parse_percent(benchmark.value) is not None:
+            if isinstance(benchmark, YScalar) and _numeric(benchmark.value):
                 node.benchmark = self.number(benchmark, "benchmark")
             else:
                 node.benchmark = self.parse_source(benchmark, "benchmark")
@@ -322,17 +338,6 @@ class _Parser:
         node.ignore = self.text_list(value.get("ignore"), "ignore")
         node.alert = self.mapping(value.get("alert"), "'alert'")
         node.domain = self.parse_domain(value.get("domain"))
-        children = value.get("children")
-        if children is not None:
-            if not isinstance(children, YSeq):
-                self.err("E103", f"'children' must be a list of nodes, not {_kind(children)}",
-                         children.span)
-            else:
-                for item in children.items:
-                    child = self.parse_child(item, depth + 1, guardrail)
-                    if child is not None:
-                        node.children.append(child)
-        return node
 
     def parse_domain(self, value: YValue | None) -> tuple[float | None, float | None] | None:
         """`domain: [low, high]`: the values a leaf can take (either end may be null)."""
@@ -349,7 +354,7 @@ class _Parser:
             return None
         return low, high
 
-    def parse_child(self, item: YValue, depth: int, guardrail: bool) -> Child | None:
+    def parse_child(self, item: YValue, guardrail: bool) -> Child | None:
         if isinstance(item, YMap) and item.get("ref") is not None:
             extra = [k for k, _ in item.items if k.value != "ref"]
             for key in extra:
@@ -359,7 +364,7 @@ class _Parser:
             if target is None:
                 return None
             return Child(target, item.get("ref").span, is_ref=True)
-        node = self.parse_node(item, depth, guardrail)
+        node = self.parse_node(item, guardrail)
         if node is None:
             return None
         return Child(node.id, node.span)
