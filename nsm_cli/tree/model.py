@@ -89,10 +89,6 @@ class Node:
     def is_rate(self) -> bool:
         return self.unit == "%"
 
-    @property
-    def has_children(self) -> bool:
-        return bool(self.children)
-
     def span_of(self, key: str) -> Span:
         """Where a key's value stands (or the key, or the node) for pointing at it."""
         return self.values.get(key) or self.keys.get(key) or self.span

@@ -84,12 +84,6 @@ class YMap:
                 return v
         return None
 
-    def key_span(self, key: str) -> Span | None:
-        for k, _ in self.items:
-            if k.value == key:
-                return k.span
-        return None
-
 
 @dataclass
 class YSeq:
