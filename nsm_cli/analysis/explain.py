@@ -318,10 +318,9 @@ def explain_result(
     ev: Evaluation,
     start_index: int,
     end_index: int,
-    options: ExplainOptions | None = None,
+    options: ExplainOptions,
 ) -> ExplainResult:
     """The `nsm explain` result."""
-    options = options or ExplainOptions()
     tree = ev.tree
     labels = (ev.periods[start_index], ev.periods[end_index])
     _missing_data(ev, start_index, end_index)

@@ -202,10 +202,9 @@ def rank_levers(
 def levers_result(
     ev: Evaluation,
     index: int,
-    options: LeverOptions | None = None,
+    options: LeverOptions,
 ) -> LeversResult:
     """The `nsm rank-levers` result: every leaf stepped alone."""
-    options = options or LeverOptions()
     tree = ev.tree
     period = ev.periods[index]
     base = {node_id: float(np.asarray(ev.values[node_id])[..., index]) for node_id in tree.order}

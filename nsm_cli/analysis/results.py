@@ -29,13 +29,16 @@ class _Absent:
 
 ABSENT: Any = _Absent()
 OPTIONAL = {"default": ABSENT}
+# a field a base class declares that the JSON shows after the subclass's own fields
+LAST = {"default": ABSENT, "metadata": {"last": True}}
 # Python keywords cannot be field names: the JSON key is given in the field's metadata
 JSON_KEY = "json"
 
 
 @cache
 def _keys(cls: type) -> tuple[tuple[str, str], ...]:
-    return tuple((f.name, f.metadata.get(JSON_KEY, f.name)) for f in fields(cls))
+    ordered = sorted(fields(cls), key=lambda f: f.metadata.get("last", False))
+    return tuple((f.name, f.metadata.get(JSON_KEY, f.name)) for f in ordered)
 
 
 def to_json(value: Any) -> Any:
@@ -99,6 +102,17 @@ class ChangeApplied(Record):
     change: str
     kind: str
     amount: float | None
+
+
+@frozen
+class TreeHeader(Record):
+    """What a command's result says first about the tree it ran on."""
+
+    tree: str
+    file: str
+    root: str
+    root_name: str
+    root_unit: str | None
 
 
 # ---------------------------------------------------------------- alerts
@@ -200,7 +214,16 @@ class Compare(Record):
 
 
 @frozen
-class EvalNode(Record):
+class RowExtras(Record):
+    """What a row of `nsm eval` adds when there is some: firing rules, trend, comparison."""
+
+    alerts: list[FiringRule] = field(**LAST)
+    trend: Trend = field(**LAST)
+    compare: Compare = field(**LAST)
+
+
+@frozen
+class EvalNode(RowExtras):
     """One node's row in `nsm eval`."""
 
     id: str
@@ -229,13 +252,10 @@ class EvalNode(Record):
     breached: str | None
     base: float | None = field(**OPTIONAL)
     change: float | None = field(**OPTIONAL)
-    alerts: list[FiringRule] = field(**OPTIONAL)
-    trend: Trend = field(**OPTIONAL)
-    compare: Compare = field(**OPTIONAL)
 
 
 @frozen
-class GuardrailRow(Record):
+class GuardrailRow(RowExtras):
     """One guardrail's row in `nsm eval`."""
 
     id: str
@@ -247,9 +267,6 @@ class GuardrailRow(Record):
     breached: bool
     direction: str
     owner: str | None
-    alerts: list[FiringRule] = field(**OPTIONAL)
-    trend: Trend = field(**OPTIONAL)
-    compare: Compare = field(**OPTIONAL)
 
 
 @frozen
@@ -261,14 +278,9 @@ class TrendWindow(Record):
 
 
 @frozen
-class EvalResult(Record):
+class EvalResult(TreeHeader):
     """`nsm eval` for one period."""
 
-    tree: str
-    file: str
-    root: str
-    root_name: str
-    root_unit: str | None
     period: str
     periods: list[str]
     scenario: str | None
@@ -309,14 +321,9 @@ class Lever(Record):
 
 
 @frozen
-class LeversResult(Record):
+class LeversResult(TreeHeader):
     """`nsm rank-levers`."""
 
-    tree: str
-    file: str
-    root: str
-    root_name: str
-    root_unit: str | None
     root_value: float | None
     period: str
     scenario: str | None
@@ -371,14 +378,9 @@ class ExplainNode(Record):
 
 
 @frozen
-class ExplainResult(Record):
+class ExplainResult(TreeHeader):
     """`nsm explain`."""
 
-    tree: str
-    file: str
-    root: str
-    root_name: str
-    root_unit: str | None
     from_: str = field(metadata={JSON_KEY: "from"})
     to: str
     from_value: float | None
@@ -420,14 +422,9 @@ class GoalLever(Record):
 
 
 @frozen
-class GoalSeekResult(Record):
+class GoalSeekResult(TreeHeader):
     """`nsm goal-seek`."""
 
-    tree: str
-    file: str
-    root: str
-    root_name: str
-    root_unit: str | None
     root_value: float | None
     target: float | None
     target_source: str

@@ -47,6 +47,17 @@ def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str
     return rows
 
 
+def guide_label(prefix: str, node: Any, is_ref: bool, shared_note: str) -> Any:
+    """A row's label after its tree guides: the name, or `↪ name (note)` for a shared driver."""
+    from rich.text import Text
+
+    label = Text(prefix, style="dim")
+    if is_ref:
+        label.append(f"↪ {node['name']}", style="italic")
+        label.append(f" ({shared_note})", style="dim")
+    return label
+
+
 def keep_numbers_whole(table: Any, shrinkable: tuple[str, ...] = ("metric", "owner")) -> Any:
     """Let only name-like columns shrink on a narrow terminal: numbers are never cut short."""
     from rich.cells import cell_len

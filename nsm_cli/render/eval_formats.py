@@ -9,7 +9,14 @@ from rich.table import Table
 from rich.text import Text
 
 from nsm_cli.numbers import MISSING, change_text, is_missing, percent, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
+from nsm_cli.render import (
+    Renderer,
+    guide_label,
+    keep_numbers_whole,
+    plain_table,
+    to_json,
+    tree_guides,
+)
 
 STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
 MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}
@@ -129,10 +136,8 @@ def render_text(result: Any) -> Group:
     table = _eval_table(show_change, show_trend, compare, show_observed, show_target)
     for prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
         node = nodes[node_id]
-        label = Text(prefix, style="dim")
+        label = guide_label(prefix, node, is_ref, "shared, see above")
         if is_ref:
-            label.append(f"↪ {node['name']}", style="italic")
-            label.append(" (shared, see above)", style="dim")
             table.add_row(label, Text(value_text(node["value"], node["unit"]), style="dim"))
             continue
         style = STYLES[node["status"]]

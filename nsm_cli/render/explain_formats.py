@@ -11,7 +11,14 @@ from rich.table import Table
 from rich.text import Text
 
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, plain, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
+from nsm_cli.render import (
+    Renderer,
+    guide_label,
+    keep_numbers_whole,
+    plain_table,
+    to_json,
+    tree_guides,
+)
 
 WATERFALL_WIDTH = 30
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too
@@ -103,10 +110,8 @@ def tree_table(result: dict[str, Any]) -> Table:
     table.add_column("share", justify="right", no_wrap=True)
     for prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
         node = nodes[node_id]
-        label = Text(prefix, style="dim")
+        label = guide_label(prefix, node, is_ref, "shared: counted where it is defined")
         if is_ref:
-            label.append(f"↪ {node['name']}", style="italic")
-            label.append(" (shared: counted where it is defined)", style="dim")
             table.add_row(label)
             continue
         label.append(node["name"], style="bold" if node["depth"] == 0 else "")

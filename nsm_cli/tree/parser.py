@@ -6,6 +6,7 @@ import codecs
 import difflib
 import os
 import re
+from collections.abc import Iterator
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.numbers import NumberError, read_value
@@ -181,12 +182,14 @@ class _Parser:
         self.parse_scenarios(top.get("scenarios"))
         return tree
 
+    def entries(self, value: YValue | None, what: str) -> Iterator[tuple[str, YScalar, YValue]]:
+        """(name, key, value) of each entry of a mapping section (`data`, `scenarios`)."""
+        section = self.mapping(value, what)
+        for key, entry in section.items if section is not None else ():
+            yield str(key.value), key, entry
+
     def parse_data(self, value: YValue | None) -> None:
-        data = self.mapping(value, "'data'")
-        if data is None:
-            return
-        for key, entry in data.items:
-            name = str(key.value)
+        for name, key, entry in self.entries(value, "'data'"):
             if not ID_PATTERN.match(name):
                 self.err("E106", f"data name '{name}' must be a plain id (letters, digits, _)",
                          key.span)
@@ -370,11 +373,7 @@ class _Parser:
         return Child(node.id, node.span)
 
     def parse_scenarios(self, value: YValue | None) -> None:
-        scenarios = self.mapping(value, "'scenarios'")
-        if scenarios is None:
-            return
-        for key, entry in scenarios.items:
-            name = str(key.value)
+        for name, key, entry in self.entries(value, "'scenarios'"):
             scenario = Scenario(name=name, span=key.span)
             self.tree.scenarios[name] = scenario
             body = self.mapping(entry, f"scenario '{name}'")
