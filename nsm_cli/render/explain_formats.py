@@ -10,15 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from nsm_cli import render
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, plain, value_text
-from nsm_cli.render import (
-    Renderer,
-    guide_label,
-    keep_numbers_whole,
-    plain_table,
-    to_json,
-    tree_guides,
-)
 
 WATERFALL_WIDTH = 30
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too
@@ -99,7 +92,7 @@ def tree_table(result: dict[str, Any]) -> Table:
     nodes = {node["id"]: node for node in result["nodes"]}
     errors = {row["id"]: row.get("error") for row in result["contributions"]}
     sampled = not result["exact"]
-    table = plain_table()
+    table = render.plain_table()
     table.add_column("metric", no_wrap=True, overflow="ellipsis")
     table.add_column(result["from"], justify="right", no_wrap=True)
     table.add_column(result["to"], justify="right", no_wrap=True)
@@ -108,9 +101,9 @@ def tree_table(result: dict[str, Any]) -> Table:
     if sampled:
         table.add_column("± error", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
-    for prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
+    for prefix, node_id, is_ref in render.tree_guides(result["nodes"], result["root"]):
         node = nodes[node_id]
-        label = guide_label(prefix, node, is_ref, "shared: counted where it is defined")
+        label = render.guide_label(prefix, node, is_ref, "shared: counted where it is defined")
         if is_ref:
             table.add_row(label)
             continue
@@ -131,7 +124,7 @@ def tree_table(result: dict[str, Any]) -> Table:
                          else "± " + amount(error, unit, max(digits, 1), signed=False))
         cells.append(share_text(node["share"]))
         table.add_row(*cells)
-    return keep_numbers_whole(table)
+    return render.keep_numbers_whole(table)
 
 
 def _bar(before: float, after: float, low: float, high: float, width: int) -> str:
@@ -159,7 +152,7 @@ def waterfall(result: dict[str, Any], width: int = WATERFALL_WIDTH) -> Table:
         running.append(running[-1] + row["contribution"])
     running[-1] = result["to_value"]  # the same number, without float noise
     low, high = min(running), max(running)
-    table = plain_table()
+    table = render.plain_table()
     table.add_column("waterfall", no_wrap=True, overflow="ellipsis")
     table.add_column("contribution", justify="right", no_wrap=True)
     table.add_column("running", justify="right", no_wrap=True)
@@ -177,7 +170,7 @@ def waterfall(result: dict[str, Any], width: int = WATERFALL_WIDTH) -> Table:
                   Text(amount(result["change"], unit, digits), style="bold"),
                   level(result["to_value"], unit, digits),
                   Text(_edge(result["to_value"], low, high, width), style="dim"))
-    return keep_numbers_whole(table, ("waterfall",))
+    return render.keep_numbers_whole(table, ("waterfall",))
 
 
 def _edge(value: float, low: float, high: float, width: int) -> str:
@@ -239,8 +232,8 @@ def render_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-EXPLAIN_FORMATS: dict[str, Renderer] = {
+EXPLAIN_FORMATS: dict[str, render.Renderer] = {
     "text": render_text,
-    "json": to_json,
+    "json": render.to_json,
     "markdown": render_markdown,
 }

@@ -28,10 +28,6 @@ BAD_SNIPPET = "{id: repeat, value: 1.7}"
 GOOD_SNIPPET = "{id: repeat, value: 1.7, owner: 客服团队, actions: [会员积分]}"
 
 
-def check(ctx: RuleContext) -> Iterator[Finding]:
-    return leaf_findings(ctx, _unowned)
-
-
 def _unowned(node_id: str, node: Node) -> str | None:
     missing = [key for key, present in (("owner", bool(node.owner and node.owner.strip())),
                                         ("actions", bool(node.actions))) if not present]
@@ -39,3 +35,7 @@ def _unowned(node_id: str, node: Node) -> str | None:
         return None
     return (f"leaf '{node_id}' has no {' and no '.join(missing)}: name the team that moves it "
             "(owner: TEAM) and 1–3 concrete actions (actions: [...])")
+
+
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    return leaf_findings(ctx, _unowned)

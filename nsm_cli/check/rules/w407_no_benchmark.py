@@ -29,12 +29,12 @@ BAD_SNIPPET = "{id: penetration, value: 0.4}"
 GOOD_SNIPPET = "{id: penetration, value: 0.4, benchmark: 0.55}"
 
 
-def check(ctx: RuleContext) -> Iterator[Finding]:
-    return leaf_findings(ctx, _no_benchmark)
-
-
 def _no_benchmark(node_id: str, node: Node) -> str | None:
     if node.benchmark is not None:
         return None
     return (f"leaf '{node_id}' has no benchmark: add benchmark: NUMBER or NAME.column (a "
             "competitor, an industry report, the best store) so its gap can be judged")
+
+
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    return leaf_findings(ctx, _no_benchmark)
