@@ -28,6 +28,11 @@ class _Absent:
 
 
 ABSENT: Any = _Absent()
+
+
+def present(value: Any) -> Any:
+    """A field's value, None when the result leaves it out (for code that reads fields)."""
+    return None if value is ABSENT else value
 OPTIONAL = {"default": ABSENT}
 # a field a base class declares that the JSON shows after the subclass's own fields
 LAST = {"default": ABSENT, "metadata": {"last": True}}

@@ -19,13 +19,13 @@ def to_json(result: Any) -> str:
     return json.dumps(plain_data(result), ensure_ascii=False, indent=2) + "\n"
 
 
-def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str, str, bool]]:
+def tree_guides(result_nodes: list[Any], root: str) -> list[tuple[str, str, bool]]:
     """Rows of (prefix, node id, is_reference) walking the tree from the root.
 
     A shared driver is drawn in full where it is defined and as a reference
     (`↪`) wherever else it feeds a formula.
     """
-    by_id = {node["id"]: node for node in result_nodes}
+    by_id = {node.id: node for node in result_nodes}
     rows: list[tuple[str, str, bool]] = []
     stack: list[tuple[str, str, str, bool]] = [(root, "", "", False)]
     while stack:
@@ -34,14 +34,14 @@ def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str
         node = by_id.get(node_id)
         if node is None or is_ref:
             continue
-        kids = node["children"]
-        shared = set(node.get("shared", []))
+        kids = node.children
+        shared = set(node.shared)
         items = []
         for position, kid in enumerate(kids):
             last = position == len(kids) - 1
             branch = "└── " if last else "├── "
             further = "    " if last else "│   "
-            reference = kid in shared or by_id.get(kid, {}).get("parent") != node_id
+            reference = kid in shared or getattr(by_id.get(kid), "parent", None) != node_id
             items.append((kid, continuation + branch, continuation + further, reference))
         stack.extend(reversed(items))
     return rows
@@ -53,7 +53,7 @@ def guide_label(prefix: str, node: Any, is_ref: bool, shared_note: str) -> Any:
 
     label = Text(prefix, style="dim")
     if is_ref:
-        label.append(f"↪ {node['name']}", style="italic")
+        label.append(f"↪ {node.name}", style="italic")
         label.append(f" ({shared_note})", style="dim")
     return label
 

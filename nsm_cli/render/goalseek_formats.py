@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from nsm_cli.analysis.results import GoalSeekResult
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
 
@@ -24,22 +25,22 @@ def required_change(change: float | None, unit: str | None) -> str:
     return change_text(change, unit)
 
 
-def title(result: dict[str, Any]) -> str:
-    unit = result["root_unit"]
-    gap = change_text(result["gap"], unit)
-    if unit != "%" and result["gap_pct"] is not None:
-        gap += f", {percent(result['gap_pct'], signed=True, decimals=1)}"
-    source = " from the file" if result["target_source"] == "file" else ""
-    parts = [f"Goal-seek for {result['root_name']}: {value_text(result['root_value'], unit)} → "
-             f"target {value_text(result['target'], unit)}{source} ({gap})", result["period"]]
-    if result["scenario"]:
-        parts.append(f"scenario {result['scenario']}")
-    elif result["changes"]:
-        parts.append("set " + ", ".join(f"{c['id']} {c['change']}" for c in result["changes"]))
+def title(result: GoalSeekResult) -> str:
+    unit = result.root_unit
+    gap = change_text(result.gap, unit)
+    if unit != "%" and result.gap_pct is not None:
+        gap += f", {percent(result.gap_pct, signed=True, decimals=1)}"
+    source = " from the file" if result.target_source == "file" else ""
+    parts = [f"Goal-seek for {result.root_name}: {value_text(result.root_value, unit)} → "
+             f"target {value_text(result.target, unit)}{source} ({gap})", result.period]
+    if result.scenario:
+        parts.append(f"scenario {result.scenario}")
+    elif result.changes:
+        parts.append("set " + ", ".join(f"{c.id} {c.change}" for c in result.changes))
     return " · ".join(parts)
 
 
-def lever_table(result: dict[str, Any]) -> Table:
+def lever_table(result: GoalSeekResult) -> Table:
     table = plain_table()
     table.add_column("lever", overflow="ellipsis")
     table.add_column("owner", overflow="ellipsis")
@@ -49,35 +50,35 @@ def lever_table(result: dict[str, Any]) -> Table:
     table.add_column("change", justify="right", no_wrap=True)
     table.add_column("", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
-    for row in result["levers"]:
-        unit = row["unit"]
-        name = Text(row["name"], no_wrap=True, overflow="ellipsis")
-        if row["reason"]:
+    for row in result.levers:
+        unit = row.unit
+        name = Text(row.name, no_wrap=True, overflow="ellipsis")
+        if row.reason:
             name.append(" *", style="yellow")
-        feasible = row["feasible"]
+        feasible = row.feasible
         table.add_row(
             name,
-            Text(row["owner"] or "", style="cyan", no_wrap=True, overflow="ellipsis"),
-            value_text(row["value"], unit),
+            Text(row.owner or "", style="cyan", no_wrap=True, overflow="ellipsis"),
+            value_text(row.value, unit),
             Text("→", style="dim"),
-            Text(value_text(row["required"], unit) if feasible else MISSING,
+            Text(value_text(row.required, unit) if feasible else MISSING,
                  style="bold" if feasible else "dim"),
-            required_change(row["change"], unit),
-            "" if row["change_pct"] is None else percent(row["change_pct"], signed=True,
+            required_change(row.change, unit),
+            "" if row.change_pct is None else percent(row.change_pct, signed=True,
                                                          decimals=1),
             Text("✓" if feasible else "✗ impossible", style="green" if feasible else "bold red"),
         )
     return keep_numbers_whole(table, ("lever", "owner"))
 
 
-def render_text(result: dict[str, Any]) -> Group:
+def render_text(result: GoalSeekResult) -> Group:
     """Each lever's current value → the value it alone must reach, with the move and reasons."""
     parts: list[Any] = [Text(title(result), style="bold"), lever_table(result)]
-    for row in result["levers"]:
-        if row["reason"]:
-            mark = "*" if row["feasible"] else "✗"
-            parts.append(Text(f"{mark} {row['name']} ({row['id']}): {row['reason']}",
-                              style="yellow" if row["feasible"] else "red"))
+    for row in result.levers:
+        if row.reason:
+            mark = "*" if row.feasible else "✗"
+            parts.append(Text(f"{mark} {row.name} ({row.id}): {row.reason}",
+                              style="yellow" if row.feasible else "red"))
     parts.append(Text("Each lever alone, the others held at their values; rates stay within "
                       "0–100% and other metrics at or above 0 unless the node sets a domain.",
                       style="dim"))
