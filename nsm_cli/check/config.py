@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nsm_cli.diagnostics import UsageError
+from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import NumberError, read_value
 from nsm_cli.tree.parser import suggest
 
@@ -42,16 +42,23 @@ class Config:
                 and not any(code.startswith(p) for p in self.ignore))
 
 
+class SettingsError(RequestError):
+    """A settings file nsm cannot use: the message starts with where it is."""
+
+    def __init__(self, message: str):
+        super().__init__(None, None, message)
+
+
 def _tolerance(value: object, where: str) -> float:
     """`tolerance` in the one number grammar: a fraction or a percent, never below 0."""
     try:
         number = read_value(value)
     except NumberError as exc:
         if not exc.shapeless and "finite" not in str(exc):
-            raise UsageError(f"{where}: 'tolerance': {exc}") from None
+            raise SettingsError(f"{where}: 'tolerance': {exc}") from None
         number = math.nan
     if not math.isfinite(number) or number < 0:
-        raise UsageError(f"{where}: 'tolerance' must be a fraction or a percent "
+        raise SettingsError(f"{where}: 'tolerance' must be a fraction or a percent "
                          f"like 0.01 or \"1%\", not {value!r}")
     return number
 
@@ -60,30 +67,30 @@ def _codes(value: object, key: str, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"{where}: '{key}' must be a list of codes like [\"W407\", \"W40\"]")
+        raise SettingsError(f"{where}: '{key}' must be a list of codes like [\"W407\", \"W40\"]")
     codes = [part.strip().upper() for item in value for part in item.split(",") if part.strip()]
     for code in codes:
         if code[0] not in "EW" or not (code[1:] == "" or code[1:].isdigit()):
-            raise UsageError(f"{where}: '{key}' holds '{code}', which is no code or code "
+            raise SettingsError(f"{where}: '{key}' holds '{code}', which is no code or code "
                              "prefix (like E104, W40 or W)")
     return tuple(codes)
 
 
 def _positive_int(value: object, key: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"{where}: '{key}' must be a whole number of at least 1, not {value!r}")
+        raise SettingsError(f"{where}: '{key}' must be a whole number of at least 1, not {value!r}")
     return value
 
 
 def apply(config: Config, settings: dict, where: str) -> Config:
     """`config` with the settings of one file (or the command line) applied, checked."""
     if not isinstance(settings, dict):
-        raise UsageError(f"{where}: the settings must be a mapping of keys to values")
+        raise SettingsError(f"{where}: the settings must be a mapping of keys to values")
     changes: dict[str, object] = {"source": where}
     for key, value in settings.items():
         if key not in KEYS:
             hint = suggest(str(key), KEYS) or f": the keys are {', '.join(KEYS)}"
-            raise UsageError(f"{where}: unknown key '{key}'{hint}")
+            raise SettingsError(f"{where}: unknown key '{key}'{hint}")
         if key in ("select", "ignore"):
             changes[key] = _codes(value, key, where)
         elif key == "tolerance":
@@ -94,7 +101,7 @@ def apply(config: Config, settings: dict, where: str) -> Config:
             if isinstance(value, str):
                 value = [value]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"{where}: '{key}' must be a list of text")
+                raise SettingsError(f"{where}: '{key}' must be a list of text")
             changes[key] = tuple(v.casefold() if key == "money_units" else v for v in value)
     return replace(config, **changes)
 
@@ -106,7 +113,7 @@ def _pyproject(path: Path) -> dict | None:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read it as TOML: {exc}") from None
+        raise SettingsError(f"{path}: cannot read it as TOML: {exc}") from None
     tool = data.get("tool", {})
     return tool.get("nsm") if isinstance(tool, dict) else None
 
@@ -118,13 +125,13 @@ def _nsm_yaml(path: Path) -> dict:
         with open(path, encoding="utf-8-sig") as handle:
             data = yaml.safe_load(handle.read(1_000_000))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"{path}: cannot read it as YAML: {exc}") from None
+        raise SettingsError(f"{path}: cannot read it as YAML: {exc}") from None
     if data is None:
         return {}
     if isinstance(data, dict) and isinstance(data.get("check"), dict) and len(data) == 1:
         data = data["check"]   # `check:` as a section is accepted too
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: the settings must be a mapping of keys to values")
+        raise SettingsError(f"{path}: the settings must be a mapping of keys to values")
     return data
 
 
@@ -152,11 +159,11 @@ def load_config(path: str) -> Config:
     """Settings from a file named on the command line (`--config`)."""
     file = Path(path)
     if not file.is_file():
-        raise UsageError(f"--config {path}: no such file")
+        raise RequestError("config", path, "no such file")
     if file.suffix == ".toml":
         settings = _pyproject(file)
         if settings is None:
-            raise UsageError(f"--config {path}: the file has no [tool.nsm] table")
+            raise RequestError("config", path, "the file has no [tool.nsm] table")
         return apply(Config(), settings, f"{path} [tool.nsm]")
     return apply(Config(), _nsm_yaml(file), path)
 

@@ -12,7 +12,7 @@ OPTION_NAMES = {
     "period": "--period", "compare": "--compare", "from_period": "--from", "to_period": "--to",
     "scenario": "--scenario", "sets": "--set", "format": "--format", "step": "--step",
     "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
-    "samples": "--samples", "target": "--target", "levers": "--lever",
+    "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
 }
 
 TreeArg = Annotated[Path, typer.Argument(help="The tree file (YAML).", show_default=False,
