@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.numbers import NumberError, read_number, read_value, value_text
+from nsm_cli.tree.keys import key_names
 from nsm_cli.tree.model import Node, TreeFile
 from nsm_cli.tree.parser import suggest
 from nsm_cli.tree.yamlload import YMap, YScalar
 
-RULE_KEYS = ("min", "max", "falls_for", "change_below", "change_above")
+RULE_KEYS = key_names("alert")
 INVALID_RULE = "E114"
 
 
