@@ -122,10 +122,10 @@ def resolve_changes(
     for change in sets:
         node = tree.nodes.get(change.node_id)
         if node is None:
-            raise RequestError("sets", change.node_id,
+            raise RequestError("set", change.node_id,
                                f"no such node{suggest(change.node_id, list(tree.nodes))}")
         if problem := points_problem(change, node):
-            raise RequestError("sets", f"{change.node_id}={change.text}", problem)
+            raise RequestError("set", f"{change.node_id}={change.text}", problem)
         found.append(change)
     return found
 

@@ -34,8 +34,9 @@ Period = Annotated[str | None, Field(description="Period to use, e.g. 2025-06 (d
                                      "file's period, else the latest).")]
 Scenario = Annotated[str | None, Field(description="A scenario from the file's scenarios.")]
 Changes = Annotated[list[str] | None, Field(
-    description="Changes as ID=CHANGE: a new value (0.5, 50%), a relative change (+10%), "
-    "percentage points for rates (+2pp) or a factor (x1.1); applied after the scenario.")]
+    description="Changes as ID=CHANGE: a new value (0.5, 50%), an amount to add (+200, -5), "
+    "a relative change (+10%), percentage points for rates (+2pp) or a factor (x1.1); "
+    "applied after the scenario.")]
 Step = Annotated[str, Field(description="Step size: 1% (default), 0.5%, or 1pp (points).")]
 Points = Annotated[bool, Field(description="Move % leaves by percentage points, not "
                                "relatively (other leaves still by the step in %).")]

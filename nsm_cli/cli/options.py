@@ -10,7 +10,7 @@ import typer
 # The library names its inputs by parameter; the CLI by option (domain errors → usage errors).
 OPTION_NAMES = {
     "period": "--period", "compare": "--compare", "from_period": "--from", "to_period": "--to",
-    "scenario": "--scenario", "sets": "--set", "format": "--format", "step": "--step",
+    "scenario": "--scenario", "set": "--set", "format": "--format", "step": "--step",
     "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
     "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
 }

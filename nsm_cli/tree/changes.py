@@ -53,10 +53,10 @@ def parse_assignment(text: str) -> Change:
     node_id, sep, rest = text.partition("=")
     node_id = node_id.strip()
     if not sep or not node_id or not rest.strip():
-        raise RequestError("sets", repr(text), "expected ID=CHANGE",
-                           advice=", e.g. {sets} retention_rate=+2pp")
+        raise RequestError("set", repr(text), "expected ID=CHANGE",
+                           advice=", e.g. {set} retention_rate=+2pp")
     try:
         kind, amount = parse_change(rest.strip())
     except ValueError as exc:
-        raise RequestError("sets", repr(text), str(exc)) from None
+        raise RequestError("set", repr(text), str(exc)) from None
     return Change(node_id, kind, amount, rest.strip())
