@@ -24,8 +24,8 @@ import numpy as np
 
 from nsm_cli.analysis.results import Alert, AlertsReport, AlertsResult, Skipped
 from nsm_cli.numbers import change_text, json_number, percent, value_text
-from nsm_cli.tree.alert_rules import Rule, node_rules
-from nsm_cli.tree.model import Node
+from nsm_cli.tree.alert_rules import node_rules
+from nsm_cli.tree.model import Node, Rule
 
 if TYPE_CHECKING:
     from nsm_cli.analysis.evaluate import Evaluation

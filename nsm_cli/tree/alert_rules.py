@@ -9,33 +9,16 @@ rules too. Judging them against values is `nsm_cli.analysis.alerts`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from nsm_cli.diagnostics import Diagnostic, Span, error
+from nsm_cli.diagnostics import Diagnostic, error
 from nsm_cli.numbers import NumberError, read_number, read_value, value_text
 from nsm_cli.tree.keys import key_names
-from nsm_cli.tree.model import Node, TreeFile
+from nsm_cli.tree.model import Node, Rule, TreeFile
 from nsm_cli.tree.parser import suggest
 from nsm_cli.tree.yamlload import YMap, YScalar
 
 RULE_KEYS = key_names("alert")
 INVALID_RULE = "E114"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule of a node: its kind, its threshold and how it was written."""
-
-    kind: str               # one of RULE_KEYS
-    threshold: float        # a value, a count (falls_for) or a change (fraction or points)
-    text: str               # as written, for messages: `2`, `-5%`, `92%`
-    span: Span
-    points: bool = False    # change rules: threshold in percentage points, not relative
-    source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} {self.text}"
 
 
 def _kind(value: object) -> str:
@@ -133,10 +116,12 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
 
 
 def tree_problems(tree: TreeFile) -> list[Diagnostic]:
-    """Every bad alert rule in a parsed tree file (for `inspect_tree`, `check` and `eval`)."""
+    """Parse every node's `alert:` rules once, onto the node; return the bad ones' diagnostics."""
     found: list[Diagnostic] = []
     for node in tree.nodes.values():
-        found += parse_rules(node)[1]
+        rules, problems = parse_rules(node)
+        node.alert_rules = tuple(rules)
+        found += problems
     return found
 
 
@@ -150,5 +135,6 @@ def node_rules(node: Node) -> list[Rule]:
         rules.append(Rule("max", node.maximum, value_text(node.maximum, node.unit),
                           node.span_of("max"), source="bound"))
     bounds = {(r.kind, r.threshold) for r in rules}
-    rules += [r for r in parse_rules(node)[0] if (r.kind, r.threshold) not in bounds]
+    parsed = node.alert_rules if node.alert_rules is not None else parse_rules(node)[0]
+    rules += [r for r in parsed if (r.kind, r.threshold) not in bounds]
     return rules
