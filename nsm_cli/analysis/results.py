@@ -46,8 +46,13 @@ def _keys(cls: type) -> tuple[tuple[str, str], ...]:
     return tuple((f.name, f.metadata.get(JSON_KEY, f.name)) for f in ordered)
 
 
+_PLAIN = (str, float, int, bool, type(None))
+
+
 def to_json(value: Any) -> Any:
     """A result (or any part of one) as plain JSON data: dicts, lists, str, numbers, None."""
+    if type(value) in _PLAIN:   # most of a result: checked first, it is the hot path
+        return value
     if isinstance(value, Record):
         return {key: to_json(item) for name, key in _keys(type(value))
                 if (item := getattr(value, name)) is not ABSENT}
