@@ -15,7 +15,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
-from nsm_cli.numbers import NumberError, read_number
+from nsm_cli.numbers import NumberError, normalise, read_number
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
@@ -240,7 +240,8 @@ class _Converter:
         if tag in _NUMBER_TAGS and node.value.lower().lstrip("+-") not in (".inf", ".nan"):
             try:   # the one grammar, not YAML 1.1's: 010 is ten
                 written = read_number(node.value)
-                return int(node.value) if written.whole else written.value
+                whole = int(normalise(node.value).replace(",", "")) if written.whole else None
+                return written.value if whole is None else whole
             except NumberError:
                 pass   # infinity: the parser says which key must be finite
         try:
