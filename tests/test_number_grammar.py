@@ -7,6 +7,8 @@ Places: a CSV cell, a YAML value (`value:`, `target:`, `min:` of a node, written
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nsm_cli.analysis.goalseek import parse_target
@@ -140,3 +142,22 @@ def test_csv_cell_with_a_decimal_comma_says_what_to_write(nsm, tmp_path):
     assert run.code == 1
     assert "bad cell '0,55' in column 'a': decimal commas are not read" in run.stderr
     assert "write 0.55 [E304]" in run.stderr
+
+
+@pytest.mark.parametrize("reader", ["csv", "numpy", "polars"])
+def test_every_csv_reader_reads_the_same_grammar(nsm, tmp_path, monkeypatch, reader):
+    from nsm_cli.data import tables
+
+    monkeypatch.setattr(tables, "FAST_BYTES", 0)   # the fast readers for a small file
+    monkeypatch.setenv("NSM_CSV_READER", reader)
+    (tmp_path / "t.yaml").write_text("version: 1\nname: t\ndata:\n  d: d.csv\nroot:\n"
+                                     "  id: a\n  source: d.a\n", encoding="utf-8")
+    (tmp_path / "d.csv").write_text('period,a\n2025-01,"1,200"\n2025-02,−5%\n',
+                                    encoding="utf-8")
+    run = nsm("eval", tmp_path / "t.yaml", "--period", "2025-01", "--format", "json")
+    assert json.loads(run.stdout)["nodes"][0]["value"] == 1200.0
+    (tmp_path / "d.csv").write_text('period,a\n2025-01,"0,550"\n2025-02,"1,200"\n',
+                                    encoding="utf-8")
+    run = nsm("eval", tmp_path / "t.yaml")
+    assert run.code == 1
+    assert "bad cell '0,550' in column 'a': decimal commas are not read" in run.stderr
