@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 MINUS = "−"  # U+2212, as typeset; JSON output keeps plain numbers
 MISSING = "—"
+# currency symbols go before the number, as written in English and Chinese alike ($76,109,
+# ¥4,200); units that are words or codes (元, 人, USD) follow it after a space
+PREFIX_UNITS = frozenset("$¥￥€£")
 
 
 def is_missing(value: float | None) -> bool:
@@ -68,6 +71,9 @@ def value_text(value: float | None, unit: str | None, signed: bool = False) -> s
     if unit == "%":
         return percent(value, signed=signed)
     text = plain(value, signed=signed)
+    if unit in PREFIX_UNITS:
+        sign = text[0] if text[0] in ("+", MINUS) else ""
+        return f"{sign}{unit}{text[len(sign):]}"
     return f"{text} {unit}" if unit else text
 
 
@@ -211,16 +217,18 @@ def read_change(value: object) -> tuple[str, float]:
     adds points; `x1.1` multiplies. A YAML number is a value (pass the scalar's text
     to keep its sign).
     """
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return VALUE, read_value(value)
-    if not isinstance(value, str):
-        raise NumberError(f"expected {CHANGE_HELP}", shapeless=True)
     try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return VALUE, read_value(value)
+        if not isinstance(value, str):
+            raise NumberError(f"expected {CHANGE_HELP}", shapeless=True)
         written = read_number(value)
     except NumberError as exc:
-        if exc.shapeless:
+        if exc.shapeless and isinstance(value, str):
             raise NumberError(f"cannot read change {value[:40]!r}: expected {CHANGE_HELP}",
                               shapeless=True) from None
+        if "finite" in str(exc):
+            raise NumberError("a change must be a finite number") from None
         raise
     if written.unit == "x":
         return FACTOR, written.value
@@ -247,3 +255,20 @@ def read_step(text: str) -> tuple[float, bool]:
                           "improving direction (down for direction: down)")
     amount = abs(written.value) if written.unit else abs(written.value) / 100
     return amount, written.unit == "pp"
+
+
+# Cells that mean "no value" in a data file (compared lower-cased, after stripping).
+MISSING_CELLS = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "none", "-", "—"})
+
+
+def parse_cell(text: str) -> float | None:
+    """A cell as people type it → float; NaN when it says "no value", None when it is no number.
+
+    The grammar is :func:`read_value`'s: `1,200`, `92%`, `¥1,200`, `-5`.
+    """
+    if text.strip().lower() in MISSING_CELLS:
+        return math.nan
+    try:
+        return read_value(text)
+    except NumberError:
+        return None

@@ -129,9 +129,10 @@ def test_a_decimal_comma_is_refused_with_the_number_to_write(place, text, words)
             f"a={text}" if place is set_ else text)
 
 
-def test_yaml_base_60_is_refused_not_read_as_90():
-    with pytest.raises(NsmError, match="base-60"):
-        parse_tree("t.yaml", "version: 1\nname: t\nroot:\n  id: a\n  value: 1:30\n")
+def test_yaml_base_60_is_text_so_no_number_not_90():
+    _, problems = parse_tree("t.yaml", "version: 1\nname: t\nroot:\n  id: a\n  value: 1:30\n")
+    assert [p.message for p in problems] == ["'value' must be a number (like 1200 or 92%), "
+                                             "not text"]
 
 
 def test_csv_cell_with_a_decimal_comma_says_what_to_write(nsm, tmp_path):

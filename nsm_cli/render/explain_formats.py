@@ -10,9 +10,18 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nsm_cli import render
 from nsm_cli.analysis.results import ExplainResult, present
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, plain, value_text
+from nsm_cli.render import (
+    Fitted,
+    Renderer,
+    keep_numbers_whole,
+    min_name_width,
+    plain_table,
+    to_json,
+    tree_guides,
+    tree_label,
+)
 
 WATERFALL_WIDTH = 30
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too
@@ -85,38 +94,44 @@ def _digits(result: ExplainResult) -> int:
                          [result.change or 0.0])
 
 
-def tree_table(result: ExplainResult) -> Table:
+def tree_table(result: dict[str, Any], width: int | None = None,
+               compact: bool = False) -> Table:
     """The tree, children largest contribution first: each node's two values, its change, the
-    sum of its leaves' contributions and their share of the root's change."""
-    unit = result.root_unit
+    sum of its leaves' contributions and their share of the root's change. Names wrap to
+    `width` cells; `compact` puts each node's unit beside its name."""
+    unit = result["root_unit"]
     digits = _digits(result)
-    nodes = {node.id: node for node in result.nodes}
-    errors = {row.id: present(row.error) for row in result.contributions}
-    sampled = not result.exact
-    table = render.plain_table()
-    table.add_column("metric", no_wrap=True, overflow="ellipsis")
-    table.add_column(result.from_, justify="right", no_wrap=True)
-    table.add_column(result.to, justify="right", no_wrap=True)
+    nodes = {node["id"]: node for node in result["nodes"]}
+    errors = {row["id"]: row.get("error") for row in result["contributions"]}
+    sampled = not result["exact"]
+    table = plain_table()
+    table.add_column("metric", no_wrap=True)
+    table.add_column(result["from"], justify="right", no_wrap=True)
+    table.add_column(result["to"], justify="right", no_wrap=True)
     table.add_column("change", justify="right", no_wrap=True)
     table.add_column("contribution", justify="right", no_wrap=True)
     if sampled:
         table.add_column("± error", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
-    for prefix, node_id, is_ref in render.tree_guides(result.nodes, result.root):
+    rows = tree_guides(result["nodes"], result["root"])
+    for position, (prefix, node_id, is_ref) in enumerate(rows):
         node = nodes[node_id]
-        label = render.guide_label(prefix, node, is_ref, "shared: counted where it is defined")
         if is_ref:
-            table.add_row(label)
+            table.add_row(tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
+                                     [(" (shared: counted where it is defined)", "dim")]))
             continue
-        label.append(node.name, style="bold" if node.depth == 0 else "")
-        contribution = node.contribution
+        kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
+        own = node["unit"] if not compact or node["unit"] == "%" else None
+        extra = [(f" [{node['unit']}]", "dim")] if compact and own != node["unit"] else []
+        contribution = node["contribution"]
         style = "green" if contribution and contribution > 0 else (
             "red" if contribution and contribution < 0 else "dim")
         cells: list[Any] = [
-            label,
-            value_text(node.from_value, node.unit),
-            value_text(node.to_value, node.unit),
-            change_text(node.change, node.unit),
+            tree_label(prefix, node["name"], width, kids,
+                       "bold" if node["depth"] == 0 else "", extra),
+            value_text(node["from_value"], own),
+            value_text(node["to_value"], own),
+            change_text(node["change"], own),
             Text(amount(contribution, unit, digits), style=style),
         ]
         if sampled:
@@ -125,7 +140,7 @@ def tree_table(result: ExplainResult) -> Table:
                          else "± " + amount(error, unit, max(digits, 1), signed=False))
         cells.append(share_text(node.share))
         table.add_row(*cells)
-    return render.keep_numbers_whole(table)
+    return keep_numbers_whole(table)
 
 
 def _bar(before: float, after: float, low: float, high: float, width: int) -> str:
@@ -153,8 +168,8 @@ def waterfall(result: ExplainResult, width: int = WATERFALL_WIDTH) -> Table:
         running.append(running[-1] + row.contribution)
     running[-1] = result.to_value  # the same number, without float noise
     low, high = min(running), max(running)
-    table = render.plain_table()
-    table.add_column("waterfall", no_wrap=True, overflow="ellipsis")
+    table = plain_table()
+    table.add_column("waterfall", overflow="fold")
     table.add_column("contribution", justify="right", no_wrap=True)
     table.add_column("running", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
@@ -171,7 +186,7 @@ def waterfall(result: ExplainResult, width: int = WATERFALL_WIDTH) -> Table:
                   Text(amount(result.change, unit, digits), style="bold"),
                   level(result.to_value, unit, digits),
                   Text(_edge(result.to_value, low, high, width), style="dim"))
-    return render.keep_numbers_whole(table, ("waterfall",))
+    return keep_numbers_whole(table, ("waterfall",))
 
 
 def _edge(value: float, low: float, high: float, width: int) -> str:
@@ -182,10 +197,13 @@ def _edge(value: float, low: float, high: float, width: int) -> str:
     return " " * column + "▏"
 
 
-def render_text(result: ExplainResult) -> Group:
-    parts: list[Any] = [Text(title(result), style="bold"), tree_table(result), Text(""),
-                        waterfall(result)]
-    still = [row.name for row in result.contributions if not row.contribution]
+def render_text(result: dict[str, Any]) -> Group:
+    narrowest = min_name_width(tree_guides(result["nodes"], result["root"]))
+    parts: list[Any] = [Text(title(result), style="bold"),
+                        Fitted(lambda width, compact: tree_table(result, width, compact),
+                               narrowest),
+                        Text(""), waterfall(result)]
+    still = [row["name"] for row in result["contributions"] if not row["contribution"]]
     if still:
         parts.append(Text("Unchanged or without effect (0): " + ", ".join(still), style="dim"))
     notes = ["Contributions add up to the change; interior nodes show the sum of their leaves'."]
@@ -233,8 +251,8 @@ def render_markdown(result: ExplainResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-EXPLAIN_FORMATS: dict[str, render.Renderer] = {
+EXPLAIN_FORMATS: dict[str, Renderer] = {
     "text": render_text,
-    "json": render.to_json,
+    "json": to_json,
     "markdown": render_markdown,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import os
 import re
@@ -12,7 +11,17 @@ from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.numbers import NumberError, read_value
 from nsm_cli.tree.changes import POINTS, Change, parse_change
 from nsm_cli.tree.keys import choices_of, key_names
-from nsm_cli.tree.model import AGGS, FORMATS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
+from nsm_cli.tree.model import (
+    AGGS,
+    FORMATS,
+    Child,
+    DataSpec,
+    Node,
+    Scenario,
+    SourceRef,
+    TreeFile,
+    text_codec,
+)
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -214,7 +223,7 @@ class _Parser:
                 encoding = self.text(entry.get("encoding"), "encoding")
                 if encoding is not None:
                     try:
-                        codecs.lookup(encoding)
+                        text_codec(encoding)  # LookupError also for rot13, hex: not text
                         options["encoding"] = encoding
                     except LookupError:
                         self.err("E112", f"unknown encoding '{encoding}' (try utf-8, gbk or "
@@ -222,6 +231,11 @@ class _Parser:
             else:
                 raw = self.text(entry, f"data '{name}'")
             if raw is None:
+                continue
+            if "\x00" in raw:  # no file has such a name; os would raise ValueError
+                self.err("E112", f"data '{name}': a path cannot contain a NUL character",
+                         entry.span)
+                self.refused_data.add(name)
                 continue
             shown, refusal = resolve_data_path(self.path, raw)
             if refusal:
