@@ -47,17 +47,6 @@ def tree_guides(result_nodes: list[Any], root: str) -> list[tuple[str, str, bool
     return rows
 
 
-def guide_label(prefix: str, node: Any, is_ref: bool, shared_note: str) -> Any:
-    """A row's label after its tree guides: the name, or `↪ name (note)` for a shared driver."""
-    from rich.text import Text
-
-    label = Text(prefix, style="dim")
-    if is_ref:
-        label.append(f"↪ {node.name}", style="italic")
-        label.append(f" ({shared_note})", style="dim")
-    return label
-
-
 def keep_numbers_whole(table: Any, shrinkable: tuple[str, ...] = ("metric", "owner")) -> Any:
     """Let only name-like columns shrink on a narrow terminal: numbers are never cut short."""
     from rich.cells import cell_len
@@ -116,24 +105,26 @@ def natural_width(table: Any) -> int:
     return sum(columns) + 2 * (len(columns) - 1)
 
 
-def wrap_words(text: str, width: int) -> list[str]:
-    """Lines of at most `width` cells, broken between words (inside a word only when it is
-    longer than a line, as Chinese names are)."""
+def wrap_words(text: str, width: float, measure: Callable[[str], float] | None = None
+               ) -> list[str]:
+    """Lines of at most `width` (terminal cells, or what `measure` counts: pixels), broken
+    between words (inside a word only when it is longer than a line, as Chinese names are)."""
     from rich.cells import cell_len
 
+    measure = measure or cell_len
     width = max(width, 2)
     lines: list[str] = []
     line = ""
     for word in text.split(" "):
         candidate = f"{line} {word}" if line else word
-        if cell_len(candidate) <= width:
+        if measure(candidate) <= width:
             line = candidate
             continue
         if line:
             lines.append(line)
         line = ""
         for char in word:
-            if cell_len(line + char) > width:
+            if measure(line + char) > width:
                 lines.append(line)
                 line = ""
             line += char

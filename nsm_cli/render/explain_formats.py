@@ -10,18 +10,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from nsm_cli import render
 from nsm_cli.analysis.results import ExplainResult, present
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, plain, value_text
-from nsm_cli.render import (
-    Fitted,
-    Renderer,
-    keep_numbers_whole,
-    min_name_width,
-    plain_table,
-    to_json,
-    tree_guides,
-    tree_label,
-)
 
 WATERFALL_WIDTH = 30
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too
@@ -104,7 +95,7 @@ def tree_table(result: dict[str, Any], width: int | None = None,
     nodes = {node["id"]: node for node in result["nodes"]}
     errors = {row["id"]: row.get("error") for row in result["contributions"]}
     sampled = not result["exact"]
-    table = plain_table()
+    table = render.plain_table()
     table.add_column("metric", no_wrap=True)
     table.add_column(result["from"], justify="right", no_wrap=True)
     table.add_column(result["to"], justify="right", no_wrap=True)
@@ -113,11 +104,11 @@ def tree_table(result: dict[str, Any], width: int | None = None,
     if sampled:
         table.add_column("± error", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
-    rows = tree_guides(result["nodes"], result["root"])
+    rows = render.tree_guides(result["nodes"], result["root"])
     for position, (prefix, node_id, is_ref) in enumerate(rows):
         node = nodes[node_id]
         if is_ref:
-            table.add_row(tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
+            table.add_row(render.tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
                                      [(" (shared: counted where it is defined)", "dim")]))
             continue
         kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
@@ -127,7 +118,7 @@ def tree_table(result: dict[str, Any], width: int | None = None,
         style = "green" if contribution and contribution > 0 else (
             "red" if contribution and contribution < 0 else "dim")
         cells: list[Any] = [
-            tree_label(prefix, node["name"], width, kids,
+            render.tree_label(prefix, node["name"], width, kids,
                        "bold" if node["depth"] == 0 else "", extra),
             value_text(node["from_value"], own),
             value_text(node["to_value"], own),
@@ -140,7 +131,7 @@ def tree_table(result: dict[str, Any], width: int | None = None,
                          else "± " + amount(error, unit, max(digits, 1), signed=False))
         cells.append(share_text(node.share))
         table.add_row(*cells)
-    return keep_numbers_whole(table)
+    return render.keep_numbers_whole(table)
 
 
 def _bar(before: float, after: float, low: float, high: float, width: int) -> str:
@@ -168,7 +159,7 @@ def waterfall(result: ExplainResult, width: int = WATERFALL_WIDTH) -> Table:
         running.append(running[-1] + row.contribution)
     running[-1] = result.to_value  # the same number, without float noise
     low, high = min(running), max(running)
-    table = plain_table()
+    table = render.plain_table()
     table.add_column("waterfall", overflow="fold")
     table.add_column("contribution", justify="right", no_wrap=True)
     table.add_column("running", justify="right", no_wrap=True)
@@ -186,7 +177,7 @@ def waterfall(result: ExplainResult, width: int = WATERFALL_WIDTH) -> Table:
                   Text(amount(result.change, unit, digits), style="bold"),
                   level(result.to_value, unit, digits),
                   Text(_edge(result.to_value, low, high, width), style="dim"))
-    return keep_numbers_whole(table, ("waterfall",))
+    return render.keep_numbers_whole(table, ("waterfall",))
 
 
 def _edge(value: float, low: float, high: float, width: int) -> str:
@@ -198,9 +189,9 @@ def _edge(value: float, low: float, high: float, width: int) -> str:
 
 
 def render_text(result: dict[str, Any]) -> Group:
-    narrowest = min_name_width(tree_guides(result["nodes"], result["root"]))
+    narrowest = render.min_name_width(render.tree_guides(result["nodes"], result["root"]))
     parts: list[Any] = [Text(title(result), style="bold"),
-                        Fitted(lambda width, compact: tree_table(result, width, compact),
+                        render.Fitted(lambda width, compact: tree_table(result, width, compact),
                                narrowest),
                         Text(""), waterfall(result)]
     still = [row["name"] for row in result["contributions"] if not row["contribution"]]
@@ -251,8 +242,8 @@ def render_markdown(result: ExplainResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-EXPLAIN_FORMATS: dict[str, Renderer] = {
+EXPLAIN_FORMATS: dict[str, render.Renderer] = {
     "text": render_text,
-    "json": to_json,
+    "json": render.to_json,
     "markdown": render_markdown,
 }
