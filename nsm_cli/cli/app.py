@@ -26,7 +26,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INVALID, EXIT_USAGE = 1, 2
 
 
 def _show_version(value: bool) -> None:
@@ -65,7 +65,7 @@ def check_format(name: str | None, registry: dict[str, Callable[..., Any]]) -> C
         wanted = os.environ.get("NSM_FORMAT", "").strip()
         name = wanted if wanted in registry else "text"
     else:
-        name = require_choice("--format", name, registry)
+        name = require_choice("format", name, registry)
     renderer = registry[name]
     return renderer if name in MACHINE_FORMATS else for_people(renderer)
 
