@@ -494,3 +494,26 @@ def test_the_line_by_line_layout_fits_a_narrow_terminal_without_cutting_numbers(
     lines = run.stdout.splitlines()[1:]    # the title line is not part of the table
     assert all(cell_len(line.rstrip()) <= 60 for line in lines), lines
     assert "3.4%" in run.stdout and "max 3% (bound)" in run.stdout
+
+
+def test_sampling_that_would_take_long_is_capped_with_w202(nsm, monkeypatch):
+    # mau: 10 nodes, 4 leaves changed from 2025-05 to 2025-06, 4 formulas: 2 × 5 × 4 = 40
+    # evaluations per pair; a budget of 400 affords 10 pairs of the 1,000 asked
+    monkeypatch.setattr("nsm_cli.analysis.explain.MAX_WORK", 400)
+    run = nsm("explain", TREES / "mau.yaml", "--max-exact", "0", "--format", "json")
+    assert run.code == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["samples"] == 20 and result["changed"] == 4
+    assert sum(row["contribution"] for row in result["contributions"]) == pytest.approx(284)
+    [note] = [w for w in result["warnings"] if w["code"] == "W202"]
+    assert note["message"].startswith("4 leaves changed in a tree of 10 nodes: sampled 10 "
+                                      "permutation pairs instead of 1,000")
+
+
+def test_sampling_that_would_take_minutes_is_refused(nsm, monkeypatch):
+    monkeypatch.setattr("nsm_cli.analysis.explain.MAX_WORK", 30)
+    run = nsm("explain", TREES / "mau.yaml", "--max-exact", "0")
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr == ("nsm: error: --method shapley: 4 leaves changed in a tree of 10 nodes: "
+                          "even 2 sampled orders of them would take minutes; use --method lmdi "
+                          "for a tree of products, or compare periods closer together\n")

@@ -499,6 +499,11 @@ def _affordable(tree: CompiledTree, players: int, pairs: int) -> tuple[int, list
     say how precise the estimate still is."""
     interior = sum(1 for node_id in tree.order if tree.children[node_id])
     per_pair = 2 * (players + 1) * max(1, interior)
+    if 2 * per_pair > 2 * MAX_WORK:   # even the fewest pairs with an error estimate: minutes
+        raise RequestError("method", "shapley", f"{players:,} leaves changed in a tree of "
+                           f"{len(tree.order):,} nodes: even 2 sampled orders of them would take "
+                           "minutes", advice="; use {method} lmdi for a tree of products, or "
+                           "compare periods closer together")
     affordable = max(2, MAX_WORK // per_pair)
     if pairs <= affordable:
         return pairs, []
