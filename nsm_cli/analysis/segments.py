@@ -17,9 +17,10 @@ import numpy as np
 
 from nsm_cli.analysis.eval_result import eval_result, status
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate, leaf_inputs
+from nsm_cli.analysis.results import AlertsResult
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.data.segments import STEPPED_AGGS, SegmentView, Slice, check_slice, slice_view
-from nsm_cli.diagnostics import UsageError
+from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.model import SourceRef
 
@@ -61,7 +62,7 @@ def parse_where(texts: Sequence[str]) -> tuple[tuple[str, str], ...]:
     for text in texts:
         column, equals, value = text.partition("=")
         if not equals or not column.strip() or not value.strip():
-            raise UsageError(f"--where {text}: expected COL=VALUE (like region=华北)")
+            raise RequestError("where", text, "expected COL=VALUE (like region=华北)")
         pairs.append((column.strip(), value.strip()))
     return tuple(pairs)
 
@@ -162,7 +163,7 @@ def segment_eval_result(sev: SegmentEvaluation, index: int, top: int | None = No
 
     Without `everything` (text and Markdown) only the `top` segments carry their nodes; the
     rest are summarised as each node's lowest and highest value (`rest`)."""
-    result = eval_result(sev.total, index)
+    result = eval_result(sev.total, index).to_json()
     order = ranked_segments(sev, index)
     shown = order if everything or top is None else order[:top]
     best = {node_id: best_segment(sev, node_id, index) for node_id in sev.tree.order}
@@ -415,11 +416,13 @@ def _alone(sev: SegmentEvaluation, start: int, end: int) -> np.ndarray:
         return np.broadcast_to(compute(tree, inputs)[tree.root], (count,))
 
 
-def segment_explain(sev: SegmentEvaluation, start: int, end: int, method: str = "shapley"
+def segment_explain(sev: SegmentEvaluation, start: int, end: int, options: Any = None
                     ) -> dict[str, Any]:
     """`nsm explain --by`: how much of the total root's change came from each segment."""
-    from nsm_cli.analysis.explain import explain_result
+    from nsm_cli.analysis.explain import ExplainOptions, explain_result
     from nsm_cli.diagnostics import NsmError
+
+    options = options or ExplainOptions()
 
     tree = sev.tree
     root = tree.root
@@ -454,7 +457,7 @@ def segment_explain(sev: SegmentEvaluation, start: int, end: int, method: str = 
             row.update({k: _number(v[i]) for k, v in split.items()})
         if rank < TOP_EXPLAINED:
             try:
-                inner = explain_result(sev.segment(i), start, end, method=method)
+                inner = explain_result(sev.segment(i), start, end, options).to_json()
                 row["leaves"] = [{k: c[k] for k in ("id", "name", "unit", "from_value",
                                                     "to_value", "contribution", "share")}
                                  for c in inner["contributions"] if c["contribution"]]
@@ -473,27 +476,24 @@ def segment_explain(sev: SegmentEvaluation, start: int, end: int, method: str = 
 # ---------------------------------------------------------------- alerts --by
 
 
-def segment_alerts(sev: SegmentEvaluation, index: int) -> dict[str, Any]:
-    """`nsm alerts --by`: every rule judged in every segment (and on the total)."""
-    from nsm_cli.analysis.alerts import alerts_result, check_alerts
-    from nsm_cli.tree.alert_rules import node_rules
+def segment_alerts(sev: SegmentEvaluation, index: int) -> AlertsResult:
+    """`nsm alerts --by`: every rule judged on the total, then in every segment (best root
+    first); a segment's alert says which segment it fired in."""
+    from dataclasses import replace
 
-    result = alerts_result(sev.total, index)
-    for alert in result["fired"]:
-        alert["segment"] = None
+    from nsm_cli.analysis.alerts import alerts_result, check_alerts
+
+    total = alerts_result(sev.total, index)
+    fired = [replace(alert, segment=None) for alert in total.fired]
+    checked = total.checked
     ruled = [n for n in [*sev.tree.order, *sev.tree.guardrails]
-             if node_rules(sev.tree.nodes[n])]
-    fired: list[dict[str, Any]] = []
-    checked = 0
+             if sev.tree.nodes[n].alert_rules or sev.tree.nodes[n].minimum is not None
+             or sev.tree.nodes[n].maximum is not None]
     if ruled:
         for i in ranked_segments(sev, index):
             report = check_alerts(sev.segment(i), index)
-            checked += int(report["checked"])
-            for alert in report["fired"]:
-                alert["segment"] = sev.labels[i]
-                alert["message"] = f"{sev.labels[i]}: {alert['message']}"
-                fired.append(alert)
-    result.update({"by": sev.by, "where": dict(sev.where), "segments": len(sev.labels),
-                   "fired": result["fired"] + fired,
-                   "checked": int(result["checked"]) + checked})
-    return result
+            checked += report.checked
+            label = sev.labels[i]
+            fired += [replace(alert, segment=label, message=f"{label}: {alert.message}")
+                      for alert in report.fired]
+    return replace(total, fired=fired, checked=checked)

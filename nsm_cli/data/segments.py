@@ -92,7 +92,7 @@ def declared_segments(tree: TreeFile) -> list[str]:
 
 
 def check_slice(tree: TreeFile, by: str | None, where: Sequence[tuple[str, str]]) -> None:
-    """--by and --where name declared segment columns (UsageError naming them otherwise)."""
+    """--by and --where name declared segment columns (SegmentError naming them otherwise)."""
     declared = declared_segments(tree)
     for option, column in [("--by", by)] + [("--where", c) for c, _ in where]:
         if column is None or column in declared:

@@ -32,6 +32,13 @@ DEFAULT_TOP = 6  # segments shown as columns when --top is not given
 DEFAULT_PAIRS = 20  # (segment, leaf) pairs rank-levers --by shows people without --top
 
 
+def _guides(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The tree's rows (guides, id, shared) from the total's nodes."""
+    from types import SimpleNamespace
+
+    return tree_guides([SimpleNamespace(**node) for node in result["nodes"]], result["root"])
+
+
 def _where(result: dict[str, Any]) -> str:
     pairs = result.get("where") or {}
     return " · where " + ", ".join(f"{k}={v}" for k, v in pairs.items()) if pairs else ""
@@ -72,7 +79,7 @@ def matrix_table(result: dict[str, Any], width: int | None = None, compact: bool
     total = {node["id"]: node for node in result["nodes"]}
     columns = [{n["id"]: n for n in segment["nodes"]} for segment in shown]
     best = result["best"]
-    rows = tree_guides(result["nodes"], result["root"])
+    rows = _guides(result)
     for position, (prefix, node_id, is_ref) in enumerate(rows):
         node = total[node_id]
         kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
@@ -100,7 +107,7 @@ def render_eval_text(result: dict[str, Any]) -> Group:
     legend = f"{BEST} best segment  ✓ ahead of benchmark  ✗ behind"
     if rest["count"]:
         legend += f"  ·  {rest['count']} more: their lowest…highest (--top N shows more)"
-    narrowest = min_name_width(tree_guides(result["nodes"], result["root"]))
+    narrowest = min_name_width(_guides(result))
     return Group(Text(title, style="bold"),
                  Fitted(lambda width, compact: matrix_table(result, width, compact), narrowest),
                  Text(legend, style="dim"))

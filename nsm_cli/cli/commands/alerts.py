@@ -63,5 +63,5 @@ def alerts_command(
         warnings = evaluation.warnings
     report_diagnostics(warnings)
     emit(renderer(result))
-    if result["fired"]:
+    if result.fired:
         raise typer.Exit(EXIT_FIRED)

@@ -67,28 +67,26 @@ def explain_command(
     (exit 1); --method lmdi on a tree that is not a product of positive factors
     is refused (exit 2).
     """
-    from nsm_cli.analysis.explain import check_method, explain
+    from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.analysis.explain import ExplainOptions, explain_result, period_pair
     from nsm_cli.analysis.segments import parse_where, where_view
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
-    from nsm_cli.diagnostics import Diagnostic, Span
     from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
     filters = parse_where(where or [])
-    check_method(method)
+    options = ExplainOptions(method, max_exact, samples, seed)
     if by is not None:
-        return _explain_by(tree, by, filters, from_, to, method, format_)
+        return _explain_by(tree, by, filters, from_, to, options, format_)
     renderer = check_format(format_, EXPLAIN_FORMATS)
-    loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
-    result = explain(loaded, from_period=from_, to_period=to, method=method,
-                     max_exact=max_exact, samples=samples, seed=seed)
-    report_diagnostics([Diagnostic(w["code"], w["severity"], w["message"],
-                                   Span(w["file"], w["line"], w["column"]))
-                        for w in result["warnings"]])
+    evaluation = evaluate(where_view(load_tree(str(tree), slices_for(None, filters)), filters))
+    start, end = period_pair(evaluation, from_, to)
+    result = explain_result(evaluation, start, end, options)
+    report_diagnostics(result.warnings)
     emit(renderer(result))
 
 
-def _explain_by(tree, by: str, where, from_: str | None, to: str | None, method: str,
+def _explain_by(tree, by: str, where, from_: str | None, to: str | None, options,
                 format_: str | None) -> None:
     """`explain --by COL`: each segment's part of the total root's change, then its leaves."""
     from nsm_cli.analysis.explain import period_pair
@@ -100,6 +98,6 @@ def _explain_by(tree, by: str, where, from_: str | None, to: str | None, method:
     renderer = check_format(format_, SEGMENT_EXPLAIN_FORMATS)
     segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
     start, end = period_pair(segmented.total, from_, to)
-    result = segment_explain(segmented, start, end, method)
+    result = segment_explain(segmented, start, end, options)
     report_diagnostics(segmented.warnings)
     emit(renderer(result))

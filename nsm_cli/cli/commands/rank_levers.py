@@ -64,7 +64,8 @@ def rank_levers_command(
     root's change if that leaf alone reached its benchmark. Leaves without data
     for the period are listed with the reason, never ranked as zero.
     """
-    from nsm_cli.analysis.levers import check_sort, parse_step, rank_levers
+    from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.analysis.levers import LeverOptions, levers_result, parse_step
     from nsm_cli.analysis.segments import parse_where, where_view
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
@@ -78,14 +79,14 @@ def rank_levers_command(
                               "--sort": sort != "delta"})
         return _levers_by(tree, by, filters, period, amount, points or by_points, top, format_)
     renderer = check_format(format_, LEVERS_FORMATS)
-    check_sort(sort)
+    options = LeverOptions(step=amount, points=points or by_points, sort=sort, top=top)
     sets = [parse_assignment(text) for text in set_ or []]
     loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
-    result = rank_levers(loaded, period=period, step=amount, points=points or by_points,
-                         scenario=scenario, sets=sets, sort=sort, top=top)
-    for warning in result["warnings"]:
-        report_diagnostics([_diagnostic(warning)])
+    evaluation = evaluate(loaded, scenario=scenario, sets=sets)
+    result = levers_result(evaluation, evaluation.period_index(period), options)
+    report_diagnostics(result.warnings)
     emit(renderer(result))
+
 
 
 def _levers_by(tree, by: str, where, period: str | None, step: float, points: bool,
@@ -103,10 +104,3 @@ def _levers_by(tree, by: str, where, period: str | None, step: float, points: bo
     result = segment_levers(segmented, segmented.total.period_index(period), step, points, top)
     report_diagnostics(segmented.warnings)
     emit(renderer(result))
-
-
-def _diagnostic(found: dict):
-    from nsm_cli.diagnostics import Diagnostic, Span
-
-    return Diagnostic(found["code"], found["severity"], found["message"],
-                      Span(found["file"], found["line"], found["column"]))
