@@ -86,8 +86,6 @@ def eval_command(
     emit(renderer(result))
 
 
-
-
 def _eval_by(tree, by: str, where, period: str | None, top: int | None,
              format_: str | None) -> None:
     """`eval --by COL`: the total, then every segment (the segment matrix in text)."""
