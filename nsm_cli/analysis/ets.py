@@ -1,0 +1,189 @@
+"""Damped-trend exponential smoothing with additive seasonality, for many series at once.
+
+The model (Gardner & McKenzie's damped trend, Holt-Winters' additive season), in the
+error-correction form that equals statsmodels' `ExponentialSmoothing(trend="add",
+damped_trend=True, seasonal="add")` step for step:
+
+    ŷ_t = l + φ·b + s_(t−m)        e_t = y_t − ŷ_t
+    l ← l + φ·b + α·e              b ← φ·b + α·β·e              s_t = s_(t−m) + γ·e
+
+States are arrays (series × candidate parameter sets), so fitting hundreds of leaves is one
+loop over the periods instead of one optimiser run per leaf. Parameters minimise the
+one-step sum of squared errors: a coarse grid, then a pattern search that halves its step.
+A non-seasonal series is the same model with m = 1, a zero season and γ = 0. A missing
+value (NaN) after the first one updates nothing but the projection (its error counts as 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PHI_RANGE = (0.8, 0.98)          # Hyndman & Athanasopoulos' advice, also statsmodels ETS'
+SMOOTHING_RANGE = (1e-4, 0.9999)
+# the coarse grid, in the unit cube the parameters are mapped from (see `params`)
+GRID_ALPHA = np.linspace(0.05, 0.95, 10)
+GRID_BETA = np.array([0.02, 0.1, 0.25, 0.5])
+GRID_PHI = np.array([0.0, 0.5, 1.0])
+GRID_GAMMA = np.array([0.05, 0.3, 0.6])
+SEARCH_STEPS = 24                # pattern-search rounds after the grid
+
+
+@dataclass(frozen=True)
+class States:
+    """Level and trend (series,), the season as a ring (series, m) indexed by period % m."""
+
+    level: np.ndarray
+    trend: np.ndarray
+    season: np.ndarray
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Fitted parameters (series, 4: α β φ γ), final states, one-step residuals (series, T)."""
+
+    params: np.ndarray
+    states: States
+    residuals: np.ndarray
+    sse: np.ndarray
+    season_length: int        # m; 1 means no season
+    periods: int              # T: the next period's ring slot is T % m
+
+
+def initial_states(y: np.ndarray, start: np.ndarray, m: int) -> States:
+    """Hyndman & Athanasopoulos' simple initialisation (fpp §7.6), as statsmodels' "simple".
+
+    Without a season: level = y₀, trend = y₁ − y₀. With one: level = the mean of the first
+    season, trend = the mean of (y_(m+j) − y_j)/m, season_j = y_j − level. Each series starts
+    at its own first value; the season ring is placed so slot (start + j) % m holds season_j.
+    """
+    rows = y.shape[0]
+    level, trend, season = np.zeros(rows), np.zeros(rows), np.zeros((rows, m))
+    for row in range(rows):
+        x = y[row, start[row]:]
+        if m == 1:
+            present = np.flatnonzero(np.isfinite(x))
+            level[row] = x[present[0]]
+            if present.size > 1:
+                trend[row] = (x[present[1]] - x[present[0]]) / (present[1] - present[0])
+            continue
+        first, second = x[:m], x[m:2 * m]
+        level[row] = np.nanmean(first)
+        steps = (second - first) / m
+        trend[row] = np.nanmean(steps) if np.isfinite(steps).any() else 0.0
+        slots = (start[row] + np.arange(m)) % m
+        season[row, slots] = np.nan_to_num(first - level[row])
+    return States(level, trend, season)
+
+
+def params(u: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
+    """Unit-cube coordinates (..., 4) → α, β, φ, γ within their bounds (γ below 1 − α)."""
+    low, high = SMOOTHING_RANGE
+    alpha = low + (high - low) * u[..., 0]
+    beta = low + (high - low) * u[..., 1]
+    phi = PHI_RANGE[0] + (PHI_RANGE[1] - PHI_RANGE[0]) * u[..., 2]
+    gamma = u[..., 3] * (1 - alpha) * (high if m > 1 else 0.0)
+    return alpha, beta, phi, gamma
+
+
+def smooth(y: np.ndarray, start: np.ndarray, init: States, alpha: np.ndarray,
+           beta: np.ndarray, phi: np.ndarray, gamma: np.ndarray, keep: bool = False
+           ) -> tuple[np.ndarray, States, np.ndarray | None]:
+    """Run the recursion over the periods for every series × candidate (parameters (S, G)).
+
+    Returns the SSE (S, G), the final states (S, G) / (S, m, G), and with `keep` (G = 1)
+    the one-step residuals (S, T), NaN where a value is missing or before a series starts.
+    """
+    rows, periods = y.shape
+    m = init.season.shape[1]
+    level = np.repeat(init.level[:, None], alpha.shape[1], axis=1)
+    trend = np.repeat(init.trend[:, None], alpha.shape[1], axis=1)
+    season = np.repeat(init.season[:, :, None], alpha.shape[1], axis=2)
+    sse = np.zeros_like(level)
+    residuals = np.full((rows, periods), np.nan) if keep else None
+    boost = alpha * beta
+    for t in range(periods):
+        slot = season[:, t % m, :]
+        damped = phi * trend
+        base = level + damped
+        error = y[:, t, None] - (base + slot)
+        on = (t >= start)[:, None]
+        known = on & np.isfinite(error)
+        error = np.where(known, error, 0.0)
+        sse += error * error
+        level = np.where(on, base + alpha * error, level)
+        trend = np.where(on, damped + boost * error, trend)
+        season[:, t % m, :] = slot + gamma * error
+        if residuals is not None:
+            residuals[:, t] = np.where(known[:, 0], error[:, 0], np.nan)
+    return sse, States(level, trend, season), residuals
+
+
+def _grid(m: int) -> np.ndarray:
+    gammas = GRID_GAMMA if m > 1 else np.zeros(1)
+    mesh = np.meshgrid(GRID_ALPHA, GRID_BETA, GRID_PHI, gammas, indexing="ij")
+    return np.stack([axis.ravel() for axis in mesh], axis=1)
+
+
+def _search(y: np.ndarray, start: np.ndarray, init: States, m: int) -> np.ndarray:
+    """The unit-cube point of least SSE per series: the grid's best, then a pattern search."""
+    grid = _grid(m)
+    sse = smooth(y, start, init, *params(grid[None, :, :], m))[0]
+    best = grid[np.argmin(sse, axis=1)]
+    best_sse = sse.min(axis=1)
+    dims = 4 if m > 1 else 3
+    moves = np.concatenate([np.eye(4)[:dims], -np.eye(4)[:dims]])
+    step = np.full(y.shape[0], 0.05)
+    for _ in range(SEARCH_STEPS):
+        trial = np.clip(best[:, None, :] + moves[None, :, :] * step[:, None, None], 0.0, 1.0)
+        sse = smooth(y, start, init, *params(trial, m))[0]
+        pick = np.argmin(sse, axis=1)
+        found = sse[np.arange(y.shape[0]), pick]
+        better = found < best_sse
+        best = np.where(better[:, None], trial[np.arange(y.shape[0]), pick], best)
+        best_sse = np.where(better, found, best_sse)
+        step = np.where(better, step, step / 2)
+    return best
+
+
+def fit(y: np.ndarray, start: np.ndarray, m: int) -> Fit:
+    """Fit every row of y (series, T) from its `start`; m = 1 fits no season."""
+    init = initial_states(y, start, m)
+    best = _search(y, start, init, m)
+    alpha, beta, phi, gamma = params(best[:, None, :], m)
+    sse, states, residuals = smooth(y, start, init, alpha, beta, phi, gamma, keep=True)
+    final = States(states.level[:, 0], states.trend[:, 0], states.season[:, :, 0])
+    chosen = np.stack([alpha[:, 0], beta[:, 0], phi[:, 0], gamma[:, 0]], axis=1)
+    assert residuals is not None
+    return Fit(chosen, final, residuals, sse[:, 0], m, y.shape[1])
+
+
+def simulate(model: Fit, errors: np.ndarray) -> np.ndarray:
+    """Future paths (series, H, K) driven by errors (series, H, K); zero errors give ŷ.
+
+    A season slot updated within the horizon (H > m) is kept per path; the others are the
+    fitted states, so memory stays at the size of the output.
+    """
+    alpha, beta, phi, gamma = (model.params[:, i, None] for i in range(4))
+    level = model.states.level[:, None]
+    trend = model.states.trend[:, None]
+    m, horizon = model.season_length, errors.shape[1]
+    out = np.empty(errors.shape)
+    updated: dict[int, np.ndarray] = {}
+    for step in range(horizon):
+        slot_index = (model.periods + step) % m
+        slot = updated.get(slot_index, model.states.season[:, slot_index, None])
+        error = errors[:, step, :]
+        damped = phi * trend
+        base = level + damped
+        out[:, step, :] = base + slot + error
+        level = base + alpha * error
+        trend = damped + alpha * beta * error
+        updated[slot_index] = slot + gamma * error
+    return out
+
+
+def point_forecast(model: Fit, horizon: int) -> np.ndarray:
+    """The mean forecast (series, H): l + (φ + … + φ^h)·b + s."""
+    return simulate(model, np.zeros((model.params.shape[0], horizon, 1)))[:, :, 0]
