@@ -5,6 +5,7 @@ from nsm_cli.cli.commands import (
     check,  # noqa: F401
     eval,  # noqa: F401
     explain,  # noqa: F401
+    forecast,  # noqa: F401
     goal_seek,  # noqa: F401
     rank_levers,  # noqa: F401
 )

@@ -1,0 +1,498 @@
+"""`nsm forecast`: project every leaf, carry the uncertainty through the formulas, judge targets.
+
+Each sourced leaf with six or more periods of history gets a damped-trend exponential
+smoothing (with an additive season once it has two full seasons; `ets.py`). Its future is
+simulated K times by feeding its own one-step residuals back through the model, and the
+residuals of all leaves are drawn *from the same past periods* in each path (a bootstrap of
+whole periods), so leaves that moved together in the past move together in the paths. The
+K × H leaf values go through the formulas in one `compute` pass; every node's p10/p50/p90
+and the probability that a node meets its target are read off the paths.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from nsm_cli.analysis import ets
+from nsm_cli.analysis.evaluate import compute
+from nsm_cli.diagnostics import UsageError
+from nsm_cli.numbers import json_number
+from nsm_cli.tree.compile import CompiledTree
+
+MIN_HISTORY = 6
+DEFAULT_HORIZON, DEFAULT_SAMPLES = 3, 2000
+MAX_HORIZON, MAX_SAMPLES = 120, 1_000_000
+VARIANCE_SAMPLES = 2000      # paths per leaf in the variance decomposition
+VARIANCE_BATCH = 32          # leaves varied per evaluation pass there
+QUANTILES = (0.1, 0.5, 0.9)
+METHOD = ("damped-trend exponential smoothing (additive season with 2+ full seasons), "
+          "residual bootstrap of whole periods")
+
+# -- periods ------------------------------------------------------------------------------
+
+_GRAINS = (
+    ("month", re.compile(r"^(\d{4})-(\d{2})$"), 12),
+    ("quarter", re.compile(r"^(\d{4})-Q([1-4])$"), 4),
+    ("week", re.compile(r"^(\d{4})-W(\d{2})$"), 52),
+    ("day", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), 7),
+    ("year", re.compile(r"^(\d{4})$"), 1),
+)
+
+
+def grain(periods: Sequence[str]) -> str | None:
+    """The calendar grain every label shares (`month`, `quarter`, …), else None."""
+    for name, pattern, _ in _GRAINS:
+        if periods and all(pattern.match(label) for label in periods):
+            return name
+    return None
+
+
+def season_length(periods: Sequence[str]) -> int:
+    """Periods per season for the labels' grain (12 months, 4 quarters, 52 weeks, 7 days); 1:
+    no season (years, or labels that are not calendar periods)."""
+    found = grain(periods)
+    return next((m for name, _, m in _GRAINS if name == found), 1)
+
+
+def next_periods(periods: Sequence[str], count: int) -> list[str]:
+    """The labels of the `count` periods after the last one; `+1`, `+2`… for other labels."""
+    kind = grain(periods)
+    last = periods[-1] if periods else ""
+    if kind == "month":
+        year, month = map(int, last.split("-"))
+        index = year * 12 + month - 1
+        return [f"{(index + k) // 12:04d}-{(index + k) % 12 + 1:02d}" for k in range(1, count + 1)]
+    if kind == "quarter":
+        year, quarter = int(last[:4]), int(last[-1])
+        index = year * 4 + quarter - 1
+        return [f"{(index + k) // 4:04d}-Q{(index + k) % 4 + 1}" for k in range(1, count + 1)]
+    if kind == "week":
+        monday = datetime.date.fromisocalendar(int(last[:4]), int(last[-2:]), 1)
+        dates = [monday + datetime.timedelta(weeks=k) for k in range(1, count + 1)]
+        return [f"{d.isocalendar()[0]:04d}-W{d.isocalendar()[1]:02d}" for d in dates]
+    if kind == "day":
+        day = datetime.date.fromisoformat(last)
+        return [(day + datetime.timedelta(days=k)).isoformat() for k in range(1, count + 1)]
+    if kind == "year":
+        return [str(int(last) + k) for k in range(1, count + 1)]
+    return [f"+{k}" for k in range(1, count + 1)]
+
+
+# -- leaves -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeafModel:
+    """How one leaf is projected: the model and its parameters, or why it stays put."""
+
+    id: str
+    method: str                  # damped_trend, damped_trend_seasonal, last_value, constant
+    reason: str | None           # why a leaf stays at its last value
+    history: int                 # periods with a value
+    last: float | None
+    alpha: float | None = None
+    beta: float | None = None
+    phi: float | None = None
+    gamma: float | None = None
+    rmse: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "method": self.method, "reason": self.reason,
+                "history": self.history, "last": json_number(self.last),
+                "alpha": json_number(self.alpha, 6), "beta": json_number(self.beta, 6),
+                "phi": json_number(self.phi, 6), "gamma": json_number(self.gamma, 6),
+                "rmse": json_number(self.rmse, 6)}
+
+
+def _classify(tree: CompiledTree, leaf: str, x: np.ndarray) -> tuple[str, str | None]:
+    present = x[np.isfinite(x)]
+    if tree.nodes[leaf].source is None:
+        return "constant", "a constant (value:)"
+    if present.size == 0:
+        return "last_value", "no data"
+    if present.size < MIN_HISTORY:
+        return "last_value", (f"{present.size} period{'s' if present.size != 1 else ''} of "
+                              f"history (fewer than {MIN_HISTORY})")
+    if np.ptp(present) == 0:
+        return "last_value", "constant in its history"
+    return "model", None
+
+
+def _last(x: np.ndarray) -> float | None:
+    present = x[np.isfinite(x)]
+    return float(present[-1]) if present.size else None
+
+
+@dataclass(frozen=True)
+class LeafPaths:
+    """Every leaf's model and its simulated paths (H, K), or (H, 1) for one that stays put."""
+
+    models: dict[str, LeafModel]
+    paths: dict[str, np.ndarray]
+
+
+def _fit_group(y: np.ndarray, m: int) -> ets.Fit:
+    start = np.argmax(np.isfinite(y), axis=1)
+    return ets.fit(y, start, m)
+
+
+def _bootstrap(residuals: np.ndarray, horizon: int, samples: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """Errors (series, H, K): the residuals of whole past periods drawn with replacement; a
+    series without a residual in a drawn period takes one of its own at random."""
+    usable = np.flatnonzero(np.isfinite(residuals).any(axis=0))
+    picks = rng.choice(usable, size=(horizon, samples))
+    errors = residuals[:, picks]
+    for row in np.flatnonzero(np.isnan(errors).reshape(errors.shape[0], -1).any(axis=1)):
+        own = residuals[row][np.isfinite(residuals[row])]
+        holes = np.isnan(errors[row])
+        errors[row][holes] = own[rng.integers(own.size, size=int(holes.sum()))]
+    return errors
+
+
+def leaf_paths(tree: CompiledTree, history: Mapping[str, np.ndarray], periods: Sequence[str],
+               horizon: int, samples: int, rng: np.random.Generator) -> LeafPaths:
+    """Fit every leaf that has enough history and simulate the leaves jointly."""
+    m = season_length(periods)
+    models: dict[str, LeafModel] = {}
+    paths: dict[str, np.ndarray] = {}
+    fitted: dict[int, list[str]] = {}
+    for leaf, x in history.items():
+        method, reason = _classify(tree, leaf, x)
+        count = int(np.isfinite(x).sum())
+        if method != "model":
+            last = _last(x)
+            models[leaf] = LeafModel(leaf, method, reason, count, last)
+            paths[leaf] = np.full((horizon, 1), np.nan if last is None else last)
+            continue
+        first = int(np.argmax(np.isfinite(x)))
+        seasonal = m > 1 and len(x) - first >= 2 * m
+        fitted.setdefault(m if seasonal else 1, []).append(leaf)
+    all_fits: dict[str, tuple[ets.Fit, int]] = {}
+    residuals = np.full((0, len(periods)), np.nan)
+    for group_m, leaves in fitted.items():
+        model = _fit_group(np.stack([history[leaf] for leaf in leaves]), group_m)
+        for row, leaf in enumerate(leaves):
+            all_fits[leaf] = (model, residuals.shape[0] + row)
+        residuals = np.concatenate([residuals, model.residuals])
+    if all_fits:
+        errors = _bootstrap(residuals, horizon, samples, rng)
+        _simulate_groups(tree, history, fitted, all_fits, errors, models, paths)
+    return LeafPaths(models, paths)
+
+
+def _simulate_groups(tree: CompiledTree, history: Mapping[str, np.ndarray],
+                     fitted: dict[int, list[str]], all_fits: dict[str, tuple[ets.Fit, int]],
+                     errors: np.ndarray, models: dict[str, LeafModel],
+                     paths: dict[str, np.ndarray]) -> None:
+    for leaves in fitted.values():
+        model = all_fits[leaves[0]][0]
+        rows = [all_fits[leaf][1] for leaf in leaves]
+        simulated = ets.simulate(model, errors[rows])
+        for row, leaf in enumerate(leaves):
+            low, high = tree.nodes[leaf].value_domain()
+            paths[leaf] = np.clip(simulated[row], low, high)
+            alpha, beta, phi, gamma = (float(v) for v in model.params[row])
+            resid = model.residuals[row][np.isfinite(model.residuals[row])]
+            x = history[leaf]
+            models[leaf] = LeafModel(
+                leaf, "damped_trend_seasonal" if model.season_length > 1 else "damped_trend",
+                None, int(np.isfinite(x).sum()), _last(x), alpha, beta, phi,
+                gamma if model.season_length > 1 else None,
+                float(np.sqrt(np.mean(resid * resid))))
+
+
+# -- through the tree ---------------------------------------------------------------------
+
+
+def meets(values: np.ndarray, target: float, direction: str) -> np.ndarray:
+    """Which samples meet the target, by the node's direction (NaN never does)."""
+    return values <= target if direction == "down" else values >= target
+
+
+def quantiles(values: np.ndarray, horizon: int) -> np.ndarray:
+    """p10/p50/p90 per future period (3, H) of paths (H, K) or of a broadcastable shape."""
+    values = np.broadcast_to(np.asarray(values, dtype=float), (horizon, np.shape(values)[-1]
+                                                               if np.ndim(values) else 1))
+    if values.shape[1] == 1:
+        return np.repeat(values[None, :, 0], len(QUANTILES), axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.quantile(values, QUANTILES, axis=1)
+
+
+def target_probability(values: np.ndarray, target: float, direction: str,
+                       horizon: int) -> np.ndarray:
+    """P(node meets target) per future period, (H,)."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 0:
+        values = values.reshape(1, 1)
+    values = np.broadcast_to(values, (horizon, values.shape[-1]))
+    return meets(values, target, direction).mean(axis=1)
+
+
+def simulate_tree(tree: CompiledTree, history: Mapping[str, np.ndarray],
+                  periods: Sequence[str], horizon: int, samples: int,
+                  seed: int | None) -> tuple[LeafPaths, dict[str, np.ndarray]]:
+    """The leaves' paths and every node's values (H, K) in one evaluation pass."""
+    rng = np.random.default_rng(seed)
+    leaves = leaf_paths(tree, history, periods, horizon, samples, rng)
+    with np.errstate(all="ignore"):
+        values = compute(tree, leaves.paths)
+    return leaves, values
+
+
+def target_probabilities(tree: CompiledTree, history: Mapping[str, np.ndarray],
+                         periods: Sequence[str], nodes: Sequence[str], horizon: int,
+                         samples: int = DEFAULT_SAMPLES, seed: int | None = 0
+                         ) -> dict[str, np.ndarray]:
+    """P(meets target) per future period for the given nodes (each must have a target)."""
+    _, values = simulate_tree(tree, history, periods, horizon, samples, seed)
+    found = {}
+    for node_id in nodes:
+        node = tree.nodes[node_id]
+        assert node.target is not None
+        found[node_id] = target_probability(values[node_id], node.target, node.direction,
+                                            horizon)
+    return found
+
+
+def check_sizes(horizon: int, samples: int, backtest: int | None, periods: int) -> None:
+    """Usage errors for options out of range (before any work)."""
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise UsageError(f"--horizon {horizon}: give 1 to {MAX_HORIZON} periods")
+    if not 100 <= samples <= MAX_SAMPLES:
+        raise UsageError(f"--samples {samples}: give 100 to {MAX_SAMPLES:,} paths")
+    if backtest is not None and not 1 <= backtest < periods:
+        raise UsageError(f"--backtest {backtest}: the data has {periods} period"
+                         f"{'s' if periods != 1 else ''}, so hide 1 to {periods - 1}"
+                         if periods > 1 else
+                         f"--backtest {backtest}: the data has only one period")
+
+
+# -- which leaf's uncertainty matters -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VarianceShare:
+    """A leaf's part of the root's forecast variance at the last forecast period.
+
+    `first_order` is Var(root | only this leaf varies, every other leaf at its median) /
+    Var(root); `share` is the same normalised so the leaves' shares add up to 1.
+    """
+
+    id: str
+    share: float | None
+    first_order: float | None
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "share": json_number(self.share, 6),
+                "first_order": json_number(self.first_order, 6)}
+
+
+def variance_shares(tree: CompiledTree, leaves: LeafPaths, root_paths: np.ndarray
+                    ) -> list[VarianceShare]:
+    """One-at-a-time first-order decomposition of the root's variance at the last period.
+
+    Each varying leaf takes its own paths (at most VARIANCE_SAMPLES) while every other leaf
+    sits at its median; leaves are varied VARIANCE_BATCH at a time along a leading axis, so
+    the tree is evaluated once per batch.
+    """
+    moving = [leaf for leaf in tree.leaves
+              if leaves.paths[leaf].shape[1] > 1 and np.nanstd(leaves.paths[leaf][-1]) > 0]
+    total = float(np.nanvar(np.asarray(root_paths, dtype=float)[..., -1, :]))
+    if not moving or not np.isfinite(total) or total == 0:
+        return []
+    medians = {leaf: np.full((1, 1), np.nanmedian(path[-1])) for leaf, path in
+               leaves.paths.items()}
+    alone: dict[str, float] = {}
+    for begin in range(0, len(moving), VARIANCE_BATCH):
+        batch = moving[begin:begin + VARIANCE_BATCH]
+        inputs = dict(medians)
+        for row, leaf in enumerate(batch):
+            last = leaves.paths[leaf][-1, :VARIANCE_SAMPLES]
+            varied = np.repeat(medians[leaf], len(batch), axis=0) * np.ones(last.size)
+            varied[row] = last
+            inputs[leaf] = varied
+        with np.errstate(all="ignore"):
+            root = np.asarray(compute(tree, inputs)[tree.root], dtype=float)
+        root = np.broadcast_to(root, (len(batch), root.shape[-1]))
+        for row, leaf in enumerate(batch):
+            alone[leaf] = float(np.nanvar(root[row]))
+    summed = sum(alone.values())
+    shares = [VarianceShare(leaf, value / summed if summed else None, value / total)
+              for leaf, value in alone.items()]
+    return sorted(shares, key=lambda s: -(s.share or 0.0))
+
+
+# -- the result ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeForecast:
+    """One node's recent history and its forecast band per future period."""
+
+    id: str
+    name: str
+    unit: str | None
+    direction: str
+    depth: int
+    parent: str | None
+    target: float | None
+    history: tuple[float | None, ...]
+    p10: tuple[float | None, ...]
+    p50: tuple[float | None, ...]
+    p90: tuple[float | None, ...]
+    p_target: tuple[float, ...] | None
+    guardrail: bool = False
+
+    def to_json(self, periods: Sequence[str]) -> dict[str, object]:
+        return {
+            "id": self.id, "name": self.name, "unit": self.unit, "parent": self.parent,
+            "depth": self.depth, "target": json_number(self.target),
+            "direction": self.direction, "guardrail": self.guardrail,
+            "forecast": [{"period": p, "p10": a, "p50": b, "p90": c} for p, a, b, c in
+                         zip(periods, self.p10, self.p50, self.p90, strict=True)],
+            "p_target": None if self.p_target is None else [
+                {"period": p, "probability": q} for p, q in
+                zip(periods, self.p_target, strict=True)],
+        }
+
+
+@dataclass(frozen=True)
+class BacktestRow:
+    """A node's hidden actual values against the forecast's p50 and the last value."""
+
+    id: str
+    actual: tuple[float | None, ...]
+    forecast: tuple[float | None, ...]
+    naive: float | None
+    mae: float | None
+    mape: float | None
+    naive_mae: float | None
+    naive_mape: float | None
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "actual": list(self.actual), "forecast": list(self.forecast),
+                "naive": json_number(self.naive), "mae": json_number(self.mae, 6),
+                "mape": json_number(self.mape, 6), "naive_mae": json_number(self.naive_mae, 6),
+                "naive_mape": json_number(self.naive_mape, 6)}
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """What `nsm forecast` found; `to_json()` is the contract's JSON plus extra fields."""
+
+    tree: str
+    file: str
+    root: str
+    history_periods: tuple[str, ...]
+    periods: tuple[str, ...]
+    samples: int
+    seed: int | None
+    season_length: int
+    nodes: tuple[NodeForecast, ...]
+    leaves: tuple[LeafModel, ...]
+    variance: tuple[VarianceShare, ...]
+    backtest: tuple[BacktestRow, ...] | None = None
+    method: str = METHOD
+
+    def node(self, node_id: str) -> NodeForecast:
+        return next(n for n in self.nodes if n.id == node_id)
+
+    def to_json(self) -> dict[str, object]:
+        root = self.node(self.root)
+        probabilities = root.p_target or (None,) * len(self.periods)
+        return {
+            "tree": self.tree, "file": self.file, "root": self.root, "method": self.method,
+            "periods": list(self.periods), "history_periods": list(self.history_periods),
+            "horizon": len(self.periods), "samples": self.samples, "seed": self.seed,
+            "season_length": self.season_length, "target": json_number(root.target),
+            "nodes": [n.to_json(self.periods) for n in self.nodes],
+            "p_target": [{"period": p, "probability": q} for p, q in
+                         zip(self.periods, probabilities, strict=True)],
+            "leaves": [leaf.to_json() for leaf in self.leaves],
+            "constant_leaves": [leaf.id for leaf in self.leaves if leaf.method in
+                                ("constant", "last_value")],
+            "variance": {"period": self.periods[-1], "method": "first-order, one leaf at a "
+                         "time with the others at their median",
+                         "leaves": [v.to_json() for v in self.variance]},
+            "backtest": None if self.backtest is None else [b.to_json() for b in self.backtest],
+        }
+
+
+# -- the command's core -------------------------------------------------------------------
+
+HISTORY_SHOWN = 12   # past periods kept per node for the chart
+
+
+def _tuple(values: np.ndarray) -> tuple[float | None, ...]:
+    return tuple(json_number(float(v)) for v in values)
+
+
+def _node_forecast(tree: CompiledTree, node_id: str, past: np.ndarray, paths: np.ndarray,
+                   horizon: int) -> NodeForecast:
+    node = tree.nodes[node_id]
+    band = quantiles(paths, horizon)
+    chance = None
+    if node.target is not None:
+        chance = tuple(round(float(p), 6) for p in
+                       target_probability(paths, node.target, node.direction, horizon))
+    return NodeForecast(
+        node_id, node.name, node.unit, node.direction, tree.depth.get(node_id, 0),
+        tree.parent.get(node_id), node.target, _tuple(past[-HISTORY_SHOWN:]),
+        _tuple(band[0]), _tuple(band[1]), _tuple(band[2]), chance, node.is_guardrail)
+
+
+def _errors(actual: np.ndarray, guess: np.ndarray) -> tuple[float | None, float | None]:
+    """MAE and MAPE over the periods with an actual value (MAPE skips actual zeros)."""
+    known = np.isfinite(actual) & np.isfinite(guess)
+    if not known.any():
+        return None, None
+    gap = np.abs(actual[known] - guess[known])
+    scale = np.abs(actual[known])
+    relative = gap[scale > 0] / scale[scale > 0]
+    return float(gap.mean()), (float(relative.mean()) if relative.size else None)
+
+
+def _backtest_row(node_id: str, values: np.ndarray, end: int, p50: tuple) -> BacktestRow:
+    actual = np.asarray(values, dtype=float)[end:]
+    guess = np.array([np.nan if v is None else v for v in p50])
+    naive_value = float(np.asarray(values, dtype=float)[end - 1])
+    naive = np.full(actual.shape, naive_value)
+    mae, mape = _errors(actual, guess)
+    naive_mae, naive_mape = _errors(actual, naive)
+    return BacktestRow(node_id, _tuple(actual), tuple(p50), json_number(naive_value),
+                       mae, mape, naive_mae, naive_mape)
+
+
+def forecast(loaded, horizon: int = DEFAULT_HORIZON, samples: int = DEFAULT_SAMPLES,
+             seed: int | None = None, backtest: int | None = None) -> ForecastResult:
+    """Forecast every node; with `backtest` K, hide the last K periods and forecast those."""
+    from nsm_cli.analysis.evaluate import evaluate
+
+    evaluation = evaluate(loaded)
+    tree, periods = evaluation.tree, evaluation.periods
+    check_sizes(horizon, samples, backtest, len(periods))
+    end = len(periods) - backtest if backtest else len(periods)
+    horizon = backtest or horizon
+    future = periods[end:] if backtest else next_periods(periods, horizon)
+    history = {leaf: np.asarray(x, dtype=float)[:end] for leaf, x in evaluation.inputs.items()}
+    leaves, values = simulate_tree(tree, history, periods[:end], horizon, samples, seed)
+    nodes = tuple(
+        _node_forecast(tree, node_id, np.asarray(evaluation.values[node_id], dtype=float)[:end],
+                       values[node_id], horizon)
+        for node_id in [*tree.order, *tree.guardrails])
+    rows = None
+    if backtest:
+        rows = tuple(_backtest_row(n.id, evaluation.values[n.id], end, n.p50) for n in nodes)
+    return ForecastResult(
+        tree=tree.file.name, file=tree.path, root=tree.root,
+        history_periods=tuple(periods[:end]), periods=tuple(future), samples=samples,
+        seed=seed, season_length=season_length(periods[:end]), nodes=nodes,
+        leaves=tuple(leaves.models[leaf] for leaf in history),
+        variance=tuple(variance_shares(tree, leaves, values[tree.root])), backtest=rows)

@@ -1,0 +1,214 @@
+"""`nsm forecast` renderers: a fan chart per node for people, Markdown, and the contract's JSON.
+
+The text fan chart draws, per node, the recent history followed by the forecast's p90, p50
+and p10 as three sparklines on one shared scale, so the band opens up where the
+uncertainty grows; the numbers of each future period stand in their own columns, split
+into several blocks rather than cut when the horizon is long. Plain characters only: it
+reads the same with NO_COLOR and in a log file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from rich.cells import cell_len
+
+from nsm_cli.analysis.forecast import ForecastResult, NodeForecast
+from nsm_cli.numbers import MISSING, percent, plain, value_text
+from nsm_cli.render import Renderer, to_json
+
+WIDTH = 80
+BARS = "▁▂▃▄▅▆▇█"
+GAP = "·"
+SPLIT = "│"
+BAND = (("p90", "p90"), ("p50", "p50"), ("p10", "p10"))
+
+
+def _number(value: float | None, unit: str | None) -> str:
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return percent(value) if unit == "%" else plain(value)
+
+
+def _bars(values: Sequence[float | None], low: float, high: float) -> str:
+    span = high - low
+    out = []
+    for value in values:
+        if value is None or not math.isfinite(value):
+            out.append(GAP)
+        elif span <= 1e-12 * max(1.0, abs(high), abs(low)):
+            out.append(BARS[3])
+        else:
+            level = round((value - low) / span * (len(BARS) - 1))
+            out.append(BARS[min(max(level, 0), len(BARS) - 1)])
+    return "".join(out)
+
+
+def fan(node: NodeForecast) -> list[str]:
+    """Three sparklines (p90, p50, p10): the shared history, `│`, then the band."""
+    seen = [v for v in (*node.history, *node.p10, *node.p90, *node.p50)
+            if v is not None and math.isfinite(v)]
+    low, high = (min(seen), max(seen)) if seen else (0.0, 0.0)
+    past = _bars(node.history, low, high)
+    return [past + SPLIT + _bars(getattr(node, key), low, high) for key, _ in BAND]
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * max(0, width - cell_len(text))
+    return gap + text if right else text + gap
+
+
+def _chance_label(node: NodeForecast) -> str:
+    sign = "≤" if node.direction == "down" else "≥"
+    return f"P({sign} {value_text(node.target, node.unit)})"
+
+
+def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -> list[str]:
+    """The lines of one node: its title, the fan rows with numbers, the probability row."""
+    target = "" if node.target is None else f" · target {value_text(node.target, node.unit)}"
+    unit = f" ({node.unit})" if node.unit and node.unit != "%" else ""
+    lines = ["  " * node.depth + node.name + unit + target + (" · guardrail"
+                                                            if node.guardrail else "")]
+    charts = fan(node)
+    rows = [[_number(v, node.unit) for v in getattr(node, key)] for key, _ in BAND]
+    labels = [label for _, label in BAND]
+    if node.p_target is not None:
+        rows.append([percent(p, decimals=0) for p in node.p_target])
+        labels.append(_chance_label(node))
+        charts.append("")
+    lead = max(cell_len(label) for _, label in BAND) + 4
+    chart = max(cell_len(c) for c in charts) + 2
+    if node.p_target is not None:
+        chart = max(chart, cell_len(labels[-1]) + 4 - lead)
+    cell = max(cell_len(text) for text in [*periods, *(t for row in rows for t in row)]) + 2
+    per_block = max(1, (width - lead - chart) // cell)
+    for begin in range(0, len(periods), per_block):
+        shown = range(begin, min(begin + per_block, len(periods)))
+        head = _pad("", lead + chart) + "".join(_pad(periods[i], cell, True) for i in shown)
+        lines.append(head.rstrip())
+        for label, art, row in zip(labels, charts, rows, strict=True):
+            art = art if begin == 0 else ""
+            line = _pad(_pad("  " + label, lead) + art, lead + chart)
+            lines.append((line + "".join(_pad(row[i], cell, True) for i in shown)).rstrip())
+    return lines
+
+
+def _title(result: ForecastResult) -> list[str]:
+    first, last = result.periods[0], result.periods[-1]
+    span = first if first == last else f"{first} … {last}"
+    mode = "backtest of" if result.backtest is not None else "forecast"
+    seed = "" if result.seed is None else f" · seed {result.seed}"
+    return [f"{result.tree or result.root} · {mode} {span} · {len(result.history_periods)} "
+            f"periods of history · {result.samples:,} paths{seed}",
+            "bands: p10–p90, line: p50 · history │ forecast"]
+
+
+def _kept(result: ForecastResult) -> list[str]:
+    kept = [leaf for leaf in result.leaves if leaf.method in ("constant", "last_value")]
+    if not kept:
+        return []
+    lines = ["", "Kept at their last value:"]
+    lines += [f"  {leaf.id}: {leaf.reason}" for leaf in kept]
+    return lines
+
+
+def _variance(result: ForecastResult) -> list[str]:
+    if not result.variance:
+        return []
+    names = {n.id: n.name for n in result.nodes}
+    lines = ["", f"Which leaf matters: share of the root's variance in "
+                 f"{result.periods[-1]} (first order)"]
+    width = max(cell_len(names.get(v.id, v.id)) for v in result.variance)
+    for share in result.variance:
+        amount = share.share or 0.0
+        bar = "█" * round(amount * 30)
+        lines.append(f"  {_pad(names.get(share.id, share.id), width)}  "
+                     f"{_pad(percent(amount, decimals=1), 6, True)}  {bar}".rstrip())
+    return lines
+
+
+def _errors(mae: float | None, mape: float | None, unit: str | None) -> str:
+    if mae is None:
+        return MISSING
+    text = _number(mae, unit) if unit != "%" else f"{mae * 100:.2f} pp"
+    return text + ("" if mape is None else f" ({percent(mape, decimals=1)})")
+
+
+def _backtest(result: ForecastResult) -> list[str]:
+    if result.backtest is None:
+        return []
+    nodes = {n.id: n for n in result.nodes}
+    lines = ["", f"Backtest: the last {len(result.periods)} periods hidden, forecast (p50) "
+                 "against the last value", ""]
+    header = ["node", "MAE (MAPE) forecast", "last value", "better"]
+    table = [header]
+    for row in result.backtest:
+        node = nodes[row.id]
+        verdict = MISSING
+        if row.mae is not None and row.naive_mae is not None:
+            verdict = ("forecast" if row.mae < row.naive_mae else
+                       "last value" if row.mae > row.naive_mae else "tie")
+        table.append(["  " * node.depth + node.name, _errors(row.mae, row.mape, node.unit),
+                      _errors(row.naive_mae, row.naive_mape, node.unit), verdict])
+    widths = [max(cell_len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        lines.append("  ".join(_pad(c, w, i in (1, 2)) for i, (c, w) in
+                               enumerate(zip(r, widths, strict=True))).rstrip())
+    return lines
+
+
+def render_text(result: ForecastResult) -> str:
+    lines = _title(result)
+    for node in result.nodes:
+        lines.append("")
+        lines += node_block(node, result.periods)
+    lines += _kept(result) + _variance(result) + _backtest(result)
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(result: ForecastResult) -> str:
+    """A table of p50 (p10–p90) per node and period, the root's chances, the backtest."""
+    lines = [f"### Forecast · {result.tree or result.root}", "",
+             f"{len(result.history_periods)} periods of history, {result.samples:,} paths; "
+             f"cells are p50 (p10–p90).", ""]
+    lines.append("| node | " + " | ".join(result.periods) + " |")
+    lines.append("|---|" + "---:|" * len(result.periods))
+    for node in result.nodes:
+        cells = [f"{_number(b, node.unit)} ({_number(a, node.unit)}–{_number(c, node.unit)})"
+                 for a, b, c in zip(node.p10, node.p50, node.p90, strict=True)]
+        lines.append(f"| {'&nbsp;' * 2 * node.depth}{_md(node.name)} | " + " | ".join(cells)
+                     + " |")
+    root = result.node(result.root)
+    if root.p_target is not None:
+        lines.append(f"| **{_md(_chance_label(root))}** | " +
+                     " | ".join(percent(p, decimals=0) for p in root.p_target) + " |")
+    lines += _md_extra(result)
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _md_extra(result: ForecastResult) -> list[str]:
+    lines = []
+    if result.backtest is not None:
+        nodes = {n.id: n for n in result.nodes}
+        lines += ["", "| backtest | forecast MAE (MAPE) | last value MAE (MAPE) |",
+                  "|---|---:|---:|"]
+        for row in result.backtest:
+            unit = nodes[row.id].unit
+            lines.append(f"| {_md(nodes[row.id].name)} | {_errors(row.mae, row.mape, unit)} | "
+                         f"{_errors(row.naive_mae, row.naive_mape, unit)} |")
+    return lines
+
+
+def render_json(result: ForecastResult) -> str:
+    return to_json(result.to_json())
+
+
+FORECAST_FORMATS: dict[str, Renderer] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+}
