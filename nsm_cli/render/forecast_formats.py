@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
 from rich.cells import cell_len
 
 from nsm_cli.analysis.forecast import ForecastResult, NodeForecast

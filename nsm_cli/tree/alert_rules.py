@@ -2,8 +2,10 @@
 
 Rules, all optional: `min: X` / `max: X` (a threshold), `falls_for: N` (the last N
 period-on-period moves went the worse way), `change_below: -5%` / `change_above: +5%`
-(relative change, or points for a rate: `-2pp`). A node's own `min`/`max` bounds count as
-rules too. Judging them against values is `nsm_cli.analysis.alerts`.
+(relative change, or points for a rate: `-2pp`), `forecast_below_target: 50%` or
+`{probability: 50%, horizon: 3}` (the forecast's chance that the node meets its target, N
+periods ahead, is below the probability; default horizon 1). A node's own `min`/`max`
+bounds count as rules too. Judging them against values is `nsm_cli.analysis.alerts`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import re
 from dataclasses import dataclass
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
-from nsm_cli.numbers import MINUS, value_text
+from nsm_cli.numbers import MINUS, percent, value_text
 from nsm_cli.tree.model import Node, TreeFile
 from nsm_cli.tree.parser import parse_percent, suggest
-from nsm_cli.tree.yamlload import YMap, YScalar
+from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue
 
-RULE_KEYS = ("min", "max", "falls_for", "change_below", "change_above")
+FORECAST_RULE = "forecast_below_target"
+RULE_KEYS = ("min", "max", "falls_for", "change_below", "change_above", FORECAST_RULE)
+MAX_RULE_HORIZON = 120
 INVALID_RULE = "E114"
 _CHANGE = re.compile(r"^([+-]?)\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(%|pp|pt|pts)$", re.I)
 
@@ -33,9 +37,12 @@ class Rule:
     span: Span
     points: bool = False    # change rules: threshold in percentage points, not relative
     source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
+    horizon: int = 0        # forecast_below_target: how many periods ahead (1 = the next)
 
     @property
     def label(self) -> str:
+        if self.kind == FORECAST_RULE:
+            return f"{self.kind} {self.text} at +{self.horizon}"
         return f"{self.kind} {self.text}"
 
 
@@ -58,13 +65,20 @@ def parse_rules(node: Node) -> tuple[list[Rule], list[Diagnostic]]:
     where = f"alert of '{node.id}'"
     if not node.alert.items:
         problems.append(error(INVALID_RULE, f"{where} has no rules: give min, max, falls_for, "
-                              "change_below or change_above", node.alert.span))
+                              f"change_below, change_above or {FORECAST_RULE}", node.alert.span))
     for key, value in node.alert.items:
         name = str(key.value)
         if name not in RULE_KEYS:
             hint = suggest(name, RULE_KEYS) or f": rules are {', '.join(RULE_KEYS)}"
             problems.append(error("E104", f"unknown alert rule '{name}' in {where}{hint}",
                                   key.span))
+            continue
+        if name == FORECAST_RULE:
+            rule, problem = parse_forecast_rule(node, value)
+            if problem is not None:
+                problems.append(problem)
+            elif rule is not None:
+                rules.append(rule)
             continue
         if not isinstance(value, YScalar):
             shape = "a mapping" if isinstance(value, YMap) else "a list"
@@ -124,6 +138,60 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
                            f"but the unit of '{node.id}' is {node.unit or 'not %'}: use a "
                            "relative change like -5%", span)
     return Rule(name, amount, raw.strip(), span, points=points), None
+
+
+def _probability(value: YValue) -> tuple[float | None, Diagnostic | None]:
+    how = "a probability like 50% or 0.5"
+    if not isinstance(value, YScalar):
+        return None, error("E103", f"'probability' of {FORECAST_RULE} must be {how}", value.span)
+    number = parse_percent(value.value)
+    if number is None:
+        return None, error("E103", f"'probability' of {FORECAST_RULE} must be {how}, not "
+                           f"{_kind(value.value)}", value.span)
+    if not (math.isfinite(number) and 0 < number <= 1):
+        return None, error(INVALID_RULE, f"'probability' of {FORECAST_RULE} must be above 0% "
+                           f"and at most 100%, not {value.raw or value.value}", value.span)
+    return number, None
+
+
+def _horizon(value: YValue) -> tuple[int | None, Diagnostic | None]:
+    raw = value.value if isinstance(value, YScalar) else None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) \
+            or raw != int(raw) or not 1 <= raw <= MAX_RULE_HORIZON:
+        return None, error(INVALID_RULE, f"'horizon' of {FORECAST_RULE} must be a whole number "
+                           f"of periods from 1 to {MAX_RULE_HORIZON}", value.span)
+    return int(raw), None
+
+
+def parse_forecast_rule(node: Node, value: YValue) -> tuple[Rule | None, Diagnostic | None]:
+    """`forecast_below_target: 50%` (the next period) or `{probability: 50%, horizon: 3}`."""
+    if node.target is None:
+        return None, error(INVALID_RULE, f"alert rule '{FORECAST_RULE}' on '{node.id}' needs "
+                           "the node's `target`", value.span)
+    horizon = 1
+    if isinstance(value, YMap):
+        for key, _ in value.items:
+            if key.value not in ("probability", "horizon"):
+                return None, error("E104", f"unknown key '{key.value}' in {FORECAST_RULE}: "
+                                   "keys are probability and horizon", key.span)
+        given = value.get("probability")
+        if given is None:
+            return None, error(INVALID_RULE, f"{FORECAST_RULE} needs a 'probability' (like "
+                               "50%)", value.span)
+        if value.get("horizon") is not None:
+            horizon, problem = _horizon(value.get("horizon"))
+            if problem is not None:
+                return None, problem
+        value = given
+    elif isinstance(value, YSeq):
+        return None, error("E103", f"alert rule '{FORECAST_RULE}' must be a probability or a "
+                           "mapping {probability, horizon}, not a list", value.span)
+    probability, problem = _probability(value)
+    if problem is not None or probability is None:
+        return None, problem
+    assert isinstance(value, YScalar)
+    return Rule(FORECAST_RULE, probability, percent(probability), value.span,
+                horizon=horizon or 1), None
 
 
 def tree_problems(tree: TreeFile) -> list[Diagnostic]:
