@@ -99,9 +99,9 @@ def _title(result: ForecastResult) -> list[str]:
     span = first if first == last else f"{first} … {last}"
     mode = "backtest of" if result.backtest is not None else "forecast"
     seed = "" if result.seed is None else f" · seed {result.seed}"
-    return [f"{result.tree or result.root} · {mode} {span} · {len(result.history_periods)} "
-            f"periods of history · {result.samples:,} paths{seed}",
-            "bands: p10–p90, line: p50 · history │ forecast"]
+    return [f"{result.tree or result.root} · {mode} {span}",
+            f"from {len(result.history_periods)} periods of history · {result.samples:,} paths"
+            f"{seed} · rows p90, p50, p10 · history │ forecast"]
 
 
 def _kept(result: ForecastResult) -> list[str]:
