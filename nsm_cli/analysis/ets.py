@@ -162,26 +162,30 @@ def fit(y: np.ndarray, start: np.ndarray, m: int) -> Fit:
 def simulate(model: Fit, errors: np.ndarray) -> np.ndarray:
     """Future paths (series, H, K) driven by errors (series, H, K); zero errors give ŷ.
 
-    A season slot updated within the horizon (H > m) is kept per path; the others are the
-    fitted states, so memory stays at the size of the output.
+    The paths overwrite `errors` (no second array of that size). A season slot is updated
+    only when the horizon comes back to it (H > m); states are not updated after the last
+    step: the work is the least the recursion needs.
     """
     alpha, beta, phi, gamma = (model.params[:, i, None] for i in range(4))
+    boost = alpha * beta
     level = model.states.level[:, None]
     trend = model.states.trend[:, None]
     m, horizon = model.season_length, errors.shape[1]
-    out = np.empty(errors.shape)
     updated: dict[int, np.ndarray] = {}
     for step in range(horizon):
         slot_index = (model.periods + step) % m
         slot = updated.get(slot_index, model.states.season[:, slot_index, None])
-        error = errors[:, step, :]
+        row = errors[:, step, :]          # the error now, the path's value below
         damped = phi * trend
         base = level + damped
-        out[:, step, :] = base + slot + error
-        level = base + alpha * error
-        trend = damped + alpha * beta * error
-        updated[slot_index] = slot + gamma * error
-    return out
+        if step + 1 < horizon:
+            level = base + alpha * row
+            trend = damped + boost * row
+        if m > 1 and step + m < horizon:
+            updated[slot_index] = slot + gamma * row
+        row += base
+        row += slot
+    return errors
 
 
 def point_forecast(model: Fit, horizon: int) -> np.ndarray:

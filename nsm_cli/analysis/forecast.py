@@ -27,7 +27,7 @@ from nsm_cli.tree.compile import CompiledTree
 MIN_HISTORY = 6
 DEFAULT_HORIZON, DEFAULT_SAMPLES = 3, 2000
 MAX_HORIZON, MAX_SAMPLES = 120, 1_000_000
-VARIANCE_SAMPLES = 2000      # paths per leaf in the variance decomposition
+VARIANCE_SAMPLES = 1000      # paths per leaf in the variance decomposition
 VARIANCE_BATCH = 32          # leaves varied per evaluation pass there
 QUANTILES = (0.1, 0.5, 0.9)
 METHOD = ("damped-trend exponential smoothing (additive season with 2+ full seasons), "
@@ -141,14 +141,19 @@ def _fit_group(y: np.ndarray, m: int) -> ets.Fit:
     return ets.fit(y, start, m)
 
 
-def _bootstrap(residuals: np.ndarray, horizon: int, samples: int,
+def _draws(residuals: Sequence[np.ndarray], horizon: int, samples: int,
+           rng: np.random.Generator) -> np.ndarray:
+    """Which past period each path takes its errors from, (H, K): the same for every leaf."""
+    usable = np.flatnonzero(np.any([np.isfinite(r).any(axis=0) for r in residuals], axis=0))
+    return rng.choice(usable, size=(horizon, samples))
+
+
+def _errors_of(residuals: np.ndarray, picks: np.ndarray,
                rng: np.random.Generator) -> np.ndarray:
-    """Errors (series, H, K): the residuals of whole past periods drawn with replacement; a
-    series without a residual in a drawn period takes one of its own at random."""
-    usable = np.flatnonzero(np.isfinite(residuals).any(axis=0))
-    picks = rng.choice(usable, size=(horizon, samples))
+    """Errors (series, H, K): each series' residuals in the drawn periods; a series without
+    a residual in a drawn period takes one of its own at random."""
     errors = residuals[:, picks]
-    for row in np.flatnonzero(np.isnan(errors).reshape(errors.shape[0], -1).any(axis=1)):
+    for row in np.flatnonzero(np.isnan(residuals[:, np.unique(picks)]).any(axis=1)):
         own = residuals[row][np.isfinite(residuals[row])]
         holes = np.isnan(errors[row])
         errors[row][holes] = own[rng.integers(own.size, size=int(holes.sum()))]
@@ -173,38 +178,34 @@ def leaf_paths(tree: CompiledTree, history: Mapping[str, np.ndarray], periods: S
         first = int(np.argmax(np.isfinite(x)))
         seasonal = m > 1 and len(x) - first >= 2 * m
         fitted.setdefault(m if seasonal else 1, []).append(leaf)
-    all_fits: dict[str, tuple[ets.Fit, int]] = {}
-    residuals = np.full((0, len(periods)), np.nan)
-    for group_m, leaves in fitted.items():
-        model = _fit_group(np.stack([history[leaf] for leaf in leaves]), group_m)
-        for row, leaf in enumerate(leaves):
-            all_fits[leaf] = (model, residuals.shape[0] + row)
-        residuals = np.concatenate([residuals, model.residuals])
-    if all_fits:
-        errors = _bootstrap(residuals, horizon, samples, rng)
-        _simulate_groups(tree, history, fitted, all_fits, errors, models, paths)
+    fits = {group_m: _fit_group(np.stack([history[leaf] for leaf in leaves]), group_m)
+            for group_m, leaves in fitted.items()}
+    if fits:
+        picks = _draws([f.residuals for f in fits.values()], horizon, samples, rng)
+        for group_m, model in fits.items():
+            simulated = ets.simulate(model, _errors_of(model.residuals, picks, rng))
+            for row, leaf in enumerate(fitted[group_m]):
+                paths[leaf] = _within(simulated[row], *tree.nodes[leaf].value_domain())
+                models[leaf] = _model(leaf, model, row, history[leaf])
     return LeafPaths(models, paths)
 
 
-def _simulate_groups(tree: CompiledTree, history: Mapping[str, np.ndarray],
-                     fitted: dict[int, list[str]], all_fits: dict[str, tuple[ets.Fit, int]],
-                     errors: np.ndarray, models: dict[str, LeafModel],
-                     paths: dict[str, np.ndarray]) -> None:
-    for leaves in fitted.values():
-        model = all_fits[leaves[0]][0]
-        rows = [all_fits[leaf][1] for leaf in leaves]
-        simulated = ets.simulate(model, errors[rows])
-        for row, leaf in enumerate(leaves):
-            low, high = tree.nodes[leaf].value_domain()
-            paths[leaf] = np.clip(simulated[row], low, high)
-            alpha, beta, phi, gamma = (float(v) for v in model.params[row])
-            resid = model.residuals[row][np.isfinite(model.residuals[row])]
-            x = history[leaf]
-            models[leaf] = LeafModel(
-                leaf, "damped_trend_seasonal" if model.season_length > 1 else "damped_trend",
-                None, int(np.isfinite(x).sum()), _last(x), alpha, beta, phi,
-                gamma if model.season_length > 1 else None,
-                float(np.sqrt(np.mean(resid * resid))))
+def _within(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """The paths clipped to the leaf's domain, in place."""
+    if low > -np.inf:
+        np.maximum(values, low, out=values)
+    if high < np.inf:
+        np.minimum(values, high, out=values)
+    return values
+
+
+def _model(leaf: str, model: ets.Fit, row: int, x: np.ndarray) -> LeafModel:
+    alpha, beta, phi, gamma = (float(v) for v in model.params[row])
+    resid = model.residuals[row][np.isfinite(model.residuals[row])]
+    seasonal = model.season_length > 1
+    return LeafModel(leaf, "damped_trend_seasonal" if seasonal else "damped_trend", None,
+                     int(np.isfinite(x).sum()), _last(x), alpha, beta, phi,
+                     gamma if seasonal else None, float(np.sqrt(np.mean(resid * resid))))
 
 
 # -- through the tree ---------------------------------------------------------------------
@@ -215,14 +216,19 @@ def meets(values: np.ndarray, target: float, direction: str) -> np.ndarray:
     return values <= target if direction == "down" else values >= target
 
 
-def quantiles(values: np.ndarray, horizon: int) -> np.ndarray:
-    """p10/p50/p90 per future period (3, H) of paths (H, K) or of a broadcastable shape."""
-    values = np.broadcast_to(np.asarray(values, dtype=float), (horizon, np.shape(values)[-1]
-                                                               if np.ndim(values) else 1))
+def quantiles(values: np.ndarray, horizon: int, scratch: bool = False) -> np.ndarray:
+    """p10/p50/p90 per future period (3, H) of paths (H, K) or of a broadcastable shape.
+
+    With `scratch` the paths may be reordered within each period (no copy of them)."""
+    values = np.asarray(values, dtype=float)
+    shape = (horizon, values.shape[-1] if values.ndim else 1)
+    writable = scratch and values.shape == shape and values.flags.writeable
+    if values.shape != shape:
+        values = np.broadcast_to(values, shape)
     if values.shape[1] == 1:
         return np.repeat(values[None, :, 0], len(QUANTILES), axis=0)
     with np.errstate(invalid="ignore"):
-        return np.quantile(values, QUANTILES, axis=1)
+        return np.quantile(values, QUANTILES, axis=1, overwrite_input=writable)
 
 
 def target_probability(values: np.ndarray, target: float, direction: str,
@@ -437,11 +443,11 @@ def _tuple(values: np.ndarray) -> tuple[float | None, ...]:
 def _node_forecast(tree: CompiledTree, node_id: str, past: np.ndarray, paths: np.ndarray,
                    horizon: int) -> NodeForecast:
     node = tree.nodes[node_id]
-    band = quantiles(paths, horizon)
     chance = None
     if node.target is not None:
         chance = tuple(round(float(p), 6) for p in
                        target_probability(paths, node.target, node.direction, horizon))
+    band = quantiles(paths, horizon, scratch=True)   # the last use of the paths
     return NodeForecast(
         node_id, node.name, node.unit, node.direction, tree.depth.get(node_id, 0),
         tree.parent.get(node_id), node.target, _tuple(past[-HISTORY_SHOWN:]),
@@ -483,6 +489,7 @@ def forecast(loaded, horizon: int = DEFAULT_HORIZON, samples: int = DEFAULT_SAMP
     future = periods[end:] if backtest else next_periods(periods, horizon)
     history = {leaf: np.asarray(x, dtype=float)[:end] for leaf, x in evaluation.inputs.items()}
     leaves, values = simulate_tree(tree, history, periods[:end], horizon, samples, seed)
+    shares = tuple(variance_shares(tree, leaves, values[tree.root]))
     nodes = tuple(
         _node_forecast(tree, node_id, np.asarray(evaluation.values[node_id], dtype=float)[:end],
                        values[node_id], horizon)
@@ -495,4 +502,4 @@ def forecast(loaded, horizon: int = DEFAULT_HORIZON, samples: int = DEFAULT_SAMP
         history_periods=tuple(periods[:end]), periods=tuple(future), samples=samples,
         seed=seed, season_length=season_length(periods[:end]), nodes=nodes,
         leaves=tuple(leaves.models[leaf] for leaf in history),
-        variance=tuple(variance_shares(tree, leaves, values[tree.root])), backtest=rows)
+        variance=shares, backtest=rows)

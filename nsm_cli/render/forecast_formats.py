@@ -45,13 +45,18 @@ def _bars(values: Sequence[float | None], low: float, high: float) -> str:
     return "".join(out)
 
 
-def fan(node: NodeForecast) -> list[str]:
-    """Three sparklines (p90, p50, p10): the shared history, `│`, then the band."""
-    seen = [v for v in (*node.history, *node.p10, *node.p90, *node.p50)
+def fan(node: NodeForecast, room: int = 40) -> list[str]:
+    """Three sparklines (p90, p50, p10): the shared history, `│`, then the band.
+
+    At most `room` characters: the history gives way first (down to 4 periods), then the
+    far end of the forecast."""
+    ahead = min(len(node.p50), room - 1 - min(4, len(node.history)))
+    past = node.history[-max(0, room - 1 - ahead):] if room - 1 - ahead > 0 else ()
+    seen = [v for v in (*past, *node.p10[:ahead], *node.p90[:ahead], *node.p50[:ahead])
             if v is not None and math.isfinite(v)]
     low, high = (min(seen), max(seen)) if seen else (0.0, 0.0)
-    past = _bars(node.history, low, high)
-    return [past + SPLIT + _bars(getattr(node, key), low, high) for key, _ in BAND]
+    history = _bars(past, low, high)
+    return [history + SPLIT + _bars(getattr(node, key)[:ahead], low, high) for key, _ in BAND]
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
@@ -70,7 +75,7 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
     unit = f" ({node.unit})" if node.unit and node.unit != "%" else ""
     lines = ["  " * node.depth + node.name + unit + target + (" · guardrail"
                                                             if node.guardrail else "")]
-    charts = fan(node)
+    charts = fan(node, room=width // 2)
     rows = [[_number(v, node.unit) for v in getattr(node, key)] for key, _ in BAND]
     labels = [label for _, label in BAND]
     if node.p_target is not None:
@@ -100,8 +105,8 @@ def _title(result: ForecastResult) -> list[str]:
     mode = "backtest of" if result.backtest is not None else "forecast"
     seed = "" if result.seed is None else f" · seed {result.seed}"
     return [f"{result.tree or result.root} · {mode} {span}",
-            f"from {len(result.history_periods)} periods of history · {result.samples:,} paths"
-            f"{seed} · rows p90, p50, p10 · history │ forecast"]
+            f"{len(result.history_periods)} periods of history · {result.samples:,} paths"
+            f"{seed} · chart: history │ forecast"]
 
 
 def _kept(result: ForecastResult) -> list[str]:
