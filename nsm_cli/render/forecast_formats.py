@@ -140,6 +140,13 @@ def _errors(mae: float | None, mape: float | None, unit: str | None) -> str:
     return text + ("" if mape is None else f" ({percent(mape, decimals=1)})")
 
 
+def better(mae: float, naive_mae: float) -> str:
+    """`forecast`, `last value` or `tie` (equal up to float noise: a formula of last values)."""
+    if abs(mae - naive_mae) <= 1e-9 * max(1.0, abs(mae), abs(naive_mae)):
+        return "tie"
+    return "forecast" if mae < naive_mae else "last value"
+
+
 def _backtest(result: ForecastResult) -> list[str]:
     if result.backtest is None:
         return []
@@ -152,8 +159,7 @@ def _backtest(result: ForecastResult) -> list[str]:
         node = nodes[row.id]
         verdict = MISSING
         if row.mae is not None and row.naive_mae is not None:
-            verdict = ("forecast" if row.mae < row.naive_mae else
-                       "last value" if row.mae > row.naive_mae else "tie")
+            verdict = better(row.mae, row.naive_mae)
         table.append(["  " * node.depth + node.name, _errors(row.mae, row.mape, node.unit),
                       _errors(row.naive_mae, row.naive_mape, node.unit), verdict])
     widths = [max(cell_len(r[i]) for r in table) for i in range(len(header))]
