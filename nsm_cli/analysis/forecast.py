@@ -304,13 +304,14 @@ def variance_shares(tree: CompiledTree, leaves: LeafPaths, root_paths: np.ndarra
                     ) -> list[VarianceShare]:
     """One-at-a-time first-order decomposition of the root's variance at the last period.
 
-    Each varying leaf takes its own paths (at most VARIANCE_SAMPLES) while every other leaf
+    Each varying leaf takes its own first VARIANCE_SAMPLES paths (the root's variance is
+    measured on the same paths) while every other leaf
     sits at its median; leaves are varied VARIANCE_BATCH at a time along a leading axis, so
     the tree is evaluated once per batch.
     """
     moving = [leaf for leaf in tree.leaves
               if leaves.paths[leaf].shape[1] > 1 and np.nanstd(leaves.paths[leaf][-1]) > 0]
-    total = float(np.nanvar(np.asarray(root_paths, dtype=float)[..., -1, :]))
+    total = float(np.nanvar(np.asarray(root_paths, dtype=float)[..., -1, :VARIANCE_SAMPLES]))
     if not moving or not np.isfinite(total) or total == 0:
         return []
     medians = {leaf: np.full((1, 1), np.nanmedian(path[-1])) for leaf, path in
@@ -415,7 +416,9 @@ class ForecastResult:
         probabilities = root.p_target or (None,) * len(self.periods)
         return {
             "tree": self.tree, "file": self.file, "root": self.root, "method": self.method,
-            "periods": list(self.periods), "history_periods": list(self.history_periods),
+            "periods": list(self.periods),
+            "history": {"from": self.history_periods[0], "to": self.history_periods[-1],
+                        "periods": len(self.history_periods)},
             "horizon": len(self.periods), "samples": self.samples, "seed": self.seed,
             "season_length": self.season_length, "target": json_number(root.target),
             "nodes": [n.to_json(self.periods) for n in self.nodes],

@@ -25,10 +25,19 @@ SPLIT = "│"
 BAND = (("p90", "p90"), ("p50", "p50"), ("p10", "p10"))
 
 
-def _number(value: float | None, unit: str | None) -> str:
+def decimals(values: Sequence[float | None]) -> int:
+    """One number of decimals for a row of figures, so they line up: none when all are
+    whole or any reaches 1,000, one from 100, else two."""
+    present = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    if not present or all(v == round(v) for v in present) or max(present) >= 1000:
+        return 0
+    return 1 if max(present) >= 100 else 2
+
+
+def _number(value: float | None, unit: str | None, places: int | None = None) -> str:
     if value is None or not math.isfinite(value):
         return MISSING
-    return percent(value) if unit == "%" else plain(value)
+    return percent(value) if unit == "%" else plain(value, places)
 
 
 def _bars(values: Sequence[float | None], low: float, high: float) -> str:
@@ -76,7 +85,8 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
     lines = ["  " * node.depth + node.name + unit + target + (" · guardrail"
                                                             if node.guardrail else "")]
     charts = fan(node, room=width // 2)
-    rows = [[_number(v, node.unit) for v in getattr(node, key)] for key, _ in BAND]
+    places = decimals([*node.p10, *node.p50, *node.p90])
+    rows = [[_number(v, node.unit, places) for v in getattr(node, key)] for key, _ in BAND]
     labels = [label for _, label in BAND]
     if node.p_target is not None:
         rows.append([percent(p, decimals=0) for p in node.p_target])
@@ -133,10 +143,10 @@ def _variance(result: ForecastResult) -> list[str]:
     return lines
 
 
-def _errors(mae: float | None, mape: float | None, unit: str | None) -> str:
+def _errors(mae: float | None, mape: float | None, unit: str | None, places: int) -> str:
     if mae is None:
         return MISSING
-    text = _number(mae, unit) if unit != "%" else f"{mae * 100:.2f} pp"
+    text = plain(mae, places) if unit != "%" else f"{mae * 100:.2f} pp"
     return text + ("" if mape is None else f" ({percent(mape, decimals=1)})")
 
 
@@ -151,17 +161,21 @@ def _backtest(result: ForecastResult) -> list[str]:
     if result.backtest is None:
         return []
     nodes = {n.id: n for n in result.nodes}
-    lines = ["", f"Backtest: the last {len(result.periods)} periods hidden, forecast (p50) "
-                 "against the last value", ""]
-    header = ["node", "MAE (MAPE) forecast", "last value", "better"]
+    hidden = len(result.periods)
+    what = "the last period" if hidden == 1 else f"the last {hidden} periods"
+    lines = ["", f"Backtest: {what} hidden and forecast from the periods before;",
+             "errors of the p50 and of the last value: MAE (MAPE)", ""]
+    header = ["node", "forecast", "last value", "better"]
     table = [header]
     for row in result.backtest:
         node = nodes[row.id]
         verdict = MISSING
         if row.mae is not None and row.naive_mae is not None:
             verdict = better(row.mae, row.naive_mae)
-        table.append(["  " * node.depth + node.name, _errors(row.mae, row.mape, node.unit),
-                      _errors(row.naive_mae, row.naive_mape, node.unit), verdict])
+        places = decimals([row.mae, row.naive_mae])
+        table.append(["  " * node.depth + node.name,
+                      _errors(row.mae, row.mape, node.unit, places),
+                      _errors(row.naive_mae, row.naive_mape, node.unit, places), verdict])
     widths = [max(cell_len(r[i]) for r in table) for i in range(len(header))]
     for r in table:
         lines.append("  ".join(_pad(c, w, i in (1, 2)) for i, (c, w) in
@@ -186,7 +200,9 @@ def render_markdown(result: ForecastResult) -> str:
     lines.append("| node | " + " | ".join(result.periods) + " |")
     lines.append("|---|" + "---:|" * len(result.periods))
     for node in result.nodes:
-        cells = [f"{_number(b, node.unit)} ({_number(a, node.unit)}–{_number(c, node.unit)})"
+        places = decimals([*node.p10, *node.p50, *node.p90])
+        cells = [f"{_number(b, node.unit, places)} ({_number(a, node.unit, places)}–"
+                 f"{_number(c, node.unit, places)})"
                  for a, b, c in zip(node.p10, node.p50, node.p90, strict=True)]
         lines.append(f"| {'&nbsp;' * 2 * node.depth}{_md(node.name)} | " + " | ".join(cells)
                      + " |")
@@ -210,8 +226,10 @@ def _md_extra(result: ForecastResult) -> list[str]:
                   "|---|---:|---:|"]
         for row in result.backtest:
             unit = nodes[row.id].unit
-            lines.append(f"| {_md(nodes[row.id].name)} | {_errors(row.mae, row.mape, unit)} | "
-                         f"{_errors(row.naive_mae, row.naive_mape, unit)} |")
+            places = decimals([row.mae, row.naive_mae])
+            lines.append(f"| {_md(nodes[row.id].name)} | "
+                         f"{_errors(row.mae, row.mape, unit, places)} | "
+                         f"{_errors(row.naive_mae, row.naive_mape, unit, places)} |")
     return lines
 
 
