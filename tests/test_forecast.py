@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,6 +49,31 @@ def test_one_step_of_the_damped_trend_by_hand():
                     residuals, sse[:, 0], 1, 2)
     # l + φb = 12.0575 + 1.067625; + φ²b = 0.9608625 more
     assert ets.point_forecast(model, 2)[0] == pytest.approx([13.125125, 14.0859875])
+
+
+def test_a_missing_value_projects_the_states_and_counts_no_error():
+    # l0 = 10, b0 = 1, α = β = 0.5, φ = 0.8; the series starts one period late (start = 1)
+    # t1: ŷ = 10.8, e = −0.8, l = 10.4, b = 0.8 − 0.2 = 0.6
+    # t2 missing: l = 10.4 + 0.48 = 10.88, b = 0.48
+    # t3: ŷ = 10.88 + 0.384 = 11.264, e = 0.736, l = 11.632, b = 0.384 + 0.184 = 0.568
+    y = np.array([[np.nan, 10.0, np.nan, 12.0]])
+    init = ets.States(np.array([10.0]), np.array([1.0]), np.zeros((1, 1)))
+    half, phi, zero = np.full((1, 1), 0.5), np.full((1, 1), 0.8), np.zeros((1, 1))
+    sse, states, residuals = ets.smooth(y, np.array([1]), init, half, half, phi, zero, keep=True)
+    assert np.isnan(residuals[0, [0, 2]]).all()
+    assert residuals[0, [1, 3]] == pytest.approx([-0.8, 0.736])
+    assert sse[0, 0] == pytest.approx(0.64 + 0.736 ** 2)
+    assert (states.level[0, 0], states.trend[0, 0]) == (pytest.approx(11.632),
+                                                        pytest.approx(0.568))
+
+
+def test_quantiles_leave_out_paths_without_a_value():
+    from nsm_cli.analysis.forecast import quantiles
+
+    paths = np.array([[1.0, 2.0, np.nan, 3.0, 4.0, 5.0]])
+    # of 1..5: p10 = 1 + 0.4 = 1.4, p50 = 3, p90 = 4.6 (linear interpolation)
+    assert quantiles(paths, 1)[:, 0] == pytest.approx([1.4, 3.0, 4.6])
+    assert quantiles(np.array(7.0), 2).tolist() == [[7.0, 7.0]] * 3
 
 
 def test_a_straight_line_fits_without_error_and_its_forecast_slows_by_phi():
@@ -201,6 +227,38 @@ def test_a_short_history_stays_at_its_last_value(write):
     assert result.variance == ()
 
 
+def test_a_leaf_without_data_has_no_forecast(nsm, write):
+    count = 12
+    write_csv(write, {"visits": np.arange(count) + 100.0, "conversion": np.full(count, 0.1),
+                      "price": np.full(count, 30.0)}, count)
+    lines = Path("d.csv").read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], [line.rsplit(",", 1)[0] + "," for line in lines[1:]]
+    write("d.csv", "\n".join([header, *rows]) + "\n")
+    write("t.yaml", TREE.replace("TARGET", "3000").replace("DIRECTION", "up"))
+    run = nsm("forecast", "t.yaml", "--seed", "0", "--format", "json")
+    assert run.code == 0
+    result = json.loads(run.stdout)
+    leaves = {leaf["id"]: leaf for leaf in result["leaves"]}
+    assert (leaves["price"]["method"], leaves["price"]["reason"]) == ("last_value", "no data")
+    assert result["nodes"][0]["forecast"][0]["p50"] is None
+    assert result["p_target"][0]["probability"] == 0.0
+    assert run.stderr == ""
+    run = nsm("forecast", "t.yaml", "--seed", "0")
+    assert run.code == 0 and "price: no data" in run.stdout and "—" in run.stdout
+
+
+def test_a_leaf_that_was_negative_may_stay_negative(write):
+    count = 24
+    t = np.arange(count)
+    write_csv(write, {"visits": 40.0 - 5 * t, "conversion": np.full(count, 0.1),
+                      "price": np.full(count, 30.0)}, count)
+    write("t.yaml", TREE.replace("TARGET", "3000").replace("DIRECTION", "up"))
+    visits = forecast(load_tree("t.yaml"), horizon=2, samples=500, seed=0).node("visits")
+    # the history ends at 40 − 5·23 = −75; the domain ≥ 0 is widened to the history's −75
+    assert visits.history[-1] == -75.0
+    assert min(visits.p10) >= -75.0 and max(visits.p90) < 0
+
+
 def test_rates_stay_within_0_and_100_percent(write):
     rising = np.linspace(0.5, 0.99, 24)
     result = forecast(load_tree(shop(write, conversion=rising)), horizon=6, samples=2000,
@@ -298,6 +356,24 @@ def test_text_is_a_fan_chart_within_80_columns(nsm):
     assert "\x1b" not in run.stdout
     assert any(line.lstrip().startswith("p90") and "│" in line for line in lines)
     assert sum(line.lstrip().startswith("P(≥ 450 thousand)") for line in lines) == 3
+
+
+def test_chinese_names_keep_the_columns_within_80(nsm):
+    run = nsm("forecast", ROOT / "trees" / "journey.yaml", "--horizon", "12", "--seed", "0")
+    assert run.code == 0 and run.stderr == ""
+    assert max(cell_len(line) for line in run.stdout.splitlines()) <= 80
+    assert "12个月留存率 · target 80%" in run.stdout
+
+
+def test_markdown_is_one_table_of_p50_and_band(nsm):
+    run = nsm("forecast", AIRLINE, "--horizon", "2", "--seed", "1", "--format", "markdown")
+    assert run.code == 0
+    [row] = [line for line in run.stdout.splitlines() if line.startswith("| Passengers")]
+    cells = row.split(" | ")
+    assert len(cells) == 3
+    p50, band = cells[1].split(" (")
+    low, high = band.rstrip(")").split("–")
+    assert float(low) < float(p50) < float(high)
 
 
 def test_backtest_text_and_markdown_name_the_better_forecast(nsm):

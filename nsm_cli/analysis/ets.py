@@ -155,8 +155,7 @@ def fit(y: np.ndarray, start: np.ndarray, m: int) -> Fit:
     sse, states, residuals = smooth(y, start, init, alpha, beta, phi, gamma, keep=True)
     final = States(states.level[:, 0], states.trend[:, 0], states.season[:, :, 0])
     chosen = np.stack([alpha[:, 0], beta[:, 0], phi[:, 0], gamma[:, 0]], axis=1)
-    assert residuals is not None
-    return Fit(chosen, final, residuals, sse[:, 0], m, y.shape[1])
+    return Fit(chosen, final, np.asarray(residuals), sse[:, 0], m, y.shape[1])
 
 
 def simulate(model: Fit, errors: np.ndarray) -> np.ndarray:

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import datetime
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from nsm_cli.analysis import ets
-from nsm_cli.analysis.evaluate import compute
+from nsm_cli.analysis.evaluate import compute, evaluate
+from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import UsageError
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.compile import CompiledTree
@@ -185,9 +187,18 @@ def leaf_paths(tree: CompiledTree, history: Mapping[str, np.ndarray], periods: S
         for group_m, model in fits.items():
             simulated = ets.simulate(model, _errors_of(model.residuals, picks, rng))
             for row, leaf in enumerate(fitted[group_m]):
-                paths[leaf] = _within(simulated[row], *tree.nodes[leaf].value_domain())
+                low, high = _domain(tree, leaf, history[leaf])
+                paths[leaf] = _within(simulated[row], low, high)
                 models[leaf] = _model(leaf, model, row, history[leaf])
     return LeafPaths(models, paths)
+
+
+def _domain(tree: CompiledTree, leaf: str, x: np.ndarray) -> tuple[float, float]:
+    """The leaf's domain (rates 0–100%, others ≥ 0, or its `domain`), widened to what its
+    history shows: a leaf that was negative (a margin, a net flow) may stay negative."""
+    low, high = tree.nodes[leaf].value_domain()
+    present = x[np.isfinite(x)]
+    return min(low, float(present.min())), max(high, float(present.max()))
 
 
 def _within(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -227,7 +238,10 @@ def quantiles(values: np.ndarray, horizon: int, scratch: bool = False) -> np.nda
         values = np.broadcast_to(values, shape)
     if values.shape[1] == 1:
         return np.repeat(values[None, :, 0], len(QUANTILES), axis=0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # a period with no value at all
+        if np.isnan(values).any():   # paths where a formula divides by 0: the others count
+            return np.nanquantile(values, QUANTILES, axis=1, overwrite_input=writable)
         return np.quantile(values, QUANTILES, axis=1, overwrite_input=writable)
 
 
@@ -261,9 +275,9 @@ def target_probabilities(tree: CompiledTree, history: Mapping[str, np.ndarray],
     found = {}
     for node_id in nodes:
         node = tree.nodes[node_id]
-        assert node.target is not None
-        found[node_id] = target_probability(values[node_id], node.target, node.direction,
-                                            horizon)
+        if node.target is not None:
+            found[node_id] = target_probability(values[node_id], node.target,
+                                                node.direction, horizon)
     return found
 
 
@@ -300,6 +314,16 @@ class VarianceShare:
                 "first_order": json_number(self.first_order, 6)}
 
 
+def _variance(values: np.ndarray) -> float:
+    present = values[np.isfinite(values)]
+    return float(present.var()) if present.size > 1 else float("nan")
+
+
+def _median(values: np.ndarray) -> float:
+    present = values[np.isfinite(values)]
+    return float(np.median(present)) if present.size else float("nan")
+
+
 def variance_shares(tree: CompiledTree, leaves: LeafPaths, root_paths: np.ndarray
                     ) -> list[VarianceShare]:
     """One-at-a-time first-order decomposition of the root's variance at the last period.
@@ -310,11 +334,11 @@ def variance_shares(tree: CompiledTree, leaves: LeafPaths, root_paths: np.ndarra
     the tree is evaluated once per batch.
     """
     moving = [leaf for leaf in tree.leaves
-              if leaves.paths[leaf].shape[1] > 1 and np.nanstd(leaves.paths[leaf][-1]) > 0]
-    total = float(np.nanvar(np.asarray(root_paths, dtype=float)[..., -1, :VARIANCE_SAMPLES]))
+              if leaves.paths[leaf].shape[1] > 1 and _variance(leaves.paths[leaf][-1]) > 0]
+    total = _variance(np.asarray(root_paths, dtype=float)[..., -1, :VARIANCE_SAMPLES])
     if not moving or not np.isfinite(total) or total == 0:
         return []
-    medians = {leaf: np.full((1, 1), np.nanmedian(path[-1])) for leaf, path in
+    medians = {leaf: np.full((1, 1), _median(path[-1])) for leaf, path in
                leaves.paths.items()}
     alone: dict[str, float] = {}
     for begin in range(0, len(moving), VARIANCE_BATCH):
@@ -329,7 +353,7 @@ def variance_shares(tree: CompiledTree, leaves: LeafPaths, root_paths: np.ndarra
             root = np.asarray(compute(tree, inputs)[tree.root], dtype=float)
         root = np.broadcast_to(root, (len(batch), root.shape[-1]))
         for row, leaf in enumerate(batch):
-            alone[leaf] = float(np.nanvar(root[row]))
+            alone[leaf] = _variance(root[row])
     summed = sum(alone.values())
     shares = [VarianceShare(leaf, value / summed if summed else None, value / total)
               for leaf, value in alone.items()]
@@ -479,11 +503,9 @@ def _backtest_row(node_id: str, values: np.ndarray, end: int, p50: tuple) -> Bac
                        mae, mape, naive_mae, naive_mape)
 
 
-def forecast(loaded, horizon: int = DEFAULT_HORIZON, samples: int = DEFAULT_SAMPLES,
+def forecast(loaded: LoadedTree, horizon: int = DEFAULT_HORIZON, samples: int = DEFAULT_SAMPLES,
              seed: int | None = None, backtest: int | None = None) -> ForecastResult:
     """Forecast every node; with `backtest` K, hide the last K periods and forecast those."""
-    from nsm_cli.analysis.evaluate import evaluate
-
     evaluation = evaluate(loaded)
     tree, periods = evaluation.tree, evaluation.periods
     check_sizes(horizon, samples, backtest, len(periods))
