@@ -398,6 +398,17 @@ def test_usage_errors_exit_2(nsm, args, words):
     assert words in run.stderr
 
 
+def test_paths_that_would_not_fit_in_memory_are_refused_before_any_work(nsm):
+    # 10 tree nodes and 2 guardrails × 120 periods × 1,000,000 paths × 8 bytes = 11.5 GB;
+    # 150,000,000 values // (12 × 120) = 104,166 paths
+    run = nsm("forecast", ROOT / "trees" / "mau.yaml", "--samples", "1000000", "--horizon",
+              "120")
+    words = ("--samples 1,000,000 × --horizon 120 × 12 nodes is 11.5 GB of paths; this tree "
+             "takes at most 104,166 paths at this horizon")
+    assert run.code == 2 and run.stdout == ""
+    assert words in run.stderr
+
+
 def test_the_bundled_tree_forecasts_flat_and_says_why(nsm):
     run = nsm("forecast", ROOT / "trees" / "mau.yaml", "--seed", "0")
     assert run.code == 0

@@ -29,6 +29,7 @@ from nsm_cli.tree.compile import CompiledTree
 MIN_HISTORY = 6
 DEFAULT_HORIZON, DEFAULT_SAMPLES = 3, 2000
 MAX_HORIZON, MAX_SAMPLES = 120, 1_000_000
+MAX_VALUES = 150_000_000     # nodes × horizon × paths held at once (1.2 GB of floats)
 VARIANCE_SAMPLES = 1000      # paths per leaf in the variance decomposition
 VARIANCE_BATCH = 32          # leaves varied per evaluation pass there
 QUANTILES = (0.1, 0.5, 0.9)
@@ -281,6 +282,15 @@ def target_probabilities(tree: CompiledTree, history: Mapping[str, np.ndarray],
     return found
 
 
+def check_memory(nodes: int, horizon: int, samples: int) -> None:
+    """A usage error, before any work, when the paths of every node would not fit."""
+    if nodes * horizon * samples > MAX_VALUES:
+        fits = max(100, MAX_VALUES // (nodes * horizon))
+        raise UsageError(f"--samples {samples:,} × --horizon {horizon} × {nodes:,} nodes is "
+                         f"{nodes * horizon * samples * 8 / 1e9:.1f} GB of paths; this tree "
+                         f"takes at most {fits:,} paths at this horizon")
+
+
 def check_sizes(horizon: int, samples: int, backtest: int | None, periods: int) -> None:
     """Usage errors for options out of range (before any work)."""
     if not 1 <= horizon <= MAX_HORIZON:
@@ -511,6 +521,7 @@ def forecast(loaded: LoadedTree, horizon: int = DEFAULT_HORIZON, samples: int = 
     check_sizes(horizon, samples, backtest, len(periods))
     end = len(periods) - backtest if backtest else len(periods)
     horizon = backtest or horizon
+    check_memory(len(tree.topo), horizon, samples)
     future = periods[end:] if backtest else next_periods(periods, horizon)
     history = {leaf: np.asarray(x, dtype=float)[:end] for leaf, x in evaluation.inputs.items()}
     leaves, values = simulate_tree(tree, history, periods[:end], horizon, samples, seed)
