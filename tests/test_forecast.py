@@ -482,3 +482,26 @@ def test_forecast_rule_judges_the_selected_period(nsm, write):
     assert nsm("alerts", path, "--period", "1960-05").code == 0
     run = nsm("alerts", path, "--period", "1960-10", "--format", "json")
     assert run.code == 3 and json.loads(run.stdout)["fired"][0]["periods"] == ["1960-11"]
+
+
+@pytest.mark.parametrize("rule, valid", [
+    ("50%", True),
+    ("0.5", True),
+    ("{probability: 50%, horizon: 3}", True),
+    ("{probability: 0.5}", True),
+    ("{horizon: 3}", False),
+    ("{probability: 50%, when: 2}", False),
+    ("{probability: 50%, horizon: 0}", False),
+    ("[50%]", False),
+])
+def test_the_schema_knows_the_forecast_rule(write, rule, valid):
+    import jsonschema
+    import yaml
+
+    from nsm_cli.tree.schema import tree_schema
+
+    path = airline_tree(write, rule)
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    errors = list(jsonschema.Draft202012Validator(tree_schema()).iter_errors(document))
+    assert (not errors) == valid
+    assert (not [d for d in inspect_tree(path)[1] if d.is_error]) == valid

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 from nsm_cli.diagnostics import Span
 from nsm_cli.tree.changes import Change
+from nsm_cli.tree.keys import choices_of
 from nsm_cli.tree.yamlload import YMap
 
-AGGS = ("sum", "mean", "min", "max", "last", "count")
-FORMATS = ("wide", "long")
+AGGS = choices_of("source", "agg")
+FORMATS = choices_of("data", "format")
 
 
 @dataclass(frozen=True)
