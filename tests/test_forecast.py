@@ -40,13 +40,13 @@ def test_one_step_of_the_damped_trend_by_hand():
     init = ets.States(np.array([10.0]), np.array([2.0]), np.zeros((1, 1)))
     half, phi, zero = np.full((1, 1), 0.5), np.full((1, 1), 0.9), np.zeros((1, 1))
     sse, states, residuals = ets.smooth(y, np.array([0]), init, half, half, phi, zero, keep=True)
-    assert residuals[0] == pytest.approx([-1.8, -0.115])
+    assert residuals[0, :, 0] == pytest.approx([-1.8, -0.115])
     assert sse[0, 0] == pytest.approx(1.8 ** 2 + 0.115 ** 2)
     assert states.level[0, 0] == pytest.approx(12.0575)
     assert states.trend[0, 0] == pytest.approx(1.18625)
     model = ets.Fit(np.array([[0.5, 0.5, 0.9, 0.0]]),
                     ets.States(np.array([12.0575]), np.array([1.18625]), np.zeros((1, 1))),
-                    residuals, sse[:, 0], 1, 2)
+                    residuals[:, :, 0], sse[:, 0], 1, 2)
     # l + φb = 12.0575 + 1.067625; + φ²b = 0.9608625 more
     assert ets.point_forecast(model, 2)[0] == pytest.approx([13.125125, 14.0859875])
 
@@ -60,8 +60,8 @@ def test_a_missing_value_projects_the_states_and_counts_no_error():
     init = ets.States(np.array([10.0]), np.array([1.0]), np.zeros((1, 1)))
     half, phi, zero = np.full((1, 1), 0.5), np.full((1, 1), 0.8), np.zeros((1, 1))
     sse, states, residuals = ets.smooth(y, np.array([1]), init, half, half, phi, zero, keep=True)
-    assert np.isnan(residuals[0, [0, 2]]).all()
-    assert residuals[0, [1, 3]] == pytest.approx([-0.8, 0.736])
+    assert np.isnan(residuals[0, [0, 2], 0]).all()
+    assert residuals[0, [1, 3], 0] == pytest.approx([-0.8, 0.736])
     assert sse[0, 0] == pytest.approx(0.64 + 0.736 ** 2)
     assert (states.level[0, 0], states.trend[0, 0]) == (pytest.approx(11.632),
                                                         pytest.approx(0.568))
@@ -79,7 +79,6 @@ def test_quantiles_leave_out_paths_without_a_value():
 def test_a_straight_line_fits_without_error_and_its_forecast_slows_by_phi():
     y = np.array([[3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0, 17.0]])
     model = ets.fit(y, np.array([0]), 1)
-    # simple initialisation l0 = 3, b0 = 2: the first prediction is 3 + 2φ, not 3
     alpha, beta, phi, _ = model.params[0]
     assert 0.8 <= phi <= 0.98 and 0 < alpha < 1 and 0 < beta < 1
     ahead = ets.point_forecast(model, 3)[0]
@@ -89,12 +88,24 @@ def test_a_straight_line_fits_without_error_and_its_forecast_slows_by_phi():
     assert 17 < ahead[0] < 19.5 and ahead[2] - ahead[1] < ahead[1] - ahead[0]
 
 
-def test_simple_initialisation_of_a_season_by_hand():
-    # m = 4: level = mean(1, 3, 5, 7) = 4; trend = mean((2-1, 4-3, 6-5, 8-7)/4) = 0.25
+def test_first_guess_of_a_season_by_hand():
+    # m = 4: trend = mean((2-1, 4-3, 6-5, 8-7)/4) = 0.25; the first season's mean 4 stands at
+    # t = 1.5, so the level before t = 0 is 4 − 2.5·0.25 = 3.375; the trend line over the
+    # first season is 3.625, 3.875, 4.125, 4.375 and the season what is left of 1, 3, 5, 7
     y = np.array([[1.0, 3.0, 5.0, 7.0, 2.0, 4.0, 6.0, 8.0]])
     init = ets.initial_states(y, np.array([0]), 4)
-    assert init.level[0] == 4.0 and init.trend[0] == 0.25
-    assert init.season[0].tolist() == [-3.0, -1.0, 1.0, 3.0]
+    assert (init.level[0], init.trend[0]) == (3.375, 0.25)
+    assert init.season[0].tolist() == [-2.625, -0.875, 0.875, 2.625]
+
+
+def test_least_squares_recovers_the_states_that_made_a_series():
+    # l0 = 10, b0 = 2, φ = 0.9 and no errors: ŷ = y every period, b shrinks by φ each step:
+    # y = 11.8, 13.42, 14.878, 16.1902, 17.37118, 18.434062
+    y = np.array([[11.8, 13.42, 14.878, 16.1902, 17.37118, 18.434062]])
+    one = np.array([0.5])
+    states = ets.least_squares_states(y, np.array([0]), 1, one, one, np.array([0.9]),
+                                      np.array([0.0]))
+    assert (states.level[0], states.trend[0]) == (pytest.approx(10.0), pytest.approx(2.0))
 
 
 # -- the smoothing, against statsmodels -------------------------------------------------------
@@ -109,19 +120,26 @@ def drifting_walk() -> np.ndarray:
     return 50.0 + np.cumsum(steps)
 
 
-SERIES = [("airline, seasonal", airline, 12), ("airline 1949-52, no season",
-                                              lambda: airline()[:40], 1),
+SERIES = [("airline, seasonal", airline, 12),
+          ("airline 1949-51, three seasons", lambda: airline()[:36], 12),
+          ("airline 1949-52, no season", lambda: airline()[:40], 1),
           ("a drifting walk", drifting_walk, 1)]
 
 
-def statsmodels_model(y: np.ndarray, m: int):
+def statsmodels_model(y: np.ndarray, m: int, init: ets.States | None = None):
+    """statsmodels' damped Holt(-Winters), from nsm's initial states or estimating its own."""
     holtwinters = pytest.importorskip("statsmodels.tsa.holtwinters")
-    init = ets.initial_states(y[None, :], np.array([0]), m)
-    options = dict(trend="add", damped_trend=True, initialization_method="known",
-                   initial_level=init.level[0], initial_trend=init.trend[0],
-                   bounds={"damping_trend": ets.PHI_RANGE})
+    options: dict = dict(trend="add", damped_trend=True,
+                         bounds={"damping_trend": ets.PHI_RANGE})
+    if init is None:
+        options["initialization_method"] = "estimated"
+    else:
+        options.update(initialization_method="known", initial_level=init.level[0],
+                       initial_trend=init.trend[0])
+        if m > 1:
+            options["initial_seasonal"] = init.season[0]   # the ring; slot j is period j
     if m > 1:
-        options.update(seasonal="add", seasonal_periods=m, initial_seasonal=init.season[0])
+        options.update(seasonal="add", seasonal_periods=m)
     return holtwinters.ExponentialSmoothing(y, **options)
 
 
@@ -130,7 +148,7 @@ def test_same_level_and_forecast_as_statsmodels_with_the_same_parameters(label, 
     y = series()
     mine = ets.fit(y[None, :], np.array([0]), m)
     alpha, beta, phi, gamma = mine.params[0]
-    theirs = statsmodels_model(y, m).fit(
+    theirs = statsmodels_model(y, m, mine.initial).fit(
         smoothing_level=alpha, smoothing_trend=beta, damping_trend=phi,
         smoothing_seasonal=gamma if m > 1 else None, optimized=False)
     assert mine.sse[0] == pytest.approx(theirs.sse, rel=1e-9)
@@ -139,14 +157,14 @@ def test_same_level_and_forecast_as_statsmodels_with_the_same_parameters(label, 
 
 
 @pytest.mark.parametrize("label, series, m", SERIES)
-def test_fitted_parameters_do_as_well_as_statsmodels_optimiser(label, series, m):
+def test_fit_does_as_well_as_statsmodels_estimating_parameters_and_states(label, series, m):
     y = series()
     mine = ets.fit(y[None, :], np.array([0]), m)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = statsmodels_model(y, m).fit()
     assert mine.sse[0] <= theirs.sse * 1.001
-    assert ets.point_forecast(mine, 6)[0] == pytest.approx(theirs.forecast(6), rel=0.005)
+    assert ets.point_forecast(mine, 6)[0] == pytest.approx(theirs.forecast(6), rel=0.01)
 
 
 # -- periods ----------------------------------------------------------------------------------
@@ -279,21 +297,22 @@ def test_the_same_seed_gives_the_same_output_and_another_seed_does_not(nsm, writ
 
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_the_chance_of_the_target_follows_the_direction(write, direction):
-    result = forecast(load_tree(shop(write, target=3900, direction=direction)), horizon=3,
-                      samples=4000, seed=2)
-    root = result.node("revenue")
-    # the fraction of paths at or above 3,900 (up), at or below it (down), counted directly
-    tree = load_tree("t.yaml")
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.analysis.forecast import simulate_tree
 
-    inputs = evaluate(tree).inputs
-    _, values = simulate_tree(tree.tree, inputs, months(24), 3, 4000, 2)
+    # the paths do not depend on the target: put it at the third period's median
+    shop(write)
+    tree = load_tree("t.yaml")
+    _, values = simulate_tree(tree.tree, evaluate(tree).inputs, months(24), 3, 4000, 2)
     paths = values["revenue"]
-    counted = [float(np.mean(paths[h] >= 3900 if direction == "up" else paths[h] <= 3900))
+    target = round(float(np.median(paths[2])))
+    shop(write, target=target, direction=direction)
+    root = forecast(load_tree("t.yaml"), horizon=3, samples=4000, seed=2).node("revenue")
+    # the fraction of paths at or above the target (up), at or below it (down), counted here
+    counted = [float(np.mean(paths[h] >= target if direction == "up" else paths[h] <= target))
                for h in range(3)]
     assert list(root.p_target) == pytest.approx(counted, abs=1e-6)
-    assert 0 < root.p_target[2] < 1
+    assert 0.3 < root.p_target[2] < 0.7
 
 
 def test_a_leaf_that_alone_moves_holds_all_the_variance(write):

@@ -15,7 +15,7 @@ import datetime
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from nsm_cli.numbers import json_number
 from nsm_cli.tree.compile import CompiledTree
 
 MIN_HISTORY = 6
+MIN_POOL = 4                 # one-step errors a leaf keeps at least for its bootstrap
 DEFAULT_HORIZON, DEFAULT_SAMPLES = 3, 2000
 MAX_HORIZON, MAX_SAMPLES = 120, 1_000_000
 MAX_VALUES = 150_000_000     # nodes × horizon × paths held at once (1.2 GB of floats)
@@ -140,8 +141,19 @@ class LeafPaths:
 
 
 def _fit_group(y: np.ndarray, m: int) -> ets.Fit:
+    """Fit the series; their first m periods (2 without a season) leave the bootstrap pool.
+
+    Those errors measure the initial guess of the states more than the series, so they are
+    dropped as long as MIN_POOL errors remain."""
     start = np.argmax(np.isfinite(y), axis=1)
-    return ets.fit(y, start, m)
+    model = ets.fit(y, start, m)
+    pool = model.residuals.copy()
+    burn = m if m > 1 else 2
+    for row in range(y.shape[0]):
+        early = pool[row, start[row]:start[row] + burn]
+        if np.isfinite(pool[row]).sum() - np.isfinite(early).sum() >= MIN_POOL:
+            early[:] = np.nan
+    return replace(model, residuals=pool)
 
 
 def _draws(residuals: Sequence[np.ndarray], horizon: int, samples: int,
