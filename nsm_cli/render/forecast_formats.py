@@ -109,13 +109,18 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
     return lines
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def _title(result: ForecastResult) -> list[str]:
     first, last = result.periods[0], result.periods[-1]
     span = first if first == last else f"{first} … {last}"
     mode = "backtest of" if result.backtest is not None else "forecast"
     seed = "" if result.seed is None else f" · seed {result.seed}"
     return [f"{result.tree or result.root} · {mode} {span}",
-            f"{len(result.history_periods)} periods of history · {result.samples:,} paths"
+            f"{_count(len(result.history_periods), 'period')} of history · "
+            f"{result.samples:,} paths"
             f"{seed} · chart: history │ forecast"]
 
 
