@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import TREES
 
 from nsm_cli.diagnostics import UsageError
 from nsm_cli.numbers import change_text, json_number, percent, plain, value_text
@@ -75,6 +76,20 @@ def test_parse_change(written, kind, amount):
 def test_unreadable_change(written):
     with pytest.raises(ValueError):
         parse_change(written)
+
+
+@pytest.mark.parametrize("written", ["1e999", "+1e999%", "-1e999pp", "x1e999", "1e999%",
+                                     float("inf")])
+def test_an_infinite_change_is_refused(written):
+    with pytest.raises(ValueError, match="^a change must be a finite number$"):
+        parse_change(written)
+
+
+def test_an_infinite_change_on_the_command_line_is_a_usage_error(nsm):
+    run = nsm("eval", TREES / "mau.yaml", "--set", "retention_rate=1e999")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == ("nsm: error: --set 'retention_rate=1e999': a change must be a finite "
+                          "number\n")
 
 
 def test_apply_each_kind():

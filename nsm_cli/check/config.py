@@ -106,8 +106,13 @@ def _nsm_yaml(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8-sig") as handle:
             data = yaml.safe_load(handle.read(1_000_000))
+    except yaml.MarkedYAMLError as exc:  # one line at the place, not PyYAML's snippet
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise UsageError(f"{where}: cannot read it as YAML: {exc.problem or exc.context}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"{path}: cannot read it as YAML: {exc}") from None
+        problem = str(exc).splitlines()[0]  # a ReaderError adds `in "<unicode string>"...`
+        raise UsageError(f"{path}: cannot read it as YAML: {problem}") from None
     if data is None:
         return {}
     if isinstance(data, dict) and isinstance(data.get("check"), dict) and len(data) == 1:

@@ -50,9 +50,17 @@ def _nsm(
     """
 
 
-def check_format(name: str, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
+def check_format(name: str | None, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
+    """The renderer for --format; without it, $NSM_FORMAT where this command offers it, else text.
+
+    An environment variable is a preference shared by every command, so a format one command
+    lacks falls back to text instead of failing; an explicit --format is checked strictly.
+    """
     from nsm_cli.diagnostics import require_choice
 
+    if name is None:
+        wanted = os.environ.get("NSM_FORMAT", "").strip()
+        return registry[wanted if wanted in registry else "text"]
     return registry[require_choice("--format", name, registry)]
 
 
@@ -62,7 +70,8 @@ def stdout_console():
 
     width = None
     if not sys.stdout.isatty():
-        width = int(os.environ.get("COLUMNS", "0") or 0) or 200
+        columns = os.environ.get("COLUMNS", "").strip()  # "abc" or "-5" would mean nothing
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else 200
     return Console(highlight=False, soft_wrap=False, width=width)
 
 

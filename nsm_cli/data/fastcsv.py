@@ -332,7 +332,8 @@ def read_fast(
         # every wanted column of the chunk in one call: Python overhead per chunk, not per cell
         values, slow = _numbers(chunk, windows, starts[keep][:, where].ravel(),
                                 ends[keep][:, where].ravel())
-        values, slow = values.reshape(-1, len(names)), slow.reshape(-1, len(names))
+        shape = (row_lines.size, len(names))  # not -1: no wanted column is 0 columns, not an error
+        values, slow = values.reshape(shape), slow.reshape(shape)
         for row, col in zip(*np.nonzero(slow), strict=True):
             at = where[col]
             cell = _text(chunk, int(starts[keep][row, at]), int(ends[keep][row, at]), encoding)

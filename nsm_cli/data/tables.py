@@ -14,20 +14,22 @@ import difflib
 import io
 import math
 import os
-import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
-from nsm_cli.tree.model import AGGS, FORMATS, DataSpec
+from nsm_cli.numbers import _MINUSES, _NUMBER, MISSING_CELLS, parse_cell  # noqa: F401
+from nsm_cli.tree.model import AGGS, FORMATS, DataSpec, text_codec
 
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
 # files from this size on take a fast path (polars, else numpy over the bytes); for bench/
-FAST_BYTES = int(os.environ.get("NSM_FAST_CSV_BYTES", 4 << 20))
+_FAST_SETTING = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
+FAST_BYTES = int(_FAST_SETTING) if _FAST_SETTING.isdigit() else 4 << 20
 # NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
 # or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
 READERS = ("auto", "polars", "numpy", "csv")
@@ -37,15 +39,8 @@ AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
 NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
 # Cells that mean "no value" (compared lower-cased, after stripping).
-MISSING_CELLS = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "none", "-", "—"})
 
 # A number as people type it: sign, currency, thousands commas, exponent, percent.
-_NUMBER = re.compile(
-    r"(?P<sign>[+-]?)\s*(?P<currency>[$¥￥€£]?)\s*(?P<sign2>[+-]?)"
-    r"(?P<digits>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?P<exponent>[eE][+-]?[0-9]+)?\s*(?P<percent>[%％]?)"
-)
-_MINUSES = str.maketrans({"−": "-", "－": "-", "＋": "+"})
 
 
 @dataclass(frozen=True)
@@ -110,6 +105,8 @@ def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
 
 def csv_reader() -> str:
     """The reader NSM_CSV_READER asks for (auto when unset)."""
+    if _FAST_SETTING and not _FAST_SETTING.isdigit():
+        raise UsageError(f"NSM_FAST_CSV_BYTES={_FAST_SETTING}: give a whole number of bytes")
     name = os.environ.get("NSM_CSV_READER", "").strip().lower() or "auto"
     if name not in READERS:
         raise UsageError(f"NSM_CSV_READER={name}: choose one of {', '.join(READERS)}")
@@ -162,8 +159,8 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
         if start >= len(data):
             return None  # empty: the light path says so
         text = data[start:end].decode("utf-8")
-        if text.count('"') % 2:
-            return None  # a header cell across lines
+        if text.count('"') % 2 or "\r" in text.rstrip("\r\n"):
+            return None  # a header cell across lines, or lone CR line ends: the light path
         row = next(csv.reader([text.rstrip("\r\n")]), [])
         if "".join(row).strip():
             header = [cell.strip() for cell in row]
@@ -223,6 +220,9 @@ def _fail(message: str, span: Span) -> NsmError:
 def read_bytes(spec: DataSpec) -> bytes:
     """The file's bytes; E303 when it cannot be read."""
     try:
+        if not os.path.isdir(spec.path) and not stat.S_ISREG(os.stat(spec.path).st_mode):
+            raise _fail(f"data '{spec.name}': {spec.path} is not a regular file (a FIFO or "
+                        "a device would block)", spec.span)
         with open(spec.path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
@@ -242,7 +242,7 @@ def read_bytes(spec: DataSpec) -> bytes:
 def _codec(spec: DataSpec) -> str:
     """The encoding's canonical name; E303 for one Python does not know."""
     try:
-        return codecs.lookup(spec.encoding).name
+        return text_codec(spec.encoding)
     except LookupError:
         raise _fail(f"data '{spec.name}': unknown encoding '{spec.encoding}' for {spec.path} "
                     "(try utf-8, gbk or gb18030)", spec.span) from None
@@ -271,6 +271,9 @@ def read_text(spec: DataSpec) -> str:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         raise _undecodable(spec, data, exc) from None
+    except UnicodeError as exc:  # a codec that fails without a position (punycode)
+        raise _fail(f"data '{spec.name}': cannot decode {spec.path} as {codec} ({exc})",
+                    spec.span) from None
     if "\x00" in text:
         raise _binary(spec)
     return text.removeprefix("\ufeff")
@@ -291,6 +294,9 @@ def _find(header: list[str], name: str) -> int | None:
 
 def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and data rows with the physical line each row starts on; blank rows skipped."""
+    # no field is longer than the file: the csv module's 128 KB default would refuse a long
+    # note the numpy and polars readers read (the limit is per process; only this reader uses it)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
@@ -403,22 +409,6 @@ def _long_columns(
 
 
 # --- parsing and aggregating: rows → per-period arrays ---------------------------------------
-
-
-def parse_cell(text: str) -> float | None:
-    """A cell as people type it → float; NaN when it says "no value", None when it is no number."""
-    cleaned = text.strip().translate(_MINUSES)
-    if cleaned.lower() in MISSING_CELLS:
-        return math.nan
-    match = _NUMBER.fullmatch(cleaned)
-    if match is None or (match["sign"] and match["sign2"]):
-        return None
-    value = float(match["digits"].replace(",", "") + (match["exponent"] or ""))
-    if "-" in (match["sign"], match["sign2"]):
-        value = -value
-    if match["percent"]:
-        value /= 100
-    return value if math.isfinite(value) else None
 
 
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:

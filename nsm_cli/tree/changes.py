@@ -60,7 +60,14 @@ def parse_change(value: object) -> tuple[str, float]:
         if not np.isfinite(amount):
             raise ValueError("a change must be a finite number")
         return VALUE, amount
-    text = str(value).strip().replace("−", "-")
+    kind, amount = _parse_text(str(value))
+    if not np.isfinite(amount):  # "1e999", "+1e999%", "x1e999"
+        raise ValueError("a change must be a finite number")
+    return kind, amount
+
+
+def _parse_text(value: str) -> tuple[str, float]:
+    text = value.strip().replace("−", "-")
     if m := _RELATIVE.match(text):
         sign = -1.0 if m.group(1) == "-" else 1.0
         return RELATIVE, sign * float(m.group(2)) / 100.0

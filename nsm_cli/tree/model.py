@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 from dataclasses import dataclass, field
 
 from nsm_cli.diagnostics import Span
@@ -128,3 +130,12 @@ class TreeFile:
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
     span: Span = field(default_factory=lambda: Span("<unknown>"))
+
+
+def text_codec(encoding: str) -> str:
+    """The canonical name of a text encoding; LookupError for unknown ones and for codecs
+    that are not text encodings (rot13, hex, base64), which bytes.decode refuses."""
+    name = codecs.lookup(encoding).name
+    with contextlib.suppress(UnicodeError):  # a text encoding that cannot decode one byte
+        b"a".decode(name)  # not b"": decoding empty bytes skips the check
+    return name

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import math
 import os
 import re
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
+from nsm_cli.numbers import parse_cell
 from nsm_cli.tree.changes import POINTS, Change, parse_change
 from nsm_cli.tree.keys import choices_of, key_names
-from nsm_cli.tree.model import AGGS, FORMATS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
+from nsm_cli.tree.model import (
+    AGGS,
+    FORMATS,
+    Child,
+    DataSpec,
+    Node,
+    Scenario,
+    SourceRef,
+    TreeFile,
+    text_codec,
+)
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -53,14 +63,14 @@ def parse_percent(value: object) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        scale = 1.0
-        if text.endswith("%"):
-            text, scale = text[:-1], 0.01
-        try:
-            return float(text) * scale
+        number = parse_cell(value)   # the CSV cells' grammar: `$90,000`, `92%`, `1,200`
+        if number is not None:
+            return None if math.isnan(number) else number
+        try:   # `1e999`, `inf`: a number, but not a finite one (the caller says so)
+            huge = float(value)
         except ValueError:
             return None
+        return None if math.isfinite(huge) else huge
     return None
 
 
@@ -219,7 +229,7 @@ class _Parser:
                 encoding = self.text(entry.get("encoding"), "encoding")
                 if encoding is not None:
                     try:
-                        codecs.lookup(encoding)
+                        text_codec(encoding)  # LookupError also for rot13, hex: not text
                         options["encoding"] = encoding
                     except LookupError:
                         self.err("E112", f"unknown encoding '{encoding}' (try utf-8, gbk or "
@@ -227,6 +237,11 @@ class _Parser:
             else:
                 raw = self.text(entry, f"data '{name}'")
             if raw is None:
+                continue
+            if "\x00" in raw:  # no file has such a name; os would raise ValueError
+                self.err("E112", f"data '{name}': a path cannot contain a NUL character",
+                         entry.span)
+                self.refused_data.add(name)
                 continue
             shown, refusal = resolve_data_path(self.path, raw)
             if refusal:

@@ -9,6 +9,7 @@ survives deep flow nesting that the pure-Python one cannot.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 
 import yaml
@@ -95,13 +96,16 @@ def read_text(path: str) -> str:
     """Read a tree file as text, refusing what cannot be a tree file."""
     where = Span(path, 1, 1)
     try:
-        size = os.stat(path).st_size
+        status = os.stat(path)
     except FileNotFoundError:
         raise NsmError([error("E100", f"no such file: {path}", where)]) from None
     except OSError as exc:
         raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
-    if os.path.isdir(path):
+    size = status.st_size
+    if stat.S_ISDIR(status.st_mode):
         raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
+    if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
+        raise NsmError([error("E100", f"{path} is not a regular file", where)])
     if size > MAX_FILE_BYTES:
         mb = size / 1024 / 1024
         msg = f"file is {mb:,.1f} MB: tree files are limited to {MAX_FILE_BYTES // 2**20} MB"
@@ -138,6 +142,11 @@ def load_yaml(path: str, text: str | None = None) -> YValue | None:
             problem = f"{problem} ({exc.context})"
         diagnostic = error("E101", f"YAML syntax error: {problem}", _span(path, mark))
         raise NsmError([diagnostic]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: no mark, a position
+        before = text[: exc.position]
+        where = Span(path, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        problem = str(exc).splitlines()[0]
+        raise NsmError([error("E101", f"YAML syntax error: {problem}", where)]) from None
     except yaml.YAMLError as exc:
         raise NsmError([error("E101", f"YAML syntax error: {exc}", Span(path))]) from None
     except RecursionError:
@@ -195,11 +204,13 @@ class _Converter:
             result = YMap(span=span)
             seen: dict[object, Span] = {}
             for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # before _walk refuses the tag
+                    raise self._fail("E102", "YAML merge keys (<<) are not allowed", key_node)
                 key = self._walk(key_node, depth + 1)
                 if not isinstance(key, YScalar) or isinstance(key.value, (list, dict)):
                     raise self._fail("E103", "a mapping key must be a plain word", key_node)
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self._fail("E102", "YAML merge keys (<<) are not allowed", key_node)
+                if key.value is None or isinstance(key.value, bool):  # null:, yes:, on: as text
+                    key = YScalar(key.raw, key.span, key.raw, key.style)
                 if key.value in seen:
                     first = seen[key.value]
                     msg = f"duplicate key '{key.value}' (first at line {first.line})"
@@ -219,6 +230,8 @@ class _Converter:
     def _scalar(self, node: yaml.ScalarNode) -> object:
         tag = node.tag
         if tag == "tag:yaml.org,2002:str" or tag == "tag:yaml.org,2002:timestamp":
+            return node.value
+        if ":" in node.value:  # YAML 1.1 base 60 (1:30 is 90): text, as YAML 1.2 reads it
             return node.value
         if tag == "tag:yaml.org,2002:int" and len(node.value) > 300:
             raise self._fail("E112", "number too large", node)
