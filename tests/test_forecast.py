@@ -524,3 +524,26 @@ def test_the_schema_knows_the_forecast_rule(write, rule, valid):
     errors = list(jsonschema.Draft202012Validator(tree_schema()).iter_errors(document))
     assert (not errors) == valid
     assert (not [d for d in inspect_tree(path)[1] if d.is_error]) == valid
+
+
+# -- the HTML report ---------------------------------------------------------------------------
+
+def test_the_report_shows_the_forecast_of_a_series_with_history(nsm, tmp_path):
+    out = tmp_path / "air.html"
+    run = nsm("report", AIRLINE, "-o", out)
+    assert run.code == 0
+    page = out.read_text(encoding="utf-8")
+    assert "Forecast: the next 3 periods, p50 (p10–p90), 2,000 simulated paths" in page
+    assert '<svg width="460" height="130" role="img" aria-label="forecast of Passengers">' in page
+    assert "P(≥ target 450 thousand)" in page
+    # the same seeded forecast as `nsm forecast --horizon 3 --seed 0`
+    run = nsm("forecast", AIRLINE, "--horizon", "3", "--seed", "0", "--format", "json")
+    [chance] = json.loads(run.stdout)["p_target"][:1]
+    assert f"<b>{round(chance['probability'] * 100)}%</b>" in page
+
+
+def test_the_report_says_when_no_leaf_can_be_forecast(nsm, tmp_path):
+    out = tmp_path / "mau.html"
+    assert nsm("report", ROOT / "trees" / "mau.yaml", "-o", out).code == 0
+    assert ("No leaf has the 6 periods of history a forecast needs (the data has 3)"
+            in out.read_text(encoding="utf-8"))

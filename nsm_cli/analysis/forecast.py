@@ -408,6 +408,7 @@ class NodeForecast:
             "id": self.id, "name": self.name, "unit": self.unit, "parent": self.parent,
             "depth": self.depth, "target": json_number(self.target),
             "direction": self.direction, "guardrail": self.guardrail,
+            "history": list(self.history),
             "forecast": [{"period": p, "p10": a, "p50": b, "p90": c} for p, a, b, c in
                          zip(periods, self.p10, self.p50, self.p90, strict=True)],
             "p_target": None if self.p_target is None else [
