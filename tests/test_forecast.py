@@ -76,6 +76,23 @@ def test_quantiles_leave_out_paths_without_a_value():
     assert quantiles(np.array(7.0), 2).tolist() == [[7.0, 7.0]] * 3
 
 
+def test_quantiles_are_numpys_linear_ones():
+    rng = np.random.default_rng(5)
+    paths = rng.normal(size=(4, 1001))
+    expected = np.quantile(paths, (0.1, 0.5, 0.9), axis=1)
+    from nsm_cli.analysis.forecast import quantiles
+
+    assert np.array_equal(quantiles(paths, 4), expected)
+    paths[1, :7] = np.nan
+    paths[3, :] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.nanquantile(paths, (0.1, 0.5, 0.9), axis=1)
+    found = quantiles(paths.copy(), 4, scratch=True)
+    assert np.allclose(found[:, :3], expected[:, :3], rtol=0, atol=1e-12)
+    assert np.isnan(found[:, 3]).all()
+
+
 def test_a_straight_line_fits_without_error_and_its_forecast_slows_by_phi():
     y = np.array([[3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0, 17.0]])
     model = ets.fit(y, np.array([0]), 1)

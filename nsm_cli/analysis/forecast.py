@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -243,19 +242,33 @@ def meets(values: np.ndarray, target: float, direction: str) -> np.ndarray:
 def quantiles(values: np.ndarray, horizon: int, scratch: bool = False) -> np.ndarray:
     """p10/p50/p90 per future period (3, H) of paths (H, K) or of a broadcastable shape.
 
-    With `scratch` the paths may be reordered within each period (no copy of them)."""
+    numpy's "linear" quantiles (Hyndman & Fan's type 7), read off the sorted paths: sorting
+    (vectorised) is several times faster than numpy's quantile (a selection per quantile).
+    Paths without a value (a formula divided by 0) are left out. With `scratch` the paths
+    are sorted in place (no copy of them)."""
     values = np.asarray(values, dtype=float)
     shape = (horizon, values.shape[-1] if values.ndim else 1)
-    writable = scratch and values.shape == shape and values.flags.writeable
     if values.shape != shape:
         values = np.broadcast_to(values, shape)
     if values.shape[1] == 1:
         return np.repeat(values[None, :, 0], len(QUANTILES), axis=0)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # a period with no value at all
-        if np.isnan(values).any():   # paths where a formula divides by 0: the others count
-            return np.nanquantile(values, QUANTILES, axis=1, overwrite_input=writable)
-        return np.quantile(values, QUANTILES, axis=1, overwrite_input=writable)
+    if scratch and values.flags.writeable:
+        values.sort(axis=1)
+        ordered = values
+    else:
+        ordered = np.sort(values, axis=1)
+    counts = np.full(horizon, shape[1])
+    if np.isnan(ordered[:, -1]).any():       # NaN sorts last
+        counts = (~np.isnan(ordered)).sum(axis=1)
+    out = np.full((len(QUANTILES), horizon), np.nan)
+    rows = np.flatnonzero(counts > 0)
+    for i, q in enumerate(QUANTILES):
+        position = (counts[rows] - 1) * q
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, counts[rows] - 1)
+        below, above = ordered[rows, low], ordered[rows, high]
+        out[i, rows] = below + (position - low) * (above - below)
+    return out
 
 
 def target_probability(values: np.ndarray, target: float, direction: str,
