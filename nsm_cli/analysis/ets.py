@@ -212,29 +212,33 @@ def fit(y: np.ndarray, start: np.ndarray, m: int) -> Fit:
 def simulate(model: Fit, errors: np.ndarray) -> np.ndarray:
     """Future paths (series, H, K) driven by errors (series, H, K); zero errors give ŷ.
 
-    The paths overwrite `errors` (no second array of that size). A season slot is updated
-    only when the horizon comes back to it (H > m); states are not updated after the last
-    step: the work is the least the recursion needs.
+    The paths overwrite `errors`, and level and trend live in two buffers updated in place:
+    no array of the paths' size is allocated per step. A season slot is updated only when
+    the horizon comes back to it (H > m).
     """
     alpha, beta, phi, gamma = (model.params[:, i, None] for i in range(4))
     boost = alpha * beta
-    level = model.states.level[:, None]
-    trend = model.states.trend[:, None]
+    paths = errors.shape[2]
+    level = np.repeat(model.states.level[:, None], paths, axis=1)
+    trend = np.repeat(model.states.trend[:, None], paths, axis=1)
+    scratch = np.empty_like(level)
     m, horizon = model.season_length, errors.shape[1]
     updated: dict[int, np.ndarray] = {}
     for step in range(horizon):
         slot_index = (model.periods + step) % m
         slot = updated.get(slot_index, model.states.season[:, slot_index, None])
-        row = errors[:, step, :]          # the error now, the path's value below
-        damped = phi * trend
-        base = level + damped
-        if step + 1 < horizon:
-            level = base + alpha * row
-            trend = damped + boost * row
+        row = errors[:, step, :]            # the error now, the path's value below
         if m > 1 and step + m < horizon:
             updated[slot_index] = slot + gamma * row
-        row += base
+        trend *= phi                        # φ·b
+        level += trend                      # l + φ·b
+        if step + 1 < horizon:
+            np.multiply(row, boost, out=scratch)
+            trend += scratch                # b ← φ·b + α·β·e
+        np.multiply(row, alpha, out=scratch)
+        row += level                        # ŷ without the season, plus e
         row += slot
+        level += scratch                    # l ← l + φ·b + α·e
     return errors
 
 
