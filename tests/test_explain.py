@@ -22,7 +22,7 @@ from rich.console import Console
 
 from nsm_cli.analysis.explain import explain, log_mean
 from nsm_cli.data.load import load_tree
-from nsm_cli.diagnostics import NsmError, UsageError
+from nsm_cli.diagnostics import NsmError, RequestError
 from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
 
@@ -342,7 +342,7 @@ def test_one_period_is_not_enough(write):
     write("d.csv", "period,a\np1,1\n")
     path = write("t.yaml", "version: 1\nname: t\ndata:\n  d: d.csv\nroot:\n  id: root\n"
                  "  formula: a * 2\n  children:\n    - id: a\n      source: d.a\n")
-    with pytest.raises(UsageError, match="only one period"):
+    with pytest.raises(RequestError, match="only one period"):
         run_explain(path)
 
 

@@ -13,10 +13,14 @@ from conftest import ROOT
 from rich.cells import cell_len
 
 from nsm_cli.analysis import ets
-from nsm_cli.analysis.forecast import forecast, next_periods, season_length
+from nsm_cli.analysis.forecast import ForecastOptions, forecast, next_periods, season_length
 from nsm_cli.data.load import inspect_tree, load_tree
 
 AIRLINE = ROOT / "tests" / "data" / "airline.yaml"
+
+
+def forecast_of(path, **options):
+    return forecast(load_tree(str(path)), ForecastOptions(**options))
 
 
 def months(count: int, first_year: int = 2023) -> list[str]:
@@ -236,7 +240,7 @@ def shop(write, count: int = 24, target: float = 3000.0, direction: str = "up",
 
 
 def test_a_constant_leaf_stays_put_and_is_listed(write):
-    result = forecast(load_tree(shop(write)), horizon=2, samples=500, seed=3).to_json()
+    result = forecast_of(shop(write), horizon=2, samples=500, seed=3).to_json()
     nodes = {n["id"]: n for n in result["nodes"]}
     assert [(f["p10"], f["p50"], f["p90"]) for f in nodes["price"]["forecast"]] == [
         (30.0, 30.0, 30.0)] * 2
@@ -250,7 +254,7 @@ def test_a_constant_leaf_stays_put_and_is_listed(write):
 
 
 def test_a_short_history_stays_at_its_last_value(write):
-    result = forecast(load_tree(shop(write, count=5)), horizon=1, samples=100, seed=0)
+    result = forecast_of(shop(write, count=5), horizon=1, samples=100, seed=0)
     assert {leaf.id: leaf.reason for leaf in result.leaves} == {
         "visits": "5 periods of history (fewer than 6)",
         "conversion": "5 periods of history (fewer than 6)",
@@ -288,7 +292,7 @@ def test_a_leaf_that_was_negative_may_stay_negative(write):
     write_csv(write, {"visits": 40.0 - 5 * t, "conversion": np.full(count, 0.1),
                       "price": np.full(count, 30.0)}, count)
     write("t.yaml", TREE.replace("TARGET", "3000").replace("DIRECTION", "up"))
-    visits = forecast(load_tree("t.yaml"), horizon=2, samples=500, seed=0).node("visits")
+    visits = forecast_of("t.yaml", horizon=2, samples=500, seed=0).node("visits")
     # the history ends at 40 − 5·23 = −75; the domain ≥ 0 is widened to the history's −75
     assert visits.history[-1] == -75.0
     assert min(visits.p10) >= -75.0 and max(visits.p90) < 0
@@ -296,7 +300,7 @@ def test_a_leaf_that_was_negative_may_stay_negative(write):
 
 def test_rates_stay_within_0_and_100_percent(write):
     rising = np.linspace(0.5, 0.99, 24)
-    result = forecast(load_tree(shop(write, conversion=rising)), horizon=6, samples=2000,
+    result = forecast_of(shop(write, conversion=rising), horizon=6, samples=2000,
                       seed=1)
     conversion = result.node("conversion")
     assert max(conversion.p90) == 1.0
@@ -324,7 +328,7 @@ def test_the_chance_of_the_target_follows_the_direction(write, direction):
     paths = values["revenue"]
     target = round(float(np.median(paths[2])))
     shop(write, target=target, direction=direction)
-    root = forecast(load_tree("t.yaml"), horizon=3, samples=4000, seed=2).node("revenue")
+    root = forecast_of("t.yaml", horizon=3, samples=4000, seed=2).node("revenue")
     # the fraction of paths at or above the target (up), at or below it (down), counted here
     counted = [float(np.mean(paths[h] >= target if direction == "up" else paths[h] <= target))
                for h in range(3)]
@@ -338,12 +342,12 @@ def test_a_leaf_that_alone_moves_holds_all_the_variance(write):
     write_csv(write, {"visits": 1000 + 20 * t + 30 * np.sin(t), "conversion": np.full(count, 0.1),
                       "price": np.full(count, 30.0)}, count)
     write("t.yaml", TREE.replace("TARGET", "3000").replace("DIRECTION", "up"))
-    [share] = forecast(load_tree("t.yaml"), horizon=3, samples=1000, seed=0).variance
+    [share] = forecast_of("t.yaml", horizon=3, samples=1000, seed=0).variance
     assert (share.id, share.share, share.first_order) == ("visits", 1.0, pytest.approx(1.0))
 
 
 def test_shares_of_two_moving_leaves_add_up_to_one(write):
-    result = forecast(load_tree(shop(write)), horizon=3, samples=2000, seed=0)
+    result = forecast_of(shop(write), horizon=3, samples=2000, seed=0)
     shares = {v.id: v.share for v in result.variance}
     assert set(shares) == {"visits", "conversion"}
     assert sum(shares.values()) == pytest.approx(1.0)
@@ -355,7 +359,7 @@ def test_backtest_errors_of_a_straight_line_by_hand(write):
     write_csv(write, {"visits": 100 + 10 * t, "conversion": np.full(count, 0.1),
                       "price": np.full(count, 30.0)}, count)
     write("t.yaml", TREE.replace("TARGET", "3000").replace("DIRECTION", "up"))
-    result = forecast(load_tree("t.yaml"), samples=500, seed=0, backtest=3)
+    result = forecast_of("t.yaml", samples=500, seed=0, backtest=3)
     assert result.periods == ("2024-10", "2024-11", "2024-12")
     rows = {row.id: row for row in result.backtest}
     visits = rows["visits"]
@@ -439,8 +443,8 @@ def test_paths_that_would_not_fit_in_memory_are_refused_before_any_work(nsm):
     # 150,000,000 values // (12 × 120) = 104,166 paths
     run = nsm("forecast", ROOT / "trees" / "mau.yaml", "--samples", "1000000", "--horizon",
               "120")
-    words = ("--samples 1,000,000 × --horizon 120 × 12 nodes is 11.5 GB of paths; this tree "
-             "takes at most 104,166 paths at this horizon")
+    words = ("--samples 1,000,000: 1,000,000 paths × 120 periods × 12 nodes is 11.5 GB; this "
+             "tree takes at most 104,166 paths at this horizon")
     assert run.code == 2 and run.stdout == ""
     assert words in run.stderr
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import TREES
 
-from nsm_cli.diagnostics import UsageError
+from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import change_text, json_number, percent, plain, value_text
 from nsm_cli.tree.changes import FACTOR, POINTS, RELATIVE, VALUE, parse_assignment, parse_change
 
@@ -102,5 +102,5 @@ def test_apply_each_kind():
 
 @pytest.mark.parametrize("text", ["p", "=1", "p=", "p=lots"])
 def test_bad_assignment_is_a_usage_error(text):
-    with pytest.raises(UsageError):
+    with pytest.raises(RequestError):
         parse_assignment(text)

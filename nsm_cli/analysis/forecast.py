@@ -21,7 +21,7 @@ import numpy as np
 from nsm_cli.analysis import ets
 from nsm_cli.analysis.evaluate import compute, evaluate
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import UsageError
+from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.compile import CompiledTree
 
@@ -307,26 +307,39 @@ def target_probabilities(tree: CompiledTree, history: Mapping[str, np.ndarray],
     return found
 
 
-def check_memory(nodes: int, horizon: int, samples: int) -> None:
-    """A usage error, before any work, when the paths of every node would not fit."""
-    if nodes * horizon * samples > MAX_VALUES:
-        fits = max(100, MAX_VALUES // (nodes * horizon))
-        raise UsageError(f"--samples {samples:,} × --horizon {horizon} × {nodes:,} nodes is "
-                         f"{nodes * horizon * samples * 8 / 1e9:.1f} GB of paths; this tree "
-                         f"takes at most {fits:,} paths at this horizon")
+@dataclass(frozen=True)
+class ForecastOptions:
+    """What to forecast: checked once, when made (before any tree is loaded).
 
+    `backtest` K hides the last K periods and forecasts them (the horizon is then K)."""
 
-def check_sizes(horizon: int, samples: int, backtest: int | None, periods: int) -> None:
-    """Usage errors for options out of range (before any work)."""
-    if not 1 <= horizon <= MAX_HORIZON:
-        raise UsageError(f"--horizon {horizon}: give 1 to {MAX_HORIZON} periods")
-    if not 100 <= samples <= MAX_SAMPLES:
-        raise UsageError(f"--samples {samples}: give 100 to {MAX_SAMPLES:,} paths")
-    if backtest is not None and not 1 <= backtest < periods:
-        raise UsageError(f"--backtest {backtest}: the data has {periods} period"
-                         f"{'s' if periods != 1 else ''}, so hide 1 to {periods - 1}"
-                         if periods > 1 else
-                         f"--backtest {backtest}: the data has only one period")
+    horizon: int = DEFAULT_HORIZON
+    samples: int = DEFAULT_SAMPLES
+    seed: int | None = None
+    backtest: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.horizon <= MAX_HORIZON:
+            raise RequestError("horizon", self.horizon, f"give 1 to {MAX_HORIZON} periods")
+        if not 100 <= self.samples <= MAX_SAMPLES:
+            raise RequestError("samples", self.samples, f"give 100 to {MAX_SAMPLES:,} paths")
+        if self.backtest is not None and self.backtest < 1:
+            raise RequestError("backtest", self.backtest, "hide at least 1 period")
+
+    def check(self, periods: int, nodes: int) -> None:
+        """What only the tree can tell: enough periods to hide, paths that fit in memory."""
+        if self.backtest is not None and self.backtest >= periods:
+            raise RequestError("backtest", self.backtest,
+                               f"the data has {periods} period"
+                               f"{'s' if periods != 1 else ''}, so hide 1 to {periods - 1}"
+                               if periods > 1 else "the data has only one period")
+        horizon = self.backtest or self.horizon
+        if nodes * horizon * self.samples > MAX_VALUES:
+            fits = max(100, MAX_VALUES // (nodes * horizon))
+            raise RequestError("samples", f"{self.samples:,}",
+                               f"{self.samples:,} paths × {horizon} periods × {nodes:,} nodes "
+                               f"is {nodes * horizon * self.samples * 8 / 1e9:.1f} GB; this "
+                               f"tree takes at most {fits:,} paths at this horizon")
 
 
 # -- which leaf's uncertainty matters -----------------------------------------------------
@@ -539,15 +552,14 @@ def _backtest_row(node_id: str, values: np.ndarray, end: int, p50: tuple) -> Bac
                        mae, mape, naive_mae, naive_mape)
 
 
-def forecast(loaded: LoadedTree, horizon: int = DEFAULT_HORIZON, samples: int = DEFAULT_SAMPLES,
-             seed: int | None = None, backtest: int | None = None) -> ForecastResult:
+def forecast(loaded: LoadedTree, options: ForecastOptions) -> ForecastResult:
     """Forecast every node; with `backtest` K, hide the last K periods and forecast those."""
     evaluation = evaluate(loaded)
     tree, periods = evaluation.tree, evaluation.periods
-    check_sizes(horizon, samples, backtest, len(periods))
+    options.check(len(periods), len(tree.topo))
+    backtest, samples, seed = options.backtest, options.samples, options.seed
     end = len(periods) - backtest if backtest else len(periods)
-    horizon = backtest or horizon
-    check_memory(len(tree.topo), horizon, samples)
+    horizon = backtest or options.horizon
     future = periods[end:] if backtest else next_periods(periods, horizon)
     history = {leaf: np.asarray(x, dtype=float)[:end] for leaf, x in evaluation.inputs.items()}
     leaves, values = simulate_tree(tree, history, periods[:end], horizon, samples, seed)

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
-from nsm_cli.numbers import _MINUSES, _NUMBER, MISSING_CELLS, parse_cell  # noqa: F401
+from nsm_cli.numbers import MISSING_CELLS, NumberError, parse_cell, read_value  # noqa: F401
 from nsm_cli.tree.model import AGGS, FORMATS, DataSpec, text_codec
 
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
-# files from this size on take a fast path (polars, else numpy over the bytes); for bench/
-_FAST_SETTING = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
-FAST_BYTES = int(_FAST_SETTING) if _FAST_SETTING.isdigit() else 4 << 20
+# files from this size on take a fast path (polars, else numpy over the bytes);
+# NSM_FAST_CSV_BYTES overrides it (for bench/), read when a file is read, never at import
+FAST_BYTES = 4 << 20
 # NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
 # or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
 READERS = ("auto", "polars", "numpy", "csv")
@@ -40,7 +40,6 @@ NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
 # Cells that mean "no value" (compared lower-cased, after stripping).
 
-# A number as people type it: sign, currency, thousands commas, exponent, percent.
 
 
 @dataclass(frozen=True)
@@ -105,8 +104,7 @@ def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
 
 def csv_reader() -> str:
     """The reader NSM_CSV_READER asks for (auto when unset)."""
-    if _FAST_SETTING and not _FAST_SETTING.isdigit():
-        raise UsageError(f"NSM_FAST_CSV_BYTES={_FAST_SETTING}: give a whole number of bytes")
+    _fast_bytes()   # a bad size setting is refused whichever reader runs
     name = os.environ.get("NSM_CSV_READER", "").strip().lower() or "auto"
     if name not in READERS:
         raise UsageError(f"NSM_CSV_READER={name}: choose one of {', '.join(READERS)}")
@@ -125,9 +123,17 @@ def _read_polars(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     return polarscsv.read_table_polars(spec, uses)
 
 
+def _fast_bytes() -> int:
+    """FAST_BYTES, or NSM_FAST_CSV_BYTES when set (for bench/), read when a file is read."""
+    setting = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
+    if setting and not setting.isdigit():
+        raise UsageError(f"NSM_FAST_CSV_BYTES={setting}: give a whole number of bytes")
+    return int(setting) if setting else FAST_BYTES
+
+
 def _big(path: str) -> bool:
     try:
-        return os.path.getsize(path) >= FAST_BYTES
+        return os.path.getsize(path) >= _fast_bytes()
     except OSError:
         return False
 
@@ -138,7 +144,7 @@ def _big(path: str) -> bool:
 def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     """A big wide UTF-8 file read with numpy; None when its shape needs the light path."""
     from nsm_cli.data import fastcsv
-    from nsm_cli.progress import bar
+    from nsm_cli.data.runtime import stage
 
     if _codec(spec) not in ("utf-8", "ascii"):
         return None
@@ -178,7 +184,7 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     ambiguous = {use.column: [i + 1 for i in positions[use.column]] for use in uses
                  if len(positions.get(use.column, ())) > 1}
     try:
-        with bar(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
+        with stage(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
             rows = fastcsv.read_fast(data, start, line, len(header), period_at, wanted, "utf-8",
                                      advance)
     except fastcsv.Unsupported:
@@ -198,7 +204,7 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
             for i in bad:
                 bad_cells.append((int(rows.lines[slow[i][0]]), at + 1,
                                   f"bad cell {_quote(cells[i])} in column '{name}': "
-                                  f"{NUMBER_HINT}"))
+                                  f"{cell_hint(cells[i])}"))
         parsed[name] = Parsed(values, everywhere)
     if rows.labels is None or rows.codes is None:
         periods, codes = [ALL], np.zeros(rows.lines.size, dtype=np.intp)
@@ -411,6 +417,16 @@ def _long_columns(
 # --- parsing and aggregating: rows → per-period arrays ---------------------------------------
 
 
+def cell_hint(text: str) -> str:
+    """What to write instead of a bad cell: the grammar's advice (`write 0.55`), else examples."""
+    try:
+        read_value(text)
+    except NumberError as exc:
+        if not exc.shapeless and "decimal commas" in str(exc):
+            return str(exc).partition(": ")[2]
+    return NUMBER_HINT
+
+
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
     values: list[float] = []
@@ -489,7 +505,8 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         where = f"column '{name}'" if noun == "column" else f"column 'value' (metric '{name}')"
         for i in bad:
             bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
-                              f"bad cell {_quote(column.cells[i])} in {where}: {NUMBER_HINT}"))
+                              f"bad cell {_quote(column.cells[i])} in {where}: "
+                              f"{cell_hint(column.cells[i])}"))
     found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous)
     return assemble(spec, found, parsed, bad_cells, uses)
 

@@ -11,40 +11,18 @@ bounds count as rules too. Judging them against values is `nsm_cli.analysis.aler
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 
-from nsm_cli.diagnostics import Diagnostic, Span, error
-from nsm_cli.numbers import MINUS, percent, value_text
+from nsm_cli.diagnostics import Diagnostic, error
+from nsm_cli.numbers import NumberError, percent, read_number, read_value, value_text
 from nsm_cli.tree.keys import key_names
-from nsm_cli.tree.model import Node, TreeFile
-from nsm_cli.tree.parser import parse_percent, suggest
+from nsm_cli.tree.model import Node, Rule, TreeFile
+from nsm_cli.tree.parser import suggest
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue
 
 FORECAST_RULE = "forecast_below_target"
 RULE_KEYS = key_names("alert")
 MAX_RULE_HORIZON = 120
 INVALID_RULE = "E114"
-_CHANGE = re.compile(r"^([+-]?)\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(%|pp|pt|pts)$", re.I)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule of a node: its kind, its threshold and how it was written."""
-
-    kind: str               # one of RULE_KEYS
-    threshold: float        # a value, a count (falls_for) or a change (fraction or points)
-    text: str               # as written, for messages: `2`, `-5%`, `92%`
-    span: Span
-    points: bool = False    # change rules: threshold in percentage points, not relative
-    source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
-    horizon: int = 0        # forecast_below_target: how many periods ahead (1 = the next)
-
-    @property
-    def label(self) -> str:
-        if self.kind == FORECAST_RULE:
-            return f"{self.kind} {self.text} at +{self.horizon}"
-        return f"{self.kind} {self.text}"
 
 
 def _kind(value: object) -> str:
@@ -103,12 +81,15 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
     raw, span = value.value, value.span
     text = value.raw or str(raw)
     if name in ("min", "max"):
-        number = parse_percent(raw)
-        if number is None:
-            return None, error("E103", f"alert rule '{name}' must be a number (like 4.5 or 92%), "
-                               f"not {_kind(raw)}", span)
-        if not math.isfinite(number):
-            return None, error(INVALID_RULE, f"alert rule '{name}' must be a finite number", span)
+        try:
+            number = read_value(raw)
+        except NumberError as exc:
+            if exc.shapeless:
+                return None, error("E103", f"alert rule '{name}' must be a number (like 4.5 or "
+                                   f"92%), not {_kind(raw)}", span)
+            finite = isinstance(raw, float) or "finite" in str(exc)
+            return None, error(INVALID_RULE, f"alert rule '{name}' must be a finite number"
+                               if finite else f"alert rule '{name}': {exc}", span)
         return Rule(name, number, value_text(number, node.unit), span), None
     if name == "falls_for":
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
@@ -128,12 +109,16 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
                            f"number {text}: write the unit", span)
     if not isinstance(raw, str):
         return None, error("E103", f"alert rule '{name}' must be {how}, not {_kind(raw)}", span)
-    match = _CHANGE.match(raw.strip().replace(MINUS, "-"))
-    if match is None:
+    try:
+        written = read_number(raw)
+    except NumberError as exc:
+        if exc.shapeless:
+            return None, error(INVALID_RULE, f"alert rule '{name}' must be {how}, not '{raw}'",
+                               span)
+        return None, error(INVALID_RULE, f"alert rule '{name}': {exc}", span)
+    if written.unit not in ("%", "pp") or written.currency:
         return None, error(INVALID_RULE, f"alert rule '{name}' must be {how}, not '{raw}'", span)
-    sign = -1.0 if match.group(1) == "-" else 1.0
-    amount = sign * float(match.group(2)) / 100.0
-    points = match.group(3).lower() != "%"
+    amount, points = written.value, written.unit == "pp"
     if points and not node.is_rate:
         return None, error(INVALID_RULE, f"alert rule '{name}: {raw}' is in percentage points, "
                            f"but the unit of '{node.id}' is {node.unit or 'not %'}: use a "
@@ -145,11 +130,14 @@ def _probability(value: YValue) -> tuple[float | None, Diagnostic | None]:
     how = "a probability like 50% or 0.5"
     if not isinstance(value, YScalar):
         return None, error("E103", f"'probability' of {FORECAST_RULE} must be {how}", value.span)
-    number = parse_percent(value.value)
-    if number is None:
-        return None, error("E103", f"'probability' of {FORECAST_RULE} must be {how}, not "
-                           f"{_kind(value.value)}", value.span)
-    if not (math.isfinite(number) and 0 < number <= 1):
+    try:
+        number = read_value(value.value)
+    except NumberError as exc:
+        if exc.shapeless:
+            return None, error("E103", f"'probability' of {FORECAST_RULE} must be {how}, not "
+                               f"{_kind(value.value)}", value.span)
+        return None, error(INVALID_RULE, f"'probability' of {FORECAST_RULE}: {exc}", value.span)
+    if not 0 < number <= 1:
         return None, error(INVALID_RULE, f"'probability' of {FORECAST_RULE} must be above 0% "
                            f"and at most 100%, not {value.raw or value.value}", value.span)
     return number, None
@@ -169,18 +157,18 @@ def parse_forecast_rule(node: Node, value: YValue) -> tuple[Rule | None, Diagnos
     if node.target is None:
         return None, error(INVALID_RULE, f"alert rule '{FORECAST_RULE}' on '{node.id}' needs "
                            "the node's `target`", value.span)
-    horizon = 1
+    horizon: int | None = 1
     if isinstance(value, YMap):
         for key, _ in value.items:
             if key.value not in ("probability", "horizon"):
                 return None, error("E104", f"unknown key '{key.value}' in {FORECAST_RULE}: "
                                    "keys are probability and horizon", key.span)
-        given = value.get("probability")
+        given, ahead = value.get("probability"), value.get("horizon")
         if given is None:
             return None, error(INVALID_RULE, f"{FORECAST_RULE} needs a 'probability' (like "
                                "50%)", value.span)
-        if value.get("horizon") is not None:
-            horizon, problem = _horizon(value.get("horizon"))
+        if ahead is not None:
+            horizon, problem = _horizon(ahead)
             if problem is not None:
                 return None, problem
         value = given
@@ -190,16 +178,17 @@ def parse_forecast_rule(node: Node, value: YValue) -> tuple[Rule | None, Diagnos
     probability, problem = _probability(value)
     if problem is not None or probability is None:
         return None, problem
-    assert isinstance(value, YScalar)
     return Rule(FORECAST_RULE, probability, percent(probability), value.span,
                 horizon=horizon or 1), None
 
 
 def tree_problems(tree: TreeFile) -> list[Diagnostic]:
-    """Every bad alert rule in a parsed tree file (for `inspect_tree`, `check` and `eval`)."""
+    """Parse every node's `alert:` rules once, onto the node; return the bad ones' diagnostics."""
     found: list[Diagnostic] = []
     for node in tree.nodes.values():
-        found += parse_rules(node)[1]
+        rules, problems = parse_rules(node)
+        node.alert_rules = tuple(rules)
+        found += problems
     return found
 
 
@@ -213,5 +202,6 @@ def node_rules(node: Node) -> list[Rule]:
         rules.append(Rule("max", node.maximum, value_text(node.maximum, node.unit),
                           node.span_of("max"), source="bound"))
     bounds = {(r.kind, r.threshold) for r in rules}
-    rules += [r for r in parse_rules(node)[0] if (r.kind, r.threshold) not in bounds]
+    parsed = node.alert_rules if node.alert_rules is not None else parse_rules(node)[0]
+    rules += [r for r in parsed if (r.kind, r.threshold) not in bounds]
     return rules

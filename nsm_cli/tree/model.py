@@ -50,6 +50,25 @@ class Child:
     is_ref: bool = False
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a node: its kind, its threshold and how it was written."""
+
+    kind: str               # one of alert_rules.RULE_KEYS
+    threshold: float        # a value, a count (falls_for) or a change (fraction or points)
+    text: str               # as written, for messages: `2`, `-5%`, `92%`
+    span: Span
+    points: bool = False    # change rules: threshold in percentage points, not relative
+    source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
+    horizon: int = 0        # forecast_below_target: how many periods ahead (1 = the next)
+
+    @property
+    def label(self) -> str:
+        if self.horizon:
+            return f"{self.kind} {self.text} at +{self.horizon}"
+        return f"{self.kind} {self.text}"
+
+
 @dataclass
 class Node:
     """A metric: the root, a driver, a leaf or a guardrail."""
@@ -76,6 +95,7 @@ class Node:
     minimum: float | None = None
     maximum: float | None = None
     alert: YMap | None = None
+    alert_rules: tuple[Rule, ...] | None = None  # typed `alert:` rules, parsed once on load
     domain: tuple[float | None, float | None] | None = None  # values the metric can take
     is_guardrail: bool = False
 
@@ -91,10 +111,6 @@ class Node:
     @property
     def is_rate(self) -> bool:
         return self.unit == "%"
-
-    @property
-    def has_children(self) -> bool:
-        return bool(self.children)
 
     def span_of(self, key: str) -> Span:
         """Where a key's value stands (or the key, or the node) for pointing at it."""

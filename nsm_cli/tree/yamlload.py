@@ -16,6 +16,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
+from nsm_cli.numbers import NumberError, normalise, read_number
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
@@ -30,10 +31,25 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
 }
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
+
+
+def yaml11_problem(text: str) -> str | None:
+    """Why a YAML 1.1 number form is refused (it would not read as written), or None.
+
+    `0x1F`/`0o17`/`0b101` are other bases, `1_000` hides a separator. Leading zeros are
+    fine: `010` reads as 10, not octal 8. (`1:30` never gets here: it stays text.)
+    """
+    bare = text.lower().lstrip("+-")
+    if bare.startswith(("0x", "0o", "0b")):
+        return f"'{text}' is in another base: write the number in decimal"
+    if "_" in bare:
+        return f"'{text}': underscores are not read in numbers: write {bare.replace('_', '')}"
+    return None
 
 
 @dataclass
@@ -64,12 +80,6 @@ class YMap:
         for k, v in self.items:
             if k.value == key:
                 return v
-        return None
-
-    def key_span(self, key: str) -> Span | None:
-        for k, _ in self.items:
-            if k.value == key:
-                return k.span
         return None
 
 
@@ -235,6 +245,15 @@ class _Converter:
             return node.value
         if tag == "tag:yaml.org,2002:int" and len(node.value) > 300:
             raise self._fail("E112", "number too large", node)
+        if tag in _NUMBER_TAGS and (problem := yaml11_problem(node.value)):
+            raise self._fail("E112", problem, node)
+        if tag in _NUMBER_TAGS and node.value.lower().lstrip("+-") not in (".inf", ".nan"):
+            try:   # the one grammar, not YAML 1.1's: 010 is ten
+                written = read_number(node.value)
+                whole = int(normalise(node.value).replace(",", "")) if written.whole else None
+                return written.value if whole is None else whole
+            except NumberError:
+                pass   # infinity: the parser says which key must be finite
         try:
             return SafeConstructor.yaml_constructors[tag](self.constructor, node)
         except (ValueError, ConstructorError, OverflowError):

@@ -52,13 +52,12 @@ def forecast_command(
     their last value and are listed. The text output is a fan chart per node, the share of
     the root's variance each leaf accounts for, and with --backtest the errors.
     """
-    from nsm_cli.analysis.forecast import check_sizes, forecast
+    from nsm_cli.analysis.forecast import ForecastOptions, forecast
     from nsm_cli.data.load import load_tree
     from nsm_cli.render.forecast_formats import FORECAST_FORMATS
 
     renderer = check_format(format_, FORECAST_FORMATS)
-    check_sizes(horizon, samples, None, 0)
+    options = ForecastOptions(horizon=horizon, samples=samples, seed=seed, backtest=backtest)
     loaded = load_tree(str(tree))
     report_diagnostics(list(loaded.warnings))
-    result = forecast(loaded, horizon=horizon, samples=samples, seed=seed, backtest=backtest)
-    emit(renderer(result))
+    emit(renderer(forecast(loaded, options)))
