@@ -22,7 +22,7 @@ WIDTH = 80
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"
 SPLIT = "│"
-BAND = (("p90", "p90"), ("p50", "p50"), ("p10", "p10"))
+BAND = ("p90", "p50", "p10")   # the rows of a fan, top to bottom
 
 
 def decimals(values: Sequence[float | None]) -> int:
@@ -65,7 +65,7 @@ def fan(node: NodeForecast, room: int = 40) -> list[str]:
             if v is not None and math.isfinite(v)]
     low, high = (min(seen), max(seen)) if seen else (0.0, 0.0)
     history = _bars(past, low, high)
-    return [history + SPLIT + _bars(getattr(node, key)[:ahead], low, high) for key, _ in BAND]
+    return [history + SPLIT + _bars(getattr(node, key)[:ahead], low, high) for key in BAND]
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
@@ -86,13 +86,13 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
                                                             if node.guardrail else "")]
     charts = fan(node, room=width // 2)
     places = decimals([*node.p10, *node.p50, *node.p90])
-    rows = [[_number(v, node.unit, places) for v in getattr(node, key)] for key, _ in BAND]
-    labels = [label for _, label in BAND]
+    rows = [[_number(v, node.unit, places) for v in getattr(node, key)] for key in BAND]
+    labels = list(BAND)
     if node.p_target is not None:
         rows.append([percent(p, decimals=0) for p in node.p_target])
         labels.append(_chance_label(node))
         charts.append("")
-    lead = max(cell_len(label) for _, label in BAND) + 4
+    lead = max(cell_len(label) for label in BAND) + 4
     chart = max(cell_len(c) for c in charts) + 2
     if node.p_target is not None:
         chart = max(chart, cell_len(labels[-1]) + 4 - lead)
