@@ -214,10 +214,10 @@ def _domain(tree: CompiledTree, leaf: str, x: np.ndarray) -> tuple[float, float]
 
 
 def _within(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """The paths clipped to the leaf's domain, in place."""
-    if low > -np.inf:
+    """The paths clipped to the leaf's domain, in place (a read first: most never leave it)."""
+    if low > -np.inf and values.min() < low:
         np.maximum(values, low, out=values)
-    if high < np.inf:
+    if high < np.inf and values.max() > high:
         np.minimum(values, high, out=values)
     return values
 
