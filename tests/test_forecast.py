@@ -568,3 +568,57 @@ def test_the_report_says_when_no_leaf_can_be_forecast(nsm, tmp_path):
     assert nsm("report", ROOT / "trees" / "mau.yaml", "-o", out).code == 0
     assert ("No leaf has the 6 periods of history a forecast needs (the data has 3)"
             in out.read_text(encoding="utf-8"))
+
+
+# -- text for people: long names, hostile names ------------------------------------------------
+
+LONG_TREE = """\
+name: Subscription revenue tree with a rather long title that needs two lines at 80 columns
+data:
+  d: d.csv
+root:
+  id: revenue
+  name: Monthly recurring revenue from all paying subscription customers
+  unit: $
+  formula: visits * conversion * price
+  target: 4500
+  children:
+    - id: visits
+      name: Visits of prospective customers to the pricing page during the month
+      unit: visits
+      source: d.visits
+    - id: conversion
+      name: Share of pricing-page visitors who start a paying subscription
+      unit: "%"
+      source: d.conversion
+    - id: price
+      name: Average revenue per new paying account per month
+      unit: $
+      source: d.price
+"""
+
+
+def test_long_names_wrap_or_shorten_and_every_number_stays_whole(nsm, write):
+    shop(write, count=30)
+    write("t.yaml", LONG_TREE)
+    run = nsm("forecast", "t.yaml", "--seed", "4", "--horizon", "9", "--backtest", "6")
+    assert run.code == 0 and run.stderr == ""
+    lines = run.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    assert lines[0] == ("Subscription revenue tree with a rather long title that needs two "
+                        "lines at 80")
+    data = json.loads(nsm("forecast", "t.yaml", "--seed", "4", "--backtest", "6",
+                          "--format", "json").stdout)
+    # every p50 of the root, as Python writes it (no decimals at 1,000 and above)
+    for cell in data["nodes"][0]["forecast"]:
+        assert f"{cell['p50']:,.0f}" in run.stdout
+    assert "Which leaf matters" in run.stdout and "Visits of prospective" in run.stdout
+
+
+def test_a_hostile_name_is_shown_as_text(nsm, write):
+    shop(write)
+    write("t.yaml", TREE.replace("TARGET", "3000").replace("DIRECTION", "up").replace(
+        "    - id: visits\n", '    - id: visits\n      name: "[bold]访客[/]\\u001b[2J\\n"\n'))
+    run = nsm("forecast", "t.yaml", "--seed", "0")
+    assert run.code == 0
+    assert "[bold]访客[/]\\x1b[2J\\n" in run.stdout and "\x1b" not in run.stdout

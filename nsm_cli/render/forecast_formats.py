@@ -16,9 +16,10 @@ from rich.cells import cell_len
 
 from nsm_cli.analysis.forecast import ForecastResult, NodeForecast
 from nsm_cli.numbers import MISSING, percent, plain, value_text
-from nsm_cli.render import Renderer, to_json
+from nsm_cli.render import Renderer, to_json, wrap_words
 
 WIDTH = 80
+NAME_ROOM = 36      # cells a name may take beside a bar of shares
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"
 SPLIT = "│"
@@ -82,8 +83,9 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
     """The lines of one node: its title, the fan rows with numbers, the probability row."""
     target = "" if node.target is None else f" · target {value_text(node.target, node.unit)}"
     unit = f" ({node.unit})" if node.unit and node.unit != "%" else ""
-    lines = ["  " * node.depth + node.name + unit + target + (" · guardrail"
-                                                            if node.guardrail else "")]
+    indent = "  " * node.depth
+    title = node.name + unit + target + (" · guardrail" if node.guardrail else "")
+    lines = [indent + line for line in wrap_words(title, width - len(indent))]
     charts = fan(node, room=width // 2)
     places = decimals([*node.p10, *node.p50, *node.p90])
     rows = [[_number(v, node.unit, places) for v in getattr(node, key)] for key in BAND]
@@ -118,7 +120,7 @@ def _title(result: ForecastResult) -> list[str]:
     span = first if first == last else f"{first} … {last}"
     mode = "backtest of" if result.backtest is not None else "forecast"
     seed = "" if result.seed is None else f" · seed {result.seed}"
-    return [f"{result.tree or result.root} · {mode} {span}",
+    return [*wrap_words(f"{result.tree or result.root} · {mode} {span}", WIDTH),
             f"{_count(len(result.history_periods), 'period')} of history · "
             f"{result.samples:,} paths"
             f"{seed} · chart: history │ forecast"]
@@ -139,13 +141,23 @@ def _variance(result: ForecastResult) -> list[str]:
     names = {n.id: n.name for n in result.nodes}
     lines = ["", f"Which leaf matters: share of the root's variance in "
                  f"{result.periods[-1]} (first order)"]
-    width = max(cell_len(names.get(v.id, v.id)) for v in result.variance)
+    width = min(NAME_ROOM, max(cell_len(names.get(v.id, v.id)) for v in result.variance))
+    bar_room = min(30, WIDTH - 2 - width - 2 - 6 - 2)
     for share in result.variance:
         amount = share.share or 0.0
-        bar = "█" * round(amount * 30)
-        lines.append(f"  {_pad(names.get(share.id, share.id), width)}  "
+        bar = "█" * round(amount * bar_room)
+        lines.append(f"  {_pad(crop(names.get(share.id, share.id), width), width)}  "
                      f"{_pad(percent(amount, decimals=1), 6, True)}  {bar}".rstrip())
     return lines
+
+
+def crop(text: str, width: int) -> str:
+    """A name cut to `width` cells with `…` (names may be cut, numbers never)."""
+    if cell_len(text) <= width:
+        return text
+    while text and cell_len(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 def _errors(mae: float | None, mape: float | None, unit: str | None, places: int) -> str:
@@ -182,7 +194,9 @@ def _backtest(result: ForecastResult) -> list[str]:
                       _errors(row.mae, row.mape, node.unit, places),
                       _errors(row.naive_mae, row.naive_mape, node.unit, places), verdict])
     widths = [max(cell_len(r[i]) for r in table) for i in range(len(header))]
+    widths[0] = max(cell_len(header[0]), min(widths[0], WIDTH - 6 - sum(widths[1:])))
     for r in table:
+        r[0] = crop(r[0], widths[0])
         lines.append("  ".join(_pad(c, w, i in (1, 2)) for i, (c, w) in
                                enumerate(zip(r, widths, strict=True))).rstrip())
     return lines
