@@ -19,6 +19,7 @@ from nsm_cli.tree.changes import Change
 
 TREND_PERIODS = 6
 FORECAST_PERIODS, FORECAST_SAMPLES = 3, 2000
+FORECAST_VALUES = 6_000_000   # paths × periods × nodes the report's forecast may hold (48 MB)
 
 
 def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
@@ -49,7 +50,9 @@ def _ahead(loaded: LoadedTree, base: Any, index: int) -> tuple[dict[str, Any] | 
     """`nsm forecast` from the data's last period (seeded: the same file every run)."""
     from nsm_cli.analysis.forecast import ForecastOptions, forecast
 
-    result = forecast(loaded, ForecastOptions(FORECAST_PERIODS, FORECAST_SAMPLES, seed=0))
+    nodes = len(loaded.tree.topo) * FORECAST_PERIODS
+    samples = max(100, min(FORECAST_SAMPLES, FORECAST_VALUES // nodes))   # big trees: fewer
+    result = forecast(loaded, ForecastOptions(FORECAST_PERIODS, samples, seed=0))
     note = "" if index == len(base.periods) - 1 else (
         f"From the last period in the data, {base.periods[-1]}, not from {base.periods[index]}.")
     return result.to_json(), note
