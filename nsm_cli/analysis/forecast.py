@@ -12,7 +12,6 @@ and the probability that a node meets its target are read off the paths.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -21,6 +20,13 @@ import numpy as np
 from nsm_cli.analysis import ets
 from nsm_cli.analysis.evaluate import compute, evaluate
 from nsm_cli.data.load import LoadedTree
+from nsm_cli.data.periods import (
+    day_period,
+    month_period,
+    parse_period,
+    quarter_period,
+    week_period,
+)
 from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.compile import CompiledTree
@@ -38,52 +44,38 @@ METHOD = ("damped-trend exponential smoothing (additive season with 2+ full seas
 
 # -- periods ------------------------------------------------------------------------------
 
-_GRAINS = (
-    ("month", re.compile(r"^(\d{4})-(\d{2})$"), 12),
-    ("quarter", re.compile(r"^(\d{4})-Q([1-4])$"), 4),
-    ("week", re.compile(r"^(\d{4})-W(\d{2})$"), 52),
-    ("day", re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), 7),
-    ("year", re.compile(r"^(\d{4})$"), 1),
-)
+SEASONS = {"month": 12, "quarter": 4, "week": 52, "day": 7, "year": 1}
 
 
 def grain(periods: Sequence[str]) -> str | None:
     """The calendar grain every label shares (`month`, `quarter`, …), else None."""
-    for name, pattern, _ in _GRAINS:
-        if periods and all(pattern.match(label) for label in periods):
-            return name
-    return None
+    found = {getattr(parse_period(label), "grain", None) for label in periods}
+    return found.pop() if len(found) == 1 else None
 
 
 def season_length(periods: Sequence[str]) -> int:
     """Periods per season for the labels' grain (12 months, 4 quarters, 52 weeks, 7 days); 1:
     no season (years, or labels that are not calendar periods)."""
-    found = grain(periods)
-    return next((m for name, _, m in _GRAINS if name == found), 1)
+    return SEASONS.get(grain(periods) or "", 1)
 
 
 def next_periods(periods: Sequence[str], count: int) -> list[str]:
     """The labels of the `count` periods after the last one; `+1`, `+2`… for other labels."""
     kind = grain(periods)
-    last = periods[-1] if periods else ""
+    last = parse_period(periods[-1]) if kind else None
+    if last is None:
+        return [f"+{k}" for k in range(1, count + 1)]
+    ahead = range(last.ordinal + 1, last.ordinal + count + 1)
     if kind == "month":
-        year, month = map(int, last.split("-"))
-        index = year * 12 + month - 1
-        return [f"{(index + k) // 12:04d}-{(index + k) % 12 + 1:02d}" for k in range(1, count + 1)]
+        return [month_period(n // 12, n % 12 + 1).label for n in ahead]
     if kind == "quarter":
-        year, quarter = int(last[:4]), int(last[-1])
-        index = year * 4 + quarter - 1
-        return [f"{(index + k) // 4:04d}-Q{(index + k) % 4 + 1}" for k in range(1, count + 1)]
+        return [quarter_period(n // 4, n % 4 + 1).label for n in ahead]
     if kind == "week":
-        monday = datetime.date.fromisocalendar(int(last[:4]), int(last[-2:]), 1)
-        dates = [monday + datetime.timedelta(weeks=k) for k in range(1, count + 1)]
-        return [f"{d.isocalendar()[0]:04d}-W{d.isocalendar()[1]:02d}" for d in dates]
+        return [week_period(datetime.date.fromordinal(last.ordinal + 7 * k)).label
+                for k in range(1, count + 1)]
     if kind == "day":
-        day = datetime.date.fromisoformat(last)
-        return [(day + datetime.timedelta(days=k)).isoformat() for k in range(1, count + 1)]
-    if kind == "year":
-        return [str(int(last) + k) for k in range(1, count + 1)]
-    return [f"+{k}" for k in range(1, count + 1)]
+        return [day_period(datetime.date.fromordinal(n)).label for n in ahead]
+    return [f"{n:04d}" for n in ahead]
 
 
 # -- leaves -------------------------------------------------------------------------------
