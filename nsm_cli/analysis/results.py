@@ -151,6 +151,7 @@ class Alert(Record):
     line: int
     column: int
     segment: str | None = field(**OPTIONAL)   # with --by: the segment it fired in (None: total)
+    probability: float | None = field(**OPTIONAL)   # forecast_below_target: the chance
 
 
 @frozen
