@@ -417,3 +417,17 @@ def test_check_names_a_segment_column_the_file_lacks(nsm, shop, write):
     assert [(d["code"], d["line"], d["message"]) for d in errors] == [
         ("E302", 4, "data 'shop' (shop.csv) has no column 'regoin' (listed under segments): "
                     "did you mean 'region'?")]
+
+
+@pytest.mark.parametrize("command, first", [
+    ("eval", "区域件数 · period 2025-06 · where region=华北"),
+    ("rank-levers", "Levers for 售出件数 = 13 件 · 2025-06 · step +1% · where region=华北"),
+    ("alerts", "区域件数 · alerts for 2025-06 · where region=华北 · 0 fired of 1 rule checked"),
+])
+def test_where_is_said_in_the_title_and_the_json(nsm, command, first):
+    run = nsm(command, TREES / "regions.yaml", "--where", "region=华北")
+    assert run.code == 0 and run.stdout.splitlines()[0] == first
+    run = nsm(command, TREES / "regions.yaml", "--where", "region=华北", "--format", "json")
+    assert json.loads(run.stdout)["where"] == {"region": "华北"}
+    run = nsm(command, TREES / "regions.yaml", "--format", "json")
+    assert "where" not in json.loads(run.stdout)

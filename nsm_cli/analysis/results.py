@@ -186,6 +186,7 @@ class AlertsResult(Record):
     checked: int
     skipped: list[Skipped]
     warnings: list[Diagnostic]
+    where: dict[str, str] = field(**OPTIONAL)   # with --where: the rows kept (COL: VALUE)
 
 
 # ---------------------------------------------------------------- eval
@@ -304,6 +305,7 @@ class EvalResult(TreeHeader):
     compare: str | None
     alerts: AlertsReport
     warnings: list[Diagnostic]
+    where: dict[str, str] = field(**OPTIONAL)   # with --where: the rows kept (COL: VALUE)
 
 
 # ---------------------------------------------------------------- rank-levers
@@ -349,6 +351,7 @@ class LeversResult(TreeHeader):
     hidden: int
     levers: list[Lever]
     warnings: list[Diagnostic]
+    where: dict[str, str] = field(**OPTIONAL)   # with --where: the rows kept (COL: VALUE)
 
 
 # ---------------------------------------------------------------- explain
@@ -408,6 +411,7 @@ class ExplainResult(TreeHeader):
     contributions: list[Contribution]
     nodes: list[ExplainNode]
     warnings: list[Diagnostic]
+    where: dict[str, str] = field(**OPTIONAL)   # with --where: the rows kept (COL: VALUE)
 
 
 # ---------------------------------------------------------------- goal-seek

@@ -67,6 +67,13 @@ def parse_where(texts: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def with_where(result, where: tuple[tuple[str, str], ...]):
+    """The result saying which rows it was computed on (nothing changes without --where)."""
+    from dataclasses import replace
+
+    return replace(result, where=dict(where)) if where else result
+
+
 def where_view(loaded: LoadedTree, where: tuple[tuple[str, str], ...]) -> LoadedTree:
     """The tree over the rows --where keeps (the loaded tree itself without filters)."""
     if not where:

@@ -43,7 +43,13 @@ def alerts_command(
     """
     from nsm_cli.analysis.alerts import alerts_result
     from nsm_cli.analysis.evaluate import evaluate
-    from nsm_cli.analysis.segments import evaluate_by, parse_where, segment_alerts, where_view
+    from nsm_cli.analysis.segments import (
+        evaluate_by,
+        parse_where,
+        segment_alerts,
+        where_view,
+        with_where,
+    )
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
     from nsm_cli.render.alerts_formats import ALERTS_FORMATS
@@ -61,7 +67,7 @@ def alerts_command(
         evaluation = evaluate(where_view(load_tree(str(tree), slices_for(None, filters)), filters),
                               scenario=scenario,
                               sets=sets)
-        result = alerts_result(evaluation, evaluation.period_index(period))
+        result = with_where(alerts_result(evaluation, evaluation.period_index(period)), filters)
         warnings = evaluation.warnings
     report_diagnostics(warnings)
     emit(renderer(result))

@@ -63,7 +63,7 @@ def eval_command(
     from nsm_cli.analysis.domain import domain_warnings
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.evaluate import evaluate
-    from nsm_cli.analysis.segments import parse_where, where_view
+    from nsm_cli.analysis.segments import parse_where, where_view, with_where
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
     from nsm_cli.render.eval_formats import EVAL_FORMATS
@@ -81,7 +81,7 @@ def eval_command(
     index = evaluation.period_index(period)
     other = None if compare is None else evaluation.period_index(compare, "compare")
     span = last if last is not None else (DEFAULT_LAST if trend else None)
-    result = eval_result(evaluation, index, trend=span, compare=other)
+    result = with_where(eval_result(evaluation, index, trend=span, compare=other), filters)
     report_diagnostics(evaluation.warnings + domain_warnings(evaluation))
     emit(renderer(result))
 

@@ -69,7 +69,7 @@ def explain_command(
     """
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.analysis.explain import ExplainOptions, explain_result, period_pair
-    from nsm_cli.analysis.segments import parse_where, where_view
+    from nsm_cli.analysis.segments import parse_where, where_view, with_where
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
     from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
@@ -81,7 +81,7 @@ def explain_command(
     renderer = check_format(format_, EXPLAIN_FORMATS)
     evaluation = evaluate(where_view(load_tree(str(tree), slices_for(None, filters)), filters))
     start, end = period_pair(evaluation, from_, to)
-    result = explain_result(evaluation, start, end, options)
+    result = with_where(explain_result(evaluation, start, end, options), filters)
     report_diagnostics(result.warnings)
     emit(renderer(result))
 

@@ -66,7 +66,7 @@ def rank_levers_command(
     """
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.analysis.levers import LeverOptions, levers_result, parse_step
-    from nsm_cli.analysis.segments import parse_where, where_view
+    from nsm_cli.analysis.segments import parse_where, where_view, with_where
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
     from nsm_cli.render.levers_formats import LEVERS_FORMATS
@@ -83,7 +83,8 @@ def rank_levers_command(
     sets = [parse_assignment(text) for text in set_ or []]
     loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
-    result = levers_result(evaluation, evaluation.period_index(period), options)
+    result = with_where(levers_result(evaluation, evaluation.period_index(period), options),
+                        filters)
     report_diagnostics(result.warnings)
     emit(renderer(result))
 
