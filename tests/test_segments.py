@@ -431,3 +431,14 @@ def test_where_is_said_in_the_title_and_the_json(nsm, command, first):
     assert json.loads(run.stdout)["where"] == {"region": "华北"}
     run = nsm(command, TREES / "regions.yaml", "--format", "json")
     assert "where" not in json.loads(run.stdout)
+
+
+def test_python_api_by_segment():
+    import nsm_cli as nsm
+
+    result = nsm.by_segment(TREES / "regions.yaml", "region", period="2025-06")
+    assert [(s["segment"], s["nodes"][0]["value"]) for s in result["segments"]] == [
+        ("华北", 13), ("华南", 10), ("华东", 4)]
+    assert result["nodes"][0]["value"] == 27
+    stores = nsm.by_segment(nsm.load(TREES / "regions.yaml"), "store", where={"region": "华北"})
+    assert [s["segment"] for s in stores["segments"]] == ["北京一店", "天津店"]
