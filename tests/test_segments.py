@@ -442,3 +442,15 @@ def test_python_api_by_segment():
     assert result["nodes"][0]["value"] == 27
     stores = nsm.by_segment(nsm.load(TREES / "regions.yaml"), "store", where={"region": "华北"})
     assert [s["segment"] for s in stores["segments"]] == ["北京一店", "天津店"]
+
+
+def test_a_rate_stepped_in_one_segment_stays_within_100_percent(nsm, retention, write):
+    """华北's rows at 99.5% and 99%: +1pp in points mode would pass 100%; it stops there."""
+    write("users.csv", USERS_CSV.replace("90%", "99.5%").replace("80%", "99%"))
+    run = nsm("rank-levers", retention, "--by", "region", "--points", "--format", "json")
+    levers = {(lever["segment"], lever["id"]): lever for lever in json.loads(run.stdout)["levers"]}
+    north = levers[("华北", "retention")]
+    # 华北's weighted rate: (99.5 + 297) / 400 = 99.125% → capped at 100%
+    assert north["value"] == pytest.approx(0.99125)
+    assert north["new_value"] == 1.0
+    assert levers[("华东", "retention")]["new_value"] == pytest.approx(0.51)

@@ -234,7 +234,9 @@ def _leaf_pairs(sev: SegmentEvaluation, leaf: str, index: int, step: float,
         new = _stepped(np.array([total]), step, node.direction, by_points)
         return _Pairs(leaf, [None], np.array([total]), new, new, [None])
     values = np.array(sev.inputs[leaf][:, index], dtype=float)
-    new = _stepped(values, step, node.direction, by_points)
+    low, high = node.value_domain()   # a rate stays within 0–100%, never moved back
+    new = np.clip(_stepped(values, step, node.direction, by_points),
+                  np.minimum(low, values), np.maximum(high, values))
     labels: list[str | None] = list(sev.labels)
     if ref.agg not in STEPPED_AGGS:
         reason = (f"agg {ref.agg}: a step in one segment has no defined effect on the total "
