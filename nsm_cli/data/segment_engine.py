@@ -141,6 +141,9 @@ def read_sliced_block(spec: DataSpec, uses: Sequence[ColumnUse], slices: Sequenc
                       ) -> Table:
     """`read_block`, plus each slice grouped by segment: in the engine's query for files it
     reads, else by the light reader (small CSV files, long format)."""
+    if getattr(spec, "database", None) is not None:
+        raise NsmError([error("E112", f"data '{spec.name}' lives in a database: --by, --where "
+                              "and benchmark best read files only so far", spec.span)])
     if spec.format == "long" or not _engine_route(spec, uses):
         table = read_block(spec, uses)
         table.sliced = {wanted: read_slice(spec, uses, table.periods, wanted)
