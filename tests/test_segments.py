@@ -454,3 +454,17 @@ def test_a_rate_stepped_in_one_segment_stays_within_100_percent(nsm, retention, 
     assert north["value"] == pytest.approx(0.99125)
     assert north["new_value"] == 1.0
     assert levers[("华东", "retention")]["new_value"] == pytest.approx(0.51)
+
+
+@pytest.mark.parametrize("command", ["rank-levers", "explain", "eval"])
+def test_narrow_terminals_keep_every_column_and_number(nsm, monkeypatch, command):
+    monkeypatch.setenv("COLUMNS", "50")
+    run = nsm(command, TREES / "regions.yaml", "--by", "region")
+    assert run.code == 0
+    from rich.cells import cell_len
+    assert all(cell_len(line) <= 50 for line in run.stdout.splitlines())
+    expected = {"rank-levers": ["+0.15 (+0.56%)", "5 单 → 5.05 单", "2 件/单 → 2.02 件/单"],
+                "explain": ["−3.30 件", "+2.84 件", "−1.60 件", "−28.6%"],
+                "eval": ["每单件数 [件/单]", "2.60 ✗", "13 ★", "5 ★ ="]}[command]
+    for number in expected:
+        assert number in run.stdout, number

@@ -170,15 +170,20 @@ def _lever_title(result: dict[str, Any]) -> str:
             f"({value_text(result['root_value'], result['root_unit'])}){_where(result)}")
 
 
-def render_levers_text(result: dict[str, Any]) -> Group:
+def _levers_table(result: dict[str, Any]) -> Any:
+    """One row per pair: `1  华北 · 订单数`, the segment's step, the total root's change."""
     table = plain_table()
-    for header, justify in (("#", "right"), (result["by"], "left"), ("leaf", "left"),
-                            ("segment's value", "right"), ("total root", "right")):
-        table.add_column(header, justify=justify, no_wrap=header != "total root")
-    for row in _lever_rows(result):
-        table.add_row(*row)
+    table.add_column(f"#  {result['by']} · leaf", no_wrap=True)
+    table.add_column("segment's value", justify="right", no_wrap=True)
+    table.add_column("total root", no_wrap=True)
+    for rank, segment, name, move, effect in _lever_rows(result):
+        table.add_row(f"{rank:>{len(str(result['total']))}}  {segment} · {name}", move, effect)
+    return keep_numbers_whole(table, (f"#  {result['by']} · leaf", "total root"))
+
+
+def render_levers_text(result: dict[str, Any]) -> Group:
     parts: list[Any] = [Text(_lever_title(result), style="bold"),
-                        keep_numbers_whole(table, ("leaf", "total root"))]
+                        Fitted(lambda width, compact: _levers_table(result))]
     if result["hidden"]:
         unranked = f"; {result['unranked']} without a delta" if result["unranked"] else ""
         parts.append(Text(f"{result['hidden']} more pairs (--top N shows more{unranked})",
@@ -250,16 +255,20 @@ def _leaf_lines(result: dict[str, Any]) -> list[str]:
     return out
 
 
-def render_explain_text(result: dict[str, Any]) -> Group:
+def _explain_table(result: dict[str, Any]) -> Any:
     header, rows = _explain_rows(result)
     table = plain_table()
     for position, name in enumerate(header):
         table.add_column(name, justify="left" if position == 0 else "right", no_wrap=True)
     for row in rows:
         table.add_row(*row)
+    return keep_numbers_whole(table, ())
+
+
+def render_explain_text(result: dict[str, Any]) -> Group:
     title = _explain_title(result)
     parts: list[Any] = [Text(title[0], style="bold"), Text(title[1], style="dim"),
-                        keep_numbers_whole(table, (result["by"],))]
+                        Fitted(lambda width, compact: _explain_table(result))]
     leaves = _leaf_lines(result)
     if leaves:
         parts.append(Text("within the top segments, by leaf:", style="bold"))
