@@ -43,5 +43,13 @@ CORE_CODES: dict[str, str] = {
 }
 CORE_CODES["E113"] = "duplicate key in a mapping"
 CORE_CODES["E114"] = "invalid alert rule"
+# E32x: databases (connections, queries); messages never hold a password
+CORE_CODES["E320"] = "unknown connection, or a connection URL nsm cannot use"
+CORE_CODES["E321"] = "an environment variable a connection needs is not set"
+CORE_CODES["E322"] = "a password is written in the tree file"
+CORE_CODES["E323"] = "sql is not one read-only SELECT query"
+CORE_CODES["E324"] = "the database cannot be reached (refused, dropped, wrong credentials)"
+CORE_CODES["E325"] = "the database refused the query (unknown table or column, timeout)"
+CORE_CODES["E326"] = "the driver for a connection is not installed (an extra is missing)"
 CORE_CODES["E310"] = "no data for a leaf in a period an analysis needs (explain, goal-seek)"
 CORE_CODES["E311"] = "a formula gives no value where an analysis needs one (explain, goal-seek)"

@@ -23,6 +23,30 @@ class DataSpec:
     period_column_set: bool = False
     format: str = "wide"
     encoding: str = "utf-8"
+    database: DatabaseSource | None = None  # set when the rows live in a database
+
+
+@dataclass(frozen=True)
+class DatabaseSource:
+    """Where a data block's rows live in a database: a `table` or a `sql` query on a
+    connection. The query is only checked (by the data layer) before anything is sent."""
+
+    connection: str
+    span: Span
+    table: str | None = None
+    sql: str | None = None
+    sql_span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One entry of the top-level `connections`: a URL, usually `${VAR}` from the
+    environment, expanded only when the connection is used (`check --offline` never does)."""
+
+    name: str
+    url: str
+    span: Span
+    timeout: float | None = None  # seconds a query may run; None: the default
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,7 @@ class TreeFile:
     version: int = 1
     description: str | None = None
     data: dict[str, DataSpec] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
     period: str | None = None
     period_span: Span | None = None
     root: Node | None = None
