@@ -38,6 +38,7 @@ CORE_CODES: dict[str, str] = {
     "E305": "several rows share a period and no agg is given",
     "E306": "data file lacks a required column (period, metric, value)",
     "E308": "data path points outside the project",
+    "E312": "data blocks (or one block's labels) at different period grains",
     # W2xx: evaluation
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
 }

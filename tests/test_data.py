@@ -79,10 +79,31 @@ def test_long_rows_of_period_metric_value():
     assert values(table, "arpu") == [9.5, 10]
 
 
-def test_period_labels_are_stripped_and_sorted_as_plain_strings():
-    table = read("period,x\n 2025-W10 ,1\n2025-W02,2\n2025-Q1,3\n", use("x"))
-    assert table.periods == ["2025-Q1", "2025-W02", "2025-W10"]
+def test_period_labels_are_stripped_and_sorted_by_time():
+    table = read("period,x\n 2025-W10 ,1\n2025-W2,2\n2024-W52,3\n", use("x"))
+    assert table.periods == ["2024-W52", "2025-W02", "2025-W10"]
+    assert table.grain == "week"
     assert values(table, "x") == [3, 2, 1]
+
+
+def test_one_block_with_two_grains_is_e312_naming_both_labels():
+    [found] = failure("period,x\n2025-W10,1\n2025-Q1,3\n", use("x"))
+    assert (found.code, found.span) == ("E312", ENTRY)
+    assert "'2025-W10' and '2025-Q1'" in found.message
+
+
+def test_labels_that_are_not_dates_keep_file_order():
+    table = read("period,x\npilot,1\nlaunch,2\nbaseline,3\npilot,4\n", use("x", "sum"))
+    assert table.periods == ["pilot", "launch", "baseline"]
+    assert table.grain is None
+    assert values(table, "x", "sum") == [5, 2, 3]
+
+
+def test_two_spellings_of_one_month_are_one_period():
+    table = read("period,x\n2025-6,1\n2025-06,2\nJun 2025,4\n2025-10,8\n2025-9,16\n",
+                 use("x", "sum"))
+    assert table.periods == ["2025-06", "2025-09", "2025-10"]
+    assert values(table, "x", "sum") == [7, 16, 8]
 
 
 def test_a_file_without_period_column_is_one_period_named_all():

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nsm_cli.data.periods import sort_key
 from nsm_cli.data.tables import ColumnUse, Table, read_table
-from nsm_cli.diagnostics import Diagnostic, NsmError
+from nsm_cli.diagnostics import Diagnostic, NsmError, error
 from nsm_cli.progress import bar
 from nsm_cli.tree.alert_rules import tree_problems
 from nsm_cli.tree.compile import CompiledTree, compile_tree
@@ -65,8 +66,10 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
             tables[name] = read_table(spec, uses.get(name, []))
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
-    labels = sorted({p for t in tables.values() for p in t.periods if p != ALL_PERIODS})
-    periods = labels or [ALL_PERIODS]
+    periods, clash = merge_periods(tables)
+    if clash is not None:
+        diagnostics.append(clash)
+        tables = {}
     store = DataStore(periods=periods, tables=tables)
     index = {label: i for i, label in enumerate(periods)}
     for name, table in tables.items():
@@ -78,6 +81,30 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
                 positions[index[label]] = position
         store._positions[name] = positions
     return store, diagnostics
+
+
+def merge_periods(tables: dict[str, Table]) -> tuple[list[str], Diagnostic | None]:
+    """The tree's periods: every block's, in time order; E312 when blocks differ in grain.
+
+    Blocks whose labels are not dates keep their file order (the first block's first).
+    """
+    dated = {name: t for name, t in tables.items() if t.periods != [ALL_PERIODS]}
+    kinds: dict[str | None, str] = {}
+    for name, table in dated.items():
+        kinds.setdefault(table.grain, name)
+    if len(kinds) > 1:
+        (one, first), (other, second) = list(kinds.items())[:2]
+        def says(grain: str | None) -> str:
+            return f"{grain}ly periods".replace("dayly", "daily") if grain else \
+                "labels that are not dates"
+        spec = tables[second].spec
+        return [], error("E312", f"data '{first}' has {says(one)} but data '{second}' has "
+                         f"{says(other)}: give both blocks one grain (raw rows roll up with "
+                         "time: and grain:)", spec.span)
+    labels = dict.fromkeys(p for t in dated.values() for p in t.periods)
+    if next(iter(kinds), None) is not None:
+        return sorted(labels, key=sort_key), None
+    return list(labels) or [ALL_PERIODS], None
 
 
 @dataclass

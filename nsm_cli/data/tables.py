@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nsm_cli.data.periods import order_labels
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
 from nsm_cli.tree.model import AGGS, FORMATS, DataSpec
 
@@ -65,6 +66,7 @@ class Table:
     periods: list[str]
     series: dict[tuple[str, str | None], np.ndarray]
     columns: list[str]
+    grain: str | None = None  # the calendar grain of the periods; None for other labels
 
 
 @dataclass
@@ -479,13 +481,12 @@ def aggregate(values: np.ndarray, codes: np.ndarray, size: int, agg: str | None)
 
 def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Table:
     """Parse the used columns as numbers and aggregate them per period, collecting every error."""
+    grain: str | None = None
     if raw.labels is None:
         periods = [ALL]
         codes = np.zeros(len(raw.lines), dtype=np.intp)
     else:
-        unique, codes = np.unique(np.asarray(raw.labels, dtype=str), return_inverse=True)
-        periods = unique.tolist()
-        codes = codes.reshape(-1)
+        periods, codes, grain = period_codes(spec, raw.labels)
     noun = "metric" if spec.format == "long" else "column"
 
     bad_cells = _label_problems(spec, raw.bad_labels)
@@ -500,8 +501,27 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         for i in bad:
             bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
                               f"bad cell {_quote(column.cells[i])} in {where}: {NUMBER_HINT}"))
-    found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous)
+    found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous,
+                  grain)
     return assemble(spec, found, parsed, bad_cells, uses)
+
+
+def period_codes(spec: DataSpec, labels: Sequence[str]) -> tuple[list[str], np.ndarray,
+                                                                  str | None]:
+    """Each row's period as an index into the block's periods, in time (or file) order."""
+    first: dict[str, int] = {}
+    codes = np.fromiter((first.setdefault(label, len(first)) for label in labels),
+                        dtype=np.intp, count=len(labels))
+    ordered = order_labels(list(first))
+    if ordered.mixed is not None:
+        one, other = ordered.mixed
+        raise NsmError([error("E312", f"data '{spec.name}' ({spec.path}) mixes periods of "
+                              f"different grains ('{one}' and '{other}'): keep one grain per "
+                              "data block, or give raw rows a time column and a grain",
+                              spec.span)])
+    remap = np.fromiter((ordered.index[label] for label in first), dtype=np.intp,
+                        count=len(first))
+    return ordered.periods, remap[codes], ordered.grain
 
 
 @dataclass
@@ -522,6 +542,7 @@ class Found:
     no_period_column: bool
     columns: list[str]
     ambiguous: dict[str, list[int]]
+    grain: str | None = None
 
 
 def _label_problems(spec: DataSpec, bad_labels: list[tuple[int, int]]) -> list[
@@ -566,7 +587,7 @@ def assemble(
             series[key] = aggregate(column.values, column_codes, len(periods), use.agg)
     if diagnostics:
         raise NsmError(diagnostics)
-    return Table(spec, periods, series, list(found.columns))
+    return Table(spec, periods, series, list(found.columns), found.grain)
 
 
 def _duplicates(
