@@ -53,7 +53,7 @@ def source_refs(tree: TreeFile) -> list[SourceRef]:
     return refs
 
 
-def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
+def load_data(tree: TreeFile, databases: str = "run") -> tuple[DataStore, list[Diagnostic]]:
     """Read each data file once with every column any node asks of it."""
     diagnostics: list[Diagnostic] = []
     uses: dict[str, list[ColumnUse]] = {}
@@ -63,7 +63,7 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            tables[name] = read_table(spec, uses.get(name, []))
+            tables[name] = read_block(tree, spec, uses.get(name, []), databases)
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
     periods, clash = merge_periods(tables)
@@ -131,10 +131,21 @@ def _collector_paused() -> Iterator[None]:
         gc.freeze()
 
 
-def inspect_tree(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def read_block(tree: TreeFile, spec, uses: list[ColumnUse], databases: str) -> Table:
+    """A file through the embedded engine, or a database block through one query
+    (`databases`: run it, validate it without scanning rows, or offline: skip it)."""
+    if spec.database is None:
+        return read_table(spec, uses)
+    from nsm_cli.data.warehouse import read_database
+
+    return read_database(spec, uses, tree, databases)
+
+
+def inspect_tree(path: str, databases: str = "run") -> tuple[LoadedTree | None,
+                                                             list[Diagnostic]]:
     """Everything that can be found wrong with a tree file, never raising for bad input."""
     with _collector_paused():
-        return _inspect(path)
+        return _inspect(path, databases)
 
 
 def _stages_to_show(path: str) -> int:
@@ -145,7 +156,7 @@ def _stages_to_show(path: str) -> int:
         return 0
 
 
-def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def _inspect(path: str, databases: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
     with bar(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
         try:
             parsed, diagnostics = parse_tree(path)
@@ -156,7 +167,7 @@ def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
         compiled, more = compile_tree(parsed)
         diagnostics += more
         advance(1)
-        store, more = load_data(parsed)
+        store, more = load_data(parsed, databases)
         diagnostics += more
         advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):

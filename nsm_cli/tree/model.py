@@ -10,6 +10,7 @@ from nsm_cli.tree.yamlload import YMap
 
 AGGS = ("sum", "mean", "min", "max", "last", "count")
 FORMATS = ("wide", "long")
+GRAINS = ("day", "week", "month", "quarter", "year")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class DataSpec:
     period_column_set: bool = False
     format: str = "wide"
     encoding: str = "utf-8"
+    time: str | None = None  # a date/timestamp column whose rows roll up to `grain`
+    grain: str | None = None
+    segments: tuple[str, ...] = ()
     database: DatabaseSource | None = None  # set when the rows live in a database
 
 

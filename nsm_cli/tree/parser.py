@@ -20,7 +20,8 @@ TOP_KEYS = ("version", "name", "description", "data", "period", "root", "guardra
 NODE_KEYS = ("id", "name", "unit", "formula", "children", "source", "value", "benchmark",
              "target", "direction", "owner", "actions", "description", "tags", "ignore",
              "min", "max", "alert", "domain")
-DATA_KEYS = ("path", "period_column", "format", "encoding", "connection", "table", "sql")
+DATA_KEYS = ("path", "period_column", "format", "encoding", "time", "grain", "segments",
+             "connection", "table", "sql")
 SOURCE_KEYS = ("data", "column", "agg")
 SCENARIO_KEYS = ("description", "set")
 SUPPORTED_VERSIONS = (1,)
@@ -244,9 +245,10 @@ class _Parser:
 
     def parse_database_entry(self, name: str, entry: YMap, options: dict[str, object]) -> None:
         """A data block whose rows live in a database (see :mod:`nsm_cli.tree.connections`)."""
-        from nsm_cli.tree.connections import parse_database
+        from nsm_cli.tree.connections import parse_database, parse_rollup
 
         database = parse_database(self, name, entry)
+        options.update(parse_rollup(self, name, entry))
         if database is None:
             self.refused_data.add(name)
             return

@@ -1,0 +1,248 @@
+"""Data blocks whose rows live in a database: one aggregate query per block per run.
+
+The query groups the rows by period (and segment) where they live, so only aggregates
+leave the database. A block's `sql:` is parsed and must be one read-only SELECT before
+anything is sent (E323). `nsm check` plans the query without scanning rows (LIMIT 0);
+`nsm check --offline` opens no connection at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from nsm_cli.data import sqlbuild
+from nsm_cli.data.connections import (
+    SCHEMES,
+    Session,
+    Target,
+    open_session,
+    query_failed,
+    target,
+)
+from nsm_cli.data.periods import day_period, month_period, order_labels, quarter_period, \
+    week_period
+from nsm_cli.data.tables import ALL, ColumnUse, Table
+from nsm_cli.diagnostics import Diagnostic, NsmError, error
+from nsm_cli.tree.model import DataSpec, TreeFile
+
+RUN, VALIDATE, OFFLINE = "run", "validate", "offline"  # what load_data does with databases
+_WRITES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command",
+           "Copy", "Pragma", "Set", "Attach", "Detach", "Install", "Use", "Transaction",
+           "Commit", "Rollback", "Into", "Lock", "TruncateTable", "Grant", "Revoke",
+           "LoadData", "Describe", "Show", "Cache", "Uncache", "Refresh", "Analyze", "Kill")
+
+
+def dialect_of(spec: DataSpec, tree: TreeFile) -> str:
+    """The SQL dialect of the block's connection, from its URL's scheme when it is written
+    in the tree; a URL from the environment is read only when the block is used."""
+    url = tree.connections[spec.database.connection].url
+    scheme = SCHEMES.get(url.split("://", 1)[0].lower().split("+", 1)[0]) if "://" in url \
+        else None
+    return scheme.dialect if scheme else "postgres"
+
+
+def checked_sql(spec: DataSpec, dialect: str):
+    """The block's `sql:` as a syntax tree, or E323: one SELECT/WITH, nothing that writes."""
+    import sqlglot
+    from sqlglot import exp
+
+    logging.getLogger("sqlglot").setLevel(logging.CRITICAL)  # its warnings go to stderr
+    span = spec.database.sql_span or spec.span
+    where = f"data '{spec.name}': sql"
+    try:
+        statements = [s for s in sqlglot.parse(spec.database.sql, read=dialect) if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        detail = " ".join(str(exc).split())[:160]
+        raise NsmError([error("E323", f"{where} cannot be parsed: {detail}", span)]) from None
+    if len(statements) != 1:
+        raise NsmError([error("E323", f"{where} must be one query, not {len(statements)} "
+                              "statements", span)])
+    query = statements[0]
+    forbidden = tuple(getattr(exp, name) for name in _WRITES if hasattr(exp, name))
+    found = next((node for node in query.walk() if isinstance(node, forbidden)), None)
+    if not isinstance(query, exp.Query) or isinstance(query, exp.Values) or found is not None:
+        what = type(found or query).__name__.upper()
+        raise NsmError([error("E323", f"{where} must be one read-only SELECT (or WITH … "
+                              f"SELECT) query; {what} is refused: nsm never writes to a "
+                              "database", span)])
+    return query
+
+
+@dataclass
+class Plan:
+    """What a block's query asks: the measures per use, periods, segments."""
+
+    uses: list[ColumnUse]
+    measures: list[sqlbuild.Measure]
+    periods: sqlbuild.Periods | None
+    segments: list[str]
+
+
+def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str]) -> Plan:
+    """Measures for the uses, checked against the relation's columns (E302)."""
+    time, grain = getattr(spec, "time", None), getattr(spec, "grain", None)
+    if time:
+        periods = sqlbuild.Periods(time=time, grain=grain or "month")
+    elif spec.period_column_set or spec.period_column in columns:
+        periods = sqlbuild.Periods(column=spec.period_column)
+    else:
+        periods = None
+    segments = list(getattr(spec, "segments", None) or [])
+    problems: list[Diagnostic] = []
+    needed = [(name, spec.span) for name in (time, periods and periods.column, *segments)
+              if name]
+    unique: list[ColumnUse] = list(dict.fromkeys(uses))
+    for use in unique:
+        needed += [(name, use.span) for name in (use.column, getattr(use, "weight", None))
+                   if name and not (use.agg == "count" and name == "*")]
+        if use.agg == "last" and not time:
+            problems.append(error("E305", f"data '{spec.name}': agg last needs the block's "
+                                  "time column (database rows have no file order)", use.span))
+    for name, span in needed:
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else \
+                f": it has {', '.join(columns[:12])}" + (" …" if len(columns) > 12 else "")
+            problems.append(error("E302", f"data '{spec.name}' has no column '{name}'{hint}",
+                                  span))
+    if problems:
+        raise NsmError(problems)
+    measures = [sqlbuild.Measure(use.agg, use.column, _filter(use),
+                                 getattr(use, "weight", None)) for use in unique]
+    return Plan(unique, measures, periods, segments)
+
+
+def _filter(use: ColumnUse) -> object | None:
+    """The use's parsed `where` (nsm_cli.tree.where's tree), when sources carry one."""
+    return getattr(use, "where", None)
+
+
+def relation(spec: DataSpec, dialect: str):
+    if spec.database.sql is not None:
+        return sqlbuild.sql_relation(checked_sql(spec, dialect))
+    return sqlbuild.table_relation(spec.database.table)
+
+
+def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
+                  mode: str = RUN) -> Table:
+    """The block's table: aggregated in the database (RUN), or only planned there
+    (VALIDATE: no row is scanned), or not asked at all (OFFLINE: an empty table)."""
+    dialect = dialect_of(spec, tree)
+    source = relation(spec, dialect)  # E323 before any connection, in every mode
+    if mode == OFFLINE:
+        return _empty(spec, uses)
+    where = target(tree.connections[spec.database.connection], tree.path)
+    session = open_session(where)
+    try:
+        columns = _columns(session, source, spec)
+        found = plan(spec, uses, columns)
+        query = sqlbuild.build_query(source, found.periods, found.measures,
+                                     segments=found.segments)
+        if mode == VALIDATE:
+            _run(session, sqlbuild.limit_zero(query), spec)
+            return _empty(spec, uses, columns)
+        names, rows = _run(session, query, spec)
+        return _table(spec, found, names, rows, columns)
+    finally:
+        session.close()
+
+
+def _run(session: Session, query, spec: DataSpec) -> tuple[list[str], list[tuple]]:
+    dialect = session.target.scheme.dialect
+    sql = sqlbuild.render(query, dialect)
+    try:
+        return session.rows(sql)
+    except Exception as exc:  # noqa: BLE001 — each driver has its own errors
+        raise query_failed(session.target, exc, spec.span) from None
+
+
+def _columns(session: Session, source, spec: DataSpec) -> list[str]:
+    """The relation's column names from a LIMIT 0 query: planned, nothing scanned."""
+    from sqlglot import exp
+
+    names, _ = _run(session, exp.select(exp.Star()).from_(source.copy()).limit(0), spec)
+    return names
+
+
+def _empty(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str] | None = None,
+           ) -> Table:
+    """A block with no rows read: one period `all`, every value missing."""
+    series = {(u.column, u.agg): np.full(1, np.nan) for u in uses}
+    return Table(spec, [ALL], series, columns or [])
+
+
+def period_label(value: object, grain: str | None) -> str | None:
+    """A period value from the database → nsm's label (`2025-06`, `2025-W05`, …)."""
+    if value is None:
+        return None
+    if grain is None:
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value).strip()
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not isinstance(day, dt.date):
+        day = dt.date.fromisoformat(str(value)[:10])
+    if grain == "day":
+        return day_period(day).label
+    if grain == "week":
+        return week_period(day).label
+    if grain == "month":
+        return month_period(day.year, day.month).label
+    if grain == "quarter":
+        return quarter_period(day.year, (day.month - 1) // 3 + 1).label
+    return f"{day.year:04d}"
+
+
+def _number(value: object) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, (Decimal, int, float, np.number)):
+        return float(value)
+    raise TypeError(type(value).__name__)
+
+
+def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple],
+           columns: list[str]) -> Table:
+    """Rows of (period, [segment, flag]…, count, measures…) → the block's Table."""
+    at = {name: i for i, name in enumerate(names)}
+    grain = found.periods.grain if found.periods else None
+    totals = [r for r in rows if all(r[at[f"{sqlbuild.SEGMENT_FLAG}{i}"]]
+                                     for i in range(len(found.segments)))]
+    labels = [period_label(r[at[sqlbuild.PERIOD]], grain) if found.periods else ALL
+              for r in totals]
+    kept = [(label, r) for label, r in zip(labels, totals, strict=True) if label is not None]
+    ordered = order_labels(list(dict.fromkeys(label for label, _ in kept)))
+    periods = ordered.periods or ([ALL] if not found.periods else [])
+    problems: list[Diagnostic] = []
+    series: dict[tuple[str, str | None], np.ndarray] = {}
+    for i, use in enumerate(found.uses):
+        values = np.full(len(periods), np.nan)
+        for label, row in kept:
+            try:
+                values[ordered.index.get(label, 0)] = _number(row[at[f"nsm_m{i}"]])
+            except TypeError as kind:
+                problems.append(error("E304", f"data '{spec.name}': column '{use.column}' "
+                                      f"holds {kind} values, not numbers", use.span))
+                break
+        if use.agg is None and any(row[at[sqlbuild.ROWS]] > 1 for _, row in kept):
+            crowded = next(label for label, row in kept if row[at[sqlbuild.ROWS]] > 1)
+            problems.append(error("E305", f"data '{spec.name}' has several rows for period "
+                                  f"{crowded}: add agg: sum|mean|min|max|last|count to the "
+                                  "source", use.span))
+        series[(use.column, use.agg)] = values
+    if problems:
+        raise NsmError(problems)
+    table_grain = ordered.grain if grain is None else grain
+    return Table(spec, periods, series, columns, table_grain)
