@@ -7,6 +7,7 @@ initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` u
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -70,10 +71,8 @@ class Server:
                   os.path.join(self.folder, "log"), "-w", "-t", "60", "start")
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
             self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
-        except (subprocess.SubprocessError, OSError):
-            pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

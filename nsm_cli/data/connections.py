@@ -8,6 +8,7 @@ through `Secrets.scrub`, so no password reaches a message, a log, JSON or a trac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -180,10 +181,8 @@ class Session:
         return self._run(sql)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a broken connection must not hide the cause
             self._close()
-        except Exception:  # noqa: BLE001 — closing a broken connection must not hide the cause
-            pass
 
 
 def open_session(target: Target) -> Session:

@@ -22,13 +22,11 @@ from nsm_cli.data import sqlbuild
 from nsm_cli.data.connections import (
     SCHEMES,
     Session,
-    Target,
     open_session,
     query_failed,
     target,
 )
-from nsm_cli.data.periods import day_period, month_period, order_labels, quarter_period, \
-    week_period
+from nsm_cli.data.periods import day_period, month_period, order_labels, quarter_period, week_period
 from nsm_cli.data.tables import ALL, ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error
 from nsm_cli.tree.model import DataSpec, TreeFile
