@@ -9,6 +9,7 @@ dialect needs (an exact median, the latest row's value) and prints it in that di
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -243,6 +244,22 @@ def _from_template(template: str, dialect: str, **parts: exp.Expression) -> exp.
     return tree.transform(fill)
 
 
+# Snowflake folds unquoted names to upper case and keeps quoted ones as written: a plain
+# name (`amount`) is left unquoted there so it finds AMOUNT, as people expect.
+UNQUOTED = ("snowflake",)
+PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _in_user_sql(node: exp.Expression) -> bool:
+    """Whether a node belongs to the block's own `sql:` (left as its author wrote it)."""
+    parent = node.find_ancestor(exp.Subquery)
+    while parent is not None:
+        if parent.alias == "nsm_rows":
+            return True
+        parent = parent.find_ancestor(exp.Subquery)
+    return False
+
+
 def for_dialect(query: exp.Expression, dialect: str) -> exp.Expression:
     """The query with the rewrites `dialect` needs (a copy; the input is left alone)."""
 
@@ -252,6 +269,9 @@ def for_dialect(query: exp.Expression, dialect: str) -> exp.Expression:
         if isinstance(node, exp.ArgMax) and dialect in _LAST:
             return _from_template(_LAST[dialect], dialect, nsm_x=node.this,
                                   nsm_t=node.expression)
+        if isinstance(node, exp.Identifier) and dialect in UNQUOTED and node.quoted and \
+                PLAIN_NAME.match(node.name) and not _in_user_sql(node):
+            return exp.Identifier(this=node.name, quoted=False)
         if (isinstance(node, exp.TimestampTrunc) and dialect == "bigquery"):
             unit = node.unit.name.upper()
             return exp.DateTrunc(this=exp.Cast(this=node.this, to=exp.DataType.build("date")),
@@ -262,8 +282,8 @@ def for_dialect(query: exp.Expression, dialect: str) -> exp.Expression:
 
 
 def render(query: exp.Expression, dialect: str, pretty: bool = False) -> str:
-    """The query as text in one dialect."""
-    return for_dialect(query, dialect).sql(dialect=dialect, pretty=pretty)
+    """The query as text in one dialect (comments left out: a `sql:` comment is never sent)."""
+    return for_dialect(query, dialect).sql(dialect=dialect, pretty=pretty, comments=False)
 
 
 def limit_zero(query: exp.Expression) -> exp.Select:

@@ -84,8 +84,10 @@ class Plan:
     segments: list[str]
 
 
-def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str]) -> Plan:
-    """Measures for the uses, checked against the relation's columns (E302)."""
+def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str],
+         fold_case: bool = False) -> Plan:
+    """Measures for the uses, checked against the relation's columns (E302); with
+    `fold_case` (Snowflake) plain names match whatever their case."""
     time, grain = getattr(spec, "time", None), getattr(spec, "grain", None)
     if time:
         periods = sqlbuild.Periods(time=time, grain=grain or "month")
@@ -104,8 +106,9 @@ def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str]) -> Plan:
         if use.agg == "last" and not time:
             problems.append(error("E305", f"data '{spec.name}': agg last needs the block's "
                                   "time column (database rows have no file order)", use.span))
+    folded = {c.lower() for c in columns} if fold_case else set()
     for name, span in needed:
-        if name not in columns:
+        if name not in columns and name.lower() not in folded:
             close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else \
                 f": it has {', '.join(columns[:12])}" + (" …" if len(columns) > 12 else "")
@@ -141,7 +144,7 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
     session = open_session(where)
     try:
         columns = _columns(session, source, spec)
-        found = plan(spec, uses, columns)
+        found = plan(spec, uses, columns, where.scheme.dialect in sqlbuild.UNQUOTED)
         query = sqlbuild.build_query(source, found.periods, found.measures,
                                      segments=found.segments)
         if mode == VALIDATE:
@@ -214,7 +217,7 @@ def _number(value: object) -> float:
 def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple],
            columns: list[str]) -> Table:
     """Rows of (period, [segment, flag]…, count, measures…) → the block's Table."""
-    at = {name: i for i, name in enumerate(names)}
+    at = {name.lower(): i for i, name in enumerate(names)}  # Snowflake answers in upper case
     grain = found.periods.grain if found.periods else None
     totals = [r for r in rows if all(r[at[f"{sqlbuild.SEGMENT_FLAG}{i}"]]
                                      for i in range(len(found.segments)))]

@@ -72,6 +72,7 @@ def parse_connections(parser: _Parser, value: YValue | None) -> dict[str, Connec
             parser.err("E322", f"connection '{name}': a password is written in the tree file; "
                        "read the URL (or its password) from the environment instead, e.g. "
                        "url: ${NSM_WAREHOUSE_URL}", url_value.span)
+            parser.refused_data.add(f"connection:{name}")  # its blocks report nothing more
             continue
         found[name] = Connection(name, url.strip(), url_value.span, timeout)
     return found
@@ -104,6 +105,8 @@ def parse_database(parser: _Parser, name: str, entry: YMap) -> DatabaseSource | 
                    "(schema.table) or sql (one SELECT query)", entry.span)
         return None
     span = entry.get("connection").span
+    if f"connection:{connection}" in parser.refused_data:
+        return None
     if connection not in parser.tree.connections:
         from nsm_cli.tree.parser import suggest
 

@@ -207,7 +207,8 @@ class _Parser:
             if isinstance(entry, YMap):
                 self.check_keys(entry, DATA_KEYS, f"data '{name}'")
                 raw = self.text(entry.get("path"), "path")
-                if entry.get("path") is None and entry.get("connection") is None:
+                if entry.get("path") is None and all(
+                        entry.get(key) is None for key in ("connection", "table", "sql")):
                     self.err("E105", f"data '{name}' needs a path", entry.span)
                 pc = entry.get("period_column")
                 if pc is not None:
