@@ -97,10 +97,10 @@ def test_a_crash_inside_nsm_is_reported_for_that_file_only(write, monkeypatch):
     write("b.yaml", "name: b\nroot: {id: r, value: 1}\n")
     real = runner._check
 
-    def flaky(path, config):
+    def flaky(path, config, *rest):
         if path == "a.yaml":
             raise ZeroDivisionError
-        return real(path, config)
+        return real(path, config, *rest)
 
     monkeypatch.setattr(runner, "_check", flaky)
     result = check_paths(["a.yaml", "b.yaml"])

@@ -22,7 +22,6 @@ from nsm_cli.tree.model import Connection
 
 DEFAULT_TIMEOUT = 60.0  # seconds a query may run unless the connection says otherwise
 CONNECT_TIMEOUT = 10  # seconds to reach a server
-ENV_TIMEOUT = "NSM_DB_TIMEOUT"  # overrides every connection's timeout (for CI)
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def target(connection: Connection, tree_path: str) -> Target:
         raise NsmError([error("E320", f"connection '{connection.name}': nsm does not know the "
                               f"URL scheme '{secrets.scrub(scheme_name)[:30]}'; use one of "
                               f"{known}", connection.span)])
-    timeout = _timeout(connection)
+    timeout = connection.timeout or DEFAULT_TIMEOUT
     if scheme.dialect == "duckdb":
         path = _duckdb_path(connection, url, tree_path)
         return Target(connection, scheme, url, "", path, secrets, timeout, path)
@@ -134,18 +133,6 @@ def target(connection: Connection, tree_path: str) -> Target:
     database = parts.path.lstrip("/") or "(default)"
     return Target(connection, scheme, url, secrets.scrub(host), secrets.scrub(database),
                   secrets, timeout)
-
-
-def _timeout(connection: Connection) -> float:
-    raw = os.environ.get(ENV_TIMEOUT, "").strip()
-    if raw:
-        try:
-            value = float(raw)
-            if 0 < value < float("inf"):
-                return value
-        except ValueError:
-            pass
-    return connection.timeout or DEFAULT_TIMEOUT
 
 
 def _duckdb_path(connection: Connection, url: str, tree_path: str) -> str:

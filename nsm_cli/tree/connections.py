@@ -7,15 +7,30 @@ before any connection is made, and no message ever repeats the URL.
 
 from __future__ import annotations
 
+import difflib
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qsl
 
-from nsm_cli.tree.model import GRAINS, Connection, DatabaseSource
+from nsm_cli.diagnostics import Span
+from nsm_cli.tree.model import GRAINS, Connection, DatabaseSource, TreeFile
 from nsm_cli.tree.yamlload import YMap, YValue
 
-if TYPE_CHECKING:
-    from nsm_cli.tree.parser import _Parser
+
+class _Parser(Protocol):
+    """What these functions need of the tree parser (nsm_cli.tree.parser._Parser)."""
+
+    tree: TreeFile
+    refused_data: set[str]
+
+    def err(self, code: str, message: str, span: Span) -> None: ...
+    def check_keys(self, mapping: YMap, allowed: tuple[str, ...], what: str) -> None: ...
+    def text(self, value: YValue | None, key: str, *, numbers_ok: bool = False
+             ) -> str | None: ...
+    def number(self, value: YValue | None, key: str) -> float | None: ...
+    def text_list(self, value: YValue | None, key: str) -> list[str]: ...
+    def mapping(self, value: YValue | None, what: str) -> YMap | None: ...
+
 
 CONNECTION_KEYS = ("url", "timeout")
 DATABASE_KEYS = ("connection", "table", "sql")
@@ -23,6 +38,7 @@ ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 SECRET_PARAMETERS = frozenset({"password", "pwd", "passwd", "secret", "token", "access_token",
                                "private_key", "private_key_passphrase", "credentials"})
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?P<authority>[^/?#]*)")
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TABLE_NAME = re.compile(r"^[^.\s\"`]+(\.[^.\s\"`]+){0,2}$")
 MAX_TIMEOUT = 24 * 3600.0
 
@@ -45,13 +61,11 @@ def password_in_url(url: str) -> bool:
 
 def parse_connections(parser: _Parser, value: YValue | None) -> dict[str, Connection]:
     """`connections: {NAME: {url: ${VAR}, timeout: SECONDS}}` (or `NAME: URL`)."""
-    from nsm_cli.tree.parser import ID_PATTERN
-
     entries = parser.mapping(value, "'connections'")
     found: dict[str, Connection] = {}
     for key, entry in entries.items if entries is not None else []:
         name = str(key.value)
-        if not ID_PATTERN.match(name):
+        if not NAME.match(name):
             parser.err("E106", f"connection name '{name}' must be a plain id (letters, "
                        "digits, _)", key.span)
             continue
@@ -108,10 +122,9 @@ def parse_database(parser: _Parser, name: str, entry: YMap) -> DatabaseSource | 
     if f"connection:{connection}" in parser.refused_data:
         return None
     if connection not in parser.tree.connections:
-        from nsm_cli.tree.parser import suggest
-
         known = list(parser.tree.connections)
-        hint = suggest(connection, known) or (
+        close = difflib.get_close_matches(connection, known, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else (
             f": the file names {', '.join(known)}" if known else ": add a top-level "
             "'connections' section")
         parser.err("E320", f"data '{name}': unknown connection '{connection}'{hint}", span)
