@@ -39,6 +39,7 @@ CORE_CODES: dict[str, str] = {
     "E306": "data file lacks a required column (period, metric, value)",
     "E308": "data path points outside the project",
     "E312": "data blocks (or one block's labels) at different period grains",
+    "E313": "a source's where filter does not parse or names no column",
     # W2xx: evaluation
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
 }

@@ -84,6 +84,8 @@ _CORE_EXAMPLES: dict[str, tuple[str, str, str]] = {
     "E312": ("data a monthly (2025-06), data b daily (2025-06-03)",
              "data b: {path: b.csv, time: day, grain: month}",
              "Give every data block one grain; raw rows roll up with time: and grain:."),
+    "E313": ("where: status = paid", "where: status = 'paid' and amount >= 100",
+             "Write the filter as COL OP LITERAL joined by and/or, text in 'single quotes'."),
     "E310": ("nsm explain --from 2025-04 where a leaf's 2025-04 cell is empty",
              "a value for every leaf in the periods compared",
              "Fill the data for the periods the analysis needs (nsm check does not report it)."),

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nsm_cli.data.engine import read_block
 from nsm_cli.data.periods import sort_key
-from nsm_cli.data.tables import ColumnUse, Table, read_table
+from nsm_cli.data.tables import ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error
 from nsm_cli.progress import bar
 from nsm_cli.tree.alert_rules import tree_problems
@@ -34,7 +35,7 @@ class DataStore:
     def series(self, ref: SourceRef) -> np.ndarray:
         """The column over the tree's periods; NaN where the file has no row for a period."""
         table = self.tables[ref.data]
-        values = table.series[(ref.column, ref.agg)]
+        values = table.series[ref.key]
         positions = self._positions[ref.data]
         out = np.full(len(self.periods), np.nan)
         present = positions >= 0
@@ -59,11 +60,12 @@ def load_data(tree: TreeFile, databases: str = "run") -> tuple[DataStore, list[D
     uses: dict[str, list[ColumnUse]] = {}
     for ref in source_refs(tree):
         if ref.data in tree.data:
-            uses.setdefault(ref.data, []).append(ColumnUse(ref.column, ref.agg, ref.span))
+            uses.setdefault(ref.data, []).append(ColumnUse(
+                ref.column, ref.agg, ref.span, ref.where, ref.where_text, ref.weight))
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            tables[name] = read_block(tree, spec, uses.get(name, []), databases)
+            tables[name] = read_source(tree, spec, uses.get(name, []), databases)
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
     periods, clash = merge_periods(tables)
@@ -131,11 +133,11 @@ def _collector_paused() -> Iterator[None]:
         gc.freeze()
 
 
-def read_block(tree: TreeFile, spec, uses: list[ColumnUse], databases: str) -> Table:
+def read_source(tree: TreeFile, spec, uses: list[ColumnUse], databases: str) -> Table:
     """A file through the embedded engine, or a database block through one query
     (`databases`: run it, validate it without scanning rows, or offline: skip it)."""
     if spec.database is None:
-        return read_table(spec, uses)
+        return read_block(spec, uses)
     from nsm_cli.data.warehouse import read_database
 
     return read_database(spec, uses, tree, databases)

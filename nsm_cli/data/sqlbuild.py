@@ -16,44 +16,15 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from nsm_cli.tree.where import Both, Compare, InList, Not
+
+__all__ = ["Both", "Compare", "InList", "Not", "Measure", "Periods", "build_query", "render"]
+
 DIALECTS = ("postgres", "duckdb", "bigquery", "snowflake", "trino", "spark", "clickhouse")
 GRAINS = ("day", "week", "month", "quarter", "year")
 PERIOD = "nsm_period"  # output column names: nsm_period, nsm_segment_0…, nsm_rows, nsm_m0…
 ROWS = "nsm_rows"
 SEGMENT_FLAG = "nsm_all_"  # GROUPING() of segment i: 1 on the rows that total over it
-
-
-# The filter tree of a source's `where:` has the shape of nsm_cli.tree.where's (Compare,
-# InList, Not, Both); `condition` reads either by shape, so both can be passed in.
-@dataclass(frozen=True)
-class Compare:
-    """`column OP literal` with OP one of = != < <= > >=."""
-
-    column: str
-    op: str
-    value: str | float | int | bool | None
-
-
-@dataclass(frozen=True)
-class InList:
-    """`column in (literal, …)`, or `not in` when negated."""
-
-    column: str
-    values: tuple[str | float | int | bool | None, ...]
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class Not:
-    item: object
-
-
-@dataclass(frozen=True)
-class Both:
-    """`and` (all) or `or` (any) over two or more filters."""
-
-    op: str
-    items: tuple[object, ...]
 
 
 @dataclass(frozen=True)
@@ -62,7 +33,7 @@ class Measure:
 
     agg: str | None  # None: the block has one row per period (checked with nsm_rows)
     column: str | None
-    where: object | None = None  # Compare | InList | Not | Both
+    where: object | None = None  # a filter tree of nsm_cli.tree.where
     weight: str | None = None
 
 
@@ -113,20 +84,17 @@ _COMPARE = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT,
 
 
 def condition(node: object) -> exp.Expression:
-    """A filter tree → a boolean expression (names quoted, values literals)."""
-    kind = type(node).__name__
-    if kind == "Compare":
-        if node.value is None:
-            test = exp.Is(this=column(node.column), expression=exp.Null())
-            return exp.Not(this=test) if node.op == "!=" else test
+    """A `where` filter tree (nsm_cli.tree.where) → a boolean expression: names quoted,
+    values literals of the tree."""
+    if isinstance(node, Compare):
         op = "!=" if node.op == "<>" else node.op
         return _COMPARE[op](this=column(node.column), expression=literal(node.value))
-    if kind == "InList":
+    if isinstance(node, InList):
         test = exp.In(this=column(node.column), expressions=[literal(v) for v in node.values])
-        return exp.Not(this=exp.Paren(this=test)) if getattr(node, "negated", False) else test
-    if kind == "Not":
+        return exp.Not(this=exp.Paren(this=test)) if node.negated else test
+    if isinstance(node, Not):
         return exp.Not(this=exp.Paren(this=condition(node.item)))
-    if kind == "Both":
+    if isinstance(node, Both):
         parts = [exp.Paren(this=condition(item)) for item in node.items]
         joined = parts[0]
         for part in parts[1:]:

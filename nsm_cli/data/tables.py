@@ -1,9 +1,9 @@
 """Data files (CSV) → per-period float arrays for the leaves bound to them.
 
-This is the light path for small and medium files: the `csv` module reads the
-rows, numpy aggregates them per period. Reading (:func:`read_rows`) is kept
-apart from parsing and aggregating (:func:`build_table`) so a faster reader for
-big files only has to produce the same :class:`RawRows`.
+This is the light path for small files: the `csv` module reads the rows, numpy
+aggregates them per period, and nothing heavy is imported. It is also the exact
+reader: when the engine (:mod:`nsm_cli.data.engine`) finds a big file wrong, this
+reader names every bad cell at its line and column.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import csv
 import difflib
 import io
 import math
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,19 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nsm_cli.data.periods import order_labels
-from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
-from nsm_cli.tree.model import AGGS, FORMATS, DataSpec
+from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
+from nsm_cli.tree.model import AGGS, FORMATS, TEXT_AGGS, DataSpec
 
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
-# files from this size on take a fast path (polars, else numpy over the bytes); for bench/
-FAST_BYTES = int(os.environ.get("NSM_FAST_CSV_BYTES", 4 << 20))
-# NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
-# or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
-READERS = ("auto", "polars", "numpy", "csv")
-POLARS_MAX_COLUMNS = 1_000  # wider files skip polars (see polarscsv.MAX_COLUMNS)
 
+LIGHT_AGGS = ("sum", "mean", "min", "max", "last", "count")  # what aggregate() computes
 AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
 NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
@@ -56,6 +50,22 @@ class ColumnUse:
     column: str
     agg: str | None
     span: Span
+    where: object = None  # a parsed filter (nsm_cli.tree.where)
+    where_text: str | None = None
+    weight: str | None = None
+
+    @property
+    def key(self) -> tuple:
+        """The series this use reads (SourceRef.key gives the same for its source)."""
+        if self.where_text is None and self.weight is None:
+            return (self.column, self.agg)
+        return (self.column, self.agg, self.where_text, self.weight)
+
+    @property
+    def needs_engine(self) -> bool:
+        """Filters, weights, medians and distinct counts are computed by the engine."""
+        return (self.where is not None or self.weight is not None or not self.column
+                or self.agg not in LIGHT_AGGS + (None,))
 
 
 @dataclass
@@ -91,128 +101,13 @@ class RawRows:
 
 
 def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
-    """Read the file once and build every requested (column, agg) series.
+    """Read a small file with the csv module and build every requested (column, agg) series.
 
-    Raises NsmError with every diagnostic found, not just the first. The fast readers give
-    the same table or None; the exact ones (numpy, then csv) report every problem.
+    Raises NsmError with every diagnostic found, not just the first. Big files, raw rows,
+    Parquet and JSON lines go through :func:`nsm_cli.data.engine.read_block` instead.
     """
-    reader = csv_reader()
-    big = reader != "csv" and _big(spec.path)
-    if reader == "polars" or (reader == "auto" and big):
-        table = _read_polars(spec, uses)
-        if table is not None:
-            return table
-    if spec.format == "wide" and (reader == "numpy" or big):
-        table = read_big(spec, uses)
-        if table is not None:
-            return table
-    raw = read_rows(spec, {use.column for use in uses})
+    raw = read_rows(spec, {use.column for use in uses if use.column})
     return build_table(spec, raw, uses)
-
-
-def csv_reader() -> str:
-    """The reader NSM_CSV_READER asks for (auto when unset)."""
-    name = os.environ.get("NSM_CSV_READER", "").strip().lower() or "auto"
-    if name not in READERS:
-        raise UsageError(f"NSM_CSV_READER={name}: choose one of {', '.join(READERS)}")
-    return name
-
-
-def _read_polars(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
-    """The polars reader (the optional `fast` extra); None when it is not installed."""
-    try:
-        with open(spec.path, "rb") as handle:
-            if handle.readline(1 << 20).count(b",") >= POLARS_MAX_COLUMNS:
-                return None  # a wide file: the numpy path is faster, don't import polars
-        from nsm_cli.data import polarscsv
-    except (ImportError, OSError):
-        return None
-    return polarscsv.read_table_polars(spec, uses)
-
-
-def _big(path: str) -> bool:
-    try:
-        return os.path.getsize(path) >= FAST_BYTES
-    except OSError:
-        return False
-
-
-# --- the fast path for big wide files (see fastcsv) ------------------------------------------
-
-
-def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
-    """A big wide UTF-8 file read with numpy; None when its shape needs the light path."""
-    from nsm_cli.data import fastcsv
-    from nsm_cli.progress import bar
-
-    if _codec(spec) not in ("utf-8", "ascii"):
-        return None
-    data = read_bytes(spec)
-    if b"\x00" in data:
-        raise _binary(spec)
-    try:
-        fastcsv.decode_check(data, "utf-8")
-    except UnicodeDecodeError as exc:
-        raise _undecodable(spec, data, exc) from None
-    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
-    line = 0
-    header: list[str] | None = None
-    while header is None:
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end + 1
-        line += 1
-        if start >= len(data):
-            return None  # empty: the light path says so
-        text = data[start:end].decode("utf-8")
-        if text.count('"') % 2:
-            return None  # a header cell across lines
-        row = next(csv.reader([text.rstrip("\r\n")]), [])
-        if "".join(row).strip():
-            header = [cell.strip() for cell in row]
-        start = end
-    period_at = _find(header, spec.period_column)
-    if period_at is None and spec.period_column_set:
-        message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"
-        raise NsmError([error("E306", message + _choices(spec.period_column, header), spec.span)])
-    positions: dict[str, list[int]] = {}
-    for i, name in enumerate(header):
-        if i != period_at and name:
-            positions.setdefault(name, []).append(i)
-    wanted = {use.column: positions[use.column][0] for use in uses
-              if len(positions.get(use.column, ())) == 1}
-    ambiguous = {use.column: [i + 1 for i in positions[use.column]] for use in uses
-                 if len(positions.get(use.column, ())) > 1}
-    try:
-        with bar(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
-            rows = fastcsv.read_fast(data, start, line, len(header), period_at, wanted, "utf-8",
-                                     advance)
-    except fastcsv.Unsupported:
-        return None
-    del data
-
-    bad_cells = _label_problems(spec, [(line, (period_at or 0) + 1) for line in rows.bad_labels])
-    parsed: dict[str, Parsed] = {}
-    everywhere = np.arange(rows.lines.size, dtype=np.intp)
-    for name, at in wanted.items():
-        values = rows.values[name]
-        slow = rows.bad[name]
-        if slow:
-            cells = [cell for _, cell in slow]
-            numbers, bad = parse_cells(cells)
-            values[[row for row, _ in slow]] = numbers
-            for i in bad:
-                bad_cells.append((int(rows.lines[slow[i][0]]), at + 1,
-                                  f"bad cell {_quote(cells[i])} in column '{name}': "
-                                  f"{NUMBER_HINT}"))
-        parsed[name] = Parsed(values, everywhere)
-    if rows.labels is None or rows.codes is None:
-        periods, codes = [ALL], np.zeros(rows.lines.size, dtype=np.intp)
-    else:
-        periods = sorted(rows.labels)
-        order = {label: i for i, label in enumerate(periods)}
-        codes = np.array([order[label] for label in rows.labels], dtype=np.intp)[rows.codes]
-    found = Found(periods, codes, rows.lines, rows.labels is None, list(positions), ambiguous)
-    return assemble(spec, found, parsed, bad_cells, uses)
 
 
 # --- reading: file → text → rows -------------------------------------------------------------
@@ -423,6 +318,12 @@ def parse_cell(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _present(cells: Sequence[str]) -> np.ndarray:
+    """1 for a cell that holds anything (a number, a customer id), NaN for a missing one."""
+    return np.array([math.nan if cell.strip().lower() in MISSING_CELLS else 1.0
+                     for cell in cells], dtype=np.float64)
+
+
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
     values: list[float] = []
@@ -494,6 +395,9 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
     for name in dict.fromkeys(use.column for use in uses):
         column = raw.used.get(name)
         if column is None:
+            continue
+        if all(use.agg in TEXT_AGGS for use in uses if use.column == name):
+            parsed[name] = Parsed(_present(column.cells), column.rows)  # any text counts
             continue
         numbers, bad = parse_cells(column.cells)
         parsed[name] = Parsed(numbers, column.rows)

@@ -99,10 +99,12 @@ def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str],
     problems: list[Diagnostic] = []
     needed = [(name, spec.span) for name in (time, periods and periods.column, *segments)
               if name]
-    unique: list[ColumnUse] = list(dict.fromkeys(uses))
-    for use in unique:
-        needed += [(name, use.span) for name in (use.column, getattr(use, "weight", None))
-                   if name and not (use.agg == "count" and name == "*")]
+    unique: dict[tuple, ColumnUse] = {}
+    for use in uses:
+        unique.setdefault(use.key, use)
+    for use in unique.values():
+        named = [use.column, use.weight, *filter_columns(use.where)]
+        needed += [(name, use.span) for name in named if name]
         if use.agg == "last" and not time:
             problems.append(error("E305", f"data '{spec.name}': agg last needs the block's "
                                   "time column (database rows have no file order)", use.span))
@@ -116,14 +118,20 @@ def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str],
                                   span))
     if problems:
         raise NsmError(problems)
-    measures = [sqlbuild.Measure(use.agg, use.column, _filter(use),
-                                 getattr(use, "weight", None)) for use in unique]
-    return Plan(unique, measures, periods, segments)
+    measures = [sqlbuild.Measure(use.agg, use.column or None, use.where, use.weight)
+                for use in unique.values()]
+    return Plan(list(unique.values()), measures, periods, segments)
 
 
-def _filter(use: ColumnUse) -> object | None:
-    """The use's parsed `where` (nsm_cli.tree.where's tree), when sources carry one."""
-    return getattr(use, "where", None)
+def filter_columns(node: object) -> list[str]:
+    """Every column a `where` filter names (nsm_cli.tree.where's tree, read by shape)."""
+    if node is None:
+        return []
+    if hasattr(node, "column"):
+        return [node.column]
+    if hasattr(node, "item"):
+        return filter_columns(node.item)
+    return [name for item in getattr(node, "items", ()) for name in filter_columns(item)]
 
 
 def relation(spec: DataSpec, dialect: str):
@@ -176,7 +184,7 @@ def _columns(session: Session, source, spec: DataSpec) -> list[str]:
 def _empty(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str] | None = None,
            ) -> Table:
     """A block with no rows read: one period `all`, every value missing."""
-    series = {(u.column, u.agg): np.full(1, np.nan) for u in uses}
+    series = {u.key: np.full(1, np.nan) for u in uses}
     return Table(spec, [ALL], series, columns or [])
 
 
@@ -227,7 +235,7 @@ def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple],
     ordered = order_labels(list(dict.fromkeys(label for label, _ in kept)))
     periods = ordered.periods or ([ALL] if not found.periods else [])
     problems: list[Diagnostic] = []
-    series: dict[tuple[str, str | None], np.ndarray] = {}
+    series: dict[tuple, np.ndarray] = {}
     for i, use in enumerate(found.uses):
         values = np.full(len(periods), np.nan)
         for label, row in kept:
@@ -242,7 +250,7 @@ def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple],
             problems.append(error("E305", f"data '{spec.name}' has several rows for period "
                                   f"{crowded}: add agg: sum|mean|min|max|last|count to the "
                                   "source", use.span))
-        series[(use.column, use.agg)] = values
+        series[use.key] = values
     if problems:
         raise NsmError(problems)
     table_grain = ordered.grain if grain is None else grain

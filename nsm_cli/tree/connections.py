@@ -13,7 +13,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl
 
 from nsm_cli.diagnostics import Span
-from nsm_cli.tree.model import GRAINS, Connection, DatabaseSource, TreeFile
+from nsm_cli.tree.model import Connection, DatabaseSource, TreeFile
 from nsm_cli.tree.yamlload import YMap, YValue
 
 
@@ -145,22 +145,3 @@ def parse_database(parser: _Parser, name: str, entry: YMap) -> DatabaseSource | 
     return DatabaseSource(connection, span, sql=sql, sql_span=sql_value.span)
 
 
-
-def parse_rollup(parser: _Parser, name: str, entry: YMap) -> dict[str, object]:
-    """`time`, `grain` and `segments` of a database block."""
-    found: dict[str, object] = {}
-    time = parser.text(entry.get("time"), "time", numbers_ok=True)
-    grain = parser.text(entry.get("grain"), "grain")
-    if grain is not None and grain not in GRAINS:
-        parser.err("E112", f"grain must be one of {', '.join(GRAINS)}, not '{grain}'",
-                   entry.get("grain").span)
-        grain = None
-    if time is not None and grain is None and entry.get("grain") is None:
-        parser.err("E105", f"data '{name}': time needs a grain ({', '.join(GRAINS)})",
-                   entry.get("time").span)
-    if time is not None and grain is not None:
-        found.update(time=time, grain=grain)
-    segments = parser.text_list(entry.get("segments"), "segments")
-    if segments:
-        found["segments"] = tuple(segments)
-    return found

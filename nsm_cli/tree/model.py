@@ -8,7 +8,8 @@ from nsm_cli.diagnostics import Span
 from nsm_cli.tree.changes import Change
 from nsm_cli.tree.yamlload import YMap
 
-AGGS = ("sum", "mean", "min", "max", "last", "count")
+AGGS = ("sum", "mean", "min", "max", "last", "median", "count", "count_distinct")
+TEXT_AGGS = ("count", "count_distinct")  # these read any text (customer ids), not numbers
 FORMATS = ("wide", "long")
 GRAINS = ("day", "week", "month", "quarter", "year")
 
@@ -28,6 +29,20 @@ class DataSpec:
     grain: str | None = None
     segments: tuple[str, ...] = ()
     database: DatabaseSource | None = None  # set when the rows live in a database
+
+    @property
+    def kind(self) -> str:
+        """How the file reads: delimited text, parquet or json lines (by its extension)."""
+        lower = self.path.lower()
+        if lower.endswith(".parquet"):
+            return "parquet"
+        if lower.endswith((".jsonl", ".ndjson")):
+            return "jsonl"
+        return "delimited"
+
+    @property
+    def is_glob(self) -> bool:
+        return any(c in self.path for c in "*?[")
 
 
 @dataclass(frozen=True)
@@ -55,15 +70,25 @@ class Connection:
 
 @dataclass(frozen=True)
 class SourceRef:
-    """A value bound to a data column: `NAME.column` or `{data, column, agg}`."""
+    """A value bound to a data column: `NAME.column` or `{data, column, agg, where, weight}`."""
 
     data: str
-    column: str
+    column: str  # "" for `agg: count` without a column (rows)
     agg: str | None
     span: Span
+    where: object = None  # a parsed filter (nsm_cli.tree.where), or None
+    where_text: str | None = None
+    weight: str | None = None
 
     def __str__(self) -> str:
         return f"{self.data}.{self.column}"
+
+    @property
+    def key(self) -> tuple:
+        """What the data layer computes for this source; equal keys are computed once."""
+        if self.where_text is None and self.weight is None:
+            return (self.column, self.agg)
+        return (self.column, self.agg, self.where_text, self.weight)
 
 
 @dataclass(frozen=True)
