@@ -20,51 +20,62 @@ from nsm_cli.tree.model import Connection
 
 pytestmark = pytest.mark.slow
 
-AGGS = ("sum", "mean", "min", "max", "median", "count", "count_distinct", "last")
+LEAVES = {  # leaf id: its source (every aggregation, a weighted mean, rows, a filter)
+    "sum": "{data: orders, column: amount, agg: sum}",
+    "mean": "{data: orders, column: amount, agg: mean}",
+    "min": "{data: orders, column: amount, agg: min}",
+    "max": "{data: orders, column: amount, agg: max}",
+    "median": "{data: orders, column: amount, agg: median}",
+    "count": "{data: orders, column: amount, agg: count}",
+    "count_distinct": "{data: orders, column: customer, agg: count_distinct}",
+    "last": "{data: orders, column: amount, agg: last}",
+    "weighted": "{data: orders, column: amount, agg: mean, weight: qty}",
+    "rows": "{data: orders, agg: count}",
+    "filtered": "{data: orders, column: amount, agg: sum, where: \"region = 'it''s 华东'\"}",
+}
 
 
-def measures() -> list[tuple[str, sqlbuild.Measure]]:
-    """Every aggregation the contract lists, a weighted mean, rows, and a filtered sum."""
-    out = [(agg, sqlbuild.Measure(agg, "customer" if agg == "count_distinct" else "amount"))
-           for agg in AGGS]
-    out.append(("weighted", sqlbuild.Measure("mean", "amount", weight="qty")))
-    out.append(("rows", sqlbuild.Measure("count", None)))
-    region = str(REGIONS[-1])  # it's 华东: a quote and CJK in a literal
-    out.append(("filtered", sqlbuild.Measure("sum", "amount",
-                                             sqlbuild.Compare("region", "=", region))))
+def tree_text(block: str) -> str:
+    leaves = "\n".join(f"    - {{id: leaf_{key}, source: {source}}}"
+                       for key, source in LEAVES.items())
+    return (f"name: equivalence\nconnections:\n  pg: {{url: \"${{NSM_TEST_PG_URL}}\"}}\n"
+            f"  duck: {{url: \"${{NSM_TEST_DUCKDB}}\"}}\n"
+            f"data:\n  orders: {block}\nroot:\n  id: total\n"
+            f"  formula: {' + '.join('leaf_' + key for key in LEAVES)}\n  children:\n"
+            f"{leaves}\n")
+
+
+def values_via(folder, name: str, block: str) -> dict[str, dict[str, float]]:
+    """Every leaf's value per month, loaded the way every command loads a tree."""
+    from nsm_cli.data.load import load_tree
+
+    path = folder / f"{name}.yaml"
+    path.write_text(tree_text(block), encoding="utf-8")
+    loaded = load_tree(str(path))
+    periods = loaded.data.periods
+    out: dict[str, dict[str, float]] = {p: {} for p in periods}
+    for key in LEAVES:
+        series = loaded.data.series(loaded.tree.nodes[f"leaf_{key}"].source)
+        for period, value in zip(periods, series.tolist(), strict=True):
+            out[period][key] = value
     return out
 
 
-def aggregate_via(url: str, relation, tmp_path) -> dict[str, dict[str, float]]:
-    """Run the one query nsm builds for the block and read its rows per month."""
-    connection = Connection("wh", url, Span(str(tmp_path / "t.yaml")))
-    session = open_session(target(connection, str(tmp_path / "t.yaml")))
-    chosen = measures()
-    query = sqlbuild.build_query(relation, sqlbuild.Periods(time="ts", grain="month"),
-                                 [m for _, m in chosen])
-    try:
-        names, rows = session.rows(sqlbuild.render(query, session.target.scheme.dialect))
-    finally:
-        session.close()
-    at = {name: i for i, name in enumerate(names)}
-    return {period_label(row[at[sqlbuild.PERIOD]], "month"):
-            {key: float(row[at[f"nsm_m{i}"]]) for i, (key, _) in enumerate(chosen)}
-            for row in rows}
-
-
-def test_csv_parquet_duckdb_and_postgres_give_the_same_numbers(big_rows, postgres, tmp_path,
+def test_csv_parquet_duckdb_and_postgres_give_the_same_numbers(big_rows, postgres,
                                                                monkeypatch):
-    rows, _, paths = big_rows
+    rows, folder, paths = big_rows
     want = expected(rows)
     want_region = expected(rows, str(REGIONS[-1]))
-    monkeypatch.setenv("NSM_TEST_PG_PASSWORD", READER_PASSWORD)
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("NSM_TEST_PG_URL", postgres.url(password=READER_PASSWORD))
     monkeypatch.setenv("NSM_TEST_DUCKDB", f"duckdb:///{paths['duckdb']}")
-    table = sqlbuild.table_relation("shop.orders")
+    rollup = "time: ts, grain: month"
     routes = {
-        "postgres": aggregate_via(postgres.url(), table, tmp_path),
-        "duckdb": aggregate_via("${NSM_TEST_DUCKDB}", table, tmp_path),
-        "csv": _file_route("read_csv", paths["csv"]),
-        "parquet": _file_route("read_parquet", paths["parquet"]),
+        "postgres": values_via(folder, "pg", f"{{connection: pg, table: shop.orders, {rollup}}}"),
+        "duckdb": values_via(folder, "duck", f"{{connection: duck, table: shop.orders, "
+                                             f"{rollup}}}"),
+        "csv": values_via(folder, "csv", f"{{path: orders.csv, {rollup}}}"),
+        "parquet": values_via(folder, "parquet", f"{{path: orders.parquet, {rollup}}}"),
     }
     assert len(want) == 16 and sum(v["rows"] for v in want.values()) == 1_000_000
     for route, got in routes.items():
@@ -76,23 +87,33 @@ def test_csv_parquet_duckdb_and_postgres_give_the_same_numbers(big_rows, postgre
             assert got[month]["filtered"] == want_region[month]["sum"], (route, month)
 
 
-def _file_route(reader: str, path: str) -> dict[str, dict[str, float]]:
-    """The same query over a file through an in-memory DuckDB (the file engine's route)."""
-    import duckdb
-    from sqlglot import exp
+def test_the_query_builder_gives_the_same_numbers_on_every_engine_it_can_reach(
+        big_rows, postgres, tmp_path, monkeypatch):
+    """One sqlglot tree, rendered for PostgreSQL and DuckDB, over the same million rows."""
+    rows, _, paths = big_rows
+    want = expected(rows)
+    monkeypatch.setenv("NSM_TEST_PG_PASSWORD", READER_PASSWORD)
+    monkeypatch.setenv("NSM_TEST_DUCKDB", f"duckdb:///{paths['duckdb']}")
+    table = sqlbuild.table_relation("shop.orders")
+    for url in (postgres.url(), "${NSM_TEST_DUCKDB}"):
+        got = aggregate_via(url, table, tmp_path)
+        for month, values in want.items():
+            for key in ("sum", "median", "last", "count_distinct"):
+                assert got[month][key] == pytest.approx(values[key], rel=1e-12), (url, key)
 
-    relation = exp.Anonymous(this=reader, expressions=[exp.Literal.string(path)])
-    chosen = measures()
-    query = sqlbuild.build_query(exp.Table(this=relation),
-                                 sqlbuild.Periods(time="ts", grain="month"),
+
+def aggregate_via(url: str, relation, tmp_path) -> dict[str, dict[str, float]]:
+    """Run the one query nsm builds for a block and read its rows per month."""
+    connection = Connection("wh", url, Span(str(tmp_path / "t.yaml")))
+    session = open_session(target(connection, str(tmp_path / "t.yaml")))
+    chosen = [(agg, sqlbuild.Measure(agg, "customer" if agg == "count_distinct" else "amount"))
+              for agg in ("sum", "median", "last", "count_distinct")]
+    query = sqlbuild.build_query(relation, sqlbuild.Periods(time="ts", grain="month"),
                                  [m for _, m in chosen])
-    conn = duckdb.connect()
     try:
-        cursor = conn.execute(sqlbuild.render(query, "duckdb"))
-        names = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+        names, rows = session.rows(sqlbuild.render(query, session.target.scheme.dialect))
     finally:
-        conn.close()
+        session.close()
     at = {name: i for i, name in enumerate(names)}
     return {period_label(row[at[sqlbuild.PERIOD]], "month"):
             {key: float(row[at[f"nsm_m{i}"]]) for i, (key, _) in enumerate(chosen)}
