@@ -311,3 +311,51 @@ def test_database_blocks_are_checked_for_shape(block, code, line, write):
         """)
     _, diagnostics = parse_tree("t.yaml")
     assert [(d.code, d.span.line) for d in diagnostics] == [(code, line)], diagnostics
+
+
+def test_where_weight_median_and_last_are_computed_in_the_duckdb_file(write, nsm, tmp_path):
+    (tmp_path / "data").mkdir()
+    conn = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"))
+    conn.execute("CREATE TABLE orders (day DATE, region VARCHAR, amount DOUBLE, qty INTEGER)")
+    conn.execute("INSERT INTO orders VALUES ('2025-06-01', 'it''s 华东', 10, 1), "
+                 "('2025-06-02', 'west', 20, 3), ('2025-06-03', 'it''s 华东', 40, 1), "
+                 "('2025-06-04', 'west', 50, 0), ('2025-06-05', 'north', NULL, 7)")
+    conn.close()
+    write("t.yaml", """
+        name: t
+        connections: {wh: {url: "duckdb:///data/warehouse.duckdb"}}
+        data:
+          d: {connection: wh, table: orders, time: day, grain: month}
+        root:
+          id: r
+          formula: east + weighted + mid + latest
+          children:
+            - {id: east, source: {data: d, column: amount, agg: sum,
+                                  where: "region = 'it''s 华东' or amount > 45"}}
+            - {id: weighted, source: {data: d, column: amount, agg: mean, weight: qty}}
+            - {id: mid, source: {data: d, column: amount, agg: median}}
+            - {id: latest, source: {data: d, column: amount, agg: last}}
+        """)
+    run = nsm("eval", "t.yaml", "--format", "json")
+    assert run.code == 0, run.stderr
+    values = {n["id"]: n["value"] for n in json.loads(run.stdout)["nodes"]}
+    assert values["east"] == 10 + 40 + 50
+    assert values["weighted"] == (10 * 1 + 20 * 3 + 40 * 1 + 50 * 0) / (1 + 3 + 1 + 0)
+    assert values["mid"] == (20 + 40) / 2
+    assert values["latest"] == 50  # the 06-05 row has no amount
+
+
+def test_last_needs_a_time_column_in_a_database(write, nsm, tmp_path):
+    (tmp_path / "data").mkdir()
+    conn = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"))
+    conn.execute("CREATE TABLE t AS SELECT '2025-06' AS period, 1.0 AS x")
+    conn.close()
+    write("t.yaml", """
+        name: t
+        connections: {wh: {url: "duckdb:///data/warehouse.duckdb"}}
+        data:
+          d: {connection: wh, table: t}
+        root: {id: r, source: {data: d, column: x, agg: last}}
+        """)
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1 and run.stderr.startswith("t.yaml:5:23: data 'd': agg last needs")
