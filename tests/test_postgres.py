@@ -272,3 +272,21 @@ def test_check_reports_an_unknown_column_and_table_from_the_real_schema(big_rows
     assert 'relation "shop.ordres" does not exist' in messages
     offline = nsm("check", "t.yaml", "--offline", "--format", "json", "--select", "E")
     assert offline.code == 0 and json.loads(offline.stdout)["errors"] == 0
+
+
+def test_a_connection_dropped_mid_query_names_host_and_database(postgres, write, nsm,
+                                                                monkeypatch):
+    monkeypatch.setenv("NSM_TEST_PG_URL", postgres.url(password=READER_PASSWORD))
+    write("t.yaml", """
+        name: t
+        connections: {wh: {url: "${NSM_TEST_PG_URL}"}}
+        data:
+          d: {connection: wh, sql: "SELECT pg_terminate_backend(pg_backend_pid())::int AS x"}
+        root: {id: x, source: d.x}
+        """)
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1 and run.stdout == ""
+    assert run.stderr.startswith(f"t.yaml:2:25: connection 'wh': lost database 'sales' on "
+                                 f"127.0.0.1:{postgres.port}: "), run.stderr
+    assert "terminating connection" in run.stderr
+    assert "[E324]" in run.stderr and READER_PASSWORD not in run.stderr

@@ -261,7 +261,8 @@ def _postgres(target: Target) -> Session:
                 names = [d.name for d in cursor.description]
                 return names, cursor.fetchall()
         finally:
-            conn.rollback()  # nothing to keep: the transaction was read-only
+            with contextlib.suppress(Exception):  # a lost connection keeps its own error
+                conn.rollback()  # nothing to keep: the transaction was read-only
 
     return Session(target, run, conn.close)
 

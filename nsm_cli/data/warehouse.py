@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from nsm_cli.data.periods import day_period, month_period, order_labels, quarter
 from nsm_cli.data.tables import ALL, ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error
 from nsm_cli.tree.model import DataSpec, TreeFile
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 RUN, VALIDATE, OFFLINE = "run", "validate", "offline"  # what load_data does with databases
 _WRITES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command",
@@ -47,7 +51,7 @@ def dialect_of(spec: DataSpec, tree: TreeFile) -> str:
     return scheme.dialect if scheme else "postgres"
 
 
-def checked_sql(spec: DataSpec, dialect: str):
+def checked_sql(spec: DataSpec, dialect: str) -> exp.Query:
     """The block's `sql:` as a syntax tree, or E323: one SELECT/WITH, nothing that writes."""
     import sqlglot
     from sqlglot import exp
@@ -134,7 +138,8 @@ def filter_columns(node: object) -> list[str]:
     return [name for item in getattr(node, "items", ()) for name in filter_columns(item)]
 
 
-def relation(spec: DataSpec, dialect: str):
+def relation(spec: DataSpec, dialect: str) -> exp.Expression:
+    """The block's rows: its table, or its checked `sql:` as a subquery."""
     if spec.database.sql is not None:
         return sqlbuild.sql_relation(checked_sql(spec, dialect))
     return sqlbuild.table_relation(spec.database.table)
@@ -164,7 +169,7 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
         session.close()
 
 
-def _run(session: Session, query, spec: DataSpec) -> tuple[list[str], list[tuple]]:
+def _run(session: Session, query: exp.Expression, spec: DataSpec) -> tuple[list[str], list[tuple]]:
     dialect = session.target.scheme.dialect
     sql = sqlbuild.render(query, dialect)
     try:
@@ -173,7 +178,7 @@ def _run(session: Session, query, spec: DataSpec) -> tuple[list[str], list[tuple
         raise query_failed(session.target, exc, spec.span) from None
 
 
-def _columns(session: Session, source, spec: DataSpec) -> list[str]:
+def _columns(session: Session, source: exp.Expression, spec: DataSpec) -> list[str]:
     """The relation's column names from a LIMIT 0 query: planned, nothing scanned."""
     from sqlglot import exp
 
