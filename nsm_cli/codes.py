@@ -42,6 +42,7 @@ CORE_CODES: dict[str, str] = {
     "E313": "a source's where filter does not parse or names no column",
     # W2xx: evaluation
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
+    "W301": "data file has a header but no rows",
 }
 CORE_CODES["E113"] = "duplicate key in a mapping"
 CORE_CODES["E114"] = "invalid alert rule"

@@ -20,6 +20,7 @@ GROUPS = {
     "E2": "formulas",
     "E3": "data",
     "W2": "evaluation",
+    "W3": "data",
     "W4": "tree quality",
     "E9": "nsm itself",
 }
@@ -107,6 +108,8 @@ _CORE_EXAMPLES: dict[str, tuple[str, str, str]] = {
              "Fix the table, column or query; raise the connection's timeout if it is slow."),
     "E326": ("postgresql://… without psycopg", "pip install 'nsm-cli[postgres]'",
              "Install the extra the message names."),
+    "W301": ("d.csv holding only period,visits", "d.csv with a row per period",
+             "Export the rows too, or point the data entry at the file that has them."),
     "W201": ("formula: a / b where b is 0", "formula: a / max(b, 1)",
              "Guard the formula (max, clip) or fix the data that makes it undefined."),
     INTERNAL: ("nsm crashed on this file", "—",

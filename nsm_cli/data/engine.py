@@ -49,6 +49,7 @@ from nsm_cli.data.tables import (
     _find,
     _quote,
     build_table,
+    extra_cells,
     parse_cell,
     parse_cells,
     read_rows,
@@ -287,12 +288,8 @@ class _Block:
             raise
         self.plan_time = plan.time
         self.load(layout, plan)
-        result = self.aggregate(plan)
-        odd = {name: result.odd[name] for name in plan.numbers if result.odd.get(name)}
-        if odd:
-            self.map_cells(plan, list(odd))
-            result = self.aggregate(plan)
-        return self.finish(layout, plan, result)
+        self.map_cells(plan)
+        return self.finish(layout, plan, self.aggregate(plan))
 
     def metrics(self, layout: Layout, plan: _Plan) -> list[str]:
         """The block's columns but its period (or time) column, as the light reader lists them."""
@@ -508,13 +505,21 @@ class _Block:
                enumerate(odd_names)}
         return _Result(rows, list(sources), odd)
 
-    def map_cells(self, plan: _Plan, names: list[str]) -> None:
-        """Read the cells that are no plain number by nsm's rules; a map per column."""
-        for name in names:
-            column = plan.numbers[name]
-            found = self.con.execute(f"SELECT DISTINCT r_{column.ref} FROM {self.base} WHERE "
-                                     f"{column.rest()}", self.base_params).fetchall()
-            cells = [row[0] for row in found]
+    def map_cells(self, plan: _Plan) -> None:
+        """Read the cells that are no plain number (`1,200`, `92%`) by nsm's rules, once per
+        distinct cell, into a small map per column that the aggregate query joins."""
+        columns = [c for c in plan.numbers.values() if not c.numeric]  # typed: no map
+        if not columns:
+            return
+        parts = [f"SELECT DISTINCT {i} AS c, r_{c.ref} AS s FROM {self.base} WHERE {c.rest()}"
+                 for i, c in enumerate(columns)]
+        found = self.con.execute(" UNION ALL ".join(parts),
+                                 self.base_params * len(parts)).fetchall()
+        by_column: dict[int, list[str]] = {}
+        for index, cell in found:
+            by_column.setdefault(index, []).append(cell)
+        for index, cells in by_column.items():
+            column = columns[index]
             numbers, bad = parse_cells(cells)  # the light reader's rules, exactly
             refused = set(bad)
             good = [(c, float(v)) for i, (c, v) in enumerate(zip(cells, numbers, strict=True))
@@ -541,6 +546,9 @@ class _Block:
         # first appearance in the files (Parquet gives {file, row} as a dict)
         rows = sorted(result.rows, key=lambda row: tuple(row[2].values())
                       if isinstance(row[2], dict) else (row[2],))
+        if not rows:  # a header and no rows: no periods (load_data warns)
+            empty = {key: np.zeros(0) for key in result.keys}
+            return Table(spec, [], empty, self.metrics(layout, plan), None, 0)
         grain: str | None = None
         if plan.time is not None:
             periods = [_period_of(row[0], spec.grain or "month") for row in rows]
@@ -566,7 +574,8 @@ class _Block:
         for j, key in enumerate(result.keys):
             values = [rows[i][3 + j] for i in order]
             series[key] = np.array([np.nan if v is None else float(v) for v in values])
-        return Table(spec, periods, series, self.metrics(layout, plan), grain)
+        return Table(spec, periods, series, self.metrics(layout, plan), grain,
+                     sum(int(row[1]) for row in rows))
 
     def problems(self) -> Table | None:
         """Every bad cell, time or label with its place, found by reading the rows again
@@ -683,10 +692,8 @@ def _row_problems(spec: DataSpec, row: list[str], header: list[str], line: int,
                   key: int | None, checks: list[tuple[int, str]],
                   bad_times: set[str]) -> list[tuple[str, int, int, str]]:
     out: list[tuple[str, int, int, str]] = []
-    if len(row) > len(header):
-        out.append(("", line, len(header) + 1,
-                    f"this row has {len(row)} cells but the header has {len(header)}: quote "
-                    'a cell that holds a comma ("1,200") or remove the extra cells'))
+    if len(row) > len(header) and "".join(row[len(header):]).strip():
+        out.append(("", *extra_cells(line, len(row), len(header))))
     if key is not None:
         cell = row[key].strip() if key < len(row) else ""
         if not cell:

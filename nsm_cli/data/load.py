@@ -13,7 +13,7 @@ import numpy as np
 from nsm_cli.data.engine import read_block
 from nsm_cli.data.periods import sort_key
 from nsm_cli.data.tables import ColumnUse, Table
-from nsm_cli.diagnostics import Diagnostic, NsmError, error
+from nsm_cli.diagnostics import Diagnostic, NsmError, error, warning
 from nsm_cli.progress import bar
 from nsm_cli.tree.alert_rules import tree_problems
 from nsm_cli.tree.compile import CompiledTree, compile_tree
@@ -68,6 +68,10 @@ def load_data(tree: TreeFile, databases: str = "run") -> tuple[DataStore, list[D
             tables[name] = read_source(tree, spec, uses.get(name, []), databases)
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
+            continue
+        if tables[name].rows == 0:
+            diagnostics.append(warning("W301", f"data '{name}' ({spec.path}) has a header but "
+                                       "no rows: every node it feeds is missing", spec.span))
     periods, clash = merge_periods(tables)
     if clash is not None:
         diagnostics.append(clash)

@@ -70,7 +70,9 @@ class Column:
         return f"(CASE WHEN {self.number()} IS NULL THEN CAST({self.ref} AS VARCHAR) END)"
 
     def prepared(self, as_number: bool, as_text: bool) -> list[str]:
-        out = [self.ref]
+        """The column's cells as the query reads them; the raw cells only when nothing else
+        (the period and time columns)."""
+        out = [] if as_number or as_text else [self.ref]
         if as_number:
             out += [f"{self.plain()} AS {self.number()}", f"{self.rest_sql()} AS r_{self.ref}"]
         if as_text:

@@ -77,6 +77,7 @@ class Table:
     series: dict[tuple[str, str | None], np.ndarray]
     columns: list[str]
     grain: str | None = None  # the calendar grain of the periods; None for other labels
+    rows: int = -1  # data rows read (0: a header and nothing else)
 
 
 @dataclass
@@ -98,6 +99,7 @@ class RawRows:
     used: dict[str, RawColumn]  # the requested columns the file has
     ambiguous: dict[str, list[int]] = field(default_factory=dict)  # name -> header positions
     bad_labels: list[tuple[int, int]] = field(default_factory=list)  # (line, column) of empty ones
+    extra: list[tuple[int, int, str]] = field(default_factory=list)  # rows with too many cells
 
 
 def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
@@ -118,7 +120,10 @@ def _fail(message: str, span: Span) -> NsmError:
 
 
 def read_bytes(spec: DataSpec) -> bytes:
-    """The file's bytes; E303 when it cannot be read."""
+    """The file's bytes; E303 when it cannot be read (or is a FIFO, a device, too big)."""
+    from nsm_cli.data.files import check_regular
+
+    check_regular(spec, spec.path)
     try:
         with open(spec.path, "rb") as handle:
             data = handle.read()
@@ -188,6 +193,7 @@ def _find(header: list[str], name: str) -> int | None:
 
 def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and data rows with the physical line each row starts on; blank rows skipped."""
+    csv.field_size_limit(1 << 30)  # a 128 KB header cell is a cell, not a crash
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
@@ -225,7 +231,10 @@ def read_rows(spec: DataSpec, wanted: set[str]) -> RawRows:
     lines: list[int] = []
     rows: list[list[str]] = []
     bad_labels: list[tuple[int, int]] = []
+    extra: list[tuple[int, int, str]] = []
     for line, row in body:
+        if len(row) > len(header) and "".join(row[len(header):]).strip():
+            extra.append(extra_cells(line, len(row), len(header)))
         if period_at is not None:
             label = row[period_at].strip() if period_at < len(row) else ""
             if not label:
@@ -241,7 +250,13 @@ def read_rows(spec: DataSpec, wanted: set[str]) -> RawRows:
     else:
         columns, used, ambiguous = _wide_columns(header, period_at, rows, wanted)
     return RawRows(None if period_at is None else labels, np.asarray(lines, dtype=np.int64),
-                   columns, used, ambiguous, bad_labels)
+                   columns, used, ambiguous, bad_labels, extra)
+
+
+def extra_cells(line: int, cells: int, header: int) -> tuple[int, int, str]:
+    """A row with more cells than the header shifts every column after the comma: refused."""
+    return (line, header + 1, f"this row has {cells} cells but the header has {header}: quote "
+            'a cell that holds a comma ("1,200") or remove the extra cells')
 
 
 def _wide_columns(
@@ -390,7 +405,7 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         periods, codes, grain = period_codes(spec, raw.labels)
     noun = "metric" if spec.format == "long" else "column"
 
-    bad_cells = _label_problems(spec, raw.bad_labels)
+    bad_cells = _label_problems(spec, raw.bad_labels) + raw.extra
     parsed: dict[str, Parsed] = {}
     for name in dict.fromkeys(use.column for use in uses):
         column = raw.used.get(name)
@@ -407,7 +422,9 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
                               f"bad cell {_quote(column.cells[i])} in {where}: {NUMBER_HINT}"))
     found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous,
                   grain)
-    return assemble(spec, found, parsed, bad_cells, uses)
+    table = assemble(spec, found, parsed, bad_cells, uses)
+    table.rows = len(raw.lines)
+    return table
 
 
 def period_codes(spec: DataSpec, labels: Sequence[str]) -> tuple[list[str], np.ndarray,
