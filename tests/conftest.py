@@ -58,6 +58,22 @@ def write(tmp_path, monkeypatch):
     return put
 
 
+def plain_yaml(text: str, path: str = "<yaml>"):
+    """A YAML document as JSON-like data, read the way nsm reads it (dates stay text)."""
+    from nsm_cli.tree.yamlload import YMap, YSeq, load_yaml
+
+    def plain(value):
+        if isinstance(value, YMap):
+            return {str(k.value): plain(v) for k, v in value.items}
+        if isinstance(value, YSeq):
+            return [plain(item) for item in value.items]
+        if isinstance(value.value, (str, int, float, bool)) or value.value is None:
+            return value.value
+        return value.raw  # a date or timestamp: an editor's YAML server sees text
+
+    return plain(load_yaml(path, text))
+
+
 @pytest.fixture(scope="session")
 def postgres():
     """A throwaway PostgreSQL on 127.0.0.1 (tests/pgserver.py), stopped at the end."""

@@ -1,9 +1,10 @@
 """The package's shape is part of the design: data flows one way and the folders show it.
 
 tree file → model (`tree/`) → data (`data/`) → analyses (`analysis/`, `check/`) →
-renderers (`render/`) → commands (`cli/`). A module may import its own layer and the layers
-before it, never one after it (lazy imports inside functions included), and no two modules
-import each other in a cycle.
+renderers (`render/`) → commands (`cli/`); `authoring/` (templates, drafts from a CSV) writes
+tree files from the model and data layers, beside the analyses. A module may import its own
+layer and the layers before it, never one after it (lazy imports inside functions included),
+and no two modules import each other in a cycle.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nsm_cli"
 
 # Lower rank = earlier in the flow. The loose modules are the shared base.
 LAYERS = {"diagnostics": 0, "codes": 0, "numbers": 0, "progress": 0, "tree": 1, "data": 2,
-          "analysis": 3, "check": 4, "render": 4, "api": 5, "cli": 6, "__main__": 7}
+          "analysis": 3, "authoring": 3, "check": 4, "render": 4, "api": 5, "cli": 6, "__main__": 7}
 # The one cycle left: the polars/numpy CSV readers share private helpers with tables.py.
 # They are retired when DuckDB reads every file (issue #11); then this set must be empty.
 KNOWN_CYCLES: set[str] = set()

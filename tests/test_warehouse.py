@@ -359,3 +359,17 @@ def test_last_needs_a_time_column_in_a_database(write, nsm, tmp_path):
         """)
     run = nsm("eval", "t.yaml")
     assert run.code == 1 and run.stderr.startswith("t.yaml:5:23: data 'd': agg last needs")
+
+
+def test_the_schema_knows_connections_and_database_blocks():
+    import jsonschema
+    import yaml
+
+    from nsm_cli.tree.schema import tree_schema
+
+    validator = jsonschema.Draft202012Validator(tree_schema())
+    good = yaml.safe_load(SHOP.replace("table: shop.orders", "sql: SELECT * FROM shop.orders"))
+    assert list(validator.iter_errors(good)) == []
+    bad = yaml.safe_load(SHOP.replace('{url: "duckdb:///data/warehouse.duckdb"}',
+                                      "{url: x, password: hunter2}"))
+    assert any("password" in e.message for e in validator.iter_errors(bad))

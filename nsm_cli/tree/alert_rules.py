@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.numbers import MINUS, value_text
+from nsm_cli.tree.keys import key_names
 from nsm_cli.tree.model import Node, TreeFile
 from nsm_cli.tree.parser import parse_percent, suggest
 from nsm_cli.tree.yamlload import YMap, YScalar
 
-RULE_KEYS = ("min", "max", "falls_for", "change_below", "change_above")
+RULE_KEYS = key_names("alert")
 INVALID_RULE = "E114"
 _CHANGE = re.compile(r"^([+-]?)\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(%|pp|pt|pts)$", re.I)
 

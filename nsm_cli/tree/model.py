@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 
 from nsm_cli.diagnostics import Span
 from nsm_cli.tree.changes import Change
+from nsm_cli.tree.keys import choices_of
 from nsm_cli.tree.yamlload import YMap
 
-AGGS = ("sum", "mean", "min", "max", "last", "median", "count", "count_distinct")
+AGGS = choices_of("source", "agg")
 TEXT_AGGS = ("count", "count_distinct")  # these read any text (customer ids), not numbers
-FORMATS = ("wide", "long")
-GRAINS = ("day", "week", "month", "quarter", "year")
+FORMATS = choices_of("data", "format")
+GRAINS = choices_of("data", "grain")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ import re
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.tree.changes import POINTS, Change, parse_change
+from nsm_cli.tree.keys import choices_of, key_names
 from nsm_cli.tree.model import (
     AGGS,
+    FORMATS,
     GRAINS,
     Child,
     DataSpec,
@@ -25,16 +27,14 @@ from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_t
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-TOP_KEYS = ("version", "name", "description", "data", "period", "root", "guardrails",
-            "scenarios", "connections")
-NODE_KEYS = ("id", "name", "unit", "formula", "children", "source", "value", "benchmark",
-             "target", "direction", "owner", "actions", "description", "tags", "ignore",
-             "min", "max", "alert", "domain")
-DATA_KEYS = ("path", "period_column", "format", "encoding", "time", "grain", "segments",
-             "connection", "table", "sql")
-SOURCE_KEYS = ("data", "column", "agg", "where", "weight")
+# The keys each mapping may hold come from the one key table (also behind `nsm schema`).
+TOP_KEYS = key_names("top")
+NODE_KEYS = key_names("node")
+DATA_KEYS = key_names("data")
+SOURCE_KEYS = key_names("source")
+SCENARIO_KEYS = key_names("scenario")
+DIRECTIONS = choices_of("node", "direction")
 PROJECT_MARKERS = ("pyproject.toml", ".git", ".nsm.yaml")
-SCENARIO_KEYS = ("description", "set")
 SUPPORTED_VERSIONS = (1,)
 
 
@@ -252,7 +252,7 @@ class _Parser:
                     options["period_column_set"] = True
                 fmt = self.text(entry.get("format"), "format")
                 if fmt is not None:
-                    if fmt not in ("wide", "long"):
+                    if fmt not in FORMATS:
                         self.err("E112", f"format must be wide or long, not '{fmt}'",
                                  entry.get("format").span)
                     else:
@@ -426,11 +426,11 @@ class _Parser:
         direction = value.get("direction")
         if direction is not None:
             text = self.text(direction, "direction")
-            if text in ("up", "down"):
+            if text in DIRECTIONS:
                 node.direction = text
             elif text is not None:
                 self.err("E112", f"direction must be up or down, not '{text}'"
-                         f"{suggest(text, ('up', 'down'))}", direction.span)
+                         f"{suggest(text, DIRECTIONS)}", direction.span)
         node.owner = self.text(value.get("owner"), "owner", numbers_ok=True)
         node.actions = self.text_list(value.get("actions"), "actions")
         node.description = self.text(value.get("description"), "description", numbers_ok=True)

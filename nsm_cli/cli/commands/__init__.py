@@ -6,5 +6,8 @@ from nsm_cli.cli.commands import (
     eval,  # noqa: F401
     explain,  # noqa: F401
     goal_seek,  # noqa: F401
+    init,  # noqa: F401
+    mcp,  # noqa: F401
     rank_levers,  # noqa: F401
+    schema,  # noqa: F401
 )

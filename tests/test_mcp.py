@@ -1,0 +1,131 @@
+"""`nsm mcp` driven as an assistant drives it: the SDK's stdio client, a real server process.
+
+One session initialises, lists the tools and calls each one; its answers must be the JSON
+the commands print with --format json, and the MAU levers the articles' +65 / +50 / +15.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+pytest.importorskip("mcp")
+
+TOOLS = {"eval", "rank-levers", "explain", "goal-seek", "alerts", "check"}
+CALLS = {  # name → (tool arguments, the same request on the command line)
+    "rank-levers": ({"tree": "trees/mau.yaml", "points": True},
+                    ["rank-levers", "trees/mau.yaml", "--points"]),
+    "eval": ({"tree": "trees/arpu.yaml", "scenario": "li_plan"},
+             ["eval", "trees/arpu.yaml", "--scenario", "li_plan"]),
+    "explain": ({"tree": "trees/mau.yaml", "from_period": "2025-05", "to_period": "2025-06"},
+                ["explain", "trees/mau.yaml", "--from", "2025-05", "--to", "2025-06"]),
+    "goal-seek": ({"tree": "trees/funnel.yaml", "target": "600000", "levers": ["contact_rate"]},
+                  ["goal-seek", "trees/funnel.yaml", "--target", "600000", "--lever",
+                   "contact_rate"]),
+    "alerts": ({"tree": "trees/mau.yaml", "changes": ["complaint_rate=2%"]},
+               ["alerts", "trees/mau.yaml", "--set", "complaint_rate=2%"]),
+    "check": ({"paths": ["trees"]}, ["check", "trees"]),
+}
+FAILING = {  # name → arguments an assistant may get wrong, and what the error says
+    "missing": ("eval", {"tree": "trees/nope.yaml"}, "no such file: trees/nope.yaml [E100]"),
+    "usage": ("rank-levers", {"tree": "trees/mau.yaml", "sort": "size"}, "--sort"),
+    "outside": ("eval", {"tree": "/etc/passwd"}, "/etc/passwd is outside the folder nsm mcp "
+                "serves"),
+    "escape": ("check", {"paths": ["trees/../.."]}, "is outside the folder"),
+    "no trees": ("check", {"paths": ["requirements"]}, "no *.yaml or *.yml files in "
+                 "requirements"),
+}
+
+
+async def _session() -> dict:
+    from mcp import StdioServerParameters
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import stdio_client
+
+    server = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "nsm_cli", "mcp", "--root", str(ROOT)],
+                                   cwd=str(ROOT / "tests"), env={"NO_COLOR": "1"})
+    found: dict = {}
+    async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
+        found["init"] = await session.initialize()
+        found["tools"] = (await session.list_tools()).tools
+        for name, (arguments, _) in CALLS.items():
+            found[name] = await session.call_tool(name, arguments)
+        for case, (name, arguments, _) in FAILING.items():
+            found[case] = await session.call_tool(name, arguments)
+    return found
+
+
+@pytest.fixture(scope="module")
+def answers() -> dict:
+    import anyio
+
+    return anyio.run(_session)
+
+
+def text_of(result) -> str:
+    [content] = result.content
+    return content.text
+
+
+@pytest.mark.slow
+def test_the_server_introduces_itself_and_lists_one_tool_per_analysis(answers):
+    assert answers["init"].server_info.name == "nsm"
+    tools = {tool.name: tool for tool in answers["tools"]}
+    assert set(tools) == TOOLS
+    for tool in tools.values():
+        assert len(tool.description) > 30
+        assert set(tool.input_schema["required"]) in ({"tree"}, {"paths"})
+
+
+@pytest.mark.slow
+def test_rank_levers_on_mau_gives_the_articles_levers(answers):
+    result = answers["rank-levers"]
+    assert not result.is_error
+    levers = {lever["id"]: lever for lever in json.loads(text_of(result))["levers"]}
+    assert levers["retention_rate"]["delta"] == pytest.approx(6_500 * 0.01)     # +65
+    assert levers["recall_rate"]["delta"] == pytest.approx(5_000 * 0.01)        # +50
+    assert levers["first_service_rate"]["delta"] == pytest.approx(1_500 * 0.01)  # +15
+    assert levers["retention_rate"]["potential"] == pytest.approx(6_500 * 0.03)  # +195
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CALLS)
+def test_every_tool_answers_what_the_command_prints_with_format_json(answers, nsm, monkeypatch,
+                                                                       name):
+    monkeypatch.chdir(ROOT)
+    run = nsm(*CALLS[name][1], "--format", "json")
+    assert run.code in (0, 3), run.stderr
+    assert not answers[name].is_error, text_of(answers[name])
+    assert text_of(answers[name]) == run.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", FAILING)
+def test_bad_input_is_a_tool_error_with_the_commands_message(answers, case):
+    result = answers[case]
+    assert result.is_error
+    assert FAILING[case][2] in text_of(result)
+    assert "Traceback" not in text_of(result)
+
+
+def test_without_the_extra_it_says_what_to_install(nsm, monkeypatch):
+    for name in [m for m in sys.modules if m == "mcp" or m.startswith("mcp.")] + ["mcp"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the SDK were not installed
+    monkeypatch.delitem(sys.modules, "nsm_cli.cli.mcp_server", raising=False)
+    run = nsm("mcp")
+    assert run.code == 1 and run.stdout == ""
+    assert "pip install 'nsm-cli[mcp]'" in run.stderr
+
+
+@pytest.mark.slow
+def test_the_sdk_and_jsonschema_load_only_for_their_commands():
+    probe = ("import sys; from nsm_cli.cli import main; main(['init', '--list']); "
+             "print(sorted(m for m in ('mcp', 'jsonschema', 'pydantic') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert run.stdout.splitlines()[-1] == "[]"
