@@ -373,3 +373,14 @@ def test_the_schema_knows_connections_and_database_blocks():
     bad = yaml.safe_load(SHOP.replace('{url: "duckdb:///data/warehouse.duckdb"}',
                                       "{url: x, password: hunter2}"))
     assert any("password" in e.message for e in validator.iter_errors(bad))
+
+
+def test_eval_sends_one_query_and_explains_a_missing_column_from_the_schema(write, nsm,
+                                                                           tmp_path):
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP.replace("column: amount", "column: amout"))
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1 and run.stdout == ""
+    assert run.stderr == ("t.yaml:8:11: data 'orders' has no column 'amout' (did you mean "
+                          "'amount'?) [E302]\n")

@@ -88,14 +88,14 @@ class Plan:
     segments: list[str]
 
 
-def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str],
+def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str] | None,
          fold_case: bool = False) -> Plan:
-    """Measures for the uses, checked against the relation's columns (E302); with
-    `fold_case` (Snowflake) plain names match whatever their case."""
+    """Measures for the uses, checked against the relation's columns (E302; None: not
+    known, not checked); with `fold_case` (Snowflake) plain names match whatever their case."""
     time, grain = getattr(spec, "time", None), getattr(spec, "grain", None)
     if time:
         periods = sqlbuild.Periods(time=time, grain=grain or "month")
-    elif spec.period_column_set or spec.period_column in columns:
+    elif spec.period_column_set or spec.period_column in (columns or ()):
         periods = sqlbuild.Periods(column=spec.period_column)
     else:
         periods = None
@@ -113,7 +113,7 @@ def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str],
             problems.append(error("E305", f"data '{spec.name}': agg last needs the block's "
                                   "time column (database rows have no file order)", use.span))
     folded = {c.lower() for c in columns} if fold_case else set()
-    for name, span in needed:
+    for name, span in needed if columns is not None else ():
         if name not in columns and name.lower() not in folded:
             close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else \
@@ -156,17 +156,37 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
     where = target(tree.connections[spec.database.connection], tree.path)
     session = open_session(where)
     try:
+        if mode == RUN and (spec.time or spec.period_column_set):
+            return _aggregate(session, spec, uses, source)
         columns = _columns(session, source, spec)
         found = plan(spec, uses, columns, where.scheme.dialect in sqlbuild.UNQUOTED)
         query = sqlbuild.build_query(source, found.periods, found.measures,
                                      segments=found.segments)
         if mode == VALIDATE:
             _run(session, sqlbuild.limit_zero(query), spec)
-            return _empty(spec, uses, columns)
+            return _empty(spec, uses)
         names, rows = _run(session, query, spec)
-        return _table(spec, found, names, rows, columns)
+        return _table(spec, found, names, rows)
     finally:
         session.close()
+
+
+def _aggregate(session: Session, spec: DataSpec, uses: Sequence[ColumnUse],
+               source: exp.Expression) -> Table:
+    """The block's periods are known: one query, and the schema only to explain a failure
+    (a missing column as E302 with a suggestion, rather than the engine's words)."""
+    found = plan(spec, uses, None)
+    query = sqlbuild.build_query(source, found.periods, found.measures, segments=found.segments)
+    try:
+        names, rows = _run(session, query, spec)
+    except NsmError as failure:
+        try:
+            columns = _columns(session, source, spec)
+        except NsmError:
+            raise failure from None
+        plan(spec, uses, columns, session.target.scheme.dialect in sqlbuild.UNQUOTED)
+        raise
+    return _table(spec, found, names, rows)
 
 
 def _run(session: Session, query: exp.Expression, spec: DataSpec) -> tuple[list[str], list[tuple]]:
@@ -186,11 +206,11 @@ def _columns(session: Session, source: exp.Expression, spec: DataSpec) -> list[s
     return names
 
 
-def _empty(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str] | None = None,
-           ) -> Table:
-    """A block with no rows read: one period `all`, every value missing."""
+def _empty(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
+    """A block with no rows read: one period `all`, every value missing. A database table's
+    columns are not listed: nsm check's unused-column rule is for exported files."""
     series = {u.key: np.full(1, np.nan) for u in uses}
-    return Table(spec, [ALL], series, columns or [])
+    return Table(spec, [ALL], series, [])
 
 
 def period_label(value: object, grain: str | None) -> str | None:
@@ -227,8 +247,7 @@ def _number(value: object) -> float:
     raise TypeError(type(value).__name__)
 
 
-def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple],
-           columns: list[str]) -> Table:
+def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple]) -> Table:
     """Rows of (period, [segment, flag]…, count, measures…) → the block's Table."""
     at = {name.lower(): i for i, name in enumerate(names)}  # Snowflake answers in upper case
     grain = found.periods.grain if found.periods else None
@@ -259,4 +278,4 @@ def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple],
     if problems:
         raise NsmError(problems)
     table_grain = ordered.grain if grain is None else grain
-    return Table(spec, periods, series, columns, table_grain)
+    return Table(spec, periods, series, [], table_grain)
