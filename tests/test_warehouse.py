@@ -384,3 +384,17 @@ def test_eval_sends_one_query_and_explains_a_missing_column_from_the_schema(writ
     assert run.code == 1 and run.stdout == ""
     assert run.stderr == ("t.yaml:8:11: data 'orders' has no column 'amout' (did you mean "
                           "'amount'?) [E302]\n")
+
+
+def test_a_duckdb_query_past_the_timeout_is_interrupted(write, nsm, tmp_path):
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", """
+        name: slow
+        connections: {wh: {url: "duckdb:///data/warehouse.duckdb", timeout: 0.3}}
+        data:
+          d: {connection: wh, sql: "SELECT sum(i) AS x FROM range(100000000000) t(i)"}
+        root: {id: x, source: d.x}
+        """)
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1 and "Interrupted" in run.stderr and "ran past 0.3 s" in run.stderr
