@@ -229,8 +229,10 @@ def _duckdb(target: Target) -> Session:
     if not os.path.isfile(target.path or ""):
         raise NsmError([error("E324", f"connection '{target.connection.name}': the DuckDB file "
                               f"{target.path} does not exist", target.connection.span)])
-    config = {"enable_external_access": False, "lock_configuration": True}
-    conn = duckdb.connect(target.path, read_only=True, config=config)
+    conn = duckdb.connect(target.path, read_only=True,
+                          config={"enable_external_access": False})
+    conn.execute("SET enable_progress_bar = false")  # it would draw on stderr
+    conn.execute("SET lock_configuration = true")  # the query cannot undo the above
 
     def run(sql: str) -> tuple[list[str], list[tuple]]:
         timer = threading.Timer(target.timeout, conn.interrupt)
