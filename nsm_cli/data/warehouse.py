@@ -149,11 +149,13 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
                   mode: str = RUN) -> Table:
     """The block's table: aggregated in the database (RUN), or only planned there
     (VALIDATE: no row is scanned), or not asked at all (OFFLINE: an empty table)."""
+    guess = dialect_of(spec, tree)
+    source = relation(spec, guess)  # E323 before any connection, in every mode
     if mode == OFFLINE:
-        relation(spec, dialect_of(spec, tree))  # E323 even without a connection
         return _empty(spec, uses)
     where = target(tree.connections[spec.database.connection], tree.path)
-    source = relation(spec, where.scheme.dialect)  # E323 before any connection
+    if where.scheme.dialect != guess:  # a URL from the environment: its own dialect
+        source = relation(spec, where.scheme.dialect)
     session = open_session(where)
     try:
         if mode == RUN and (spec.time or spec.period_column_set):
