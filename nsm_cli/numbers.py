@@ -7,9 +7,13 @@ table and a Markdown comment, and is right to the last digit shown.
 from __future__ import annotations
 
 import math
+import re
 
 MINUS = "−"  # U+2212, as typeset; JSON output keeps plain numbers
 MISSING = "—"
+# currency symbols go before the number, as written in English and Chinese alike ($76,109,
+# ¥4,200); units that are words or codes (元, 人, USD) follow it after a space
+PREFIX_UNITS = frozenset("$¥￥€£")
 
 
 def is_missing(value: float | None) -> bool:
@@ -56,6 +60,9 @@ def value_text(value: float | None, unit: str | None, signed: bool = False) -> s
     if unit == "%":
         return percent(value, signed=signed)
     text = plain(value, signed=signed)
+    if unit in PREFIX_UNITS:
+        sign = text[0] if text[0] in ("+", MINUS) else ""
+        return f"{sign}{unit}{text[len(sign):]}"
     return f"{text} {unit}" if unit else text
 
 
@@ -86,3 +93,30 @@ def json_number(value: float | None, digits: int = 12) -> float | None:
     if value == 0:
         return 0.0
     return float(f"{value:.{digits}g}")
+
+
+# --- reading numbers as people type them (CSV cells, YAML values, --target) -----------
+
+MISSING_CELLS = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "none", "-", "—"})
+_NUMBER = re.compile(
+    r"(?P<sign>[+-]?)\s*(?P<currency>[$¥￥€£]?)\s*(?P<sign2>[+-]?)"
+    r"(?P<digits>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<exponent>[eE][+-]?[0-9]+)?\s*(?P<percent>[%％]?)"
+)
+_MINUSES = str.maketrans({"−": "-", "－": "-", "＋": "+"})
+
+
+def parse_cell(text: str) -> float | None:
+    """A cell as people type it → float; NaN when it says "no value", None when it is no number."""
+    cleaned = text.strip().translate(_MINUSES)
+    if cleaned.lower() in MISSING_CELLS:
+        return math.nan
+    match = _NUMBER.fullmatch(cleaned)
+    if match is None or (match["sign"] and match["sign2"]):
+        return None
+    value = float(match["digits"].replace(",", "") + (match["exponent"] or ""))
+    if "-" in (match["sign"], match["sign2"]):
+        value = -value
+    if match["percent"]:
+        value /= 100
+    return value if math.isfinite(value) else None

@@ -225,7 +225,7 @@ def test_quiet_and_empty_trees_exit_0(nsm):
 
 @pytest.mark.parametrize("args, code, words", [
     (["--period", "2030-01"], 2, "no such period"),
-    (["--format", "yaml"], 2, "choose one of text, json"),
+    (["--format", "yaml"], 2, "choose one of text, json, markdown"),
     (["--scenario", "nope"], 2, "no such scenario"),
 ])
 def test_alerts_usage_errors_exit_2(nsm, args, code, words):

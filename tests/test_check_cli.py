@@ -235,7 +235,8 @@ def test_sarif_carries_every_rule_and_relative_locations():
     ({}, "✓ 1 file"),
     ({"GITHUB_ACTIONS": "true"}, "nsm check: 1 file"),
     ({"NSM_FORMAT": "json"}, '"files": 1'),
-    ({"NSM_FORMAT": "markdown"}, "✓ 1 file"),       # a format of eval only: auto
+    ({"NSM_FORMAT": "markdown"}, "### nsm check · 1 file"),
+    ({"NSM_FORMAT": "mermaid"}, "✓ 1 file"),        # a format of eval only: auto
     ({"NSM_FORMAT": "text", "GITHUB_ACTIONS": "true"}, "✓ 1 file"),
 ])
 def test_the_format_defaults_from_the_environment(nsm, write, monkeypatch, env, expected):

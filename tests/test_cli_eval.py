@@ -133,7 +133,7 @@ def test_markdown_is_a_table(nsm):
     (["--scenario", "nope"], "no such scenario"),
     (["--set", "nope=1"], "no such node"),
     (["--set", "contact_rate"], "expected ID=CHANGE"),
-    (["--format", "yaml"], "choose one of text, json, markdown"),
+    (["--format", "yaml"], "choose one of text, json, markdown, mermaid, dot"),
 ])
 def test_usage_errors_exit_2_with_a_message(nsm, args, words):
     run = nsm("eval", TREES / "funnel.yaml", *args)

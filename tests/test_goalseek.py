@@ -265,7 +265,7 @@ def test_scan_points_stay_within_the_domain():
     (["--target", "lots"], "--target lots: expected a number"),
     (["--period", "2030-01"], "--period 2030-01: no such period"),
     (["--scenario", "nope"], "--scenario nope: no such scenario"),
-    (["--format", "markdown"], "--format markdown: choose one of text, json"),
+    (["--format", "yaml"], "--format yaml: choose one of text, json, markdown"),
 ])
 def test_wrong_usage_exits_2(nsm, args, message):
     run = nsm("goal-seek", TREES / "funnel.yaml", *args)

@@ -517,7 +517,7 @@ def test_cli_json_is_valid_and_alone_on_stdout(nsm):
     (["--top", "0"], 2, "--top"),
     (["--period", "2030-01"], 2, "no such period"),
     (["--scenario", "nope"], 2, "no such scenario"),
-    (["--format", "yaml"], 2, "choose one of text, json"),
+    (["--format", "yaml"], 2, "choose one of text, json, markdown"),
 ])
 def test_cli_usage_errors_exit_2_with_a_message(nsm, args, code, words):
     run = nsm("rank-levers", TREES / "mau.yaml", *args)

@@ -182,7 +182,7 @@ def test_bad_trend_options_are_usage_errors(nsm, small, args, words):
     assert words in run.stderr
 
 
-def render(result, width=100) -> str:
+def render(result, width=160) -> str:
     console = Console(width=width, file=io.StringIO(), color_system=None)
     console.print(EVAL_FORMATS["text"](result))
     return console.file.getvalue()

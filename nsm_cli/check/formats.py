@@ -175,9 +175,29 @@ def render_sarif(result: CheckResult) -> str:
     return json.dumps(sarif_log(result), ensure_ascii=False, indent=2) + "\n"
 
 
+def _md(text: str) -> str:
+    """Text safe in a Markdown table cell (a message may quote `a | b` or `a * b`)."""
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+    return " ".join(escaped.replace("<", "&lt;").replace(">", "&gt;").split("\n"))
+
+
+def render_markdown(result: CheckResult) -> str:
+    """A pull-request comment: one table of findings, then the summary."""
+    lines = [f"### nsm check · {summary(result)}", ""]
+    if result.diagnostics:
+        lines += ["| file | line | severity | code | message |", "|:--|--:|:--|:--|:--|"]
+        lines += [f"| {_md(d.span.file)} | {d.span.line}:{d.span.column} | "
+                  f"{SYMBOLS[d.severity]} {d.severity} | {d.code} | {_md(d.message)} |"
+                  for d in result.diagnostics]
+    else:
+        lines.append("✓ no findings")
+    return "\n".join(lines) + "\n"
+
+
 CHECK_FORMATS: dict[str, Callable[[CheckResult], Any]] = {
     "text": render_text,
     "json": render_json,
+    "markdown": render_markdown,
     "github": render_github,
     "sarif": render_sarif,
 }

@@ -50,9 +50,17 @@ def _nsm(
     """
 
 
-def check_format(name: str, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
+def check_format(name: str | None, registry: dict[str, Callable[..., Any]]) -> Callable[..., Any]:
+    """The renderer for --format; without it, $NSM_FORMAT where this command offers it, else text.
+
+    An environment variable is a preference shared by every command, so a format one command
+    lacks falls back to text instead of failing; an explicit --format is checked strictly.
+    """
     from nsm_cli.diagnostics import require_choice
 
+    if name is None:
+        wanted = os.environ.get("NSM_FORMAT", "").strip()
+        return registry[wanted if wanted in registry else "text"]
     return registry[require_choice("--format", name, registry)]
 
 

@@ -30,10 +30,11 @@ SetOpt = Annotated[
     ),
 ]
 FormatOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--format", "-f", envvar="NSM_FORMAT", metavar="FORMAT",
+        "--format", "-f", metavar="FORMAT", show_default=False,
         help="Output format: text for people, json for scripts (nothing else on stdout), "
-        "markdown for a pull-request comment where the command offers it.",
+        "markdown for a pull-request comment. Default: $NSM_FORMAT when this command "
+        "offers it, else text.",
     ),
 ]

@@ -15,9 +15,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
-import glob
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -79,6 +77,8 @@ def data_files(spec: DataSpec, tree_path: str | None = None) -> list[str]:
     if not spec.is_glob:
         check_regular(spec, spec.path)
         return [spec.path]
+    import glob
+
     matches = sorted(glob.glob(spec.path, recursive=True))[: MAX_FILES + 1]
     if not matches:
         raise NsmError([error("E303", f"data '{spec.name}': no file matches {spec.path}",
@@ -159,6 +159,8 @@ def _utf8_copies(spec: DataSpec, files: list[str]) -> Iterator[list[str]]:
             _transcode(spec, path, None, codec)  # only checks: text, and decodes
         yield files
         return
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="nsm-") as folder:
         out = []
         for i, path in enumerate(files):

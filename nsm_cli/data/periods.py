@@ -21,22 +21,22 @@ _MONTHS = {name: i for i, names in enumerate(
 _MONTH_NAME = "|".join(sorted(_MONTHS, key=len, reverse=True))
 
 _Y = r"(?P<y>[12][0-9]{3})"
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (grain, re.compile(pattern, re.IGNORECASE)) for grain, pattern in (
-        ("day", _Y + r"(?P<s>[-/.])(?P<m>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})"),
-        ("day", _Y + r"(?P<m>[0-9]{2})(?P<d>[0-9]{2})"),
-        ("day", _Y + r"\s*年\s*(?P<m>[0-9]{1,2})\s*月\s*(?P<d>[0-9]{1,2})\s*[日号]"),
-        ("week", _Y + r"[- ]?W(?P<w>[0-9]{1,2})"),
-        ("quarter", _Y + r"[- ]?Q(?P<q>[1-4])"),
-        ("quarter", r"Q(?P<q>[1-4])[- ]?" + _Y),
-        ("quarter", _Y + r"\s*年\s*(?:第\s*(?P<q2>[1-4一二三四])\s*季度?|Q(?P<q>[1-4]))"),
-        ("month", _Y + r"[-/.](?P<m>[0-9]{1,2})"),
-        ("month", _Y + r"(?P<m>[0-9]{2})"),
-        ("month", _Y + r"\s*年\s*(?P<m>[0-9]{1,2})\s*月"),
-        ("month", rf"(?P<name>{_MONTH_NAME})\.?[ \-]?" + _Y),
-        ("month", _Y + rf"[ \-]?(?P<name>{_MONTH_NAME})"),
-        ("year", _Y + r"\s*年?"),
-    ))
+_SPELLINGS: tuple[tuple[str, str], ...] = (
+    ("day", _Y + r"(?P<s>[-/.])(?P<m>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})"),
+    ("day", _Y + r"(?P<m>[0-9]{2})(?P<d>[0-9]{2})"),
+    ("day", _Y + r"\s*年\s*(?P<m>[0-9]{1,2})\s*月\s*(?P<d>[0-9]{1,2})\s*[日号]"),
+    ("week", _Y + r"[- ]?W(?P<w>[0-9]{1,2})"),
+    ("quarter", _Y + r"[- ]?Q(?P<q>[1-4])"),
+    ("quarter", r"Q(?P<q>[1-4])[- ]?" + _Y),
+    ("quarter", _Y + r"\s*年\s*(?:第\s*(?P<q2>[1-4一二三四])\s*季度?|Q(?P<q>[1-4]))"),
+    ("month", _Y + r"[-/.](?P<m>[0-9]{1,2})"),
+    ("month", _Y + r"(?P<m>[0-9]{2})"),
+    ("month", _Y + r"\s*年\s*(?P<m>[0-9]{1,2})\s*月"),
+    ("month", rf"(?P<name>{_MONTH_NAME})\.?[ \-]?" + _Y),
+    ("month", _Y + rf"[ \-]?(?P<name>{_MONTH_NAME})"),
+    ("year", _Y + r"\s*年?"),
+)
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = []  # compiled on first use (start-up time)
 _CHINESE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
 
 
@@ -54,6 +54,9 @@ def parse_period(text: str) -> Period | None:
     cleaned = str(text).strip()
     if not cleaned or len(cleaned) > 40:
         return None
+    if not _PATTERNS:
+        _PATTERNS.extend((grain, re.compile(pattern, re.IGNORECASE))
+                         for grain, pattern in _SPELLINGS)
     for grain, pattern in _PATTERNS:
         match = pattern.fullmatch(cleaned)
         if match is not None:

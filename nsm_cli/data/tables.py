@@ -13,7 +13,6 @@ import csv
 import difflib
 import io
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from nsm_cli.data.periods import order_labels
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
+from nsm_cli.numbers import MISSING_CELLS, parse_cell
 from nsm_cli.tree.model import AGGS, FORMATS, TEXT_AGGS, DataSpec
 
 ALL = "all"  # the one period of a file without a period column
@@ -32,15 +32,8 @@ AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
 NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
 # Cells that mean "no value" (compared lower-cased, after stripping).
-MISSING_CELLS = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "none", "-", "—"})
 
 # A number as people type it: sign, currency, thousands commas, exponent, percent.
-_NUMBER = re.compile(
-    r"(?P<sign>[+-]?)\s*(?P<currency>[$¥￥€£]?)\s*(?P<sign2>[+-]?)"
-    r"(?P<digits>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?P<exponent>[eE][+-]?[0-9]+)?\s*(?P<percent>[%％]?)"
-)
-_MINUSES = str.maketrans({"−": "-", "－": "-", "＋": "+"})
 
 
 @dataclass(frozen=True)
@@ -315,22 +308,6 @@ def _long_columns(
 
 
 # --- parsing and aggregating: rows → per-period arrays ---------------------------------------
-
-
-def parse_cell(text: str) -> float | None:
-    """A cell as people type it → float; NaN when it says "no value", None when it is no number."""
-    cleaned = text.strip().translate(_MINUSES)
-    if cleaned.lower() in MISSING_CELLS:
-        return math.nan
-    match = _NUMBER.fullmatch(cleaned)
-    if match is None or (match["sign"] and match["sign2"]):
-        return None
-    value = float(match["digits"].replace(",", "") + (match["exponent"] or ""))
-    if "-" in (match["sign"], match["sign2"]):
-        value = -value
-    if match["percent"]:
-        value /= 100
-    return value if math.isfinite(value) else None
 
 
 def _present(cells: Sequence[str]) -> np.ndarray:

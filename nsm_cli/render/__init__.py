@@ -65,3 +65,178 @@ def plain_table() -> Any:
     from rich.table import Table
 
     return Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")
+
+
+def md_cell(text: str) -> str:
+    """Text safe inside a Markdown table cell: pipes, emphasis and tags escaped, line breaks
+    made spaces (a formula's `a * b * c` must not turn italic)."""
+    escaped = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+    escaped = escaped.replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(escaped.split("\n"))
+
+
+def md_table(header: list[str], align: list[str], rows: list[list[str]]) -> list[str]:
+    """A GitHub-flavoured Markdown table; `align` holds `:--`, `--:` or `:-:` per column."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+# --- text that fits: wrap names, never cut a number ------------------------------------------
+
+MIN_NAME = 16   # cells a wrapped name keeps beside its tree guides, at the least
+
+
+def cell_width(cell: Any) -> int:
+    """The widest line of a cell, in terminal cells (a Han character is two)."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return max((cell_len(line) for line in text.split("\n")), default=0)
+
+
+def natural_width(table: Any) -> int:
+    """The width a borderless table takes unshrunk: widest cell per column plus the gaps."""
+    columns = [max([cell_width(column.header), *map(cell_width, column.cells)])
+               for column in table.columns]
+    return sum(columns) + 2 * (len(columns) - 1)
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """Lines of at most `width` cells, broken between words (inside a word only when it is
+    longer than a line, as Chinese names are)."""
+    from rich.cells import cell_len
+
+    width = max(width, 2)
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if cell_len(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for char in word:
+            if cell_len(line + char) > width:
+                lines.append(line)
+                line = ""
+            line += char
+    lines.append(line)
+    return lines
+
+
+def tree_label(prefix: str, name: str, width: int | None, has_kids: bool,
+               style: str = "", extra: list[tuple[str, str]] = ()) -> Any:
+    """A tree row's label: guides, then the name wrapped to `width` cells (None: one line).
+
+    Continuation lines carry the guides on, so the tree still reads when names wrap;
+    `extra` adds (text, style) pieces after the name (marks, a unit, an owner line).
+    """
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    label = Text(prefix, style="dim")
+    if width is None:
+        label.append(name, style=style)
+        for text, piece_style in extra:
+            label.append(text, style=piece_style)
+        return label
+    further = prefix.replace("├── ", "│   ").replace("└── ", "    ")
+    further += "│   " if has_kids else "    "
+    room = max(width - cell_len(further), MIN_NAME // 2)
+    words = name + "".join(text for text, _ in extra)
+    lines = wrap_words(words, room)
+    position = 0
+    for number, line in enumerate(lines):
+        if number:
+            label.append("\n" + further, style="dim")
+        start = words.index(line, position) if line else position
+        _append_styled(label, line, start, len(name), style, extra)
+        position = start + len(line)
+    return label
+
+
+def _append_styled(label: Any, line: str, start: int, name_length: int, style: str,
+                   extra: list[tuple[str, str]]) -> None:
+    """Append one wrapped line, styling the name's part and each extra piece as given."""
+    bounds = [(0, name_length, style)]
+    at = name_length
+    for text, piece_style in extra:
+        bounds.append((at, at + len(text), piece_style))
+        at += len(text)
+    end = start + len(line)
+    for low, high, piece_style in bounds:
+        low, high = max(low, start), min(high, end)
+        if low < high:
+            label.append(line[low - start:high - start], style=piece_style)
+
+
+class Fitted:
+    """A table laid out when printed: as built if it fits, else with names wrapped, else in
+    its compact form (units and owners beside the names), so numbers are never cut.
+
+    `build(name_width, compact)` makes the table; column 0 holds the names. `min_name` is
+    the narrowest the names' column may get (tree guides included).
+    """
+
+    WIDE_ENOUGH = 36   # below this many cells for names, the compact form reads better
+
+    def __init__(self, build: Callable[[int | None, bool], Any], min_name: int = MIN_NAME):
+        self.build = build
+        self.min_name = min_name
+
+    def __rich_console__(self, console: Any, options: Any):
+        width = options.max_width
+        room = self.min_name
+        for compact in (False, True):
+            table = self.build(None, compact)
+            whole = natural_width(table)
+            if whole <= width:
+                yield table
+                return
+            names = max([cell_width(table.columns[0].header),
+                         *map(cell_width, table.columns[0].cells)])
+            room = width - (whole - names)
+            if room >= (self.min_name if compact else max(self.min_name, self.WIDE_ENOUGH)):
+                yield self.build(room, compact)
+                return
+        # too many columns for one table: the names and as many columns as fit, then the
+        # names again with the rest, so no column is cut off at the terminal's edge
+        table = self.build(max(self.min_name, width // 3), True)
+        yield from split_columns(table, width)
+
+
+def split_columns(table: Any, width: int) -> list[Any]:
+    """The table as several, each with column 0 and as many of the others as fit `width`."""
+    sizes = [max([cell_width(c.header), *map(cell_width, c.cells)]) for c in table.columns]
+    groups: list[list[int]] = [[]]
+    used = sizes[0]
+    for index in range(1, len(sizes)):
+        if groups[-1] and used + 2 + sizes[index] > width:
+            groups.append([])
+            used = sizes[0]
+        groups[-1].append(index)
+        used += 2 + sizes[index]
+    parts: list[Any] = []
+    for number, group in enumerate(groups):
+        part = plain_table()
+        for column in [table.columns[0]] + [table.columns[i] for i in group]:
+            part.add_column(column.header, justify=column.justify, no_wrap=column.no_wrap,
+                            min_width=column.min_width, overflow=column.overflow)
+        for row in range(table.row_count):
+            part.add_row(*[table.columns[i]._cells[row] for i in [0, *group]])
+        if number:
+            parts.append("")
+        parts.append(part)
+    return parts
+
+
+def min_name_width(rows: list[tuple[str, str, bool]]) -> int:
+    """The narrowest a tree's names column may get: the deepest guides and a few cells."""
+    from rich.cells import cell_len
+
+    deepest = max((cell_len(prefix) for prefix, _, _ in rows), default=0)
+    return deepest + 4 + MIN_NAME // 2

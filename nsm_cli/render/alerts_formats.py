@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.text import Text
 
 from nsm_cli.numbers import value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
+from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
 BELL = "🔔"
 
@@ -33,10 +33,10 @@ def render_text(result: dict[str, Any]) -> Group:
     else:
         table = plain_table()
         table.add_column("", no_wrap=True)
-        table.add_column("metric", no_wrap=True, overflow="ellipsis")
+        table.add_column("metric", overflow="fold")
         table.add_column("rule", no_wrap=True)
         table.add_column("value", justify="right", no_wrap=True)
-        table.add_column("owner", no_wrap=True, overflow="ellipsis")
+        table.add_column("owner", overflow="fold")
         table.add_column("what happened", overflow="fold")
         for alert in result["fired"]:
             rule = alert["rule_text"] + (" (bound)" if alert["source"] == "bound" else "")
@@ -54,7 +54,27 @@ def render_text(result: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
+def render_markdown(result: dict[str, Any]) -> str:
+    """The firing alerts as a GitHub Markdown table, for an issue or a chat message."""
+    lines = [f"### {md_cell(_title(result))}", ""]
+    if not result["fired"]:
+        lines.append("✓ no alert fired" if result["checked"] else "no alert rules")
+    else:
+        body = [[BELL, md_cell(a["name"] + (" (guardrail)" if a["guardrail"] else "")),
+                 md_cell(a["rule_text"] + (" (bound)" if a["source"] == "bound" else "")),
+                 value_text(a["value"], a["unit"]), md_cell(a["owner"] or ""),
+                 md_cell(a["message"])] for a in result["fired"]]
+        lines += md_table(["", "metric", "rule", "value", "owner", "what happened"],
+                          [":-:", ":--", ":--", "--:", ":--", ":--"], body)
+    if result["skipped"]:
+        lines.append("")
+        lines += [f"- ? {md_cell(s['id'])} {md_cell(s['rule_text'])}: not judged, "
+                  f"{md_cell(s['reason'])}" for s in result["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
 ALERTS_FORMATS: dict[str, Renderer] = {
     "text": render_text,
     "json": to_json,
+    "markdown": render_markdown,
 }

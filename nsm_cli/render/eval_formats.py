@@ -9,7 +9,17 @@ from rich.table import Table
 from rich.text import Text
 
 from nsm_cli.numbers import MISSING, change_text, is_missing, percent, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
+from nsm_cli.render import (
+    Fitted,
+    Renderer,
+    keep_numbers_whole,
+    min_name_width,
+    plain_table,
+    to_json,
+    tree_guides,
+    tree_label,
+)
+from nsm_cli.render.diagrams import render_dot, render_mermaid
 
 STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
 MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}
@@ -59,6 +69,15 @@ def gap_text(node: dict[str, Any]) -> str:
     return f"{arrow} {change_text(gap, None)}{tail}"
 
 
+def target_gap(node: dict[str, Any]) -> tuple[str, bool | None]:
+    """`✗ −420 人` (short of the target) or `✓ +50 人`, judged with the node's direction."""
+    gap = node.get("target_gap")
+    if gap is None:
+        return "", None
+    met = gap >= 0 if node["direction"] == "up" else gap <= 0
+    return f"{'✓' if met else '✗'} {change_text(gap, node['unit'])}", met
+
+
 def _observed(node: dict[str, Any]) -> str:
     if node["observed"] is None:
         return ""
@@ -88,75 +107,126 @@ def _title(result: dict[str, Any]) -> str:
 
 
 def render_text(result: dict[str, Any]) -> Group:
-    """The tree with value, benchmark, gap, target and owner in aligned columns."""
-    nodes = {node["id"]: node for node in result["nodes"]}
-    # trends and comparisons are about movement: the observed-vs-formula check makes room
-    moving = bool(result.get("trend") or result.get("compare"))
-    show_observed = not moving and any(n["observed"] is not None for n in nodes.values())
-    show_target = any(n["target"] is not None for n in nodes.values())
-    show_change = bool(result["changes"])
-    show_trend = bool(result.get("trend"))
-    compare = result.get("compare")
-    table = plain_table()
-    table.add_column("metric", no_wrap=True, overflow="ellipsis")
-    table.add_column("value", justify="right", no_wrap=True)
-    if show_change:
-        table.add_column("vs base", justify="right", no_wrap=True)
-    _add_history_columns(table, show_trend, compare)
-    if show_observed:
-        table.add_column("observed", justify="right", no_wrap=True)
-    table.add_column("benchmark", justify="right", no_wrap=True)
-    table.add_column("gap", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
-    if show_target:
-        table.add_column("target", justify="right", no_wrap=True)
-    table.add_column("owner", no_wrap=True, overflow="ellipsis")
-    for prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
-        node = nodes[node_id]
-        label = Text(prefix, style="dim")
-        if is_ref:
-            label.append(f"↪ {node['name']}", style="italic")
-            label.append(" (shared, see above)", style="dim")
-            table.add_row(label, Text(value_text(node["value"], node["unit"]), style="dim"))
-            continue
-        label.append(node["name"], style="bold" if node["depth"] == 0 else "")
-        if node["breached"]:
-            label.append(" ⚠ " + node["breached"].replace("_", " "), style="bold red")
-        if marks := alert_marks(node):
-            label.append(" " + marks, style="bold yellow")
-        style = STYLES[node["status"]]
-        value = Text(value_text(node["value"], node["unit"]))
-        if node["value"] is None:
-            value.stylize("dim")
-        cells: list[Any] = [label, value]
-        if show_change:
-            cells.append(_change(node))
-        cells += _history_cells(node, show_trend, compare)
-        if show_observed:
-            observed = _observed(node)
-            cells.append(Text(observed, style="yellow" if observed.startswith("≠") else "dim"))
-        benchmark = node["benchmark"]
-        cells.append("" if benchmark is None else value_text(benchmark, node["unit"]))
-        cells.append(Text(gap_text(node), style=style))
-        cells.append(Text(MARKS[node["status"]], style=style))
-        if show_target:
-            target = node["target"]
-            cells.append("" if target is None else value_text(target, node["unit"]))
-        cells.append(Text(node["owner"] or "", style="cyan"))
-        table.add_row(*cells)
-    keep_numbers_whole(table)
-    parts: list[Any] = [Text(_title(result), style="bold"), table]
+    """The tree with value, benchmark, gap, target and owner in aligned columns, laid out
+    to fit the terminal: names wrap first, then units and owners move beside the names."""
+    narrowest = min_name_width(tree_guides(result["nodes"], result["root"]))
+    parts: list[Any] = [Text(_title(result), style="bold"),
+                        Fitted(lambda width, compact: tree_table(result, width, compact),
+                               narrowest)]
     if result["guardrails"]:
         parts.append(Text(""))
-        parts.append(guardrail_table(result["guardrails"], compare))
+        parts.append(guardrail_table(result["guardrails"], result.get("compare")))
     return Group(*parts)
 
 
-def _change(node: dict[str, Any]) -> Text:
+def _shown_unit(unit: str | None, compact: bool) -> str | None:
+    """In the compact layout numbers go without their unit (it stands beside the name)."""
+    return unit if not compact or unit == "%" else None
+
+
+def _columns(table: Table, result: dict[str, Any], compact: bool) -> dict[str, bool]:
+    nodes = result["nodes"]
+    # trends and comparisons are about movement: the observed-vs-formula check makes room;
+    # under a scenario or --set the observation belongs to the base, not to what-if values
+    moving = bool(result.get("trend") or result.get("compare"))
+    shown = {"observed": not moving and not result["changes"]
+             and any(n["observed"] is not None for n in nodes),
+             "target": any(n["target"] is not None for n in nodes),
+             "change": bool(result["changes"]), "trend": bool(result.get("trend"))}
+    table.add_column("metric", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    if shown["change"]:
+        table.add_column("vs base", justify="right", no_wrap=True)
+    _add_history_columns(table, shown["trend"], result.get("compare"))
+    if shown["observed"]:
+        table.add_column("observed", justify="right", no_wrap=True)
+    table.add_column("bench" if compact else "benchmark", justify="right", no_wrap=True)
+    table.add_column("gap", justify="right", no_wrap=True)
+    if not compact:
+        table.add_column("", no_wrap=True)
+    if shown["target"]:
+        table.add_column("target", justify="right", no_wrap=True)
+        if not compact:
+            table.add_column("to target", justify="right", no_wrap=True)
+    if not compact:
+        table.add_column("owner", no_wrap=True)
+    return shown
+
+
+def tree_table(result: dict[str, Any], width: int | None = None,
+               compact: bool = False) -> Table:
+    """The tree-table; names wrapped to `width` cells; `compact` puts each node's unit and
+    owner beside its name and each mark beside its number, for a narrow terminal."""
+    nodes = {node["id"]: node for node in result["nodes"]}
+    table = plain_table()
+    shown = _columns(table, result, compact)
+    rows = tree_guides(result["nodes"], result["root"])
+    for position, (prefix, node_id, is_ref) in enumerate(rows):
+        node = nodes[node_id]
+        unit = _shown_unit(node["unit"], compact)
+        kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
+        if is_ref:
+            label = tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
+                               [(" (shared, see above)", "dim")])
+            table.add_row(label, Text(value_text(node["value"], unit), style="dim"))
+            continue
+        label = tree_label(prefix, node["name"], width, kids,
+                           "bold" if node["depth"] == 0 else "", _label_extra(node, compact))
+        table.add_row(label, *_node_cells(node, unit, shown, result, compact))
+    return keep_numbers_whole(table)
+
+
+def _label_extra(node: dict[str, Any], compact: bool) -> list[tuple[str, str]]:
+    extra = []
+    if node["breached"]:
+        extra.append((" ⚠ " + node["breached"].replace("_", " "), "bold red"))
+    if marks := alert_marks(node):
+        extra.append((" " + marks, "bold yellow"))
+    if compact and node["unit"] and node["unit"] != "%":
+        extra.append((f" [{node['unit']}]", "dim"))
+    if compact and node["owner"]:
+        extra.append((f" · {node['owner']}", "cyan"))
+    return extra
+
+
+def _node_cells(node: dict[str, Any], unit: str | None, shown: dict[str, bool],
+                result: dict[str, Any], compact: bool) -> list[Any]:
+    style = STYLES[node["status"]]
+    value = Text(value_text(node["value"], unit))
+    if node["value"] is None:
+        value.stylize("dim")
+    cells: list[Any] = [value]
+    if shown["change"]:
+        cells.append(_change(node, unit))
+    cells += _history_cells({**node, "unit": unit}, shown["trend"], result.get("compare"))
+    if shown["observed"]:
+        observed = _observed({**node, "unit": unit})
+        cells.append(Text(observed, style="yellow" if observed.startswith("≠") else "dim"))
+    benchmark = node["benchmark"]
+    cells.append("" if benchmark is None else value_text(benchmark, unit))
+    mark = MARKS[node["status"]]
+    if compact:
+        cells.append(Text(f"{gap_text(node)} {mark}".strip(), style=style))
+    else:
+        cells += [Text(gap_text(node), style=style), Text(mark, style=style)]
+    if shown["target"]:
+        target = "" if node["target"] is None else value_text(node["target"], unit)
+        reached, met = target_gap({**node, "unit": unit})
+        met_style = "" if met is None else ("green" if met else "red")
+        if compact:
+            cells.append(Text(f"{target} {reached}".strip(), style=met_style))
+        else:
+            cells += [target, Text(reached, style=met_style)]
+    if not compact:
+        cells.append(Text(node["owner"] or "", style="cyan"))
+    return cells
+
+
+def _change(node: dict[str, Any], unit: str | None) -> Text:
     delta, base = node.get("change"), node.get("base")
     if delta is None or abs(delta) <= 1e-12:
         return Text("")
-    text = change_text(delta, node["unit"])
+    text = change_text(delta, unit)
     if node["unit"] != "%" and base:
         text += f" {percent(delta / abs(base), signed=True, decimals=1)}"
     return Text(text, style="bold")
@@ -233,8 +303,8 @@ def render_markdown(result: dict[str, Any]) -> str:
     if compare:
         header += [_cell(compare), f"vs {_cell(compare)}"]
         align += ["--:", "--:"]
-    header += ["benchmark", "gap", "", "target", "owner"]
-    align += ["--:", "--:", ":-:", "--:", ":--"]
+    header += ["benchmark", "gap", "", "target", "to target", "owner"]
+    align += ["--:", "--:", ":-:", "--:", "--:", ":--"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(align) + "|")
     nodes = {node["id"]: node for node in result["nodes"]}
@@ -259,7 +329,7 @@ def render_markdown(result: dict[str, Any]) -> str:
             row += ["", ""] if is_ref else [value_text(node["compare"]["value"], node["unit"]),
                                             move_text(node["compare"], node["unit"])]
         row += [bench, "" if is_ref else gap_text(node), "" if is_ref else MARKS[node["status"]],
-                target, _cell(node["owner"] or "")]
+                target, "" if is_ref else target_gap(node)[0], _cell(node["owner"] or "")]
         lines.append("| " + " | ".join(row) + " |")
     if result["guardrails"]:
         lines += ["", "| guardrail | value | bound | status |", "|:--|--:|:--|:--|"]
@@ -277,6 +347,8 @@ EVAL_FORMATS: dict[str, Renderer] = {
     "text": render_text,
     "json": to_json,
     "markdown": render_markdown,
+    "mermaid": render_mermaid,
+    "dot": render_dot,
 }
 
 __all__ = ["EVAL_FORMATS", "MISSING", "is_missing"]

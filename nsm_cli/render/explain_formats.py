@@ -11,7 +11,16 @@ from rich.table import Table
 from rich.text import Text
 
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, plain, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json, tree_guides
+from nsm_cli.render import (
+    Fitted,
+    Renderer,
+    keep_numbers_whole,
+    min_name_width,
+    plain_table,
+    to_json,
+    tree_guides,
+    tree_label,
+)
 
 WATERFALL_WIDTH = 30
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too
@@ -84,16 +93,18 @@ def _digits(result: dict[str, Any]) -> int:
                          [result["change"] or 0.0])
 
 
-def tree_table(result: dict[str, Any]) -> Table:
+def tree_table(result: dict[str, Any], width: int | None = None,
+               compact: bool = False) -> Table:
     """The tree, children largest contribution first: each node's two values, its change, the
-    sum of its leaves' contributions and their share of the root's change."""
+    sum of its leaves' contributions and their share of the root's change. Names wrap to
+    `width` cells; `compact` puts each node's unit beside its name."""
     unit = result["root_unit"]
     digits = _digits(result)
     nodes = {node["id"]: node for node in result["nodes"]}
     errors = {row["id"]: row.get("error") for row in result["contributions"]}
     sampled = not result["exact"]
     table = plain_table()
-    table.add_column("metric", no_wrap=True, overflow="ellipsis")
+    table.add_column("metric", no_wrap=True)
     table.add_column(result["from"], justify="right", no_wrap=True)
     table.add_column(result["to"], justify="right", no_wrap=True)
     table.add_column("change", justify="right", no_wrap=True)
@@ -101,23 +112,25 @@ def tree_table(result: dict[str, Any]) -> Table:
     if sampled:
         table.add_column("± error", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
-    for prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
+    rows = tree_guides(result["nodes"], result["root"])
+    for position, (prefix, node_id, is_ref) in enumerate(rows):
         node = nodes[node_id]
-        label = Text(prefix, style="dim")
         if is_ref:
-            label.append(f"↪ {node['name']}", style="italic")
-            label.append(" (shared: counted where it is defined)", style="dim")
-            table.add_row(label)
+            table.add_row(tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
+                                     [(" (shared: counted where it is defined)", "dim")]))
             continue
-        label.append(node["name"], style="bold" if node["depth"] == 0 else "")
+        kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
+        own = node["unit"] if not compact or node["unit"] == "%" else None
+        extra = [(f" [{node['unit']}]", "dim")] if compact and own != node["unit"] else []
         contribution = node["contribution"]
         style = "green" if contribution and contribution > 0 else (
             "red" if contribution and contribution < 0 else "dim")
         cells: list[Any] = [
-            label,
-            value_text(node["from_value"], node["unit"]),
-            value_text(node["to_value"], node["unit"]),
-            change_text(node["change"], node["unit"]),
+            tree_label(prefix, node["name"], width, kids,
+                       "bold" if node["depth"] == 0 else "", extra),
+            value_text(node["from_value"], own),
+            value_text(node["to_value"], own),
+            change_text(node["change"], own),
             Text(amount(contribution, unit, digits), style=style),
         ]
         if sampled:
@@ -155,7 +168,7 @@ def waterfall(result: dict[str, Any], width: int = WATERFALL_WIDTH) -> Table:
     running[-1] = result["to_value"]  # the same number, without float noise
     low, high = min(running), max(running)
     table = plain_table()
-    table.add_column("waterfall", no_wrap=True, overflow="ellipsis")
+    table.add_column("waterfall", overflow="fold")
     table.add_column("contribution", justify="right", no_wrap=True)
     table.add_column("running", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
@@ -184,8 +197,11 @@ def _edge(value: float, low: float, high: float, width: int) -> str:
 
 
 def render_text(result: dict[str, Any]) -> Group:
-    parts: list[Any] = [Text(title(result), style="bold"), tree_table(result), Text(""),
-                        waterfall(result)]
+    narrowest = min_name_width(tree_guides(result["nodes"], result["root"]))
+    parts: list[Any] = [Text(title(result), style="bold"),
+                        Fitted(lambda width, compact: tree_table(result, width, compact),
+                               narrowest),
+                        Text(""), waterfall(result)]
     still = [row["name"] for row in result["contributions"] if not row["contribution"]]
     if still:
         parts.append(Text("Unchanged or without effect (0): " + ", ".join(still), style="dim"))

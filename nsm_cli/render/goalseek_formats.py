@@ -9,7 +9,16 @@ from rich.table import Table
 from rich.text import Text
 
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
+from nsm_cli.render import (
+    Fitted,
+    Renderer,
+    keep_numbers_whole,
+    md_cell,
+    md_table,
+    plain_table,
+    to_json,
+    tree_label,
+)
 
 
 def required_change(change: float | None, unit: str | None) -> str:
@@ -39,10 +48,14 @@ def title(result: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def lever_table(result: dict[str, Any]) -> Table:
+def lever_table(result: dict[str, Any], width: int | None = None,
+                compact: bool = False) -> Table:
+    """One row per lever; names wrapped to `width` cells; `compact` puts the unit and owner
+    beside the name and leaves the numbers bare, for a narrow terminal."""
     table = plain_table()
-    table.add_column("lever", overflow="ellipsis")
-    table.add_column("owner", overflow="ellipsis")
+    table.add_column("lever", no_wrap=True)
+    if not compact:
+        table.add_column("owner", overflow="fold")
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("→", no_wrap=True)
     table.add_column("required", justify="right", no_wrap=True)
@@ -50,14 +63,17 @@ def lever_table(result: dict[str, Any]) -> Table:
     table.add_column("", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
     for row in result["levers"]:
-        unit = row["unit"]
-        name = Text(row["name"], no_wrap=True, overflow="ellipsis")
-        if row["reason"]:
-            name.append(" *", style="yellow")
+        unit = row["unit"] if not compact or row["unit"] == "%" else None
+        extra = [(" *", "yellow")] if row["reason"] else []
+        if compact and row["unit"] and row["unit"] != "%":
+            extra.append((f" [{row['unit']}]", "dim"))
+        if compact and row["owner"]:
+            extra.append((f" · {row['owner']}", "cyan"))
         feasible = row["feasible"]
-        table.add_row(
-            name,
-            Text(row["owner"] or "", style="cyan", no_wrap=True, overflow="ellipsis"),
+        cells: list[Any] = [tree_label("", row["name"], width, False, "", extra)]
+        if not compact:
+            cells.append(Text(row["owner"] or "", style="cyan"))
+        cells += [
             value_text(row["value"], unit),
             Text("→", style="dim"),
             Text(value_text(row["required"], unit) if feasible else MISSING,
@@ -66,13 +82,15 @@ def lever_table(result: dict[str, Any]) -> Table:
             "" if row["change_pct"] is None else percent(row["change_pct"], signed=True,
                                                          decimals=1),
             Text("✓" if feasible else "✗ impossible", style="green" if feasible else "bold red"),
-        )
+        ]
+        table.add_row(*cells)
     return keep_numbers_whole(table, ("lever", "owner"))
 
 
 def render_text(result: dict[str, Any]) -> Group:
     """Each lever's current value → the value it alone must reach, with the move and reasons."""
-    parts: list[Any] = [Text(title(result), style="bold"), lever_table(result)]
+    parts: list[Any] = [Text(title(result), style="bold"),
+                        Fitted(lambda width, compact: lever_table(result, width, compact))]
     for row in result["levers"]:
         if row["reason"]:
             mark = "*" if row["feasible"] else "✗"
@@ -84,7 +102,26 @@ def render_text(result: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
+def render_markdown(result: dict[str, Any]) -> str:
+    """What each lever alone must reach, as a GitHub Markdown table."""
+    body = []
+    for row in result["levers"]:
+        unit, feasible = row["unit"], row["feasible"]
+        body.append([
+            md_cell(row["name"]), md_cell(row["owner"] or ""), value_text(row["value"], unit),
+            value_text(row["required"], unit) if feasible else MISSING,
+            required_change(row["change"], unit),
+            "" if row["change_pct"] is None else percent(row["change_pct"], signed=True,
+                                                         decimals=1),
+            "✓" if feasible else "✗ " + md_cell(row["reason"] or "impossible")])
+    lines = [f"### {md_cell(title(result))}", ""]
+    lines += md_table(["lever", "owner", "value", "required", "change", "%", ""],
+                      [":--", ":--", "--:", "--:", "--:", "--:", ":--"], body)
+    return "\n".join(lines) + "\n"
+
+
 GOALSEEK_FORMATS: dict[str, Renderer] = {
     "text": render_text,
     "json": to_json,
+    "markdown": render_markdown,
 }

@@ -11,9 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, plain_table, to_json
+from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
 BAR_WIDTH = 20
+NAME_ROOM = 18   # cells a lever's name or owner keeps before it wraps, when room is short
 MIN_BAR = 8
 EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 FULL = "█"
@@ -28,10 +29,25 @@ def bar(size: float, largest: float, width: int = BAR_WIDTH) -> str:
     return FULL * (eighths // 8) + EIGHTHS[eighths % 8]
 
 
+SHORT_NAME = 20   # cells of a root's name in a column header (the title has it in full)
+
+
 def short_name(name: str) -> str:
-    """`MAU(月活跃客户数)` → `MAU`: the part before a bracket, for a column header."""
-    head = re.split(r"[(（]", name, maxsplit=1)[0].strip()
-    return head or name
+    """`MAU(月活跃客户数)` → `MAU`: the part before a bracket, for a column header; a long
+    name keeps its first words (`Monthly recurring…`)."""
+    from rich.cells import cell_len
+
+    head = re.split(r"[(（]", name, maxsplit=1)[0].strip() or name
+    if cell_len(head) <= SHORT_NAME:
+        return head
+    kept = ""
+    for word in head.split(" "):
+        if cell_len(f"{kept} {word}".strip()) > SHORT_NAME - 1:
+            break
+        kept = f"{kept} {word}".strip()
+    while cell_len(kept) > SHORT_NAME - 1:
+        kept = kept[:-1]
+    return (kept or head[:SHORT_NAME // 2]) + "…"
 
 
 def _scale(unit: str | None) -> float:
@@ -104,7 +120,7 @@ def title(result: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def natural_width(table: Table) -> int:
+def natural_width(table: Table, cap: int | None = None) -> int:
     """The width a borderless table takes unshrunk: widest cell per column plus the gaps.
 
     Measured from the cells' text, which is much faster than rich's measuring on thousands
@@ -117,6 +133,10 @@ def natural_width(table: Table) -> int:
 
     columns = [max([width(column.header), *map(width, column.cells)])
                for column in table.columns]
+    # names wrap: count them at most `cap` cells wide, so bars and numbers get the rest
+    if cap is not None:
+        columns = [min(size, cap) if str(column.header) in ("lever", "owner") else size
+                   for size, column in zip(columns, table.columns, strict=True)]
     return sum(columns) + 2 * (len(columns) - 1)
 
 
@@ -132,17 +152,21 @@ class LeverTable:
 
     def __rich_console__(self, console, options):
         # on a narrow terminal the benchmark columns go first (potential stays if it is the sort)
+        # and before them, long names wrap within NAME_ROOM cells
         keep = self.result["sort"] == "potential"
-        layouts = [(True, True), (False, keep)]
-        for benchmark, potential in layouts:
-            room = options.max_width - natural_width(self.table(0, benchmark, potential)) - 2
+        layouts = [(None, True, True), (NAME_ROOM, True, True), (NAME_ROOM, False, keep)]
+        for cap, benchmark, potential in layouts:
+            table = self.table(0, benchmark, potential, cap)
+            room = options.max_width - natural_width(table, cap) - 2
             if room >= MIN_BAR:
                 break
         # narrower still: shorter bars (eighths keep them readable), none below 3 cells
-        yield self.table(min(BAR_WIDTH, room) if room >= 3 else 0, benchmark, potential)
+        yield self.table(min(BAR_WIDTH, room) if room >= 3 else 0, benchmark, potential, cap)
 
-    def table(self, bar_width: int, benchmark: bool = True, potential: bool = True) -> Table:
-        """The table with bars `bar_width` cells long (none for 0), with or without potential."""
+    def table(self, bar_width: int, benchmark: bool = True, potential: bool = True,
+              cap: int | None = None) -> Table:
+        """The table with bars `bar_width` cells long (none for 0), with or without potential;
+        names and owners wrap within `cap` cells."""
         result = self.result
         unit, sort = result["root_unit"], result["sort"]
         rows = [row for row in result["levers"] if row["delta"] is not None]
@@ -156,8 +180,8 @@ class LeverTable:
         table.add_column("#", justify="right", no_wrap=True)
         # names may shrink (with …) to leave the numbers whole: the columns give way, the
         # cells do not wrap
-        table.add_column("lever", overflow="ellipsis")
-        table.add_column("owner", overflow="ellipsis")
+        table.add_column("lever", overflow="fold", max_width=cap)
+        table.add_column("owner", overflow="fold", max_width=cap)
         table.add_column("value", justify="right", no_wrap=True)
         table.add_column("→", no_wrap=True)
         table.add_column("stepped", justify="right", no_wrap=True)
@@ -170,7 +194,7 @@ class LeverTable:
         if bar_width:
             table.add_column("", no_wrap=True, min_width=bar_width)
         for row in rows:
-            name = Text(row["name"], no_wrap=True, overflow="ellipsis")
+            name = Text(row["name"])
             if row["shared"]:
                 name.append(" ↪", style="dim")
             if row["reason"]:
@@ -178,7 +202,7 @@ class LeverTable:
             cells: list[Any] = [
                 "" if row["rank"] is None else str(row["rank"]),
                 name,
-                Text(row["owner"] or "", style="cyan", no_wrap=True, overflow="ellipsis"),
+                Text(row["owner"] or "", style="cyan"),
                 level_text(row["value"], row["unit"]),
                 Text("→", style="dim"),
                 level_text(row["new_value"], row["unit"]),
@@ -228,7 +252,39 @@ def _legend(result: dict[str, Any], show_potential: bool) -> str:
     return text
 
 
+def render_markdown(result: dict[str, Any]) -> str:
+    """The ranking as a GitHub Markdown table, for a pull-request comment or a wiki page."""
+    unit, sort = result["root_unit"], result["sort"]
+    rows = [row for row in result["levers"] if row["delta"] is not None]
+    delta_digits = decimals([row["delta"] for row in rows], unit)
+    potential_digits = decimals([row["potential"] for row in rows], unit)
+    header = ["#", "lever", "owner", "value", "stepped",
+              md_cell(change_header(f"Δ {short_name(result['root_name'])}", unit)),
+              "benchmark", "potential"]
+    body = []
+    for row in result["levers"]:
+        ranked = row["delta"] is not None
+        body.append([
+            "" if row["rank"] is None else str(row["rank"]),
+            md_cell(row["name"]) + ("" if ranked else f" ({md_cell(row['reason'] or '')})"),
+            md_cell(row["owner"] or ""),
+            level_text(row["value"], row["unit"]),
+            level_text(row["new_value"], row["unit"]) if ranked else "",
+            change_cell(row["delta"], unit, delta_digits) if ranked else "",
+            "" if row["benchmark"] is None else level_text(row["benchmark"], row["unit"]),
+            "" if row["potential"] is None else change_cell(row["potential"], unit,
+                                                             potential_digits)])
+    lines = [f"### {md_cell(title(result))}", ""]
+    lines += md_table(header, ["--:", ":--", ":--", "--:", "--:", "--:", "--:", "--:"], body)
+    if result["hidden"]:
+        lines += ["", f"… {result['hidden']} more lever(s) below the top {result['top']}."]
+    lines += ["", md_cell(_legend(result, sort == "potential" or any(
+        row["benchmark"] is not None for row in result["levers"])))]
+    return "\n".join(lines) + "\n"
+
+
 LEVERS_FORMATS: dict[str, Renderer] = {
     "text": render_text,
     "json": to_json,
+    "markdown": render_markdown,
 }

@@ -38,7 +38,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("name", "label", "Title of the tree.", required=True),
         Key("description", "text", "Free text about the tree."),
         Key("data", "data_map", "Named data sources: NAME: PATH (a CSV file relative to the "
-            "tree file), or NAME: {path, period_column, format, encoding}."),
+            "tree file), or NAME: {path, period_column, format, encoding, time, grain, "
+            "segments}."),
         Key("period", "label", "Default period to show: latest (the default) or a period "
             "label such as 2025-06."),
         Key("root", "node", "The root node: the North Star Metric.", required=True),
@@ -85,18 +86,19 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "open end; default 0–100% for rates, ≥ 0 otherwise)."),
     ),
     "data": (
-        Key("path", "path", "The data file (or a glob such as orders/*.parquet), relative to "
-            "the tree file; required unless the block names a connection."),
+        Key("path", "path", "The data file or a glob (orders/*.parquet), relative to the tree "
+            "file: .csv .tsv .txt, .parquet, .jsonl, .ndjson; required unless the block names "
+            "a connection."),
         Key("period_column", "label", "The column that names the period (default period)."),
         Key("format", "choice", "wide (default: one column per metric) or long (columns "
             "period, metric, value).", choices=("wide", "long")),
         Key("encoding", "text", "The file's encoding: utf-8 (default, BOM accepted), gbk or "
             "gb18030."),
-        Key("time", "label", "Instead of period_column: a date or timestamp column whose rows "
-            "roll up to grain."),
+        Key("time", "label", "Raw rows: a date or timestamp column; the rows roll up to "
+            "grain (instead of period_column)."),
         Key("grain", "choice", "The periods raw rows roll up to (required with time).",
             choices=("day", "week", "month", "quarter", "year")),
-        Key("segments", "labels", "Columns that slice the rows ([region, store])."),
+        Key("segments", "labels", "Columns that slice the rows (region, store)."),
         Key("connection", "text", "The name of an entry under connections: the rows live in "
             "a database."),
         Key("table", "text", "With connection: a table or view (schema.table)."),
@@ -105,15 +107,14 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
     ),
     "source": (
         Key("data", "text", "The name of a data source under data.", required=True),
-        Key("column", "label", "The column (wide) or metric (long) to read (optional for agg: "
-            "count, which then counts rows)."),
+        Key("column", "label", "The column (wide) or metric (long) to read (optional for "
+            "agg: count, which then counts rows)."),
         Key("agg", "choice", "How several rows of one period combine (required when they "
-            "do).", choices=("sum", "mean", "min", "max", "last", "median", "count",
-                             "count_distinct")),
-        Key("where", "text", "Only the rows this filter keeps: COL OP LITERAL (= != < <= > "
-            ">=), COL in (…), and, or, not, parentheses, numbers and 'quoted strings'."),
-        Key("weight", "label", "With agg: mean, a column of weights: the weighted mean "
-            "Σw·v/Σw."),
+            "do); count and count_distinct read any text.",
+            choices=("sum", "mean", "min", "max", "last", "median", "count", "count_distinct")),
+        Key("where", "text", "A filter on the rows: COL OP LITERAL with = != < <= > >=, COL "
+            "in (...), and, or, not, parentheses; 'quoted strings'."),
+        Key("weight", "label", "With agg: mean, a column that weights each row: Σ w·v / Σ w."),
     ),
     "scenario": (
         Key("description", "text", "What the scenario assumes."),

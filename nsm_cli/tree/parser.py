@@ -9,6 +9,7 @@ import os
 import re
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
+from nsm_cli.numbers import parse_cell
 from nsm_cli.tree.changes import POINTS, Change, parse_change
 from nsm_cli.tree.keys import choices_of, key_names
 from nsm_cli.tree.model import (
@@ -65,14 +66,14 @@ def parse_percent(value: object) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        scale = 1.0
-        if text.endswith("%"):
-            text, scale = text[:-1], 0.01
-        try:
-            return float(text) * scale
+        number = parse_cell(value)   # the CSV cells' grammar: `$90,000`, `92%`, `1,200`
+        if number is not None:
+            return None if math.isnan(number) else number
+        try:   # `1e999`, `inf`: a number, but not a finite one (the caller says so)
+            huge = float(value)
         except ValueError:
             return None
+        return None if math.isfinite(huge) else huge
     return None
 
 

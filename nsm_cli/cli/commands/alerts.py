@@ -16,7 +16,7 @@ def alerts_command(
     period: PeriodOpt = None,
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
-    format_: FormatOpt = "text",
+    format_: FormatOpt = None,
 ) -> None:
     """List the alerts that fire in a period (default: the latest).
 

@@ -10,7 +10,7 @@ import typer
 
 from nsm_cli.cli.app import app, check_format, emit
 
-CHECK_FORMAT_NAMES = ("text", "json", "github", "sarif")
+CHECK_FORMAT_NAMES = ("text", "json", "markdown", "github", "sarif")
 
 PathsArg = Annotated[
     list[Path] | None,
@@ -20,7 +20,7 @@ PathsArg = Annotated[
 CheckFormatOpt = Annotated[
     str | None,
     typer.Option("--format", "-f", metavar="FORMAT", show_default=False,
-                 help="text (grouped by file), json, github (annotations on the pull "
+                 help="text (grouped by file), json, markdown, github (annotations on the pull "
                  "request), sarif (code scanning) or auto (github under GitHub Actions, else "
                  "text). Default: $NSM_FORMAT when it names one of these, else auto."),
 ]

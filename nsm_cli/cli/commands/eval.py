@@ -37,7 +37,7 @@ def eval_command(
     period: PeriodOpt = None,
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
-    format_: FormatOpt = "text",
+    format_: FormatOpt = None,
     trend: TrendOpt = False,
     last: LastOpt = None,
     compare: CompareOpt = None,

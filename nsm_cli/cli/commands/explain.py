@@ -54,7 +54,7 @@ def explain_command(
     max_exact: MaxExactOpt = DEFAULT_MAX_EXACT,
     samples: SamplesOpt = DEFAULT_SAMPLES,
     seed: SeedOpt = 0,
-    format_: FormatOpt = "text",
+    format_: FormatOpt = None,
 ) -> None:
     """Explain why the root moved between two periods: each leaf's contribution.
 

@@ -31,7 +31,7 @@ def goal_seek_command(
     period: PeriodOpt = None,
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
-    format_: FormatOpt = "text",
+    format_: FormatOpt = None,
 ) -> None:
     """For each lever, the value it alone must reach for the root to hit the target.
 

@@ -44,7 +44,7 @@ def rank_levers_command(
     sort: SortOpt = "delta",
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
-    format_: FormatOpt = "text",
+    format_: FormatOpt = None,
 ) -> None:
     """Rank the leaves by how much the root moves when each alone improves by one step.
 

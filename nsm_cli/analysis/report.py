@@ -1,0 +1,54 @@
+"""`nsm report`: every analysis a weekly review reads, for one period, in one result.
+
+The result holds the results of `nsm eval` (with a trend), `nsm rank-levers`,
+`nsm explain` (previous period → this one) and `nsm alerts` side by side, each in
+its own contract shape, so the HTML renderer is a pure function of plain data.
+Segments (`--by`, a later issue) will add a `segments` list of such results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.data.load import LoadedTree
+from nsm_cli.diagnostics import NsmError
+from nsm_cli.tree.changes import Change
+
+TREND_PERIODS = 6
+
+
+def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
+                  sets: Iterable[Change] = ()) -> dict[str, Any]:
+    """The report's data: eval with trend, levers, why the root moved, alerts, warnings."""
+    from nsm_cli.analysis.alerts import alerts_result
+    from nsm_cli.analysis.eval_result import eval_result
+    from nsm_cli.analysis.levers import levers_result
+
+    sets = list(sets)
+    evaluation = evaluate(loaded, scenario=scenario, sets=sets)
+    index = evaluation.period_index(period)
+    base = evaluate(loaded) if evaluation.changes else evaluation
+    result = {
+        "eval": eval_result(evaluation, index, trend=TREND_PERIODS),
+        "levers": levers_result(evaluation, index),
+        "explain": None,
+        "explain_note": None,
+        "alerts": alerts_result(evaluation, index),
+        "segments": [],   # the seam for `--by COL`
+    }
+    result["explain"], result["explain_note"] = _why(base, index)
+    return result
+
+
+def _why(base: Any, index: int) -> tuple[dict[str, Any] | None, str | None]:
+    """Explain the base's root between the previous period and this one, or say why not."""
+    from nsm_cli.analysis.explain import explain_result
+
+    if index == 0:
+        return None, f"{base.periods[0]} is the first period in the data: nothing to compare."
+    try:
+        return explain_result(base, index - 1, index), None
+    except NsmError as exc:
+        return None, "; ".join(d.message for d in exc.diagnostics)

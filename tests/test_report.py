@@ -1,0 +1,131 @@
+"""`nsm report`: one self-contained HTML file, checked as text and in a real browser."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import statistics
+
+import pytest
+from conftest import ROOT, TREES
+
+ARTEFACTS = ROOT / "tests" / "artefacts"
+# the root's value in the file's period, by hand (trees/README.md)
+ROOT_VALUES = {"arpu": "4,200 元", "mau": "7,980 人", "funnel": "499,500 元",
+               "journey": "77.22%", "orders": "700 元"}
+BUNDLED = sorted(p.stem for p in TREES.glob("*.yaml"))
+
+
+def names(nsm, tree) -> list[str]:
+    result = json.loads(nsm("eval", tree, "--format", "json").stdout)
+    return [n["name"] for n in result["nodes"]] + [g["name"] for g in result["guardrails"]]
+
+
+def test_the_bundled_trees_are_the_ones_with_known_root_values():
+    assert sorted(ROOT_VALUES) == BUNDLED
+
+
+def test_report_is_one_self_contained_file(nsm, tmp_path):
+    out = tmp_path / "mau.html"
+    run = nsm("report", TREES / "mau.yaml", "-o", out)
+    assert run.code == 0, run.stderr
+    assert run.stdout == ""
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    for loading in ("http:", "https:", "<script", " src=", "@import", "url(", "<link", "<img"):
+        assert loading not in page, loading
+    assert "@page { size: A4 landscape" in page
+    assert "7,980 人" in page and "MAU(月活跃客户数)" in page
+    # the target's gap with its mark: 7,980 − 8,400 = −420, below an upward target
+    assert "target 8,400 人 · ✗ −420 人" in page
+    # why it moved: 7,696 → 7,980 (+284), largest contribution 上月活跃客户 +91.5
+    assert "+284 人" in page and "+91.5" in page
+    # the guardrail 投诉率 3.4% breaches max 3%; two alerts fire on it
+    assert "✗ breached" in page and "2 fired of 6 checked" in page
+    assert [p.name for p in tmp_path.iterdir()] == ["mau.html"]
+
+
+def test_every_name_is_escaped(nsm, write, tmp_path):
+    write("t.csv", "period,a,b\n2025-01,1,2\n2025-02,3,4\n")
+    write("t.yaml", """
+        version: 1
+        name: "<b>tree</b>"
+        data: {t: t.csv}
+        root:
+          id: r
+          name: "Revenue <script>alert(1)</script> & \\"more\\""
+          formula: a + b
+          children:
+            - {id: a, name: "A's <i>", source: t.a}
+            - {id: b, name: B, source: t.b}
+        """)
+    run = nsm("report", "t.yaml", "-o", "out.html")
+    assert run.code == 0, run.stderr
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert "<script" not in page and "<i>" not in page and "<b>tree" not in page
+    assert "Revenue &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;" in page
+    assert "A&#x27;s &lt;i&gt;" in page
+
+
+def test_nothing_is_written_when_the_tree_is_invalid(nsm, write, tmp_path):
+    write("bad.yaml", "version: 1\nroot: [1, 2\n")
+    (tmp_path / "old.html").write_text("the previous report", encoding="utf-8")
+    run = nsm("report", "bad.yaml", "-o", "old.html")
+    assert run.code == 1
+    assert run.stderr.startswith("bad.yaml:") and "Traceback" not in run.stderr
+    assert (tmp_path / "old.html").read_text(encoding="utf-8") == "the previous report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "old.html"]
+
+
+def test_a_missing_output_folder_is_a_usage_error(nsm, tmp_path):
+    run = nsm("report", TREES / "mau.yaml", "-o", tmp_path / "no" / "r.html")
+    assert run.code == 2 and run.stdout == ""
+    assert "does not exist" in run.stderr
+
+
+def test_a_scenario_report_says_so_and_explains_the_data(nsm, tmp_path):
+    out = tmp_path / "r.html"
+    run = nsm("report", TREES / "mau.yaml", "-o", out, "--scenario", "retention_first")
+    assert run.code == 0, run.stderr
+    page = out.read_text(encoding="utf-8")
+    # 6,500 × 95% + 1,200 + 800 = 8,175; +195 against the base 7,980
+    assert "8,175 人" in page and "scenario retention_first" in page
+    assert "vs base: +195 人" in page
+    assert "(the data, without the scenario)" in page
+
+
+def test_the_first_period_has_nothing_to_explain(nsm, tmp_path):
+    out = tmp_path / "r.html"
+    run = nsm("report", TREES / "mau.yaml", "-o", out, "--period", "2025-04")
+    assert run.code == 0, run.stderr
+    assert "2025-04 is the first period in the data" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tree", BUNDLED)
+def test_report_in_headless_chromium(nsm, tmp_path, tree):
+    from chromium import chromium, open_page, png_pixels
+
+    if chromium() is None:
+        pytest.fail("Chromium is missing: .ci/run installs it (apt-get install chromium)")
+    out = tmp_path / f"{tree}.html"
+    assert nsm("report", TREES / f"{tree}.yaml", "-o", out).code == 0
+    page = open_page(str(out))
+    ARTEFACTS.mkdir(exist_ok=True)
+    (ARTEFACTS / f"report-{tree}.png").write_bytes(page.screenshot)
+    (ARTEFACTS / f"report-{tree}.pdf").write_bytes(page.pdf)
+    assert page.errors == []
+    assert page.requests and all(url.startswith(("file:", "data:", "about:"))
+                                 for url in page.requests), page.requests
+    assert ROOT_VALUES[tree] in page.text
+    dom = html.unescape(page.dom)
+    for name in names(nsm, TREES / f"{tree}.yaml"):
+        assert name in dom, name
+    width, height, grey = png_pixels(page.thumbnail)
+    assert width >= 200 and height >= 100
+    assert statistics.pvariance(grey) > 200, "the page looks blank"
+    # printed on A4 landscape (842 × 595 pt): the tree on one page, the tables on a second
+    assert page.pdf.startswith(b"%PDF")
+    assert re.findall(rb"/MediaBox \[0 0 (\d+)\.?\d* (\d+)", page.pdf)[0] == (b"841", b"594")
+    assert int(re.search(rb"/Type /Pages\s*/Count (\d+)", page.pdf).group(1)) <= 2
