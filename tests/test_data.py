@@ -250,8 +250,10 @@ def test_excel_chinese_encodings(encoding):
     assert values(table, "月活跃客户") == [7980]
 
 
-def test_gbk_file_read_as_utf8_names_the_line():
+def test_gbk_file_read_as_utf8_names_the_line(route):
     text = "period,store,mau\n2025-05,a,1\n2025-06,北京朝阳店,2\n".encode("gbk")
+    if route == "engine":  # DuckDB checks the columns it reads: make the store one of them
+        text = text.replace(b"store", b"mau").replace(b",mau\n", b",x\n")
     [found] = failure(text, use("mau"))
     assert (found.code, found.span) == ("E303", Span("d.csv", 3, 1))
     assert "cannot decode d.csv as utf-8 (line 3)" in found.message

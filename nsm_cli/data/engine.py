@@ -23,9 +23,11 @@ import numpy as np
 
 from nsm_cli.data.files import check_regular, sniff_binary
 from nsm_cli.data.periods import (
+    Period,
     day_period,
     month_period,
     order_labels,
+    parse_period,
     quarter_period,
     week_period,
 )
@@ -50,6 +52,7 @@ from nsm_cli.data.tables import (
     extra_cells,
     parse_cell,
     parse_cells,
+    period_codes,
     read_rows,
     read_table,
 )
@@ -96,6 +99,9 @@ def data_files(spec: DataSpec, tree_path: str | None = None) -> list[str]:
 
 
 ENGINE_BYTES = 1 << 20  # delimited files this big go to DuckDB (see bench/results.md)
+# a wide export (one column per metric, few rows) stays with the light reader, which reads
+# 5,000 columns in a second; one query over thousands of columns costs DuckDB minutes
+ENGINE_COLUMNS = 200
 
 
 def read_block(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
@@ -116,8 +122,9 @@ def read_block(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
         check_regular(spec, spec.path)
         return read_table(spec, uses)
     light = spec.kind == "delimited" and not spec.is_glob and not spec.time
-    if (light and not any(use.needs_engine for use in uses)
-            and check_regular(spec, spec.path) < ENGINE_BYTES):
+    if light and not any(use.needs_engine for use in uses) and (
+            check_regular(spec, spec.path) < ENGINE_BYTES
+            or len({use.column for use in uses}) > ENGINE_COLUMNS):
         return read_table(spec, uses)
     return read_with_engine(spec, uses)
 
@@ -155,8 +162,11 @@ def _utf8_copies(spec: DataSpec, files: list[str]) -> Iterator[list[str]]:
         yield files
         return
     if codec in ("utf-8", "ascii"):
+        # DuckDB checks the UTF-8 of every column it reads (a bad byte there is E303 at its
+        # line, through the exact reader); a full decode here would cost a quarter of the
+        # read for columns no node uses
         for path in files:
-            _transcode(spec, path, None, codec)  # only checks: text, and decodes
+            sniff_binary(spec, path)
         yield files
         return
     import tempfile
@@ -313,7 +323,7 @@ class _Block:
         names: dict[str, None] = {}
         ambiguous: dict[str, list[int]] = {}
         headers: dict[str, tuple[list[str], int]] = {}
-        for shown, path in zip(self.files, self.readable, strict=True):
+        for path in self.readable:
             header, skip = read_header(self.spec, path)
             headers[path] = (header, skip)
             seen: dict[str, list[int]] = {}
@@ -322,7 +332,6 @@ class _Block:
                     seen.setdefault(name, []).append(i + 1)
                     names[name] = None
             ambiguous.update({n: p for n, p in seen.items() if len(p) > 1})
-            del shown
         columns = {name: Column(f"c{i + 1}", "VARCHAR") for i, name in enumerate(names)}
         return Layout(list(names), columns, ambiguous, headers)
 
@@ -392,7 +401,7 @@ class _Block:
         return plan
 
     # -- rows ---------------------------------------------------------------------------------
-    def prepared(self, plan: _Plan, params: Params) -> list[str]:
+    def prepared(self, plan: _Plan) -> list[str]:
         """Each used column read once: as a number (plus the cells that are not plain), as
         text, the time as a timestamp, the period label."""
         out: list[str] = []
@@ -402,13 +411,12 @@ class _Block:
             out.append(f"{time_expression(plan.time)} AS ts")
         if plan.period is not None:
             out.append(f"NULLIF(trim(CAST({plan.period.ref} AS VARCHAR)), '') AS k")
-        del params
         return out or ["1 AS c0"]
 
     def load(self, layout: Layout, plan: _Plan) -> None:
         """Read the rows once into a temporary table of prepared columns (delimited files,
         JSON lines), or prepare Parquet where it lies (its columns are cheap to scan again)."""
-        prepared = ", ".join(self.prepared(plan, Params()))
+        prepared = ", ".join(self.prepared(plan))
         refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
         if self.spec.kind == "delimited":
             parts, params = [], []
@@ -436,9 +444,16 @@ class _Block:
         positions = {name: i + 1 for i, name in enumerate(layout.names)}
         raw = ", ".join(f"#{positions[n]} AS {c.ref}" for n, c in plan.used.items())
         if self.spec.kind == "parquet":
+            self.base_params = params
+            if plan.period is None and not any(use.agg == "last" for use in self.uses):
+                # periods from time (or one for all): file order is never asked for, and the
+                # query is the one a person would write by hand
+                self.base = f"(SELECT {prepared} FROM (SELECT {raw or '1 AS c0'} FROM " \
+                    f"{self.scan_function(described=True)[0]})) AS b"
+                self.order = "0"
+                return
             self.base = (f"(SELECT {prepared}, o FROM (SELECT {raw or '1 AS c0'}, "
                          f"{{'f': filename, 'r': file_row_number}} AS o FROM {reader})) AS b")
-            self.base_params = params
             self.order = "b.o"
             return
         self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM (SELECT "
@@ -562,7 +577,6 @@ class _Block:
             raw = [str(row[0]) for row in rows]
             ordered = order_labels(raw)
             if ordered.mixed is not None:
-                from nsm_cli.data.tables import period_codes
                 period_codes(spec, raw)  # raises E312 with the same message as small files
             canonical = {label: ordered.periods[ordered.index[label]] for label in raw}
             if len(set(canonical.values())) < len(raw):  # 2025-6 and 2025-06: one period
@@ -593,8 +607,7 @@ class _Block:
 
 
 def _time_order(label: str, grain: str | None, index: int) -> tuple:
-    from nsm_cli.data.periods import parse_period
-
+    """Calendar periods by time; other labels in the order they first appear."""
     if grain is None:
         return (index,)
     found = parse_period(label)
@@ -613,7 +626,6 @@ def _period_of(value: object, grain: str):
         return month_period(day.year, day.month)
     if grain == "quarter":
         return quarter_period(day.year, (day.month - 1) // 3 + 1)
-    from nsm_cli.data.periods import Period
     return Period("year", day.year, f"{day.year:04d}")
 
 
