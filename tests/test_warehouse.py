@@ -398,3 +398,29 @@ def test_a_duckdb_query_past_the_timeout_is_interrupted(write, nsm, tmp_path):
         """)
     run = nsm("eval", "t.yaml")
     assert run.code == 1 and "Interrupted" in run.stderr and "ran past 0.3 s" in run.stderr
+
+
+def test_a_block_without_agg_needs_one_row_per_period(write, nsm, tmp_path):
+    (tmp_path / "data").mkdir()
+    conn = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"))
+    conn.execute("CREATE TABLE monthly AS SELECT * FROM (VALUES ('2025-6', 1.5), "
+                 "('2025-07', 2.5), ('2025-07', 3.0)) t(period, visits)")
+    conn.execute("CREATE TABLE clean AS SELECT * FROM (VALUES ('2025-6', 1.5), "
+                 "('2025-07', 2.5)) t(period, visits)")
+    conn.close()
+    tree = """
+        name: t
+        connections: {wh: {url: "duckdb:///data/warehouse.duckdb"}}
+        data:
+          d: {connection: wh, table: TABLE}
+        root: {id: v, source: d.visits}
+        """
+    write("t.yaml", tree.replace("TABLE", "monthly"))
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1
+    assert run.stderr.startswith("t.yaml:5:23: data 'd' has several rows for period 2025-07")
+    write("u.yaml", tree.replace("TABLE", "clean"))
+    run = nsm("eval", "u.yaml", "--period", "2025/6", "--format", "json")
+    assert run.code == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["periods"] == ["2025-06", "2025-07"] and result["nodes"][0]["value"] == 1.5

@@ -30,7 +30,7 @@ from nsm_cli.data.connections import (
 from nsm_cli.data.periods import day_period, month_period, order_labels, quarter_period, week_period
 from nsm_cli.data.tables import ALL, ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error
-from nsm_cli.tree.model import DataSpec, TreeFile
+from nsm_cli.tree.model import AGGS, DataSpec, TreeFile
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -274,8 +274,8 @@ def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple]) -> 
         if use.agg is None and any(row[at[sqlbuild.ROWS]] > 1 for _, row in kept):
             crowded = next(label for label, row in kept if row[at[sqlbuild.ROWS]] > 1)
             problems.append(error("E305", f"data '{spec.name}' has several rows for period "
-                                  f"{crowded}: add agg: sum|mean|min|max|last|count to the "
-                                  "source", use.span))
+                                  f"{crowded}: add agg: {'|'.join(AGGS)} to the source",
+                                  use.span))
         series[use.key] = values
     if problems:
         raise NsmError(problems)
