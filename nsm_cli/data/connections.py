@@ -232,6 +232,8 @@ def _duckdb(target: Target) -> Session:
     conn = duckdb.connect(target.path, read_only=True,
                           config={"enable_external_access": False})
     conn.execute("SET enable_progress_bar = false")  # it would draw on stderr
+    with contextlib.suppress(duckdb.Error):  # periods in UTC, as on every other engine
+        conn.execute("SET TimeZone = 'UTC'")
     conn.execute("SET lock_configuration = true")  # the query cannot undo the above
 
     def run(sql: str) -> tuple[list[str], list[tuple]]:
