@@ -424,3 +424,20 @@ def test_a_block_without_agg_needs_one_row_per_period(write, nsm, tmp_path):
     assert run.code == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["periods"] == ["2025-06", "2025-07"] and result["nodes"][0]["value"] == 1.5
+
+
+def test_periods_of_zoned_timestamps_are_taken_in_utc(write, nsm, tmp_path):
+    (tmp_path / "data").mkdir()
+    conn = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"))
+    # 23:30 on 30 June in UTC-5 is 04:30 on 1 July in UTC
+    conn.execute("CREATE TABLE t AS SELECT TIMESTAMPTZ '2025-06-30 23:30:00-05' AS ts, 1.0 AS x")
+    conn.close()
+    write("t.yaml", """
+        name: t
+        connections: {wh: {url: "duckdb:///data/warehouse.duckdb"}}
+        data:
+          d: {connection: wh, table: t, time: ts, grain: month}
+        root: {id: x, source: {data: d, column: x, agg: sum}}
+        """)
+    run = nsm("eval", "t.yaml", "--format", "json")
+    assert run.code == 0 and json.loads(run.stdout)["periods"] == ["2025-07"]
