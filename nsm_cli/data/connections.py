@@ -159,13 +159,21 @@ class Session:
     """An open connection: `rows(sql)` runs one read-only query under the timeout."""
 
     def __init__(self, target: Target, run: Callable[[str], tuple[list[str], list[tuple]]],
-                 close: Callable[[], None]):
+                 close: Callable[[], None], plan: Callable[[str], list[str]] | None = None):
         self.target = target
         self._run = run
         self._close = close
+        self._plan = plan
 
     def rows(self, sql: str) -> tuple[list[str], list[tuple]]:
         return self._run(sql)
+
+    def plan(self, sql: str) -> list[str]:
+        """The result's column names without reading rows: a LIMIT 0 query is planned, not
+        scanned; BigQuery, which bills a LIMIT 0 scan, is asked for a dry run instead."""
+        if self._plan is not None:
+            return self._plan(sql)
+        return self._run(sql)[0]
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # a broken connection must not hide the cause
@@ -301,7 +309,12 @@ def _bigquery(target: Target) -> Session:
         result = client.query(sql, job_config=config, timeout=target.timeout).result()
         return [f.name for f in result.schema], [tuple(row.values()) for row in result]
 
-    return Session(target, run, client.close)
+    def plan(sql: str) -> list[str]:
+        dry = bigquery.QueryJobConfig(dry_run=True, use_query_cache=False,
+                                      default_dataset=config.default_dataset)
+        return [f.name for f in client.query(sql, job_config=dry).schema]
+
+    return Session(target, run, client.close, plan)
 
 
 def _snowflake(target: Target) -> Session:

@@ -165,7 +165,7 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
         query = sqlbuild.build_query(source, found.periods, found.measures,
                                      segments=found.segments)
         if mode == VALIDATE:
-            _run(session, sqlbuild.limit_zero(query), spec)
+            _run(session, sqlbuild.limit_zero(query), spec, plan_only=True)
             return _empty(spec, uses)
         names, rows = _run(session, query, spec)
         return _table(spec, found, names, rows)
@@ -191,11 +191,12 @@ def _aggregate(session: Session, spec: DataSpec, uses: Sequence[ColumnUse],
     return _table(spec, found, names, rows)
 
 
-def _run(session: Session, query: exp.Expression, spec: DataSpec) -> tuple[list[str], list[tuple]]:
-    dialect = session.target.scheme.dialect
-    sql = sqlbuild.render(query, dialect)
+def _run(session: Session, query: exp.Expression, spec: DataSpec,
+         plan_only: bool = False) -> tuple[list[str], list[tuple]]:
+    """Send one query (or only plan it); a refusal becomes E325 or E324, secrets scrubbed."""
+    sql = sqlbuild.render(query, session.target.scheme.dialect)
     try:
-        return session.rows(sql)
+        return (session.plan(sql), []) if plan_only else session.rows(sql)
     except Exception as exc:  # noqa: BLE001 — each driver has its own errors
         raise query_failed(session.target, exc, spec.span) from None
 
@@ -204,8 +205,8 @@ def _columns(session: Session, source: exp.Expression, spec: DataSpec) -> list[s
     """The relation's column names from a LIMIT 0 query: planned, nothing scanned."""
     from sqlglot import exp
 
-    names, _ = _run(session, exp.select(exp.Star()).from_(source.copy()).limit(0), spec)
-    return names
+    query = exp.select(exp.Star()).from_(source.copy()).limit(0)
+    return _run(session, query, spec, plan_only=True)[0]
 
 
 def _empty(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
