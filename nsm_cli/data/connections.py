@@ -279,14 +279,12 @@ def _postgres(target: Target) -> Session:
     return Session(target, run, conn.close)
 
 
-def _dbapi(conn, target: Target, before: list[str] = ()) -> Session:
+def _dbapi(conn, target: Target) -> Session:
     """A PEP 249 connection: each query in its own cursor."""
 
     def run(sql: str) -> tuple[list[str], list[tuple]]:
         cursor = conn.cursor()
         try:
-            for statement in before:
-                cursor.execute(statement)
             cursor.execute(sql)
             return [d[0] for d in cursor.description], [tuple(r) for r in cursor.fetchall()]
         finally:
@@ -345,7 +343,7 @@ def _trino(target: Target) -> Session:
         catalog=path[0] if path else None, schema=path[1] if len(path) > 1 else None,
         auth=auth, http_scheme="https" if auth else "http",
         session_properties={"query_max_execution_time": f"{int(target.timeout)}s"})
-    return _dbapi(conn, target, ["START TRANSACTION READ ONLY"])
+    return _dbapi(conn, target)
 
 
 def _spark(target: Target) -> Session:
