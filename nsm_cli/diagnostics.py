@@ -7,7 +7,31 @@ so it is a :class:`Diagnostic`; a stage that cannot go on raises
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# C0 and C1 controls, DEL, line/paragraph separators and the bidi overrides ("Trojan source")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape_control(text: str) -> str:
+    """Text safe to print on one terminal line: control characters shown as `\\x1b`, `\\n`.
+
+    Names, units, ids, periods and paths come from files other people wrote; raw, an
+    escape sequence could clear the screen or rewrite a line, and a newline would split
+    a one-line `file:line:column: message` diagnostic.
+    """
+    if text.isprintable():
+        return text
+    return _CONTROL.sub(_escaped, text)
+
 
 ERROR = "error"
 WARNING = "warning"
@@ -52,7 +76,7 @@ class Diagnostic:
 
     def __str__(self) -> str:
         label = "" if self.severity == ERROR else f"{self.severity}: "
-        return f"{self.span}: {label}{self.message} [{self.code}]"
+        return escape_control(f"{self.span}: {label}{self.message} [{self.code}]")
 
     @property
     def is_error(self) -> bool:
@@ -82,9 +106,42 @@ class UsageError(Exception):
     """The command line asks for something that does not exist. Exit code 2."""
 
 
-def require_choice(option: str, value: str, choices) -> str:
-    """A command-line value that must be one of a few names; a usage error otherwise."""
+class _Names(dict):
+    """Parameter names for advice: the caller's name, else the parameter's own."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+class RequestError(Exception):
+    """An analysis was asked for something the tree, its data or the method cannot give.
+
+    The library knows parameters, not command-line options: `parameter` is the
+    keyword of the input that is wrong (`period`, `sets`, `step`...), `value` the
+    value given (None when it goes without saying). `advice` may name inputs as
+    `{parameter}` fields; :meth:`describe` fills them and the head with the
+    caller's names (the CLI's `--period`), `str()` with the parameter names.
+    """
+
+    def __init__(self, parameter: str | None, value: object, reason: str, advice: str = ""):
+        self.parameter, self.value, self.reason, self.advice = parameter, value, reason, advice
+        super().__init__(self.describe())
+
+    def describe(self, names: dict[str, str] | None = None) -> str:
+        """The message with each parameter called by `names` (a parameter's own name if absent)."""
+        names = names or {}
+        advice = self.advice.format_map(_Names(names))
+        if self.parameter is None:
+            return f"{self.reason}{advice}"
+        head = names.get(self.parameter, self.parameter)
+        if self.value is not None:
+            head = f"{head} {self.value}"
+        return f"{head}: {self.reason}{advice}"
+
+
+def require_choice(parameter: str, value: str, choices) -> str:
+    """A value that must be one of a few names; a :class:`RequestError` otherwise."""
     names = list(choices)
     if value not in names:
-        raise UsageError(f"{option} {value}: choose one of {', '.join(names)}")
+        raise RequestError(parameter, value, f"choose one of {', '.join(names)}")
     return value

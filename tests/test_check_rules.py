@@ -123,7 +123,7 @@ CASES = [
             - {id: buyers, unit: 人, value: 900}
             - {id: price, unit: 元, value: 555}
         """, {}, 5, 9),
-    ("W410", """\
+    ("W411", """\
         name: Retention
         data:
           d: d.csv
@@ -137,7 +137,7 @@ CASES = [
               # ignore-here
               source: d.retention
         """, {"d.csv": "period,active,retention\n2025-06,1000,6.39\n"}, 12, 15),
-    ("W411", """\
+    ("W412", """\
         name: Buyers
         data:
           d: d.csv
@@ -194,7 +194,7 @@ def test_ignore_on_the_node_silences_the_rule(nsm, write, code, tree, files, lin
 
 
 def test_every_rule_is_registered_once_with_what_it_needs():
-    assert list(RULES) == [f"W4{i:02d}" for i in range(1, 12)]
+    assert list(RULES) == [f"W4{i:02d}" for i in range(1, 13)]
     names = [rule.NAME for rule in RULES.values()]
     assert len(set(names)) == len(names)
     for code, rule in RULES.items():
@@ -299,10 +299,10 @@ def test_identifier_columns_are_never_unused_metrics(nsm, write, column):
 
 
 def test_percent_as_number_message_shows_the_fix(nsm, write):
-    code, tree, files, *_ = [case for case in CASES if case[0] == "W410"][0]
+    code, tree, files, *_ = [case for case in CASES if case[0] == "W411"][0]
     write("d.csv", files["d.csv"])
     write("tree.yaml", tree)
     [message] = [d["message"] for d in json.loads(nsm("check", "tree.yaml", "--format",
                                                       "json").stdout)["diagnostics"]
-                 if d["code"] == "W410"]
+                 if d["code"] == "W411"]
     assert "(6.39 shows as 639%): write the cells as 6.39% or 0.0639" in message

@@ -21,14 +21,23 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.analysis.results import ABSENT, Contribution, ExplainNode, ExplainResult
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import NsmError, UsageError, error, require_choice
+from nsm_cli.diagnostics import (
+    Diagnostic,
+    NsmError,
+    RequestError,
+    error,
+    require_choice,
+    warning,
+)
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.compile import CompiledTree
 from nsm_cli.tree.formula import formula_syntax
@@ -38,10 +47,28 @@ DEFAULT_MAX_EXACT = 16
 MAX_EXACT_LIMIT = 20      # 2^20 variants of every node's value: about 8 MB per node
 DEFAULT_SAMPLES = 1000    # antithetic pairs of permutations when sampling
 MAX_SAMPLES = 1_000_000
+CHUNK_BYTES = 64 << 20    # values alive at once in one batched pass (chunks of variants)
+MAX_WORK = 400_000_000    # formula evaluations × variants for sampling (about 5–10 s)
 
 
-def check_method(method: str) -> str:
-    return require_choice("--method", method, METHODS)
+@dataclass(frozen=True)
+class ExplainOptions:
+    """How to attribute: checked once, when made (before any tree is loaded)."""
+
+    method: str = "shapley"
+    max_exact: int = DEFAULT_MAX_EXACT
+    samples: int = DEFAULT_SAMPLES
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_choice("method", self.method, METHODS)
+        if not 0 <= self.max_exact <= MAX_EXACT_LIMIT:
+            raise RequestError("max_exact", self.max_exact,
+                               f"give a number from 0 to {MAX_EXACT_LIMIT} "
+                               "(exact Shapley evaluates 2^n variants of the tree)")
+        if not 1 <= self.samples <= MAX_SAMPLES:
+            raise RequestError("samples", self.samples,
+                               f"give a number from 1 to {MAX_SAMPLES:,}")
 
 
 def explain(
@@ -52,28 +79,23 @@ def explain(
     max_exact: int = DEFAULT_MAX_EXACT,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
-) -> dict[str, Any]:
+) -> ExplainResult:
     """Evaluate the tree and attribute the root's change between two periods to its leaves."""
-    check_method(method)
-    if not 0 <= max_exact <= MAX_EXACT_LIMIT:
-        raise UsageError(f"--max-exact {max_exact}: give a number from 0 to {MAX_EXACT_LIMIT} "
-                         f"(exact Shapley evaluates 2^n variants of the tree)")
-    if not 1 <= samples <= MAX_SAMPLES:
-        raise UsageError(f"--samples {samples}: give a number from 1 to {MAX_SAMPLES:,}")
+    options = ExplainOptions(method, max_exact, samples, seed)
     evaluation = evaluate(loaded)
     start, end = period_pair(evaluation, from_period, to_period)
-    return explain_result(evaluation, start, end, method=method, max_exact=max_exact,
-                          samples=samples, seed=seed)
+    return explain_result(evaluation, start, end, options)
 
 
 def period_pair(ev: Evaluation, from_period: str | None, to_period: str | None) -> tuple[int, int]:
-    """Indices of the two periods: the options', else the last two of the data."""
+    """Indices of the two periods: the ones asked for, else the last two of the data."""
     if len(ev.periods) < 2 and (from_period is None or to_period is None):
-        raise UsageError(f"the data has only one period ({', '.join(ev.periods)}): explain "
-                         "compares two, give --from and --to")
+        raise RequestError(None, None, f"the data has only one period ({', '.join(ev.periods)})"
+                           ": explain compares two",
+                           advice=", give {from_period} and {to_period}")
     indices = []
-    for option, period, default in (("--from", from_period, len(ev.periods) - 2),
-                                     ("--to", to_period, len(ev.periods) - 1)):
+    for option, period, default in (("from_period", from_period, len(ev.periods) - 2),
+                                     ("to_period", to_period, len(ev.periods) - 1)):
         if period is None:
             indices.append(default)
             continue
@@ -128,16 +150,79 @@ def _no_value(tree: CompiledTree, values: Mapping[str, np.ndarray], what: str) -
 
 
 def _root_values(tree: CompiledTree, base: Mapping[str, float],
-                 varied: Mapping[str, np.ndarray], size: int, what: str) -> np.ndarray:
-    """The root under `size` variants of the leaves (the others at `base`), in one pass."""
-    inputs: dict[str, Any] = {leaf: np.float64(value) for leaf, value in base.items()}
-    inputs.update(varied)
-    with np.errstate(all="ignore"):
-        values = compute(tree, inputs)
-    root = np.broadcast_to(np.asarray(values[tree.root], dtype=np.float64), (size,))
-    if not np.all(np.isfinite(root)):
-        raise _no_value(tree, values, what)
+                 varied: Callable[[str, int, int], np.ndarray | None], size: int,
+                 what: str) -> np.ndarray:
+    """The root under `size` variants of the leaves, in chunks that bound the memory.
+
+    `varied(leaf, start, stop)` gives a player's values in variants start..stop (None for
+    a leaf that stays at `base`). Each chunk is one batched pass that keeps a node's
+    variants only until its last parent has used them, so memory is about
+    chunk × (the most values alive at once), never every node's variants.
+    """
+    plan = _plan(tree)
+    chunk = max(1, min(size, CHUNK_BYTES // (8 * (plan.peak + 1))))
+    root = np.empty(size, dtype=np.float64)
+    for start in range(0, size, chunk):
+        stop = min(size, start + chunk)
+        with np.errstate(all="ignore"):
+            root[start:stop] = _root_chunk(tree, plan, base, varied, start, stop)
+        if not np.all(np.isfinite(root[start:stop])):
+            inputs: dict[str, Any] = {leaf: np.float64(value) for leaf, value in base.items()}
+            for leaf in base:
+                found = varied(leaf, start, stop)
+                if found is not None:
+                    inputs[leaf] = found
+            with np.errstate(all="ignore"):
+                raise _no_value(tree, compute(tree, inputs), what)
     return root
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the root needs (children first) and when each value can be dropped."""
+
+    needed: list[str]          # the root's subtree in evaluation order
+    users: dict[str, int]      # how many parents in `needed` read each node
+    peak: int                  # the most values alive at once during one pass
+
+
+def _plan(tree: CompiledTree) -> _Plan:
+    inside = set(tree.order)
+    needed = [node_id for node_id in tree.topo if node_id in inside]
+    users = dict.fromkeys(needed, 0)
+    for node_id in needed:
+        for kid in tree.children[node_id]:
+            users[kid] += 1
+    left, alive, peak = dict(users), 0, 1
+    for node_id in needed:
+        alive += 1
+        peak = max(peak, alive)
+        for kid in tree.children[node_id]:
+            left[kid] -= 1
+            if left[kid] == 0:
+                alive -= 1
+    return _Plan(needed, users, peak)
+
+
+def _root_chunk(tree: CompiledTree, plan: _Plan, base: Mapping[str, float],
+                varied: Callable[[str, int, int], np.ndarray | None],
+                start: int, stop: int) -> np.ndarray:
+    """The root for variants start..stop: children first, each value freed after its last use."""
+    values: dict[str, Any] = {}
+    left = dict(plan.users)
+    formulas, children = tree.formulas, tree.children
+    for node_id in plan.needed:
+        kids = children[node_id]
+        if kids:
+            values[node_id] = formulas[node_id].evaluate({kid: values[kid] for kid in kids})
+            for kid in kids:
+                left[kid] -= 1
+                if left[kid] == 0:
+                    del values[kid]
+        else:
+            found = varied(node_id, start, stop)
+            values[node_id] = np.float64(base[node_id]) if found is None else found
+    return np.broadcast_to(np.asarray(values[tree.root], dtype=np.float64), (stop - start,))
 
 
 def shapley_exact(tree: CompiledTree, base: Mapping[str, float], start: Mapping[str, float],
@@ -147,12 +232,15 @@ def shapley_exact(tree: CompiledTree, base: Mapping[str, float], start: Mapping[
     if n == 0:
         return np.zeros(0)
     masks = np.arange(1 << n, dtype=np.int64)
-    varied = {}
-    for bit, leaf in enumerate(players):
-        on = ((masks >> bit) & 1).astype(bool)
-        varied[leaf] = np.where(on, end[leaf], start[leaf])
-    value = _root_values(tree, base, varied, 1 << n,
-                         "a mix of the two periods' leaf values")
+    bits = {leaf: bit for bit, leaf in enumerate(players)}
+
+    def varied(leaf: str, first: int, last: int) -> np.ndarray | None:
+        if leaf not in bits:
+            return None
+        on = ((masks[first:last] >> bits[leaf]) & 1).astype(bool)
+        return np.where(on, end[leaf], start[leaf])
+
+    value = _root_values(tree, base, varied, 1 << n, "a mix of the two periods' leaf values")
     sizes = np.bitwise_count(masks.astype(np.uint64)).astype(np.int64)
     # weight of a coalition of s players joined by one more: s! (n-1-s)! / n!
     weights = np.array([1.0 / (n * math.comb(n - 1, s)) for s in range(n)])
@@ -171,27 +259,49 @@ def shapley_sampled(tree: CompiledTree, base: Mapping[str, float], start: Mappin
 
     Each permutation walks the players in its order from all-old to all-new, so
     its marginal effects telescope to the root's change: every estimate adds up.
+    Permutations are evaluated a block of pairs at a time (a permutation and its
+    reverse together), so memory does not grow with pairs × players × nodes.
     """
     n = len(players)
     rng = np.random.default_rng(seed)
     forward = np.argsort(rng.random((pairs, n)), axis=1)
+    paired = np.empty((pairs, n))
+    block = max(1, min(pairs, CHUNK_BYTES // (8 * 2 * (n + 1) * 8)))
+    for first in range(0, pairs, block):
+        last = min(pairs, first + block)
+        paired[first:last] = _paired_block(tree, base, start, end, players,
+                                           forward[first:last])
+    phi = paired.mean(axis=0)
+    spread = paired.std(axis=0, ddof=1) if pairs > 1 else np.full(n, np.nan)
+    return phi, spread / math.sqrt(pairs)
+
+
+def _paired_block(tree: CompiledTree, base: Mapping[str, float], start: Mapping[str, float],
+                  end: Mapping[str, float], players: list[str],
+                  forward: np.ndarray) -> np.ndarray:
+    """Each pair's mean marginal effect per player: a permutation and its reverse."""
+    pairs, n = forward.shape
     orders = np.concatenate([forward, forward[:, ::-1]])          # (2m, n): player at position
     count = len(orders)
     rank = np.empty_like(orders)
     rank[np.arange(count)[:, None], orders] = np.arange(n)          # position of each player
-    steps = np.arange(n + 1)
-    varied = {}
-    for player, leaf in enumerate(players):
-        on = rank[:, player][:, None] < steps[None, :]              # (2m, n+1)
-        varied[leaf] = np.where(on, end[leaf], start[leaf]).ravel()
+    column = {leaf: player for player, leaf in enumerate(players)}
+    where: dict[str, Any] = {}   # the chunk's variants as (permutation, step), made once
+
+    def varied(leaf: str, first: int, last: int) -> np.ndarray | None:
+        if leaf not in column:
+            return None
+        if where.get("span") != (first, last):
+            index = np.arange(first, last)
+            where.update(span=(first, last), perm=index // (n + 1), step=index % (n + 1))
+        on = rank[where["perm"], column[leaf]] < where["step"]
+        return np.where(on, end[leaf], start[leaf])
+
     value = _root_values(tree, base, varied, count * (n + 1),
                          "a mix of the two periods' leaf values").reshape(count, n + 1)
     step_effect = np.diff(value, axis=1)                           # effect of the k-th mover
     marginal = np.take_along_axis(step_effect, rank, axis=1)       # (2m, n) by player
-    paired = (marginal[:pairs] + marginal[pairs:]) / 2.0
-    phi = paired.mean(axis=0)
-    spread = paired.std(axis=0, ddof=1) if pairs > 1 else np.full(n, np.nan)
-    return phi, spread / math.sqrt(pairs)
+    return (marginal[:pairs] + marginal[pairs:]) / 2.0
 
 
 # ---------------------------------------------------------------- LMDI
@@ -205,11 +315,12 @@ def log_mean(a: float, b: float) -> float:
 
 
 def _factors(expr: ast.expr, formula: str, node_id: str) -> dict[str, float]:
-    """A formula as exponents of its names (c · Π x^a), or UsageError when it is not one."""
+    """A formula as exponents of its names (c · Π x^a), or RequestError when it is not one."""
 
-    def refuse(what: str) -> UsageError:
-        return UsageError(f"--method lmdi: '{node_id}' = {formula.strip()} {what}; lmdi needs "
-                          "products and quotients of positive factors: use --method shapley")
+    def refuse(what: str) -> RequestError:
+        return RequestError("method", "lmdi", f"'{node_id}' = {formula.strip()} {what}; lmdi "
+                            "needs products and quotients of positive factors",
+                            advice=": use {method} shapley")
 
     if isinstance(expr, ast.Name):
         return {expr.id: 1.0}
@@ -275,8 +386,8 @@ def lmdi(tree: CompiledTree, start: Mapping[str, float], end: Mapping[str, float
     for leaf in used:
         for label, value in zip(labels, (start[leaf], end[leaf]), strict=True):
             if value < 0:
-                raise UsageError(f"--method lmdi: '{leaf}' is {value:g} in {label}: lmdi needs "
-                                 "positive factors; use --method shapley")
+                raise RequestError("method", "lmdi", f"'{leaf}' is {value:g} in {label}: lmdi "
+                                   "needs positive factors", advice="; use {method} shapley")
     result = dict.fromkeys(exponents, 0.0)
     if y0 == 0 and y1 == 0:
         return result
@@ -285,8 +396,9 @@ def lmdi(tree: CompiledTree, start: Mapping[str, float], end: Mapping[str, float
             continue
         zeros = [leaf for leaf in used if values[leaf] == 0]
         if len(zeros) != 1 or used[zeros[0]] < 0:
-            raise UsageError(f"--method lmdi: {', '.join(zeros) or 'the root'} at 0 in {label}: "
-                             "the log-mean limit is not unique; use --method shapley")
+            raise RequestError("method", "lmdi", f"{', '.join(zeros) or 'the root'} at 0 in "
+                               f"{label}: the log-mean limit is not unique",
+                               advice="; use {method} shapley")
         result[zeros[0]] = y1 - y0
         return result
     weight = log_mean(y1, y0)
@@ -303,13 +415,9 @@ def explain_result(
     ev: Evaluation,
     start_index: int,
     end_index: int,
-    method: str = "shapley",
-    max_exact: int = DEFAULT_MAX_EXACT,
-    samples: int = DEFAULT_SAMPLES,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """The `nsm explain` result as plain data (the JSON output)."""
-    check_method(method)
+    options: ExplainOptions,
+) -> ExplainResult:
+    """The `nsm explain` result."""
     tree = ev.tree
     labels = (ev.periods[start_index], ev.periods[end_index])
     _missing_data(ev, start_index, end_index)
@@ -323,20 +431,9 @@ def explain_result(
                                    for k, v in ev.values.items()}, label)
     change = y1 - y0
     players = [leaf for leaf in tree.leaves if start[leaf] != end[leaf]]
-    contribution = dict.fromkeys(tree.leaves, 0.0)
-    errors: dict[str, float] | None = None
-    exact = True
-    if method == "lmdi":
-        contribution.update(lmdi(tree, start, end, y0, y1, labels))
-    elif len(players) <= max_exact:
-        phi = shapley_exact(tree, start, start, end, players)
-        contribution.update(zip(players, phi.tolist(), strict=True))
-    else:
-        exact = False
-        phi, se = shapley_sampled(tree, start, start, end, players, samples, seed)
-        contribution.update(zip(players, phi.tolist(), strict=True))
-        errors = dict.fromkeys(tree.leaves, 0.0)
-        errors.update(zip(players, se.tolist(), strict=True))
+    contribution, errors, pairs, notes = _attribute(tree, start, end, (y0, y1), labels,
+                                                    players, options)
+    exact = errors is None
 
     def share(value: float) -> float | None:
         return None if change == 0 else json_number(value / change, 6)
@@ -346,39 +443,80 @@ def explain_result(
     rows = []
     for leaf in ordered:
         node = tree.nodes[leaf]
-        row = {
-            "id": leaf, "name": node.name, "unit": node.unit, "owner": node.owner,
-            "from_value": json_number(start[leaf]), "to_value": json_number(end[leaf]),
-            "leaf_change": json_number(end[leaf] - start[leaf]),
-            "contribution": json_number(contribution[leaf]),
-            "share": share(contribution[leaf]),
-        }
-        if errors is not None:
-            row["error"] = json_number(errors[leaf])
-        rows.append(row)
+        rows.append(Contribution(
+            id=leaf, name=node.name, unit=node.unit, owner=node.owner,
+            from_value=json_number(start[leaf]), to_value=json_number(end[leaf]),
+            leaf_change=json_number(end[leaf] - start[leaf]),
+            contribution=json_number(contribution[leaf]), share=share(contribution[leaf]),
+            error=ABSENT if errors is None else json_number(errors[leaf]),
+        ))
     total = math.fsum(contribution.values())
-    return {
+    return ExplainResult(
         **tree.header(),
-        "from": labels[0],
-        "to": labels[1],
-        "from_value": json_number(y0),
-        "to_value": json_number(y1),
-        "change": json_number(change),
-        "change_pct": None if y0 == 0 else json_number(change / abs(y0), 6),
-        "method": method,
-        "exact": exact,
-        "changed": len(players),
-        "samples": None if exact else 2 * samples,
-        "seed": None if exact else seed,
-        "residual": json_number(total - change),
-        "contributions": rows,
-        "nodes": _nodes(ev, tree, start_index, end_index, contribution, share),
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
+        from_=labels[0],
+        to=labels[1],
+        from_value=json_number(y0),
+        to_value=json_number(y1),
+        change=json_number(change),
+        change_pct=None if y0 == 0 else json_number(change / abs(y0), 6),
+        method=options.method,
+        exact=exact,
+        changed=len(players),
+        samples=None if exact else 2 * pairs,
+        seed=None if exact else options.seed,
+        residual=json_number(total - change),
+        contributions=rows,
+        nodes=_nodes(ev, tree, start_index, end_index, contribution, share),
+        warnings=list(ev.warnings) + notes,
+    )
+
+
+def _attribute(tree: CompiledTree, start: Mapping[str, float], end: Mapping[str, float],
+               roots: tuple[float, float], labels: tuple[str, str], players: list[str],
+               options: ExplainOptions) -> tuple[dict[str, float], dict[str, float] | None, int,
+                                                 list[Diagnostic]]:
+    """Each leaf's contribution, its standard error when sampled (None when exact), the
+    permutation pairs sampled and a W202 when they are fewer than asked."""
+    contribution = dict.fromkeys(tree.leaves, 0.0)
+    if options.method == "lmdi":
+        contribution.update(lmdi(tree, start, end, roots[0], roots[1], labels))
+        return contribution, None, 0, []
+    if len(players) <= options.max_exact:
+        phi = shapley_exact(tree, start, start, end, players)
+        contribution.update(zip(players, phi.tolist(), strict=True))
+        return contribution, None, 0, []
+    pairs, notes = _affordable(tree, len(players), options.samples)
+    phi, se = shapley_sampled(tree, start, start, end, players, pairs, options.seed)
+    contribution.update(zip(players, phi.tolist(), strict=True))
+    errors = dict.fromkeys(tree.leaves, 0.0)
+    errors.update(zip(players, se.tolist(), strict=True))
+    return contribution, errors, pairs, notes
+
+
+def _affordable(tree: CompiledTree, players: int, pairs: int) -> tuple[int, list[Diagnostic]]:
+    """At most as many permutation pairs as finish in seconds: each pair evaluates the tree
+    2 × (players + 1) times. Fewer than asked gives a W202 warning; the standard errors
+    say how precise the estimate still is."""
+    interior = sum(1 for node_id in tree.order if tree.children[node_id])
+    per_pair = 2 * (players + 1) * max(1, interior)
+    if 2 * per_pair > 2 * MAX_WORK:   # even the fewest pairs with an error estimate: minutes
+        raise RequestError("method", "shapley", f"{players:,} leaves changed in a tree of "
+                           f"{len(tree.order):,} nodes: even 2 sampled orders of them would take "
+                           "minutes", advice="; use {method} lmdi for a tree of products, or "
+                           "compare periods closer together")
+    affordable = max(2, MAX_WORK // per_pair)
+    if pairs <= affordable:
+        return pairs, []
+    root = tree.nodes[tree.root]
+    note = warning("W202", f"{players:,} leaves changed in a tree of {len(tree.order):,} nodes:"
+                   f" sampled {affordable:,} permutation pairs instead of {pairs:,} to finish "
+                   "in seconds; read the ± errors (or explain a smaller tree or fewer periods "
+                   "apart)", root.span)
+    return affordable, [note]
 
 
 def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,
-           contribution: Mapping[str, float], share) -> list[dict[str, Any]]:
+           contribution: Mapping[str, float], share) -> list[ExplainNode]:
     """Every node of the tree with its two values and the sum of its leaves' contributions.
 
     A shared driver counts where it is defined, so siblings' sums add up to their
@@ -401,14 +539,13 @@ def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,
         kids = tree.children[node_id]
         order = {kid: i for i, kid in enumerate(kids)}
         y0, y1 = _at(ev.values, node_id, start_index), _at(ev.values, node_id, end_index)
-        nodes.append({
-            "id": node_id, "name": node.name, "unit": node.unit,
-            "parent": tree.parent.get(node_id), "depth": tree.depth.get(node_id, 0),
-            "children": sorted(kids, key=lambda kid: (-abs(total[kid]), order[kid])),
-            "shared": [c.id for c in node.children if c.is_ref],
-            "from_value": json_number(y0), "to_value": json_number(y1),
-            "change": json_number(y1 - y0),
-            "contribution": json_number(total[node_id]), "share": share(total[node_id]),
-            "leaf": not kids,
-        })
+        nodes.append(ExplainNode(
+            id=node_id, name=node.name, unit=node.unit,
+            parent=tree.parent.get(node_id), depth=tree.depth.get(node_id, 0),
+            children=sorted(kids, key=lambda kid: (-abs(total[kid]), order[kid])),
+            shared=[c.id for c in node.children if c.is_ref],
+            from_value=json_number(y0), to_value=json_number(y1), change=json_number(y1 - y0),
+            contribution=json_number(total[node_id]), share=share(total[node_id]),
+            leaf=not kids,
+        ))
     return nodes

@@ -41,14 +41,15 @@ from nsm_cli.data.sql import (
 )
 from nsm_cli.data.tables import (
     ALL,
-    NUMBER_HINT,
     ColumnUse,
     Table,
     _capped,
     _choices,
+    _codec,
     _find,
     _quote,
     build_table,
+    cell_hint,
     extra_cells,
     parse_cell,
     parse_cells,
@@ -181,12 +182,8 @@ def _utf8_copies(spec: DataSpec, files: list[str]) -> Iterator[list[str]]:
 
 
 def _codec_name(spec: DataSpec) -> str:
-    try:
-        return codecs.lookup(spec.encoding).name
-    except LookupError:
-        raise NsmError([error("E303", f"data '{spec.name}': unknown encoding "
-                              f"'{spec.encoding}' for {spec.path} (try utf-8, gbk or gb18030)",
-                              spec.span)]) from None
+    """The encoding's canonical name (E303 for unknown ones and rot13-like codecs)."""
+    return _codec(spec)
 
 
 def _transcode(spec: DataSpec, path: str, target: str | None, codec: str) -> None:
@@ -203,6 +200,9 @@ def _transcode(spec: DataSpec, path: str, target: str | None, codec: str) -> Non
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 raise _undecodable(spec, path, _line_at(path, offset + exc.start)) from None
+            except UnicodeError as exc:  # a codec that fails without a position (punycode)
+                raise NsmError([error("E303", f"data '{spec.name}': cannot decode {spec.path} "
+                                      f"as {codec} ({exc})", spec.span)]) from None
             if b"\x00" in chunk and "\x00" in text:
                 raise NsmError([error("E303", f"data '{spec.name}': {spec.path} looks like a "
                                       "binary file, not a CSV file (it contains NUL bytes)",
@@ -722,5 +722,5 @@ def _row_problems(spec: DataSpec, row: list[str], header: list[str], line: int,
         cell = row[at] if at < len(row) else ""
         if parse_cell(cell) is None:
             out.append(("", line, at + 1, f"bad cell {_quote(cell)} in column '{name}': "
-                        f"{NUMBER_HINT}"))
+                        f"{cell_hint(cell)}"))
     return out

@@ -31,10 +31,10 @@ def check_regular(spec: DataSpec, path: str) -> int:
     except OSError as exc:
         raise _fail(spec, f"cannot read {path} ({exc.strerror or exc})") from None
     if stat.S_ISDIR(info.st_mode):
-        raise _fail(spec, f"{path} is a folder, not a data file")
+        what = "a CSV file" if spec.kind == "delimited" else "a data file"
+        raise _fail(spec, f"{path} is a folder, not {what}")
     if not stat.S_ISREG(info.st_mode):
-        raise _fail(spec, f"{path} is not a regular file (a pipe, socket or device): "
-                    "give a data file")
+        raise _fail(spec, f"{path} is not a regular file (a FIFO or a device would block)")
     if info.st_size > MAX_DATA_BYTES:
         raise _fail(spec, f"{path} is {info.st_size / (1 << 30):.1f} GiB, over the "
                     f"{MAX_DATA_BYTES >> 30} GiB limit for one file: split it (a glob reads "

@@ -8,7 +8,6 @@ reader names every bad cell at its line and column.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
 import io
@@ -20,8 +19,8 @@ import numpy as np
 
 from nsm_cli.data.periods import order_labels
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
-from nsm_cli.numbers import MISSING_CELLS, parse_cell
-from nsm_cli.tree.model import AGGS, FORMATS, TEXT_AGGS, DataSpec
+from nsm_cli.numbers import MISSING_CELLS, NumberError, parse_cell, read_value
+from nsm_cli.tree.model import AGGS, FORMATS, TEXT_AGGS, DataSpec, text_codec
 
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
@@ -33,7 +32,6 @@ NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
 # Cells that mean "no value" (compared lower-cased, after stripping).
 
-# A number as people type it: sign, currency, thousands commas, exponent, percent.
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,7 @@ def read_bytes(spec: DataSpec) -> bytes:
 def _codec(spec: DataSpec) -> str:
     """The encoding's canonical name; E303 for one Python does not know."""
     try:
-        return codecs.lookup(spec.encoding).name
+        return text_codec(spec.encoding)
     except LookupError:
         raise _fail(f"data '{spec.name}': unknown encoding '{spec.encoding}' for {spec.path} "
                     "(try utf-8, gbk or gb18030)", spec.span) from None
@@ -166,6 +164,9 @@ def read_text(spec: DataSpec) -> str:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         raise _undecodable(spec, data, exc) from None
+    except UnicodeError as exc:  # a codec that fails without a position (punycode)
+        raise _fail(f"data '{spec.name}': cannot decode {spec.path} as {codec} ({exc})",
+                    spec.span) from None
     if "\x00" in text:
         raise _binary(spec)
     return text.removeprefix("\ufeff")
@@ -186,7 +187,9 @@ def _find(header: list[str], name: str) -> int | None:
 
 def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and data rows with the physical line each row starts on; blank rows skipped."""
-    csv.field_size_limit(1 << 30)  # a 128 KB header cell is a cell, not a crash
+    # no field is longer than the file: the csv module's 128 KB default would refuse a long
+    # note the numpy and polars readers read (the limit is per process; only this reader uses it)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
@@ -316,6 +319,16 @@ def _present(cells: Sequence[str]) -> np.ndarray:
                      for cell in cells], dtype=np.float64)
 
 
+def cell_hint(text: str) -> str:
+    """What to write instead of a bad cell: the grammar's advice (`write 0.55`), else examples."""
+    try:
+        read_value(text)
+    except NumberError as exc:
+        if not exc.shapeless and "decimal commas" in str(exc):
+            return str(exc).partition(": ")[2]
+    return NUMBER_HINT
+
+
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
     values: list[float] = []
@@ -396,7 +409,8 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         where = f"column '{name}'" if noun == "column" else f"column 'value' (metric '{name}')"
         for i in bad:
             bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
-                              f"bad cell {_quote(column.cells[i])} in {where}: {NUMBER_HINT}"))
+                              f"bad cell {_quote(column.cells[i])} in {where}: "
+                              f"{cell_hint(column.cells[i])}"))
     found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous,
                   grain)
     table = assemble(spec, found, parsed, bad_cells, uses)

@@ -5,25 +5,62 @@ Each command has one registry of formats; the CLI picks from it by `--format`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
 
-Renderer = Callable[[dict[str, Any]], Any]
+from nsm_cli.diagnostics import escape_control
+
+Renderer = Callable[[Any], Any]
+# formats that escape text themselves: JSON (and SARIF) keep names exactly, escaped by JSON;
+# Mermaid and DOT labels put a line break as a space and escape the rest (render/diagrams.py)
+MACHINE_FORMATS = frozenset({"json", "sarif", "mermaid", "dot"})
 
 
-def to_json(result: dict[str, Any]) -> str:
+def printable(result: Any) -> Any:
+    """The result with every string's control characters escaped (see `escape_control`).
+
+    Applied once, where the CLI hands a result to a renderer for people (text, markdown,
+    github): names, units, ids, periods and paths are other people's text. Dicts, lists,
+    tuples and dataclasses are rebuilt; everything else is returned as it is.
+    """
+    if isinstance(result, str):
+        return escape_control(result)
+    if isinstance(result, dict):
+        return {printable(key): printable(value) for key, value in result.items()}
+    if isinstance(result, (list, tuple)):
+        return type(result)(printable(item) for item in result)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        changed = {f.name: printable(getattr(result, f.name))
+                   for f in dataclasses.fields(result) if f.init}
+        return dataclasses.replace(result, **changed)
+    return result
+
+
+def for_people(renderer: Callable[..., Any]) -> Callable[..., Any]:
+    """`renderer` fed with :func:`printable` results (whatever it takes: a result, or none)."""
+
+    def render(*results: Any) -> Any:
+        return renderer(*(printable(result) for result in results))
+
+    return render
+
+
+def to_json(result: Any) -> str:
     """The result as JSON: UTF-8 names kept readable, keys in the result's order."""
-    return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    from nsm_cli.analysis.results import to_json as plain_data
+
+    return json.dumps(plain_data(result), ensure_ascii=False, indent=2) + "\n"
 
 
-def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str, str, bool]]:
+def tree_guides(result_nodes: list[Any], root: str) -> list[tuple[str, str, bool]]:
     """Rows of (prefix, node id, is_reference) walking the tree from the root.
 
     A shared driver is drawn in full where it is defined and as a reference
     (`↪`) wherever else it feeds a formula.
     """
-    by_id = {node["id"]: node for node in result_nodes}
+    by_id = {node.id: node for node in result_nodes}
     rows: list[tuple[str, str, bool]] = []
     stack: list[tuple[str, str, str, bool]] = [(root, "", "", False)]
     while stack:
@@ -32,14 +69,14 @@ def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str
         node = by_id.get(node_id)
         if node is None or is_ref:
             continue
-        kids = node["children"]
-        shared = set(node.get("shared", []))
+        kids = node.children
+        shared = set(node.shared)
         items = []
         for position, kid in enumerate(kids):
             last = position == len(kids) - 1
             branch = "└── " if last else "├── "
             further = "    " if last else "│   "
-            reference = kid in shared or by_id.get(kid, {}).get("parent") != node_id
+            reference = kid in shared or getattr(by_id.get(kid), "parent", None) != node_id
             items.append((kid, continuation + branch, continuation + further, reference))
         stack.extend(reversed(items))
     return rows
@@ -61,10 +98,15 @@ def keep_numbers_whole(table: Any, shrinkable: tuple[str, ...] = ("metric", "own
 
 
 def plain_table() -> Any:
-    """The table every text renderer uses: no box, one space between columns, bold header."""
-    from rich.table import Table
+    """The table every text renderer uses: no box, one space between columns, bold header.
 
-    return Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")
+    Its cells and headers given as strings are plain text, never rich markup: a unit
+    `元[/人]` or a name `[bold]` prints as written.
+    """
+    from nsm_cli.render.text_table import TextTable
+
+    return TextTable(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
+                     header_style="bold")
 
 
 def md_cell(text: str) -> str:
@@ -103,24 +145,26 @@ def natural_width(table: Any) -> int:
     return sum(columns) + 2 * (len(columns) - 1)
 
 
-def wrap_words(text: str, width: int) -> list[str]:
-    """Lines of at most `width` cells, broken between words (inside a word only when it is
-    longer than a line, as Chinese names are)."""
+def wrap_words(text: str, width: float, measure: Callable[[str], float] | None = None
+               ) -> list[str]:
+    """Lines of at most `width` (terminal cells, or what `measure` counts: pixels), broken
+    between words (inside a word only when it is longer than a line, as Chinese names are)."""
     from rich.cells import cell_len
 
+    measure = measure or cell_len
     width = max(width, 2)
     lines: list[str] = []
     line = ""
     for word in text.split(" "):
         candidate = f"{line} {word}" if line else word
-        if cell_len(candidate) <= width:
+        if measure(candidate) <= width:
             line = candidate
             continue
         if line:
             lines.append(line)
         line = ""
         for char in word:
-            if cell_len(line + char) > width:
+            if measure(line + char) > width:
                 lines.append(line)
                 line = ""
             line += char

@@ -9,7 +9,6 @@ import typer
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
 from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
 
-EVAL_FORMAT_NAMES = ("text", "json", "markdown")
 DEFAULT_LAST = 6  # the same as trend.DEFAULT_LAST; kept here so `--help` needs no numpy
 
 TrendOpt = Annotated[
@@ -48,6 +47,7 @@ def eval_command(
     whose observed value (its `source`) differs from its formula is marked ≠; a
     node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
     """
+    from nsm_cli.analysis.domain import domain_warnings
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.data.load import load_tree
@@ -59,10 +59,10 @@ def eval_command(
     loaded = load_tree(str(tree))
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
-    other = None if compare is None else evaluation.period_index(compare, "--compare")
+    other = None if compare is None else evaluation.period_index(compare, "compare")
     span = last if last is not None else (DEFAULT_LAST if trend else None)
     result = eval_result(evaluation, index, trend=span, compare=other)
-    report_diagnostics(evaluation.warnings)
+    report_diagnostics(evaluation.warnings + domain_warnings(evaluation))
     emit(renderer(result))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from nsm_cli.check.rules.base import Finding, RuleContext
 from nsm_cli.numbers import plain
 
-CODE = "W410"
+CODE = "W411"
 NAME = "percent-as-number"
 SEVERITY = "warning"
 NEEDS_VALUES = True

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from nsm_cli.check.rules.base import Finding, RuleContext
 
-CODE = "W411"
+CODE = "W412"
 NAME = "mean-of-ratios"
 SEVERITY = "warning"
 NEEDS_VALUES = False
