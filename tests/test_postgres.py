@@ -290,3 +290,30 @@ def test_a_connection_dropped_mid_query_names_host_and_database(postgres, write,
                                  f"127.0.0.1:{postgres.port}: "), run.stderr
     assert "terminating connection" in run.stderr
     assert "[E324]" in run.stderr and READER_PASSWORD not in run.stderr
+
+
+def test_one_query_per_block_per_run_and_only_aggregates_come_back(big_rows, postgres, write,
+                                                                    nsm, monkeypatch):
+    """The server's own statement log: one SELECT for the block, grouped by period."""
+    from pathlib import Path
+
+    log = Path(postgres.folder) / "log"
+    with psycopg.connect(postgres.admin(), autocommit=True) as conn:
+        conn.execute("ALTER ROLE nsm_reader SET log_statement = 'all'")
+    try:
+        monkeypatch.setenv("NSM_TEST_PG_URL", postgres.url(password=READER_PASSWORD))
+        write("t.yaml", TREE)
+        seen = len(log.read_text(encoding="utf-8", errors="replace"))
+        run = nsm("eval", "t.yaml", "--format", "json")
+        assert run.code == 0, run.stderr
+        text = log.read_text(encoding="utf-8", errors="replace")[seen:]
+    finally:
+        with psycopg.connect(postgres.admin(), autocommit=True) as conn:
+            conn.execute("ALTER ROLE nsm_reader RESET log_statement")
+    sent = [line.split(": ", 2)[-1] for line in text.splitlines()
+            if "statement: " in line or "execute <unnamed>: " in line]
+    queries = [s for s in sent if s.upper().startswith("SELECT")]
+    assert len(queries) == 1, sent
+    assert '"shop"."orders"' in queries[0] and "GROUP BY DATE_TRUNC('MONTH', \"ts\")" in queries[0]
+    assert {s.split()[0].upper() for s in sent} <= {"SELECT", "BEGIN", "ROLLBACK"}, sent
+    assert READER_PASSWORD not in text
