@@ -38,7 +38,7 @@ import generate  # noqa: E402
 PYTHON = sys.executable
 NSM = str(Path(PYTHON).with_name("nsm"))
 CASES = ("startup", "detail", "levers", "check", "growth", "goalseek", "alerts", "explain",
-         "parquet")
+         "parquet", "forecast")
 DETAIL_COLUMNS = list(generate.DETAIL_NUMBERS)
 
 
@@ -362,9 +362,33 @@ def case_explain(quick: bool) -> str:
         "until its last parent used them.", "", HEAD, *(t.row() for t in rows), ""])
 
 
+def case_forecast(quick: bool) -> str:
+    """Issue 16: 500 nodes, 36 periods, 10,000 paths, horizon 6 in at most 2 s."""
+    nodes, periods, samples = (100, 36, 2000) if quick else (500, 36, 10_000)
+    repeat = 2 if quick else 5
+    tree = generate.write_tree(nodes, periods, OUT)
+    rel = tree.relative_to(ROOT)
+    ev = measure(f"`nsm eval {rel} --format json`", [NSM, "eval", str(tree), "--format", "json"],
+                 repeat)
+    lines = ["## 10. forecast (issue 16: target ≤ 2 s)", "",
+             f"{nodes:,} nodes ({nodes // 2:,} leaves, each fitted with a season: 36 months are "
+             f"3 seasons), {periods} periods, {samples:,} paths, horizon 6. Ratio against eval.",
+             "", HEAD, ev.row()]
+    if command_exists("forecast"):
+        fc = measure(f"`nsm forecast {rel} --horizon 6 --samples {samples} --seed 0 "
+                     "--format json`",
+                     [NSM, "forecast", str(tree), "--horizon", "6", "--samples", str(samples),
+                      "--seed", "0", "--format", "json"], repeat)
+        lines.append(fc.row(ev))
+    else:
+        lines.append("| `nsm forecast` | not run: command missing | | | |")
+    return "\n".join([*lines, ""])
+
+
 RUNNERS = {"startup": case_startup, "detail": case_detail, "levers": case_levers,
            "check": case_check, "growth": case_growth, "goalseek": case_goalseek,
-           "alerts": case_alerts, "explain": case_explain, "parquet": case_parquet}
+           "alerts": case_alerts, "explain": case_explain, "parquet": case_parquet,
+           "forecast": case_forecast}
 
 
 def machine() -> str:

@@ -55,7 +55,8 @@ _CORE_EXAMPLES: dict[str, tuple[str, str, str]] = {
     "E113": ("unit: 元 twice in one node", "each key once per mapping",
              "Remove the duplicate key (YAML would silently keep the last)."),
     "E114": ("alert: {min: low}", "alert: {min: 90%}",
-             "Alert rules are min, max, falls_for, change_below, change_above with numbers."),
+             "Alert rules are min, max, falls_for, change_below, change_above with numbers, "
+             "and forecast_below_target (a probability) on a node with a target."),
     "E201": ("formula: a * (b + c", "formula: a * (b + c)", "Fix the formula's syntax."),
     "E202": ("formula: __import__('os')", "formula: max(a, b)",
              "Use only ids, numbers, + - * / ** and min max abs sqrt log exp round clip."),

@@ -10,7 +10,7 @@ new kind needs an entry there: `text` (a string), `label` (text or a number: nam
 owners), `number` (a number, or text like `92%` or `1,200`), `count` (a whole number ≥ 1),
 `change` (`-5%`, `+2pp`), `id`, `labels`, `choice` (one of `choices`), `version`, `path`,
 `node`, `nodes`, `children`, `source`, `benchmark`, `data_map`, `scenario_map`, `changes`,
-`alert` and `domain`.
+`alert`, `forecast_rule` (a probability, or {probability, horizon}) and `domain`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("max", "number", "Upper bound: a value above it is flagged (and fires in nsm "
             "alerts)."),
         Key("alert", "alert", "Early-warning rules: min, max, falls_for, change_below, "
-            "change_above."),
+            "change_above, forecast_below_target."),
         Key("domain", "domain", "[low, high]: the values the metric can take (null for an "
             "open end; default 0–100% for rates, ≥ 0 otherwise)."),
     ),
@@ -138,6 +138,10 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "below this: -5% (relative) or -2pp (points, for a % node)."),
         Key("change_above", "change", "Fires when the change against the previous period is "
             "above this: +5% or +2pp."),
+        Key("forecast_below_target", "forecast_rule", "Fires when the forecast's chance that "
+            "the node meets its target N periods ahead is below a probability: 50%, or "
+            "{probability: 50%, horizon: 3} (horizon 1–120, default 1). Needs the node's "
+            "target."),
     ),
 }
 

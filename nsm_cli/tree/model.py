@@ -113,9 +113,12 @@ class Rule:
     span: Span
     points: bool = False    # change rules: threshold in percentage points, not relative
     source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
+    horizon: int = 0        # forecast_below_target: how many periods ahead (1 = the next)
 
     @property
     def label(self) -> str:
+        if self.horizon:
+            return f"{self.kind} {self.text} at +{self.horizon}"
         return f"{self.kind} {self.text}"
 
 
