@@ -441,3 +441,22 @@ def test_periods_of_zoned_timestamps_are_taken_in_utc(write, nsm, tmp_path):
         """)
     run = nsm("eval", "t.yaml", "--format", "json")
     assert run.code == 0 and json.loads(run.stdout)["periods"] == ["2025-07"]
+
+
+def test_sql_in_the_dialect_of_a_url_from_the_environment(write, nsm, tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    monkeypatch.setenv("NSM_WH_URL", "duckdb:///data/warehouse.duckdb")
+    write("t.yaml", """
+        name: t
+        connections: {wh: {url: "${NSM_WH_URL}"}}
+        data:
+          d: {connection: wh, time: ts, grain: month,
+              sql: "FROM shop.orders SELECT * EXCLUDE (region)"}
+        root: {id: x, source: {data: d, column: amount, agg: sum}}
+        """)
+    offline = nsm("check", "t.yaml", "--offline", "--format", "json", "--select", "E")
+    assert offline.code == 0 and json.loads(offline.stdout)["errors"] == 0
+    run = nsm("eval", "t.yaml", "--period", "2025-06", "--format", "json")
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["nodes"][0]["value"] == 42.0

@@ -42,13 +42,35 @@ _WRITES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Co
            "LoadData", "Describe", "Show", "Cache", "Uncache", "Refresh", "Analyze", "Kill")
 
 
-def dialect_of(spec: DataSpec, tree: TreeFile) -> str:
+def dialect_of(spec: DataSpec, tree: TreeFile) -> str | None:
     """The SQL dialect of the block's connection, from its URL's scheme when it is written
-    in the tree; a URL from the environment is read only when the block is used."""
+    in the tree; None for a URL from the environment (read only when the block is used)."""
     url = tree.connections[spec.database.connection].url
     scheme = SCHEMES.get(url.split("://", 1)[0].lower().split("+", 1)[0]) if "://" in url \
         else None
-    return scheme.dialect if scheme else "postgres"
+    return scheme.dialect if scheme else None
+
+
+def screened(spec: DataSpec, dialect: str | None) -> None:
+    """E323 before any connection. Without a known dialect the query must be one read-only
+    SELECT in the first dialect that parses it (its own is checked again once known)."""
+    if spec.database.sql is None:
+        return
+    if dialect is not None:
+        checked_sql(spec, dialect)
+        return
+    failure: Unparsable | None = None
+    for name in sqlbuild.DIALECTS:
+        try:
+            checked_sql(spec, name)
+            return
+        except Unparsable as exc:
+            failure = failure or exc
+    raise failure
+
+
+class Unparsable(NsmError):
+    """E323 for a `sql:` the dialect's parser cannot read (another dialect may)."""
 
 
 def checked_sql(spec: DataSpec, dialect: str) -> exp.Query:
@@ -63,7 +85,7 @@ def checked_sql(spec: DataSpec, dialect: str) -> exp.Query:
         statements = [s for s in sqlglot.parse(spec.database.sql, read=dialect) if s is not None]
     except sqlglot.errors.SqlglotError as exc:
         detail = " ".join(str(exc).split())[:160]
-        raise NsmError([error("E323", f"{where} cannot be parsed: {detail}", span)]) from None
+        raise Unparsable([error("E323", f"{where} cannot be parsed: {detail}", span)]) from None
     if len(statements) != 1:
         raise NsmError([error("E323", f"{where} must be one query, not {len(statements)} "
                               "statements", span)])
@@ -149,13 +171,11 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
                   mode: str = RUN) -> Table:
     """The block's table: aggregated in the database (RUN), or only planned there
     (VALIDATE: no row is scanned), or not asked at all (OFFLINE: an empty table)."""
-    guess = dialect_of(spec, tree)
-    source = relation(spec, guess)  # E323 before any connection, in every mode
+    screened(spec, dialect_of(spec, tree))  # E323 before any connection, in every mode
     if mode == OFFLINE:
         return _empty(spec, uses)
     where = target(tree.connections[spec.database.connection], tree.path)
-    if where.scheme.dialect != guess:  # a URL from the environment: its own dialect
-        source = relation(spec, where.scheme.dialect)
+    source = relation(spec, where.scheme.dialect)
     session = open_session(where)
     try:
         if mode == RUN and (spec.time or spec.period_column_set):
