@@ -54,8 +54,8 @@ def source_refs(tree: TreeFile) -> list[SourceRef]:
     return refs
 
 
-def load_data(tree: TreeFile, slices: Sequence[Slice] = ()) -> tuple[DataStore,
-                                                                     list[Diagnostic]]:
+def load_data(tree: TreeFile, databases: str = "run", slices: Sequence[Slice] = ()
+              ) -> tuple[DataStore, list[Diagnostic]]:
     """Read each data file once with every column any node asks of it (and, for the segment
     slices asked of it, grouped by segment too)."""
     diagnostics: list[Diagnostic] = []
@@ -67,9 +67,10 @@ def load_data(tree: TreeFile, slices: Sequence[Slice] = ()) -> tuple[DataStore,
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            wanted = block_slices(spec, [*slices, *best_slices(tree)])
+            wanted = block_slices(spec, [*slices, *best_slices(tree)]) \
+                if spec.database is None else []
             tables[name] = (read_sliced_block(spec, uses.get(name, []), wanted) if wanted
-                            else read_block(spec, uses.get(name, [])))
+                            else read_source(tree, spec, uses.get(name, []), databases))
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
@@ -127,10 +128,20 @@ class LoadedTree:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def inspect_tree(path: str, slices: Sequence[Slice] = ()
+def read_source(tree: TreeFile, spec, uses: list[ColumnUse], databases: str) -> Table:
+    """A file through the embedded engine, or a database block through one query
+    (`databases`: run it, validate it without scanning rows, or offline: skip it)."""
+    if spec.database is None:
+        return read_block(spec, uses)
+    from nsm_cli.data.warehouse import read_database
+
+    return read_database(spec, uses, tree, databases)
+
+
+def inspect_tree(path: str, databases: str = "run", slices: Sequence[Slice] = ()
                  ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     """Everything that can be found wrong with a tree file, never raising for bad input."""
-    return _inspect(path, slices)
+    return _inspect(path, databases, slices)
 
 
 def _stages_to_show(path: str) -> int:
@@ -141,7 +152,7 @@ def _stages_to_show(path: str) -> int:
         return 0
 
 
-def _inspect(path: str, slices: Sequence[Slice] = ()
+def _inspect(path: str, databases: str, slices: Sequence[Slice] = ()
              ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     with stage(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
         try:
@@ -153,7 +164,7 @@ def _inspect(path: str, slices: Sequence[Slice] = ()
         compiled, more = compile_tree(parsed)
         diagnostics += more
         advance(1)
-        store, more = load_data(parsed, slices)
+        store, more = load_data(parsed, databases, slices)
         diagnostics += more
         advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):
@@ -164,7 +175,7 @@ def _inspect(path: str, slices: Sequence[Slice] = ()
 def load_tree(path: str, slices: Sequence[Slice] = ()) -> LoadedTree:
     """Load a tree for a command; raise NsmError with every error found. `slices` are the
     segment groupings the command will ask for (`--by`, `--where`), read with the rest."""
-    loaded, diagnostics = inspect_tree(path, slices)
+    loaded, diagnostics = inspect_tree(path, slices=slices)
     if loaded is None:
         raise NsmError([d for d in diagnostics if d.is_error] or diagnostics)
     return loaded

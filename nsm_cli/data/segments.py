@@ -269,6 +269,9 @@ def slice_view(tree: TreeFile, store, wanted: Slice) -> SegmentView:
         mine = narrowed(table.spec, wanted)
         if mine.by is None and not mine.where:
             continue
+        if getattr(table.spec, "database", None) is not None:
+            raise SegmentError(f"data '{name}' lives in a database: --by, --where and "
+                               "benchmark best read files only so far")
         ready = getattr(table, "sliced", {}).get(mine)
         blocks[name] = ready if ready is not None else read_slice(
             table.spec, refs.get(name, []), table.periods, mine)
