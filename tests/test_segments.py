@@ -468,3 +468,33 @@ def test_narrow_terminals_keep_every_column_and_number(nsm, monkeypatch, command
                 "eval": ["每单件数 [件/单]", "2.60 ✗", "13 ★", "5 ★ ="]}[command]
     for number in expected:
         assert number in run.stdout, number
+
+
+def test_a_database_block_groups_by_segment_in_its_one_query(nsm, write, tmp_path):
+    """The retention tree over a DuckDB file: the same hand-computed values as from raw rows."""
+    import duckdb
+
+    (tmp_path / "data").mkdir()
+    conn = duckdb.connect(str(tmp_path / "data" / "w.duckdb"))
+    conn.execute("CREATE TABLE users (day DATE, region VARCHAR, last_active DOUBLE, "
+                 "rate DOUBLE)")
+    conn.execute("INSERT INTO users VALUES ('2025-06-03', '华北', 100, 0.9), "
+                 "('2025-06-10', '华北', 300, 0.8), ('2025-06-15', '华东', 200, 0.5)")
+    conn.close()
+    write("t.yaml", RETENTION.replace("""  users:
+    path: users.csv
+    time: day""", """  users:
+    connection: wh
+    table: users
+    time: day""").replace("data:\n", 'connections: {wh: {url: "duckdb:///data/w.duckdb"}}\n'
+                                      "data:\n", 1))
+    result = json.loads(nsm("eval", "t.yaml", "--by", "region", "--format", "json").stdout)
+    assert values(result["nodes"]) == pytest.approx(
+        {"retained": 430, "last_active": 600, "retention": 430 / 600})
+    assert {s["segment"]: values(s["nodes"])["retained"] for s in result["segments"]} == \
+        pytest.approx({"华北": 330, "华东": 100})
+    run = nsm("rank-levers", "t.yaml", "--by", "region", "--format", "json")
+    assert [lever["delta"] for lever in json.loads(run.stdout)["levers"]] == \
+        pytest.approx([3.3, 3.3, 1.0, 1.0])
+    run = nsm("eval", "t.yaml", "--where", "region=华北")
+    assert run.code == 1 and "lives in a database" in run.stderr

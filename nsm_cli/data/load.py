@@ -12,7 +12,13 @@ from nsm_cli.data.engine import read_block
 from nsm_cli.data.periods import sort_key
 from nsm_cli.data.runtime import stage
 from nsm_cli.data.segment_engine import read_sliced_block
-from nsm_cli.data.segments import Slice, best_slices, block_slices, missing_segments
+from nsm_cli.data.segments import (
+    Slice,
+    basis_uses,
+    best_slices,
+    block_slices,
+    missing_segments,
+)
 from nsm_cli.data.tables import ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error, warning
 from nsm_cli.tree.alert_rules import tree_problems
@@ -67,10 +73,14 @@ def load_data(tree: TreeFile, databases: str = "run", slices: Sequence[Slice] = 
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            wanted = block_slices(spec, [*slices, *best_slices(tree)]) \
-                if spec.database is None else []
-            tables[name] = (read_sliced_block(spec, uses.get(name, []), wanted) if wanted
-                            else read_source(tree, spec, uses.get(name, []), databases))
+            wanted = block_slices(spec, [*slices, *best_slices(tree)])
+            mine = uses.get(name, [])
+            if spec.database is not None:   # the query groups by every segment column anyway
+                tables[name] = read_source(tree, spec, mine + basis_uses(mine) if wanted
+                                           else mine, databases)
+            else:
+                tables[name] = (read_sliced_block(spec, mine, wanted) if wanted
+                                else read_block(spec, mine))
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue

@@ -269,10 +269,13 @@ def slice_view(tree: TreeFile, store, wanted: Slice) -> SegmentView:
         mine = narrowed(table.spec, wanted)
         if mine.by is None and not mine.where:
             continue
-        if getattr(table.spec, "database", None) is not None:
-            raise SegmentError(f"data '{name}' lives in a database: --by, --where and "
-                               "benchmark best read files only so far")
+        if getattr(table.spec, "database", None) is not None and mine.where:
+            raise SegmentError(f"--where: data '{name}' lives in a database, where nsm groups "
+                               "by segment but does not filter by one yet")
         ready = getattr(table, "sliced", {}).get(mine)
+        if ready is None and getattr(table.spec, "database", None) is not None:
+            raise SegmentError(f"data '{name}' lives in a database and was read without its "
+                               "segments")
         blocks[name] = ready if ready is not None else read_slice(
             table.spec, refs.get(name, []), table.periods, mine)
         check_matches(table.spec, mine.where, blocks[name])
@@ -293,3 +296,56 @@ def slices_for(by: str | None, where: Sequence[tuple[str, str]]) -> list[Slice]:
     if where:
         found.append(Slice(None, tuple(where)))
     return found
+
+
+# ---------------------------------------------------------------- databases
+
+
+def basis_uses(uses: Sequence) -> list:
+    """For each mean, the aggregate that says how much of its total a segment carries: its
+    values' count, or its weights' sum (asked of a database beside the means themselves)."""
+    from nsm_cli.data.tables import ColumnUse
+
+    out = []
+    for use in uses:
+        if use.agg == "mean" and use.column:
+            column, agg = (use.weight, "sum") if use.weight else (use.column, "count")
+            out.append(ColumnUse(column, agg, use.span, use.where, use.where_text))
+    return out
+
+
+def basis_key(use) -> tuple | None:
+    """The key of a mean's basis use (see basis_uses); None for other aggregations."""
+    if use.agg != "mean" or not use.column:
+        return None
+    column, agg = (use.weight, "sum") if use.weight else (use.column, "count")
+    return (column, agg) if use.where_text is None else (column, agg, use.where_text, None)
+
+
+def database_slices(uses: Sequence, segments: Sequence[str], names: list[str],
+                    rows: list[tuple], periods: list[str], period_of) -> dict[Slice, Sliced]:
+    """The per-segment rows of a database block's one query (grouping sets of period and
+    each segment column) as a Sliced per segment column; `period_of(row)` → period index."""
+    at = {name.lower(): i for i, name in enumerate(names)}
+    flags = [at[f"nsm_all_{i}"] for i in range(len(segments))]
+    out: dict[Slice, Sliced] = {}
+    for i, column in enumerate(segments):
+        mine = [r for r in rows if not r[flags[i]]
+                and all(r[f] for j, f in enumerate(flags) if j != i)]
+        cells = [r[at[f"nsm_segment_{i}"]] for r in mine]
+        names_of = [BLANK if c is None or str(c).strip() == "" else str(c).strip()
+                    for c in cells]
+        labels = sorted(set(names_of))
+        where = {label: k for k, label in enumerate(labels)}
+        series = {use.key: np.full((len(labels), len(periods)), np.nan) for use in uses}
+        for row, label in zip(mine, names_of, strict=True):
+            period = period_of(row)
+            if period is None:
+                continue
+            for k, use in enumerate(uses):
+                value = row[at[f"nsm_m{k}"]]
+                series[use.key][where[label], period] = np.nan if value is None else float(value)
+        basis = {use.key: series.get(basis_key(use), np.full((len(labels), len(periods)),
+                                                             np.nan)) for use in uses}
+        out[Slice(column)] = Sliced(labels, series, basis, len(mine))
+    return out
