@@ -5,7 +5,6 @@ Each command has one registry of formats; the CLI picks from it by `--format`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,9 @@ Renderer = Callable[[dict[str, Any]], Any]
 
 def to_json(result: dict[str, Any]) -> str:
     """The result as JSON: UTF-8 names kept readable, keys in the result's order."""
-    return json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    from nsm_cli.render.fastjson import dumps
+
+    return dumps(result) + "\n"
 
 
 def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str, str, bool]]:
