@@ -1,6 +1,7 @@
 """The fast writers give the very bytes of the slow ones they replace (issue 18).
 
 JSON: `nsm_cli.render.fastjson.dumps` against `json.dumps(..., ensure_ascii=False, indent=2)`.
+Text: `nsm_cli.render.plain.plain_text` against rich printing the same renderable.
 """
 
 from __future__ import annotations
@@ -8,7 +9,10 @@ from __future__ import annotations
 import enum
 import json
 import math
+import sys
 
+import pytest
+from conftest import ROOT, TREES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +83,98 @@ def test_fast_json_handles_nesting_deeper_than_recursion_allows_as_json_does():
         pass
     else:
         raise AssertionError("dumps managed a nesting json.dumps cannot")
+
+
+# --- text: the plain writer against rich itself ---------------------------------------------
+
+COMMANDS = [
+    ("eval", "mau.yaml"), ("eval", "arpu.yaml", "--scenario", "li_plan"),
+    ("eval", "funnel.yaml", "--trend"), ("eval", "journey.yaml", "--compare", "2025-04"),
+    ("eval", "arpu.yaml", "--set", "arpu=+10%"), ("eval", "journey.yaml"),
+    ("rank-levers", "mau.yaml"), ("rank-levers", "arpu.yaml", "--points"),
+    ("explain", "mau.yaml"), ("alerts", "journey.yaml"), ("check", "."),
+    ("goal-seek", "mau.yaml"), ("diff", "mau.yaml", "arpu.yaml"),
+]
+
+
+@pytest.fixture
+def both_outputs(monkeypatch):
+    """Every text the plain writer makes, beside what rich prints for the same renderable."""
+    from nsm_cli.render import plain
+
+    pairs: list[tuple[str | None, str]] = []
+    original = plain.plain_text
+
+    def recorded(renderable, console):
+        fast = original(renderable, console)
+        with console.capture() as captured:
+            console.print(renderable)
+        pairs.append((fast, captured.get()))
+        return fast
+
+    monkeypatch.setattr(plain, "plain_text", recorded)
+    return pairs
+
+
+@pytest.mark.parametrize("columns", ["200", "120", "80", "60", "40"])
+def test_plain_text_is_what_rich_prints_for_every_command(nsm, both_outputs, monkeypatch,
+                                                          columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.chdir(TREES)
+    for command in COMMANDS:
+        run = nsm(*command)
+        assert run.code in (0, 1, 3), (command, run.stderr)
+    assert both_outputs, "no text went through the plain writer"
+    for fast, slow in both_outputs:
+        if fast is not None:
+            assert fast == slow
+    if columns in ("200", "120"):   # the eval tables at least take the plain path
+        assert both_outputs[0][0] is not None
+
+
+def test_plain_text_of_a_generated_tree_is_rich_s(nsm, both_outputs, tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import generate
+
+    tree = generate.write_tree(300, 4, tmp_path, balanced=False)
+    for args in ([], ["--trend"], ["--compare", "1900-02"]):
+        assert nsm("eval", tree, *args).code == 0
+    assert len(both_outputs) == 3
+    for fast, slow in both_outputs:
+        assert fast == slow
+
+
+CELL = (st.text(alphabet=st.sampled_from(list("ab1,.-−%¥人口✓🔔▼ \n")), max_size=12)
+        | st.text(alphabet=st.sampled_from(list("ab []:\n\t") + ["é", "\u0301"]), max_size=6))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(["left", "right", "center"]),
+                          st.sampled_from([True, True, False]), st.booleans()),
+                min_size=1, max_size=5),
+       st.data(), st.integers(min_value=10, max_value=120))
+def test_plain_table_is_rich_s_for_any_cells(spec, data, width):
+    from rich.console import Console, Group
+    from rich.text import Text
+
+    from nsm_cli.render import plain_table
+    from nsm_cli.render.plain import plain_text
+
+    table = plain_table()
+    for justify, no_wrap, _keep_min in spec:
+        table.add_column(data.draw(CELL), justify=justify, no_wrap=no_wrap)
+    rows = data.draw(st.integers(min_value=0, max_value=4))
+    for _ in range(rows):
+        table.add_row(*[data.draw(CELL) if data.draw(st.booleans()) else Text(data.draw(CELL))
+                        for _ in spec])
+    for column, (_, _, keep_min) in zip(table.columns, spec, strict=True):
+        if keep_min:
+            column.min_width = data.draw(st.integers(min_value=0, max_value=8))
+    console = Console(width=width, highlight=False, soft_wrap=False, color_system=None,
+                      force_terminal=False)
+    shown = Group(Text(data.draw(CELL)), table, "")
+    fast = plain_text(shown, console)
+    with console.capture() as captured:
+        console.print(shown)
+    if fast is not None:
+        assert fast == captured.get()

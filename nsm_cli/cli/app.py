@@ -80,7 +80,16 @@ def emit(rendered: Any) -> None:
         sys.stdout.write(rendered)
         sys.stdout.flush()
     else:
-        stdout_console().print(rendered)
+        console = stdout_console()
+        if console.color_system is None and not console.is_terminal:
+            from nsm_cli.render.plain import plain_text
+
+            text = plain_text(rendered, console)   # rich's characters, written much faster
+            if text is not None:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+                return
+        console.print(rendered)
 
 
 def report_diagnostics(diagnostics: list[Diagnostic]) -> None:
