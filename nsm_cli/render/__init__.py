@@ -94,7 +94,9 @@ def cell_width(cell: Any) -> int:
     from rich.text import Text
 
     text = cell.plain if isinstance(cell, Text) else str(cell)
-    return max((cell_len(line) for line in text.split("\n")), default=0)
+    if "\n" not in text:   # most cells: one line (5,000-row trees measure every cell)
+        return len(text) if text.isascii() and text.isprintable() else cell_len(text)
+    return max(cell_len(line) for line in text.split("\n"))
 
 
 def natural_width(table: Any) -> int:
