@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.test-installed
 LATEST := .venv-latest
 UV := uv==0.13.9
 
-.PHONY: setup demo test test-latest lint check-trees bench lock clean
+.PHONY: setup demo test test-latest lint check-trees readme bench lock clean
 
 $(BIN)/python:
 	@echo "Setting up $(VENV) (once) ..." >&2
@@ -49,6 +49,10 @@ lint: $(TEST_STAMP)  ## ruff over the code and the tests
 
 check-trees: $(RUN_STAMP)  ## the project's own trees pass nsm check --strict
 	$(BIN)/nsm check --strict trees
+
+# README.md's ```console blocks are what their commands print (see tests/readme_blocks.py).
+readme: $(RUN_STAMP)  ## rewrite README.md's output blocks by running the commands they show
+	$(BIN)/python tests/readme_blocks.py --write
 
 # Refresh both lock files from pyproject.toml (needs the package index).
 lock: | $(BIN)/python  ## re-resolve requirements/*.lock (exact versions with hashes)

@@ -2,7 +2,8 @@
 
 Codes are stable: scripts and `ignore:` lists rely on them. Groups:
 E1xx file and schema, E2xx formulas, E3xx data, W2xx evaluation warnings,
-W4xx tree quality (the lint rules in :mod:`nsm_cli.rules`).
+W4xx tree quality (the lint rules in :mod:`nsm_cli.check.rules`, with their own
+titles there).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ CORE_CODES: dict[str, str] = {
     "E110": "a leaf needs exactly one of source or value",
     "E111": "invalid change in a scenario",
     "E112": "invalid value for a key",
+    "E113": "duplicate key in a mapping",
+    "E114": "invalid alert rule",
     # E2xx: formulas
     "E201": "formula syntax error",
     "E202": "forbidden construct in a formula",
@@ -38,10 +41,8 @@ CORE_CODES: dict[str, str] = {
     "E305": "several rows share a period and no agg is given",
     "E306": "data file lacks a required column (period, metric, value)",
     "E308": "data path points outside the project",
+    "E310": "no data for a leaf in a period an analysis needs (explain, goal-seek)",
+    "E311": "a formula gives no value where an analysis needs one (explain, goal-seek)",
     # W2xx: evaluation
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
 }
-CORE_CODES["E113"] = "duplicate key in a mapping"
-CORE_CODES["E114"] = "invalid alert rule"
-CORE_CODES["E310"] = "no data for a leaf in a period an analysis needs (explain, goal-seek)"
-CORE_CODES["E311"] = "a formula gives no value where an analysis needs one (explain, goal-seek)"

@@ -82,9 +82,42 @@ class UsageError(Exception):
     """The command line asks for something that does not exist. Exit code 2."""
 
 
-def require_choice(option: str, value: str, choices) -> str:
-    """A command-line value that must be one of a few names; a usage error otherwise."""
+class _Names(dict):
+    """Parameter names for advice: the caller's name, else the parameter's own."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+class RequestError(Exception):
+    """An analysis was asked for something the tree, its data or the method cannot give.
+
+    The library knows parameters, not command-line options: `parameter` is the
+    keyword of the input that is wrong (`period`, `sets`, `step`...), `value` the
+    value given (None when it goes without saying). `advice` may name inputs as
+    `{parameter}` fields; :meth:`describe` fills them and the head with the
+    caller's names (the CLI's `--period`), `str()` with the parameter names.
+    """
+
+    def __init__(self, parameter: str | None, value: object, reason: str, advice: str = ""):
+        self.parameter, self.value, self.reason, self.advice = parameter, value, reason, advice
+        super().__init__(self.describe())
+
+    def describe(self, names: dict[str, str] | None = None) -> str:
+        """The message with each parameter called by `names` (a parameter's own name if absent)."""
+        names = names or {}
+        advice = self.advice.format_map(_Names(names))
+        if self.parameter is None:
+            return f"{self.reason}{advice}"
+        head = names.get(self.parameter, self.parameter)
+        if self.value is not None:
+            head = f"{head} {self.value}"
+        return f"{head}: {self.reason}{advice}"
+
+
+def require_choice(parameter: str, value: str, choices) -> str:
+    """A value that must be one of a few names; a :class:`RequestError` otherwise."""
     names = list(choices)
     if value not in names:
-        raise UsageError(f"{option} {value}: choose one of {', '.join(names)}")
+        raise RequestError(parameter, value, f"choose one of {', '.join(names)}")
     return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,25 @@ def write(tmp_path, monkeypatch):
         return path
 
     return put
+
+
+class Hang(BaseException):
+    """Raised by alarm(): a BaseException, so no `except OSError/Exception` in nsm hides it."""
+
+
+@contextmanager
+def alarm(seconds: int):
+    """Turn a hang into a test failure (SIGALRM: the main thread, POSIX)."""
+    def timeout(signum, frame):
+        raise Hang(f"still blocked after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def plain_yaml(text: str, path: str = "<yaml>"):

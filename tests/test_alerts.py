@@ -13,6 +13,7 @@ from rich.console import Console
 from nsm_cli.analysis.alerts import check_alerts
 from nsm_cli.analysis.eval_result import eval_result
 from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.analysis.results import AlertsResult
 from nsm_cli.data.load import inspect_tree, load_tree
 from nsm_cli.render.alerts_formats import ALERTS_FORMATS
 
@@ -257,8 +258,10 @@ def test_alerts_text_in_a_fixed_width_console():
     ev = evaluate(load_tree(str(TREES / "mau.yaml")))
     result = eval_result(ev, ev.period_index(None), trend=6)
     console = Console(width=100, file=io.StringIO(), color_system=None)
-    console.print(ALERTS_FORMATS["text"](result["alerts"] | {
-        "tree": "MAU", "period": "2025-06", "scenario": None, "root": "mau"}))
+    report = result.alerts
+    console.print(ALERTS_FORMATS["text"](AlertsResult(
+        tree="MAU", file="mau.yaml", period="2025-06", scenario=None, root="mau",
+        fired=report.fired, checked=report.checked, skipped=report.skipped, warnings=[])))
     text = console.file.getvalue()
     assert "MAU · alerts for 2025-06 · 2 fired of 6 rules checked" in text
     assert "🔔  投诉率 (guardrail)  max 3% (bound)" in text

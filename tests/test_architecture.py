@@ -15,7 +15,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nsm_cli"
 
 # Lower rank = earlier in the flow. The loose modules are the shared base.
-LAYERS = {"diagnostics": 0, "codes": 0, "numbers": 0, "progress": 0, "tree": 1, "data": 2,
+LAYERS = {"diagnostics": 0, "codes": 0, "numbers": 0, "tree": 1, "data": 2,
           "analysis": 3, "authoring": 3, "check": 4, "render": 4, "api": 5, "cli": 6, "__main__": 7}
 # The one cycle left: the polars/numpy CSV readers share private helpers with tables.py.
 # They are retired when DuckDB reads every file (issue #11); then this set must be empty.

@@ -151,9 +151,8 @@ def sample(kind: str) -> CheckResult:
     ])
 
 
-@pytest.mark.parametrize("name", list(CHECK_FORMATS))
-@pytest.mark.parametrize("kind", ["findings", "clean"])
-def test_every_format_renders_findings_and_a_clean_result(name, kind):
+def shown(name: str, kind: str) -> str:
+    """A check format's output for sample(kind), as a terminal shows it."""
     import io
 
     from rich.console import Console
@@ -163,17 +162,67 @@ def test_every_format_renders_findings_and_a_clean_result(name, kind):
         console = Console(width=100, file=io.StringIO(), color_system=None)
         console.print(rendered)
         rendered = console.file.getvalue()
+    return rendered
+
+
+CODE = re.compile(r"\b[EW]\d{3}\b")
+
+
+@pytest.mark.parametrize("name", list(CHECK_FORMATS))
+def test_every_format_renders_findings(name):
+    rendered = shown(name, "findings")
     assert rendered.endswith("\n")
-    if name in ("json", "sarif"):
-        json.loads(rendered)
-    if kind == "findings":
-        assert "E104" in rendered and "W407" in rendered
+    if name == "json":
+        assert [d["code"] for d in json.loads(rendered)["diagnostics"]] == ["E104", "W409", "W407"]
+    elif name == "sarif":
+        [run] = json.loads(rendered)["runs"]
+        assert [r["ruleId"] for r in run["results"]] == ["E104", "W409", "W407"]
     else:
-        assert "E104" not in rendered.replace('"E104"', "") or name == "sarif"
-    if name in ("text", "github"):
-        expected = ("2 files, 1 error, 1 warning, 1 info" if kind == "findings"
-                    else "2 files, 0 errors, 0 warnings")
-        assert expected in rendered
+        assert set(CODE.findall(rendered)) == {"E104", "W409", "W407"}
+        assert "2 files, 1 error, 1 warning, 1 info" in rendered
+
+
+@pytest.mark.parametrize("name", list(CHECK_FORMATS))
+def test_every_format_renders_a_clean_result_without_findings(name):
+    rendered = shown(name, "clean")
+    assert rendered.endswith("\n")
+    if name == "json":
+        log = json.loads(rendered)
+        assert (log["files"], log["errors"], log["warnings"], log["diagnostics"]) == (2, 0, 0, [])
+    elif name == "sarif":
+        [run] = json.loads(rendered)["runs"]
+        assert run["results"] == [] and run["tool"]["driver"]["rules"]
+    else:
+        assert CODE.findall(rendered) == []
+        assert "2 files, 0 errors, 0 warnings" in rendered
+
+
+# The official OASIS schema, vendored from oasis-tcs/sarif-spec (see tests/schemas/README.md).
+SARIF_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json")
+                          .read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("kind", ["findings", "clean"])
+def test_sarif_is_valid_against_the_sarif_2_1_0_schema(kind):
+    import jsonschema
+
+    validator = jsonschema.Draft4Validator(SARIF_SCHEMA)  # the schema is draft-04
+    log = json.loads(shown("sarif", kind))
+    assert [error.message for error in validator.iter_errors(log)] == []
+    broken = {**log, "runs": [{**log["runs"][0], "results": [{"level": "fatal"}]}]}
+    assert not validator.is_valid(broken)  # the validation can fail
+
+
+def test_sarif_of_a_real_check_is_valid(nsm, write):
+    import jsonschema
+
+    write("broken.yaml", BROKEN)
+    write("warned.yaml", WARNED)
+    run = nsm("check", ".", "--format", "sarif")
+    assert run.code == 1
+    log = json.loads(run.stdout)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    assert {r["ruleId"] for r in log["runs"][0]["results"]} == {"E104", "E205", "W407"}
 
 
 def test_text_groups_findings_under_each_file():

@@ -97,6 +97,21 @@ def test_bad_settings_are_wrong_usage(nsm, shallow, write, settings, message):
     assert "pyproject.toml [tool.nsm]" in run.stderr and message in run.stderr
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("select: [\n", ".nsm.yaml:2:1: cannot read it as YAML: expected the node content, but "
+                    "found '<stream end>'"),
+    ("a: 1\n  b: 2\n", ".nsm.yaml:2:4: cannot read it as YAML: mapping values are not "
+                       "allowed here"),
+    ("select: [W4\x07]\n", ".nsm.yaml: cannot read it as YAML: unacceptable character #x0007"),
+])
+def test_an_unreadable_nsm_yaml_is_one_line_at_its_place(nsm, shallow, write, text, message):
+    write(".nsm.yaml", text)
+    run = nsm("check", "tree.yaml")
+    assert (run.code, run.stdout) == (2, "")
+    [line] = run.stderr.splitlines()  # not PyYAML's snippet with `in "<unicode string>"`
+    assert line.startswith("nsm: error: ") and message in line
+
+
 def test_tolerance_on_the_command_line(nsm, shallow):
     assert codes(nsm("check", "tree.yaml", "-f", "json", "--tolerance", "3.1%",
                      "--select", "W401")) == []

@@ -10,10 +10,12 @@ import json
 import os
 import re
 import shutil
+from types import SimpleNamespace
 
 from conftest import TREES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_data import alarm
 
 from nsm_cli.check import check_paths
 from nsm_cli.check.catalogue import INTERNAL, catalogue
@@ -90,23 +92,39 @@ def test_a_data_path_outside_the_project_is_refused_and_never_read(nsm, write, t
     assert [d["line"] for d in json.loads(run.stdout)["diagnostics"]] == [3, 3, 3]
 
 
-def test_a_crash_inside_nsm_is_reported_for_that_file_only(write, monkeypatch):
-    from nsm_cli.check import runner
+def test_a_crash_inside_nsm_is_reported_for_that_file_only(nsm, write, monkeypatch):
+    """A rule with a bug (here: one that divides by zero on a root named 'boom') crashes."""
+    from nsm_cli.check.rules import RULES
 
-    write("a.yaml", "name: a\nroot: {id: r, value: 1}\n")
+    def check(ctx):
+        if ctx.tree.root == "boom":
+            return iter([1 / 0])
+        return iter([])
+
+    broken = SimpleNamespace(CODE="W499", SEVERITY="warning", NEEDS_VALUES=False, check=check)
+    monkeypatch.setitem(RULES, "W499", broken)  # the registry every rule is added to
+    write("a.yaml", "name: a\nroot: {id: boom, value: 1}\n")
     write("b.yaml", "name: b\nroot: {id: r, value: 1}\n")
-    real = runner._check
-
-    def flaky(path, config):
-        if path == "a.yaml":
-            raise ZeroDivisionError
-        return real(path, config)
-
-    monkeypatch.setattr(runner, "_check", flaky)
     result = check_paths(["a.yaml", "b.yaml"])
-    assert [(d.span.file, d.code) for d in result.diagnostics if d.is_error] == [
-        ("a.yaml", INTERNAL)]
-    assert "b.yaml" in {d.span.file for d in result.diagnostics}
+    assert [(d.span.file, d.span.line, d.code, d.message) for d in result.diagnostics
+            if d.is_error] == [("a.yaml", 1, INTERNAL, "internal error (ZeroDivisionError): nsm "
+                                "could not check this file; please report it with the file")]
+    assert {d.code for d in result.diagnostics if d.span.file == "b.yaml"} == {
+        "W404", "W406", "W407"}
+    run = nsm("check", "a.yaml", "b.yaml")
+    assert run.code == 1 and "Traceback" not in run.stdout + run.stderr
+    assert "E999" in run.stdout and "b.yaml" in run.stdout
+
+
+def test_a_fifo_among_the_tree_files_is_refused_not_waited_on(nsm, write, tmp_path):
+    write("a.yaml", "name: a\nroot: {id: r, value: 1}\n")
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with alarm(10):  # opening a FIFO blocks until someone writes: fail instead of hanging
+        run = nsm("check", ".", "--format", "json")
+    found = json.loads(run.stdout)["diagnostics"]
+    assert [(d["file"], d["code"], d["message"]) for d in found if d["code"] == "E100"] == [
+        ("pipe.yaml", "E100", "pipe.yaml is not a regular file")]
+    assert {d["file"] for d in found} == {"a.yaml", "pipe.yaml"} and run.code == 1
 
 
 # -- fuzz --------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -74,10 +75,17 @@ def test_nodes_are_in_pre_order(nsm):
                    "base_service", "value_added", "vas_penetration", "vas_price"]
 
 
-def render(result, width=110) -> str:
+def show(rendered, width=110) -> str:
+    """What a renderer's output looks like on a terminal: strings as they are, rich through rich."""
+    if isinstance(rendered, str):
+        return rendered
     console = Console(width=width, file=io.StringIO(), color_system=None)
-    console.print(EVAL_FORMATS["text"](result))
+    console.print(rendered)
     return console.file.getvalue()
+
+
+def render(result, width=110) -> str:
+    return show(EVAL_FORMATS["text"](result), width)
 
 
 def test_text_aligns_chinese_names_and_shows_units_and_gaps():
@@ -100,14 +108,23 @@ def test_observed_mismatch_is_marked(nsm):
     assert "≠ 6,000 人" in run.stdout and "≠ 8,000 人" in run.stdout
 
 
-def test_every_registered_format_renders_every_bundled_tree():
-    for tree in ("arpu", "mau", "funnel", "journey"):
-        ev = evaluate(load_tree(str(TREES / f"{tree}.yaml")))
-        result = eval_result(ev, ev.period_index(None))
-        for name, renderer in EVAL_FORMATS.items():
-            rendered = renderer(result)
-            text = rendered if isinstance(rendered, str) else render(result)
-            assert ev.tree.nodes[ev.tree.root].name.split("(")[0] in text, (tree, name)
+ROOT_VALUES = {"arpu": ("4,200 元", 4200.0), "mau": ("7,980 人", 7980.0),
+               "funnel": ("499,500 元", 499500.0), "journey": ("77.22%", 0.95 * 0.92 * 0.93 * 0.95)}
+
+
+@pytest.mark.parametrize("tree", list(ROOT_VALUES))
+def test_every_registered_format_renders_every_bundled_tree(tree):
+    ev = evaluate(load_tree(str(TREES / f"{tree}.yaml")))
+    result = eval_result(ev, ev.period_index(None))
+    name = ev.tree.nodes[ev.tree.root].name
+    shown, value = ROOT_VALUES[tree]
+    for format_name, renderer in EVAL_FORMATS.items():
+        text = show(renderer(result), width=200)  # the renderer under test, not another
+        if format_name == "json":
+            root = json.loads(text)["nodes"][0]
+            assert (root["name"], root["value"]) == (name, pytest.approx(value, rel=1e-12))
+        else:
+            assert name in text and shown in text, (tree, format_name)
 
 
 def test_markdown_is_a_table(nsm):
@@ -168,6 +185,32 @@ def test_python_m_nsm_cli_runs_as_a_fresh_process():
     assert json.loads(proc.stdout)["nodes"][0]["value"] == 499500.0
 
 
-def test_no_color_output_has_no_escape_codes(nsm):
+def colours(text: str) -> set[int]:
+    """The SGR colour parameters (30–49, 90–107) in text; bold and dim are not colours."""
+    found = set()
+    for params in re.findall(r"\x1b\[([0-9;]*)m", text):
+        found |= {int(p) for p in params.split(";") if p and (30 <= int(p) <= 49
+                                                             or 90 <= int(p) <= 107)}
+    return found
+
+
+def test_no_color_output_has_no_colour_codes(nsm, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as on a terminal: colour unless NO_COLOR
+    monkeypatch.delenv("NO_COLOR")
+    assert colours(nsm("eval", TREES / "mau.yaml").stdout)
+    monkeypatch.setenv("NO_COLOR", "1")
     run = nsm("eval", TREES / "mau.yaml")
-    assert "\x1b[" not in run.stdout
+    assert colours(run.stdout) == set() and "7,980 人" in run.stdout
+    monkeypatch.delenv("FORCE_COLOR")  # piped: no escape codes at all
+    assert "\x1b[" not in nsm("eval", TREES / "mau.yaml").stdout
+
+
+@pytest.mark.parametrize("columns", ["abc", "-5", "0", " "])
+def test_a_meaningless_columns_setting_is_ignored_not_a_crash(nsm, monkeypatch, columns):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    wide = nsm("eval", TREES / "mau.yaml").stdout
+    monkeypatch.setenv("COLUMNS", columns)
+    run = nsm("eval", TREES / "mau.yaml")
+    assert (run.code, run.stderr, run.stdout) == (0, "", wide)
+    monkeypatch.setenv("COLUMNS", "60")
+    assert nsm("eval", TREES / "mau.yaml").stdout != wide  # the setting is read at all

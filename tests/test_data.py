@@ -7,13 +7,15 @@ the user would see them) and reads it with `read_table`.
 from __future__ import annotations
 
 import math
+import os
+import sys
 
 import numpy as np
 import pytest
+from conftest import alarm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import nsm_cli.data.tables as data_module
 from nsm_cli.data.tables import AGGS, ColumnUse, DataSpec, Table, aggregate, parse_cell, read_table
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span
 
@@ -130,17 +132,29 @@ def test_a_period_missing_for_one_metric_is_nan_never_zero():
     assert values(table, "b", "sum") == [5, None]
 
 
-def test_the_file_is_read_once_for_many_uses(monkeypatch):
-    opened: list[str] = []
-    real_open = open
+OPENED: list[str] = []
+WATCHING: list[bool] = []
 
-    def counting_open(path, *args, **kwargs):
-        opened.append(path)
-        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(data_module, "open", counting_open, raising=False)
-    read("period,a,b\n2025-01,1,2\n", use("a"), use("b"), use("a", "sum"), use("a"))
-    assert opened == ["d.csv"]
+def _watch_opens(event: str, args: tuple) -> None:
+    if event == "open" and WATCHING and isinstance(args[0], str):
+        OPENED.append(os.path.basename(args[0]))
+
+
+def test_the_file_is_read_once_for_many_uses():
+    """Python's audit events show every real open() of the file, whoever makes it."""
+    put("d.csv", "period,a,b\n2025-01,1,2\n")
+    if not hasattr(_watch_opens, "added"):
+        sys.addaudithook(_watch_opens)  # audit hooks cannot be removed: WATCHING switches it
+        _watch_opens.added = True  # type: ignore[attr-defined]
+    OPENED.clear()
+    WATCHING.append(True)
+    try:
+        table = read_table(spec("d.csv"), [use("a"), use("b"), use("a", "sum"), use("a")])
+    finally:
+        WATCHING.clear()
+    assert OPENED.count("d.csv") == 1
+    assert values(table, "a", "sum") == [1] and values(table, "b") == [2]
 
 
 # --- cells ------------------------------------------------------------------------------------
@@ -238,7 +252,28 @@ def test_missing_file():
 
 def test_a_folder_is_not_a_file(tmp_path):
     (tmp_path / "folder.csv").mkdir()
-    assert "folder" in file_error("folder.csv").message
+    found = file_error("folder.csv")
+    assert found.message == "data 'd': folder.csv is a folder, not a CSV file"
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "base64"])
+def test_a_codec_that_is_no_text_encoding_is_refused(encoding):
+    found = file_error(put("d.csv", "period,x\n2025-01,1\n"), encoding=encoding)
+    assert found.message == (f"data 'd': unknown encoding '{encoding}' for d.csv "
+                             "(try utf-8, gbk or gb18030)")
+
+
+def test_a_codec_error_without_a_position_is_e303():
+    found = file_error(put("d.csv", "period,x\n2025-01,1\n"), encoding="punycode")
+    assert found.message.startswith("data 'd': cannot decode d.csv as punycode (")
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "pipe.csv")
+    with alarm(10):  # opening a FIFO blocks until someone writes: fail instead of hanging
+        found = file_error("pipe.csv")
+    assert found.message == ("data 'd': pipe.csv is not a regular file (a FIFO or a device "
+                             "would block)")
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", " , \n"])

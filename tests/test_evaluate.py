@@ -10,7 +10,7 @@ import pytest
 from nsm_cli.analysis.eval_result import eval_result, status
 from nsm_cli.analysis.evaluate import compute, evaluate, leaf_inputs
 from nsm_cli.data.load import load_tree
-from nsm_cli.diagnostics import NsmError, UsageError
+from nsm_cli.diagnostics import NsmError, RequestError
 from nsm_cli.tree.changes import parse_assignment
 
 ARPU = """
@@ -80,13 +80,13 @@ def test_set_changes_apply_after_the_scenario(write):
     (None, ["base_service=+2pp"], "percentage points"),
 ])
 def test_unknown_names_on_the_command_line_are_usage_errors(write, scenario, sets, words):
-    with pytest.raises(UsageError, match=words):
+    with pytest.raises(RequestError, match=words):
         evaluate(load(write), scenario=scenario, sets=[parse_assignment(s) for s in sets])
 
 
 def test_unknown_period_is_a_usage_error(write):
     ev = evaluate(load(write))
-    with pytest.raises(UsageError, match="periods are 2025-05, 2025-06"):
+    with pytest.raises(RequestError, match="periods are 2025-05, 2025-06"):
         ev.period_index("2025-07")
     assert ev.period_index(None) == 1
     assert ev.period_index("latest") == 1
@@ -192,7 +192,7 @@ guardrails:
 """
     ev = evaluate(load(write, text))
     result = eval_result(ev, 1)
-    assert result["guardrails"] == [{
+    assert result.to_json()["guardrails"] == [{
         "id": "complaint_rate", "name": "complaint_rate", "unit": "%", "value": 0.4,
         "min": None, "max": 0.39, "breached": True, "direction": "up", "owner": None}]
     assert eval_result(ev, 0)["guardrails"][0]["breached"] is False

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from nsm_cli.analysis.explain import explain, log_mean
 from nsm_cli.data.load import load_tree
-from nsm_cli.diagnostics import NsmError, UsageError
+from nsm_cli.diagnostics import NsmError, RequestError
 from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
 
@@ -191,6 +191,11 @@ def test_antithetic_pairs_are_exact_for_two_factor_products():
 # ---------------------------------------------------------------- LMDI
 
 
+def logarithmic_mean(a: float, b: float) -> float:
+    """L(a, b) = (a − b) / (ln a − ln b), L(a, a) = a: the LMDI weight, written out here."""
+    return a if a == b else (a - b) / (math.log(a) - math.log(b))
+
+
 def test_log_mean():
     assert log_mean(5.0, 5.0) == 5.0
     assert log_mean(4.0, 1.0) == pytest.approx(3 / math.log(4))
@@ -200,7 +205,7 @@ def test_log_mean():
 def test_lmdi_on_a_product_follows_the_log_mean_formula(write):
     path = two_period_tree(write, "x * y", {"x": (120.0, 150.0), "y": (0.3, 0.25)})
     result = run_explain(path, method="lmdi")
-    weight = log_mean(150 * 0.25, 120 * 0.3)
+    weight = logarithmic_mean(150 * 0.25, 120 * 0.3)
     rows = by_id(result)
     assert result["method"] == "lmdi"
     assert rows["x"]["contribution"] == pytest.approx(weight * math.log(150 / 120), rel=1e-12)
@@ -213,14 +218,14 @@ def test_lmdi_handles_quotients_powers_and_the_funnel():
     assert_adds_up(result)
     rows = by_id(result)
     assert rows["interest_rate"]["contribution"] == pytest.approx(
-        log_mean(499500, 438900) * math.log(0.30 / 0.28), rel=1e-9)
+        logarithmic_mean(499500, 438900) * math.log(0.30 / 0.28), rel=1e-9)
 
 
 def test_lmdi_quotient_and_sqrt(write):
     path = two_period_tree(write, "sqrt(a) * b / c", {"a": (4.0, 9.0), "b": (2.0, 3.0),
                                                    "c": (5.0, 4.0)})
     result = run_explain(path, method="lmdi")
-    weight = log_mean(3 * 3 / 4, 2 * 2 / 5)
+    weight = logarithmic_mean(3 * 3 / 4, 2 * 2 / 5)
     rows = by_id(result)
     assert rows["a"]["contribution"] == pytest.approx(weight * 0.5 * math.log(9 / 4))
     assert rows["c"]["contribution"] == pytest.approx(-weight * math.log(4 / 5))
@@ -337,7 +342,7 @@ def test_one_period_is_not_enough(write):
     write("d.csv", "period,a\np1,1\n")
     path = write("t.yaml", "version: 1\nname: t\ndata:\n  d: d.csv\nroot:\n  id: root\n"
                  "  formula: a * 2\n  children:\n    - id: a\n      source: d.a\n")
-    with pytest.raises(UsageError, match="only one period"):
+    with pytest.raises(RequestError, match="only one period"):
         run_explain(path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -82,3 +83,42 @@ def test_any_cells_read_the_same_on_both_paths(tmp_path_factory, rows):
         light, fast = read_both(tmp, patch, text, [use("a"), use("b", "max")], chunk=40)
     assert fast == light
 
+
+
+@pytest.mark.parametrize("reader", ["csv", "numpy", "polars", "auto"])
+def test_every_reader_reports_an_unknown_column_and_reads_lone_cr_files(nsm, write, monkeypatch,
+                                                                         reader):
+    """Found by comparing readers: numpy crashed on both (a reshape, then the csv module)."""
+    monkeypatch.setenv("NSM_CSV_READER", reader)
+    monkeypatch.setattr(data_module, "FAST_BYTES", 0)  # the fast readers for every size
+    write("t.yaml", "name: t\ndata: {d: d.csv}\nroot: {id: r, source: d.a}\n")
+    write("d.csv", "period,b\n2025-01,1\n")
+    run = nsm("eval", "t.yaml")
+    assert (run.code, run.stdout) == (1, "")
+    assert run.stderr == ("t.yaml:3:23: data 'd' (d.csv) has no column 'a': the columns are "
+                          "'b' [E302]\n")
+    write("d.csv", "").write_bytes(b"period,a\r2025-01,1\r2025-02,2.5\r")  # old Mac line ends
+    run = nsm("eval", "t.yaml", "--format", "json")
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["nodes"][0]["value"] == 2.5
+
+
+def test_a_bad_fast_size_setting_is_a_usage_error_not_a_traceback():
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "NSM_FAST_CSV_BYTES": "4MB"}  # read at import: a fresh process
+    proc = subprocess.run([sys.executable, "-m", "nsm_cli", "eval", "trees/mau.yaml"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "nsm: error: NSM_FAST_CSV_BYTES=4MB: give a whole number of bytes\n"
+
+
+def test_a_text_cell_over_128_kb_reads_the_same_on_both_paths(tmp_path, monkeypatch):
+    """The csv module refuses fields over 128 KB by default; the other readers never did."""
+    text = "period,a,note\n2025-01,1," + "x" * 200_000 + "\n2025-02,2,short\n"
+    light, fast = read_both(tmp_path, monkeypatch, text, [use("a")])
+    assert light == fast == (["2025-01", "2025-02"], {("a", "sum"): [1.0, 2.0]})

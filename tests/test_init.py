@@ -217,7 +217,7 @@ def test_the_readme_shows_what_init_prints(nsm, write):
     import shlex
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```\n$ nsm init --list") + 4
+    start = readme.index("```console\n$ nsm init --list") + len("```console\n")
     block = readme[start:readme.index("```", start)]
     sessions = re.split(r"^\$ ", block, flags=re.M)[1:]
     assert len(sessions) == 2

@@ -22,9 +22,14 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from nsm_cli.analysis.evaluate import compute, evaluate
-from nsm_cli.analysis.levers import levers_result, parse_step, rank_levers, stepped_value
+from nsm_cli.analysis.levers import (
+    LeverOptions,
+    levers_result,
+    parse_step,
+    rank_levers,
+)
 from nsm_cli.data.load import load_tree
-from nsm_cli.diagnostics import UsageError
+from nsm_cli.diagnostics import RequestError
 from nsm_cli.render.levers_formats import LEVERS_FORMATS, bar, decimals, level_text
 from nsm_cli.tree.changes import parse_assignment
 
@@ -376,13 +381,13 @@ def test_the_batched_engine_equals_re_evaluating_the_tree_per_leaf(text, step):
         path.write_text(text, encoding="utf-8")
         loaded = load_tree(str(path))
         ev = evaluate(loaded)
-        result = levers_result(ev, 0, step=step)
+        result = levers_result(ev, 0, LeverOptions(step=step))
     tree = loaded.tree
     root = float(ev.values[tree.root][0])
     for row in result["levers"]:
         inputs = dict(ev.inputs)
         leaf = float(ev.inputs[row["id"]][0])
-        inputs[row["id"]] = np.array([stepped_value(leaf, step, "up", by_points=False)])
+        inputs[row["id"]] = np.array([leaf * (1 + step)])  # leaves are > 0, unitless, up
         with np.errstate(all="ignore"):
             again = float(compute(tree, inputs)[tree.root][0]) - root
         if not math.isfinite(again) or not math.isfinite(root):
@@ -408,12 +413,12 @@ def test_step_reads_percent_and_points(text, amount, points):
     ("-1%", "must not be negative"), ("1e999", "finite"), ("1x", "expected"),
 ])
 def test_a_bad_step_is_refused(text, words):
-    with pytest.raises(UsageError, match=words):
+    with pytest.raises(RequestError, match=words):
         parse_step(text)
 
 
 def test_unknown_sort_is_a_usage_error():
-    with pytest.raises(UsageError, match="choose one of delta, potential"):
+    with pytest.raises(RequestError, match="choose one of delta, potential"):
         levers("mau", sort="size")
 
 

@@ -60,7 +60,9 @@ def test_a_money_string_that_is_no_number_is_refused(nsm, write):
     write("t.yaml", TREE.replace('"$90,000"', '"$90,00"'))
     run = nsm("eval", "t.yaml")
     assert run.code == 1 and run.stdout == ""
-    assert run.stderr.startswith("t.yaml:9:11: 'target' must be a number")
+    # the one number grammar: a comma before two digits is a decimal comma, refused with advice
+    assert run.stderr == ("t.yaml:9:11: 'target': '$90,00': decimal commas are not read (a "
+                          "comma only groups thousands, like 1,200): write 90.00 [E112]\n")
 
 
 def test_a_met_target_is_ticked(nsm):

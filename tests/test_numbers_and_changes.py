@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import TREES
 
-from nsm_cli.diagnostics import UsageError
+from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import change_text, json_number, percent, plain, value_text
 from nsm_cli.tree.changes import FACTOR, POINTS, RELATIVE, VALUE, parse_assignment, parse_change
 
@@ -77,6 +78,20 @@ def test_unreadable_change(written):
         parse_change(written)
 
 
+@pytest.mark.parametrize("written", ["1e999", "+1e999%", "-1e999pp", "x1e999", "1e999%",
+                                     float("inf")])
+def test_an_infinite_change_is_refused(written):
+    with pytest.raises(ValueError, match="^a change must be a finite number$"):
+        parse_change(written)
+
+
+def test_an_infinite_change_on_the_command_line_is_a_usage_error(nsm):
+    run = nsm("eval", TREES / "mau.yaml", "--set", "retention_rate=1e999")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == ("nsm: error: --set 'retention_rate=1e999': a change must be a finite "
+                          "number\n")
+
+
 def test_apply_each_kind():
     current = np.array([0.40, 0.50])
     assert parse_assignment("p=+10%").apply(current) == pytest.approx([0.44, 0.55])
@@ -87,5 +102,5 @@ def test_apply_each_kind():
 
 @pytest.mark.parametrize("text", ["p", "=1", "p=", "p=lots"])
 def test_bad_assignment_is_a_usage_error(text):
-    with pytest.raises(UsageError):
+    with pytest.raises(RequestError):
         parse_assignment(text)

@@ -91,6 +91,22 @@ CASES = [
     ("number too large", "name: t\nroot:\n  id: x\n  value: 1e999\n", "E112", 4, 10, "finite"),
     ("unsupported version", "version: 2\nname: t\nroot: {id: x, value: 1}\n", "E112", 1, 10,
      "version"),
+    # errors of the YAML reader, the os and codecs modules, each under its documented code
+    ("control character", "name: t\nroot: {id: x,\n  value: 1\x07}\n", "E101", 3, 11,
+     "YAML syntax error: unacceptable character #x0007"),
+    ("a YAML 1.1 base-60 number is text, not 90", "name: t\nroot:\n  id: x\n  value: 1:30\n",
+     "E103", 4, 10, "'value' must be a number (like 1200 or 92%), not text"),
+    ("a null key is the word null, not None", "name: t\nroot: {id: x, value: 1, null: 2}\n",
+     "E104", 2, 25, "unknown key 'null' in a node"),
+    ("a YAML 1.1 boolean key is its word", "name: t\nroot: {id: x, value: 1, on: 2}\n",
+     "E104", 2, 25, "unknown key 'on' in a node"),
+    ("a merge key", "name: t\nroot: {id: x, value: 1, <<: {owner: a}}\n", "E102", 2, 25,
+     "YAML merge keys (<<) are not allowed"),
+    ("NUL in a data path", 'name: t\ndata: {d: "d\\0.csv"}\nroot: {id: x, source: d.visits}\n',
+     "E112", 2, 11, "data 'd': a path cannot contain a NUL character"),
+    ("a codec that is no text encoding",
+     "name: t\ndata: {d: {path: d.csv, encoding: rot13}}\nroot: {id: x, source: d.visits}\n",
+     "E112", 2, 35, "unknown encoding 'rot13'"),
 ]
 
 
@@ -195,3 +211,17 @@ def test_a_refused_data_path_is_reported_once_not_again_at_each_use(write):
                     "root:\n  id: v\n  source: d.root\n")
     _, diagnostics = inspect_tree("t.yaml")
     assert [d.code for d in diagnostics] == ["E308"]
+
+
+@pytest.mark.parametrize("data", ['"d\\0.csv"', "{path: d.csv, encoding: hex}"])
+def test_a_refused_path_or_encoding_is_the_only_error(write, data):
+    write("d.csv", BASE_DATA)
+    write("t.yaml", f"name: t\ndata: {{d: {data}}}\nroot: {{id: x, source: d.visits}}\n")
+    _, diagnostics = inspect_tree("t.yaml")
+    assert [(d.code, d.span.line) for d in diagnostics] == [("E112", 2)]
+
+
+def test_a_base_60_looking_name_stays_text(write):
+    write("t.yaml", "name: 1:30\nroot: {id: x, value: 1}\n")
+    loaded, diagnostics = inspect_tree("t.yaml")
+    assert diagnostics == [] and loaded.tree.file.name == "1:30"

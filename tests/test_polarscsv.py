@@ -129,29 +129,60 @@ def test_late_text_in_a_numeric_column_is_read_again_as_text(tmp_path, monkeypat
 
 
 IRREGULAR = {
-    "bad cell": "period,a\n2025-01,1\n2025-01,12x\n",
-    "bad grouping": 'period,a\n2025-01,"1,2"\n',
-    "two signs": "period,a\n2025-01,-$-3\n",
-    "infinite": "period,a\n2025-01,inf\n",
-    "overflow": "period,a\n2025-01,1e999\n",
-    "empty label": "period,a\n2025-01,1\n,2\n",
-    "duplicate without agg": "period,b,a\n2025-01,1,1\n2025-01,1,2\n",
-    "unknown column": "period,b\n2025-01,1\n",
-    "ambiguous column": "period,a,a\n2025-01,1,2\n",
-    "ragged long row": "period,a\n2025-01,1,2\n",
-    "quote inside a label": 'period,a\n"2025"-01,1\n',
-    "lone carriage return": "period,a\r2025-01,1\r",
-    "blank line": "period,a\n2025-01,1\n\n2025-02,2\n",
-    "header only": "period,a\n",
-    "empty": "",
+    # name: (file, the agg the tree asks for)
+    "bad cell": ("period,a\n2025-01,1\n2025-01,12x\n", "sum"),
+    "bad grouping": ('period,a\n2025-01,"1,2"\n', "sum"),
+    "two signs": ("period,a\n2025-01,-$-3\n", "sum"),
+    "infinite": ("period,a\n2025-01,inf\n", "sum"),
+    "overflow": ("period,a\n2025-01,1e999\n", "sum"),
+    "empty label": ("period,a\n2025-01,1\n,2\n", "sum"),
+    "duplicate without agg": ("period,b,a\n2025-01,1,1\n2025-01,1,2\n", None),
+    "unknown column": ("period,b\n2025-01,1\n", "sum"),
+    "ambiguous column": ("period,a,a\n2025-01,1,2\n", "sum"),
+    "ragged long row": ("period,a\n2025-01,1,2\n", "sum"),
+    "quote inside a label": ('period,a\n"2025"-01,1\n', "sum"),
+    "lone carriage return": ("period,a\r2025-01,1\r", "sum"),
+    "blank line": ("period,a\n2025-01,1\n\n2025-02,2\n", "sum"),
+    "header only": ("period,a\n", "sum"),
+    "empty": ("", "sum"),
 }
 
 
-@pytest.mark.parametrize("text", IRREGULAR.values(), ids=IRREGULAR.keys())
-def test_irregular_files_go_back_to_the_exact_readers(tmp_path, text):
+def outcome(spec: DataSpec, uses: list[ColumnUse]) -> tuple:
+    """What read_table gives: the table's values, or the diagnostics as the user sees them."""
+    try:
+        return ("table", plain(read_table(spec, uses)))
+    except NsmError as caught:
+        return ("error", [str(d) for d in caught.diagnostics])
+
+
+@pytest.mark.parametrize(("text", "agg"), IRREGULAR.values(), ids=IRREGULAR.keys())
+def test_irregular_files_go_back_to_the_exact_readers(tmp_path, monkeypatch, text, agg):
     spec = spec_for(tmp_path, text)
-    agg = None if "without agg" in text or text.count("2025-01") > 1 and "b," in text else "sum"
-    assert read_table_polars(spec, [use("a", agg)]) is None
+    uses = [use("a", agg)]
+    assert read_table_polars(spec, uses) is None
+    # handing back is only right if the user then gets exactly what the exact reader gives
+    monkeypatch.setenv("NSM_CSV_READER", "numpy")
+    exact = outcome(spec, uses)
+    monkeypatch.setattr(data_module, "FAST_BYTES", 0)
+    monkeypatch.setenv("NSM_CSV_READER", "auto")
+    assert outcome(spec, uses) == exact
+
+
+def test_what_the_irregular_files_give_the_user(tmp_path, monkeypatch):
+    """Hand-written expectations for a few of them, whichever reader runs."""
+    monkeypatch.setattr(data_module, "FAST_BYTES", 0)
+    results = {}
+    for name in ("bad cell", "blank line", "duplicate without agg"):
+        text, agg = IRREGULAR[name]
+        results[name] = outcome(spec_for(tmp_path, text), [use("a", agg)])
+    path = str(tmp_path / "d.csv")
+    kind, [bad] = results["bad cell"]
+    assert kind == "error" and bad.startswith(f"{path}:3:2: bad cell '12x' in column 'a'")
+    assert results["blank line"] == ("table", (["2025-01", "2025-02"], {("a", "sum"): [1.0, 2.0]},
+                                               ["a"]))
+    kind, [duplicate] = results["duplicate without agg"]
+    assert kind == "error" and "[E305]" in duplicate and "lines 2, 3" in duplicate
 
 
 @pytest.mark.parametrize("data", [
@@ -210,12 +241,20 @@ def test_read_table_reports_undecodable_bytes(tmp_path, polars_first):
 
 
 def test_reader_choice_comes_from_the_environment(tmp_path, monkeypatch):
+    import nsm_cli.data.polarscsv as polarscsv
+
     spec = spec_for(tmp_path, "period,a\n2025-01,1\n")
     calls = []
-    monkeypatch.setattr(data_module, "_read_polars", lambda s, u: calls.append(s) or None)
+    real = polarscsv.read_table_polars
+
+    def spy(spec, uses):
+        calls.append(spec.path)
+        return real(spec, uses)
+
+    monkeypatch.setattr(polarscsv, "read_table_polars", spy)  # the module's public entry
+    monkeypatch.setattr(data_module, "FAST_BYTES", 0)
     for reader, expected in (("csv", 0), ("numpy", 0), ("polars", 1), ("auto", 1)):
         monkeypatch.setenv("NSM_CSV_READER", reader)
-        monkeypatch.setattr(data_module, "FAST_BYTES", 0)
         calls.clear()
         assert read_table(spec, [use("a")]).series[("a", "sum")].tolist() == [1.0]
         assert len(calls) == expected, reader

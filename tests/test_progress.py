@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import sys
 
+from nsm_cli.cli.progress import bar
 from nsm_cli.data import load
-from nsm_cli.progress import bar
+from nsm_cli.data.runtime import reporting
 
 
 class FakeTerminal(io.StringIO):
@@ -35,7 +36,11 @@ def test_a_big_tree_shows_its_loading_stages_on_stderr_only(write, monkeypatch, 
     monkeypatch.setattr(load, "BIG_TREE_BYTES", 1)
     err = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", err)
-    loaded = load.load_tree("t.yaml")
+    with reporting(bar):
+        loaded = load.load_tree("t.yaml")
     assert loaded.tree.root == "x"
     assert "loading t.yaml" in err.getvalue()
+    err.truncate(0)
+    load.load_tree("t.yaml")   # the library alone never writes to the terminal
+    assert err.getvalue() == ""
     assert capsys.readouterr().out == ""

@@ -268,7 +268,7 @@ def test_nsm_schema_prints_only_json(nsm):
 
 NUMBER_KEYS = ("value", "target", "min", "max", "benchmark")
 scalars = st.one_of(
-    st.text(st.sampled_from("0123456789,.%eE+- _$¥€£−％"), max_size=8),
+    st.text(st.sampled_from("0123456789,.%eE+- _$¥€£−％１"), max_size=8),
     st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
     st.booleans(), st.none())
 

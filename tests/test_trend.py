@@ -14,6 +14,7 @@ from rich.console import Console
 
 from nsm_cli.analysis.eval_result import eval_result
 from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.analysis.results import Compare
 from nsm_cli.analysis.trend import BARS, change, sparkline, verdict, window
 from nsm_cli.data.load import load_tree
 from nsm_cli.render.eval_formats import EVAL_FORMATS, move_text
@@ -86,7 +87,7 @@ def test_window_stops_at_the_first_period():
     ({"change": None, "change_pct": None, "verdict": None}, "人", ""),
 ])
 def test_move_text_reads_without_colour(move, unit, text):
-    assert move_text(move, unit) == text
+    assert move_text(Compare(period="2025-05", value=None, **move), unit) == text
 
 
 TREE = """

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nsm_cli.analysis.results import Alert, AlertsReport, AlertsResult, Skipped
 from nsm_cli.numbers import change_text, json_number, percent, value_text
-from nsm_cli.tree.alert_rules import Rule, node_rules
-from nsm_cli.tree.model import Node
+from nsm_cli.tree.alert_rules import node_rules
+from nsm_cli.tree.model import Node, Rule
 
 if TYPE_CHECKING:
     from nsm_cli.analysis.evaluate import Evaluation
@@ -43,7 +44,7 @@ def _number(series: np.ndarray, index: int) -> float | None:
 
 
 def judge(rule: Rule, node: Node, series: np.ndarray, periods: list[str],
-          index: int) -> tuple[dict[str, object] | None, str | None]:
+          index: int) -> tuple[Alert | None, str | None]:
     """(the firing alert, None), (None, None) when quiet, or (None, why) when it cannot tell."""
     unit, name = node.unit, node.name
     current = _number(series, index)
@@ -98,42 +99,28 @@ def judge(rule: Rule, node: Node, series: np.ndarray, periods: list[str],
 
 
 def _fired(rule: Rule, node: Node, message: str, value: float | None, periods: list[str],
-           values: list[float | None]) -> dict[str, object]:
+           values: list[float | None]) -> Alert:
     delta = relative = None
     if len(values) >= 2 and values[-1] is not None and values[-2] is not None:
         delta = json_number(values[-1] - values[-2])
         relative = json_number(delta / abs(values[-2]), 6) if values[-2] else None
-    return {
-        "id": node.id,
-        "name": node.name,
-        "guardrail": node.is_guardrail,
-        "rule": rule.kind,
-        "threshold": json_number(rule.threshold),
-        "rule_text": rule.label,
-        "source": rule.source,
-        "message": message,
-        "value": json_number(value),
-        "unit": node.unit,
-        "direction": node.direction,
-        "owner": node.owner,
-        "periods": list(periods),
-        "values": [json_number(v) for v in values],
-        "change": delta,
-        "change_pct": relative,
-        "line": rule.span.line,
-        "column": rule.span.column,
-    }
+    return Alert(
+        id=node.id, name=node.name, guardrail=node.is_guardrail, rule=rule.kind,
+        threshold=json_number(rule.threshold), rule_text=rule.label, source=rule.source,
+        message=message, value=json_number(value), unit=node.unit, direction=node.direction,
+        owner=node.owner, periods=list(periods), values=[json_number(v) for v in values],
+        change=delta, change_pct=relative, line=rule.span.line, column=rule.span.column,
+    )
 
 
-def check_alerts(ev: Evaluation, index: int) -> dict[str, object]:
+def check_alerts(ev: Evaluation, index: int) -> AlertsReport:
     """Judge every rule of every node and guardrail in the period at `index`.
 
-    Returns {"fired": [...], "checked": N, "skipped": [...]}, nodes in tree
-    order then guardrails, each node's bounds before its alert rules.
+    Nodes in tree order then guardrails, each node's bounds before its alert rules.
     """
     tree = ev.tree
-    fired: list[dict[str, object]] = []
-    skipped: list[dict[str, object]] = []
+    fired: list[Alert] = []
+    skipped: list[Skipped] = []
     checked = 0
     for node_id in [*tree.order, *tree.guardrails]:
         node = tree.nodes[node_id]
@@ -149,21 +136,17 @@ def check_alerts(ev: Evaluation, index: int) -> dict[str, object]:
             if alert is not None:
                 fired.append(alert)
             elif reason is not None:
-                skipped.append({"id": node_id, "rule": rule.kind, "rule_text": rule.label,
-                                "reason": reason})
-    return {"fired": fired, "checked": checked, "skipped": skipped}
+                skipped.append(Skipped(id=node_id, rule=rule.kind, rule_text=rule.label,
+                                       reason=reason))
+    return AlertsReport(fired=fired, checked=checked, skipped=skipped)
 
 
-def alerts_result(ev: Evaluation, index: int) -> dict[str, object]:
-    """The whole `nsm alerts` result (the JSON output)."""
+def alerts_result(ev: Evaluation, index: int) -> AlertsResult:
+    """The whole `nsm alerts` result."""
     tree = ev.tree
     report = check_alerts(ev, index)
-    return {
-        "tree": tree.file.name,
-        "file": tree.path,
-        "period": ev.periods[index],
-        "scenario": ev.scenario,
-        "root": tree.root,
-        **report,
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
+    return AlertsResult(
+        tree=tree.file.name, file=tree.path, period=ev.periods[index], scenario=ev.scenario,
+        root=tree.root, fired=report.fired, checked=report.checked, skipped=report.skipped,
+        warnings=list(ev.warnings),
+    )

@@ -1,16 +1,21 @@
-"""Evaluation → the result of `nsm eval` for one period, as plain data.
+"""Evaluation → the result of `nsm eval` for one period, an :class:`EvalResult`.
 
-The dict built here is the JSON output (the contract's shape, extended), and
-every other renderer (text, Markdown) is a pure function of it.
+Its `to_json()` is the JSON output (the contract's shape, extended), and every
+other renderer (text, Markdown) is a pure function of it.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation
+from nsm_cli.analysis.results import (
+    EvalNode,
+    EvalResult,
+    FiringRule,
+    GuardrailRow,
+    TrendWindow,
+)
 from nsm_cli.numbers import json_number
 
 ON_PAR_TOLERANCE = 1e-9
@@ -97,7 +102,7 @@ def node_result(ev: Evaluation, node_id: str, index: int) -> dict[str, object]:
 
 
 def _extras(ev: Evaluation, node_id: str, index: int, row: dict[str, object],
-            alerts: dict[str, list[dict[str, object]]], trend: int | None,
+            alerts: dict[str, list[FiringRule]], trend: int | None,
             compare: int | None) -> dict[str, object]:
     """Add the firing alerts, and the trend and comparison when asked, to a node's row."""
     from nsm_cli.analysis.trend import node_compare, node_trend
@@ -125,16 +130,16 @@ def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,
 
     tree = ev.tree
     report = check_alerts(ev, index)
-    alerts: dict[str, list[dict[str, object]]] = {}
-    for alert in report["fired"]:
-        if alert["source"] == "alert":   # a breached bound is already in `breached`
-            alerts.setdefault(str(alert["id"]), []).append(
-                {key: alert[key] for key in ("rule", "rule_text", "message")})
+    alerts: dict[str, list[FiringRule]] = {}
+    for alert in report.fired:
+        if alert.source == "alert":   # a breached bound is already in `breached`
+            alerts.setdefault(alert.id, []).append(
+                FiringRule(rule=alert.rule, rule_text=alert.rule_text, message=alert.message))
     guardrails = []
     for node_id in tree.guardrails:
         node = tree.nodes[node_id]
         value = _at(ev.values, node_id, index)
-        guardrails.append(_extras(ev, node_id, index, {
+        guardrails.append(GuardrailRow(**_extras(ev, node_id, index, {
             "id": node_id,
             "name": node.name,
             "unit": node.unit,
@@ -144,22 +149,18 @@ def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,
             "breached": breach(value, node.minimum, node.maximum) is not None,
             "direction": node.direction,
             "owner": node.owner,
-        }, alerts, trend, compare))
-    return {
+        }, alerts, trend, compare)))
+    return EvalResult(
         **tree.header(),
-        "period": ev.periods[index],
-        "periods": list(ev.periods),
+        period=ev.periods[index],
+        periods=list(ev.periods),
         **ev.what_if(),
-        "nodes": [_extras(ev, node_id, index, node_result(ev, node_id, index), alerts, trend,
-                          compare) for node_id in tree.order],
-        "guardrails": guardrails,
-        "trend": None if trend is None else {
-            "last": trend, "periods": [ev.periods[i] for i in window(index, trend)]},
-        "compare": None if compare is None else ev.periods[compare],
-        "alerts": report,
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
-
-
-def finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
+        nodes=[EvalNode(**_extras(ev, node_id, index, node_result(ev, node_id, index), alerts,
+                                  trend, compare)) for node_id in tree.order],
+        guardrails=guardrails,
+        trend=None if trend is None else TrendWindow(
+            last=trend, periods=[ev.periods[i] for i in window(index, trend)]),
+        compare=None if compare is None else ev.periods[compare],
+        alerts=report,
+        warnings=list(ev.warnings),
+    )

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nsm_cli.analysis.results import ChangeApplied
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error, warning
+from nsm_cli.diagnostics import Diagnostic, NsmError, RequestError, Span, error, warning
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.changes import Change
 from nsm_cli.tree.compile import CompiledTree
@@ -42,14 +43,14 @@ class Evaluation:
         return {
             "scenario": self.scenario,
             "scenario_description": scenario.description if scenario else None,
-            "changes": [{"id": c.node_id, "change": c.text, "kind": c.kind,
-                         "amount": json_number(c.amount)} for c in self.changes],
+            "changes": [ChangeApplied(id=c.node_id, change=c.text, kind=c.kind,
+                                      amount=json_number(c.amount)) for c in self.changes],
         }
 
-    def period_index(self, period: str | None = None, option: str = "--period") -> int:
+    def period_index(self, period: str | None = None, parameter: str = "period") -> int:
         """Index of the requested period, the file's `period`, or the latest.
 
-        `option` names the command-line option the period came from, for the error."""
+        `parameter` names the input the period came from, for the error."""
         file = self.tree.file
         if period is None and file.period not in (None, "latest"):
             if file.period not in self.periods:
@@ -60,8 +61,8 @@ class Evaluation:
         if period is None or period == "latest":
             return len(self.periods) - 1
         if period not in self.periods:
-            raise UsageError(f"{option} {period}: no such period{suggest(period, self.periods)};"
-                             f" periods are {_list(self.periods)}")
+            raise RequestError(parameter, period, f"no such period{suggest(period, self.periods)};"
+                               f" periods are {_list(self.periods)}")
         return self.periods.index(period)
 
 
@@ -115,16 +116,16 @@ def resolve_changes(
         if scenario not in tree.file.scenarios:
             names = list(tree.file.scenarios)
             known = f"; scenarios are {', '.join(names)}" if names else "; the file has none"
-            raise UsageError(f"--scenario {scenario}: no such scenario"
-                             f"{suggest(scenario, names)}{known}")
+            raise RequestError("scenario", scenario,
+                               f"no such scenario{suggest(scenario, names)}{known}")
         found.extend(tree.file.scenarios[scenario].changes)
     for change in sets:
         node = tree.nodes.get(change.node_id)
         if node is None:
-            raise UsageError(f"--set {change.node_id}: no such node"
-                             f"{suggest(change.node_id, list(tree.nodes))}")
+            raise RequestError("set", change.node_id,
+                               f"no such node{suggest(change.node_id, list(tree.nodes))}")
         if problem := points_problem(change, node):
-            raise UsageError(f"--set {change.node_id}={change.text}: {problem}")
+            raise RequestError("set", f"{change.node_id}={change.text}", problem)
         found.append(change)
     return found
 

@@ -22,13 +22,15 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.analysis.results import ABSENT, Contribution, ExplainNode, ExplainResult
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import NsmError, UsageError, error, require_choice
+from nsm_cli.diagnostics import NsmError, RequestError, error, require_choice
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.compile import CompiledTree
 from nsm_cli.tree.formula import formula_syntax
@@ -40,8 +42,24 @@ DEFAULT_SAMPLES = 1000    # antithetic pairs of permutations when sampling
 MAX_SAMPLES = 1_000_000
 
 
-def check_method(method: str) -> str:
-    return require_choice("--method", method, METHODS)
+@dataclass(frozen=True)
+class ExplainOptions:
+    """How to attribute: checked once, when made (before any tree is loaded)."""
+
+    method: str = "shapley"
+    max_exact: int = DEFAULT_MAX_EXACT
+    samples: int = DEFAULT_SAMPLES
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_choice("method", self.method, METHODS)
+        if not 0 <= self.max_exact <= MAX_EXACT_LIMIT:
+            raise RequestError("max_exact", self.max_exact,
+                               f"give a number from 0 to {MAX_EXACT_LIMIT} "
+                               "(exact Shapley evaluates 2^n variants of the tree)")
+        if not 1 <= self.samples <= MAX_SAMPLES:
+            raise RequestError("samples", self.samples,
+                               f"give a number from 1 to {MAX_SAMPLES:,}")
 
 
 def explain(
@@ -52,28 +70,23 @@ def explain(
     max_exact: int = DEFAULT_MAX_EXACT,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
-) -> dict[str, Any]:
+) -> ExplainResult:
     """Evaluate the tree and attribute the root's change between two periods to its leaves."""
-    check_method(method)
-    if not 0 <= max_exact <= MAX_EXACT_LIMIT:
-        raise UsageError(f"--max-exact {max_exact}: give a number from 0 to {MAX_EXACT_LIMIT} "
-                         f"(exact Shapley evaluates 2^n variants of the tree)")
-    if not 1 <= samples <= MAX_SAMPLES:
-        raise UsageError(f"--samples {samples}: give a number from 1 to {MAX_SAMPLES:,}")
+    options = ExplainOptions(method, max_exact, samples, seed)
     evaluation = evaluate(loaded)
     start, end = period_pair(evaluation, from_period, to_period)
-    return explain_result(evaluation, start, end, method=method, max_exact=max_exact,
-                          samples=samples, seed=seed)
+    return explain_result(evaluation, start, end, options)
 
 
 def period_pair(ev: Evaluation, from_period: str | None, to_period: str | None) -> tuple[int, int]:
-    """Indices of the two periods: the options', else the last two of the data."""
+    """Indices of the two periods: the ones asked for, else the last two of the data."""
     if len(ev.periods) < 2 and (from_period is None or to_period is None):
-        raise UsageError(f"the data has only one period ({', '.join(ev.periods)}): explain "
-                         "compares two, give --from and --to")
+        raise RequestError(None, None, f"the data has only one period ({', '.join(ev.periods)})"
+                           ": explain compares two",
+                           advice=", give {from_period} and {to_period}")
     indices = []
-    for option, period, default in (("--from", from_period, len(ev.periods) - 2),
-                                     ("--to", to_period, len(ev.periods) - 1)):
+    for option, period, default in (("from_period", from_period, len(ev.periods) - 2),
+                                     ("to_period", to_period, len(ev.periods) - 1)):
         if period is None:
             indices.append(default)
             continue
@@ -205,11 +218,12 @@ def log_mean(a: float, b: float) -> float:
 
 
 def _factors(expr: ast.expr, formula: str, node_id: str) -> dict[str, float]:
-    """A formula as exponents of its names (c · Π x^a), or UsageError when it is not one."""
+    """A formula as exponents of its names (c · Π x^a), or RequestError when it is not one."""
 
-    def refuse(what: str) -> UsageError:
-        return UsageError(f"--method lmdi: '{node_id}' = {formula.strip()} {what}; lmdi needs "
-                          "products and quotients of positive factors: use --method shapley")
+    def refuse(what: str) -> RequestError:
+        return RequestError("method", "lmdi", f"'{node_id}' = {formula.strip()} {what}; lmdi "
+                            "needs products and quotients of positive factors",
+                            advice=": use {method} shapley")
 
     if isinstance(expr, ast.Name):
         return {expr.id: 1.0}
@@ -275,8 +289,8 @@ def lmdi(tree: CompiledTree, start: Mapping[str, float], end: Mapping[str, float
     for leaf in used:
         for label, value in zip(labels, (start[leaf], end[leaf]), strict=True):
             if value < 0:
-                raise UsageError(f"--method lmdi: '{leaf}' is {value:g} in {label}: lmdi needs "
-                                 "positive factors; use --method shapley")
+                raise RequestError("method", "lmdi", f"'{leaf}' is {value:g} in {label}: lmdi "
+                                   "needs positive factors", advice="; use {method} shapley")
     result = dict.fromkeys(exponents, 0.0)
     if y0 == 0 and y1 == 0:
         return result
@@ -285,8 +299,9 @@ def lmdi(tree: CompiledTree, start: Mapping[str, float], end: Mapping[str, float
             continue
         zeros = [leaf for leaf in used if values[leaf] == 0]
         if len(zeros) != 1 or used[zeros[0]] < 0:
-            raise UsageError(f"--method lmdi: {', '.join(zeros) or 'the root'} at 0 in {label}: "
-                             "the log-mean limit is not unique; use --method shapley")
+            raise RequestError("method", "lmdi", f"{', '.join(zeros) or 'the root'} at 0 in "
+                               f"{label}: the log-mean limit is not unique",
+                               advice="; use {method} shapley")
         result[zeros[0]] = y1 - y0
         return result
     weight = log_mean(y1, y0)
@@ -303,13 +318,9 @@ def explain_result(
     ev: Evaluation,
     start_index: int,
     end_index: int,
-    method: str = "shapley",
-    max_exact: int = DEFAULT_MAX_EXACT,
-    samples: int = DEFAULT_SAMPLES,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """The `nsm explain` result as plain data (the JSON output)."""
-    check_method(method)
+    options: ExplainOptions,
+) -> ExplainResult:
+    """The `nsm explain` result."""
     tree = ev.tree
     labels = (ev.periods[start_index], ev.periods[end_index])
     _missing_data(ev, start_index, end_index)
@@ -323,20 +334,8 @@ def explain_result(
                                    for k, v in ev.values.items()}, label)
     change = y1 - y0
     players = [leaf for leaf in tree.leaves if start[leaf] != end[leaf]]
-    contribution = dict.fromkeys(tree.leaves, 0.0)
-    errors: dict[str, float] | None = None
-    exact = True
-    if method == "lmdi":
-        contribution.update(lmdi(tree, start, end, y0, y1, labels))
-    elif len(players) <= max_exact:
-        phi = shapley_exact(tree, start, start, end, players)
-        contribution.update(zip(players, phi.tolist(), strict=True))
-    else:
-        exact = False
-        phi, se = shapley_sampled(tree, start, start, end, players, samples, seed)
-        contribution.update(zip(players, phi.tolist(), strict=True))
-        errors = dict.fromkeys(tree.leaves, 0.0)
-        errors.update(zip(players, se.tolist(), strict=True))
+    contribution, errors = _attribute(tree, start, end, (y0, y1), labels, players, options)
+    exact = errors is None
 
     def share(value: float) -> float | None:
         return None if change == 0 else json_number(value / change, 6)
@@ -346,39 +345,55 @@ def explain_result(
     rows = []
     for leaf in ordered:
         node = tree.nodes[leaf]
-        row = {
-            "id": leaf, "name": node.name, "unit": node.unit, "owner": node.owner,
-            "from_value": json_number(start[leaf]), "to_value": json_number(end[leaf]),
-            "leaf_change": json_number(end[leaf] - start[leaf]),
-            "contribution": json_number(contribution[leaf]),
-            "share": share(contribution[leaf]),
-        }
-        if errors is not None:
-            row["error"] = json_number(errors[leaf])
-        rows.append(row)
+        rows.append(Contribution(
+            id=leaf, name=node.name, unit=node.unit, owner=node.owner,
+            from_value=json_number(start[leaf]), to_value=json_number(end[leaf]),
+            leaf_change=json_number(end[leaf] - start[leaf]),
+            contribution=json_number(contribution[leaf]), share=share(contribution[leaf]),
+            error=ABSENT if errors is None else json_number(errors[leaf]),
+        ))
     total = math.fsum(contribution.values())
-    return {
+    return ExplainResult(
         **tree.header(),
-        "from": labels[0],
-        "to": labels[1],
-        "from_value": json_number(y0),
-        "to_value": json_number(y1),
-        "change": json_number(change),
-        "change_pct": None if y0 == 0 else json_number(change / abs(y0), 6),
-        "method": method,
-        "exact": exact,
-        "changed": len(players),
-        "samples": None if exact else 2 * samples,
-        "seed": None if exact else seed,
-        "residual": json_number(total - change),
-        "contributions": rows,
-        "nodes": _nodes(ev, tree, start_index, end_index, contribution, share),
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
+        from_=labels[0],
+        to=labels[1],
+        from_value=json_number(y0),
+        to_value=json_number(y1),
+        change=json_number(change),
+        change_pct=None if y0 == 0 else json_number(change / abs(y0), 6),
+        method=options.method,
+        exact=exact,
+        changed=len(players),
+        samples=None if exact else 2 * options.samples,
+        seed=None if exact else options.seed,
+        residual=json_number(total - change),
+        contributions=rows,
+        nodes=_nodes(ev, tree, start_index, end_index, contribution, share),
+        warnings=list(ev.warnings),
+    )
+
+
+def _attribute(tree: CompiledTree, start: Mapping[str, float], end: Mapping[str, float],
+               roots: tuple[float, float], labels: tuple[str, str], players: list[str],
+               options: ExplainOptions) -> tuple[dict[str, float], dict[str, float] | None]:
+    """Each leaf's contribution, and its standard error when sampled (None when exact)."""
+    contribution = dict.fromkeys(tree.leaves, 0.0)
+    if options.method == "lmdi":
+        contribution.update(lmdi(tree, start, end, roots[0], roots[1], labels))
+        return contribution, None
+    if len(players) <= options.max_exact:
+        phi = shapley_exact(tree, start, start, end, players)
+        contribution.update(zip(players, phi.tolist(), strict=True))
+        return contribution, None
+    phi, se = shapley_sampled(tree, start, start, end, players, options.samples, options.seed)
+    contribution.update(zip(players, phi.tolist(), strict=True))
+    errors = dict.fromkeys(tree.leaves, 0.0)
+    errors.update(zip(players, se.tolist(), strict=True))
+    return contribution, errors
 
 
 def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,
-           contribution: Mapping[str, float], share) -> list[dict[str, Any]]:
+           contribution: Mapping[str, float], share) -> list[ExplainNode]:
     """Every node of the tree with its two values and the sum of its leaves' contributions.
 
     A shared driver counts where it is defined, so siblings' sums add up to their
@@ -401,14 +416,13 @@ def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,
         kids = tree.children[node_id]
         order = {kid: i for i, kid in enumerate(kids)}
         y0, y1 = _at(ev.values, node_id, start_index), _at(ev.values, node_id, end_index)
-        nodes.append({
-            "id": node_id, "name": node.name, "unit": node.unit,
-            "parent": tree.parent.get(node_id), "depth": tree.depth.get(node_id, 0),
-            "children": sorted(kids, key=lambda kid: (-abs(total[kid]), order[kid])),
-            "shared": [c.id for c in node.children if c.is_ref],
-            "from_value": json_number(y0), "to_value": json_number(y1),
-            "change": json_number(y1 - y0),
-            "contribution": json_number(total[node_id]), "share": share(total[node_id]),
-            "leaf": not kids,
-        })
+        nodes.append(ExplainNode(
+            id=node_id, name=node.name, unit=node.unit,
+            parent=tree.parent.get(node_id), depth=tree.depth.get(node_id, 0),
+            children=sorted(kids, key=lambda kid: (-abs(total[kid]), order[kid])),
+            shared=[c.id for c in node.children if c.is_ref],
+            from_value=json_number(y0), to_value=json_number(y1), change=json_number(y1 - y0),
+            contribution=json_number(total[node_id]), share=share(total[node_id]),
+            leaf=not kids,
+        ))
     return nodes

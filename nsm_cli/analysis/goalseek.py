@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.analysis.results import GoalLever, GoalSeekResult
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import NsmError, UsageError, error
-from nsm_cli.numbers import json_number, percent, plain, value_text
+from nsm_cli.diagnostics import NsmError, RequestError, error
+from nsm_cli.numbers import NumberError, json_number, percent, plain, read_value, value_text
 from nsm_cli.tree.changes import VALUE, Change
 from nsm_cli.tree.compile import CompiledTree
 from nsm_cli.tree.parser import suggest
@@ -35,13 +36,13 @@ RESIDUAL = 1e-9
 
 
 def parse_target(text: str) -> float:
-    """`600000`, `600,000`, `¥600,000` or `80%` → a float; UsageError otherwise."""
-    from nsm_cli.data.tables import parse_cell
-
-    value = parse_cell(text)
-    if value is None or not math.isfinite(value):
-        raise UsageError(f"--target {text}: expected a number such as 600000, 600,000 or 80%")
-    return value
+    """`600000`, `600,000`, `¥600,000` or `80%` → a float (the one grammar); RequestError else."""
+    try:
+        return read_value(text)
+    except NumberError as exc:
+        reason = ("expected a number such as 600000, 600,000 or 80%" if exc.shapeless
+                  or "finite" in str(exc) else str(exc))
+        raise RequestError("target", text, reason) from None
 
 
 # ---------------------------------------------------------------- root-finding
@@ -232,11 +233,11 @@ def check_levers(tree: CompiledTree, levers: Iterable[str]) -> list[str]:
     inside = set(tree.order)
     for lever in chosen:
         if lever == tree.root:
-            raise UsageError(f"--lever {lever}: that is the root; its required value is the "
-                             "target itself: choose a node below it")
+            raise RequestError("levers", lever, "that is the root; its required value is the "
+                               "target itself: choose a node below it")
         if lever not in inside:
-            raise UsageError(f"--lever {lever}: no such node in the tree"
-                             f"{suggest(lever, [n for n in tree.order if n != tree.root])}")
+            raise RequestError("levers", lever, "no such node in the tree"
+                               f"{suggest(lever, [n for n in tree.order if n != tree.root])}")
     return chosen
 
 
@@ -247,7 +248,7 @@ def goal_seek(
     period: str | None = None,
     scenario: str | None = None,
     sets: Iterable[Change] = (),
-) -> dict[str, Any]:
+) -> GoalSeekResult:
     """Evaluate the tree (under the scenario and `--set`) and solve every lever for the target."""
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     return goal_seek_result(evaluation, evaluation.period_index(period), target, levers)
@@ -262,19 +263,19 @@ def _level(value: float, unit: str | None) -> str:
 
 
 def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
-                     levers: Iterable[str] = ()) -> dict[str, Any]:
-    """The `nsm goal-seek` result as plain data (the JSON output)."""
+                     levers: Iterable[str] = ()) -> GoalSeekResult:
+    """The `nsm goal-seek` result."""
     tree = ev.tree
     root = tree.nodes[tree.root]
     period = ev.periods[index]
     source = "option"
     if target is None:
         if root.target is None:
-            raise UsageError(f"--target: the root '{tree.root}' has no target in "
-                             f"{tree.path}: give --target VALUE")
+            raise RequestError("target", None, f"the root '{tree.root}' has no target in "
+                               f"{tree.path}", advice=": give {target} VALUE")
         target, source = float(root.target), "file"
     if not math.isfinite(target):
-        raise UsageError(f"--target {target}: give a finite number")
+        raise RequestError("target", target, "give a finite number")
     chosen = check_levers(tree, levers)
     base = {node_id: float(np.asarray(ev.inputs[node_id])[..., index])
             for node_id in tree.topo if not tree.children[node_id]}
@@ -289,19 +290,19 @@ def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
     rows = [_lever_row(tree, lever, current[lever], target, root_value,
                        root_function(tree, base, changes, lever), changes)
             for lever in chosen]
-    return {
+    return GoalSeekResult(
         **tree.header(),
-        "root_value": json_number(root_value),
-        "target": json_number(target),
-        "target_source": source,
-        "gap": json_number(target - root_value),
-        "gap_pct": None if root_value == 0 else json_number((target - root_value)
-                                                            / abs(root_value), 6),
-        "period": period,
+        root_value=json_number(root_value),
+        target=json_number(target),
+        target_source=source,
+        gap=json_number(target - root_value),
+        gap_pct=None if root_value == 0 else json_number((target - root_value)
+                                                         / abs(root_value), 6),
+        period=period,
         **ev.what_if(),
-        "levers": rows,
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
+        levers=[GoalLever(**row) for row in rows],
+        warnings=list(ev.warnings),
+    )
 
 
 def _missing_root(tree: CompiledTree, base: Mapping[str, float], period: str) -> NsmError:

@@ -11,16 +11,17 @@ under each (about leaves × depth numbers), not leaves × nodes × periods.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation, evaluate
+from nsm_cli.analysis.results import Lever, LeversResult
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import UsageError, require_choice
-from nsm_cli.numbers import json_number, percent
+from nsm_cli.diagnostics import RequestError, require_choice
+from nsm_cli.numbers import NumberError, json_number, percent, read_step
 from nsm_cli.tree.changes import VALUE, Change
 from nsm_cli.tree.compile import CompiledTree
 
@@ -30,8 +31,6 @@ DEFAULT_STEP = 0.01
 # deltas equal to 9 significant digits are ties: binary floats differ in the last bits
 TIE_DIGITS = 9
 
-_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-_STEP = re.compile(rf"^([+-]?)\s*({_NUMBER})\s*(%|pp|pt|pts)?$", re.IGNORECASE)
 STEP_HELP = "a percentage such as 1%, 0.5% or 2 (= 2%), or points such as 1pp (implies --points)"
 
 
@@ -42,22 +41,29 @@ def parse_step(text: str) -> tuple[float, bool]:
     points mode. The step is a size, never a direction: each leaf moves in its
     improving direction, so a negative step is refused.
     """
-    cleaned = text.strip().replace("−", "-")
-    match = _STEP.match(cleaned)
-    if match is None:
-        raise UsageError(f"--step {text}: expected {STEP_HELP}")
-    sign, number, unit = match.groups()
-    amount = float(number) / 100.0
-    if sign == "-" and amount != 0:
-        raise UsageError(f"--step {text}: the step must not be negative: every leaf already "
-                         "moves in its improving direction (down for direction: down)")
-    if not math.isfinite(amount):
-        raise UsageError(f"--step {text}: the step must be a finite number")
-    return amount, (unit or "").lower() in ("pp", "pt", "pts")
+    try:
+        return read_step(text)
+    except NumberError as exc:
+        reason = f"expected {STEP_HELP}" if exc.shapeless else str(exc)
+        raise RequestError("step", text, reason) from None
 
 
-def check_sort(sort: str) -> str:
-    return require_choice("--sort", sort, SORTS)
+@dataclass(frozen=True)
+class LeverOptions:
+    """How to step and rank the levers: checked once, when made (before any tree is loaded)."""
+
+    step: float = DEFAULT_STEP
+    points: bool = False
+    sort: str = "delta"
+    top: int | None = None
+
+    def __post_init__(self) -> None:
+        require_choice("sort", self.sort, SORTS)
+        if not (math.isfinite(self.step) and self.step >= 0):
+            raise RequestError("step", None,
+                               f"the step must be a finite number ≥ 0, not {self.step!r}")
+        if self.top is not None and self.top < 1:
+            raise RequestError("top", self.top, "give a number of levers of at least 1")
 
 
 # ---------------------------------------------------------------- the engine
@@ -105,17 +111,7 @@ def root_under(
             # leaves in pre-order make the children's ranges ascending; shared drivers may not
             index = joined if bool(np.all(joined[1:] > joined[:-1])) else np.unique(joined)
         size = len(index)
-        env: dict[str, Any] = {}
-        for kid in kids:
-            got = moved.get(kid)
-            if got is None:
-                env[kid] = np.float64(base[kid])
-            elif len(got[0]) == size:
-                env[kid] = got[1]
-            else:
-                column = np.full(size, base[kid], dtype=np.float64)
-                column[np.searchsorted(index, got[0])] = got[1]
-                env[kid] = column
+        env = {kid: _column(moved.get(kid), base[kid], index) for kid in kids}
         value = np.broadcast_to(formulas[node_id].evaluate(env), (size,))
         fixed = False
         for change in changes.get(node_id, ()):
@@ -133,6 +129,17 @@ def root_under(
         index, value = moved[tree.root]
         result[index] = value
     return result, held
+
+
+def _column(got: tuple[np.ndarray, np.ndarray] | None, base: float, index: np.ndarray) -> Any:
+    """A child's values under the parent's variants: its own where it moved, else its base."""
+    if got is None:
+        return np.float64(base)
+    if len(got[0]) == len(index):
+        return got[1]
+    column = np.full(len(index), base, dtype=np.float64)
+    column[np.searchsorted(index, got[0])] = got[1]
+    return column
 
 
 # ---------------------------------------------------------------- one lever
@@ -185,50 +192,70 @@ def rank_levers(
     sets: Iterable[Change] = (),
     sort: str = "delta",
     top: int | None = None,
-) -> dict[str, Any]:
+) -> LeversResult:
     """Evaluate the tree (under the scenario and `--set`) and rank its leaves at one period."""
-    check_sort(sort)
+    options = LeverOptions(step, points, sort, top)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
-    return levers_result(evaluation, evaluation.period_index(period), step=step, points=points,
-                         sort=sort, top=top)
+    return levers_result(evaluation, evaluation.period_index(period), options)
 
 
 def levers_result(
     ev: Evaluation,
     index: int,
-    step: float = DEFAULT_STEP,
-    points: bool = False,
-    sort: str = "delta",
-    top: int | None = None,
-) -> dict[str, Any]:
-    """The `nsm rank-levers` result: every leaf stepped alone, as plain data (the JSON output)."""
-    check_sort(sort)
-    if not (math.isfinite(step) and step >= 0):
-        raise UsageError(f"--step: the step must be a finite number ≥ 0, not {step!r}")
-    if top is not None and top < 1:
-        raise UsageError(f"--top {top}: give a number of levers of at least 1")
+    options: LeverOptions,
+) -> LeversResult:
+    """The `nsm rank-levers` result: every leaf stepped alone."""
     tree = ev.tree
     period = ev.periods[index]
-    root = tree.nodes[tree.root]
     base = {node_id: float(np.asarray(ev.values[node_id])[..., index]) for node_id in tree.order}
     root_value = base[tree.root]
     changes: dict[str, list[Change]] = {}
     for change in ev.changes:
         changes.setdefault(change.node_id, []).append(change)
+    rows, variants, wanted = _stepped_rows(ev, index, base, options)
+    with np.errstate(all="ignore"):
+        root_values, held = root_under(tree, base, variants, changes)
+    if not math.isfinite(root_value):
+        _no_root_value(tree, base, period, rows)
+    else:
+        for row, (value, new, step_at, bench_at) in zip(rows, wanted, strict=True):
+            if math.isfinite(value):
+                _fill(row, value, new, step_at, bench_at, root_values, held, root_value, tree,
+                      changes, ev.scenario)
+    shown = _ranked(rows, options.sort, options.top)
+    return LeversResult(
+        **tree.header(),
+        root_value=json_number(root_value),
+        period=period,
+        **ev.what_if(),
+        step=json_number(options.step),
+        mode=POINTS if options.points else RELATIVE,
+        sort=options.sort,
+        top=options.top,
+        total=len(rows),
+        hidden=len(rows) - len(shown),
+        levers=[Lever(**row) for row in shown],
+        warnings=list(ev.warnings),
+    )
+
+
+def _stepped_rows(ev: Evaluation, index: int, base: Mapping[str, float], options: LeverOptions
+                  ) -> tuple[list[dict[str, Any]], list[tuple[str, float]],
+                             list[tuple[float, float, int | None, int | None]]]:
+    """A row per leaf, the variants to push up the tree, and per row: (value, stepped value,
+    its variant, the benchmark's variant)."""
+    tree, period = ev.tree, ev.periods[index]
     parents: dict[str, int] = {}
     for node_id in tree.order:
         for kid in tree.children[node_id]:
             parents[kid] = parents.get(kid, 0) + 1
-    missing = [leaf for leaf in tree.leaves if not math.isfinite(base[leaf])]
-
     rows: list[dict[str, Any]] = []
     variants: list[tuple[str, float]] = []
-    # per row: (value, stepped value, its variant, the benchmark's variant)
     wanted: list[tuple[float, float, int | None, int | None]] = []
     for leaf in tree.leaves:
         node = tree.nodes[leaf]
         value = base[leaf]
-        by_points = points and node.is_rate
+        by_points = options.points and node.is_rate
         series = ev.benchmarks.get(leaf)
         benchmark = float(np.asarray(series)[..., index]) if series is not None else math.nan
         row: dict[str, Any] = {
@@ -245,11 +272,10 @@ def levers_result(
             row["reason"] = f"no data for {period}{where}"
             wanted.append((value, value, None, None))
             continue
-        new, clipped = _clip(node, value, stepped_value(value, step, node.direction, by_points))
-        row["new_value"] = json_number(new)
-        row["clipped"] = clipped is not None
-        row["reason"] = clipped
-        if new == value and clipped is None and step > 0:
+        new, clipped = _clip(node, value, stepped_value(value, options.step, node.direction,
+                                                        by_points))
+        row.update(new_value=json_number(new), clipped=clipped is not None, reason=clipped)
+        if new == value and clipped is None and options.step > 0:
             row["reason"] = "its value is 0: a relative step leaves it at 0"
         step_at = bench_at = None
         if new != value:
@@ -259,44 +285,30 @@ def levers_result(
             bench_at = len(variants)
             variants.append((leaf, benchmark))
         wanted.append((value, new, step_at, bench_at))
+    return rows, variants, wanted
 
-    with np.errstate(all="ignore"):
-        root_values, held = root_under(tree, base, variants, changes)
-    if not math.isfinite(root_value):
-        gaps = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
-                                         else "")
-        why = f" (no data for {gaps})" if missing else ""
-        for row in rows:
-            if row["reason"] is None or not row["reason"].startswith("no data"):
-                row["reason"] = f"{root.name} has no value for {period}{why}"
-    else:
-        for row, (value, new, step_at, bench_at) in zip(rows, wanted, strict=True):
-            if math.isfinite(value):
-                _fill(row, value, new, step_at, bench_at, root_values, held, root_value, tree,
-                      changes, ev.scenario)
 
+def _no_root_value(tree: CompiledTree, base: Mapping[str, float], period: str,
+                   rows: list[dict[str, Any]]) -> None:
+    """Every row says why nothing is ranked: the root has no value (and which leaves lack data)."""
+    missing = [leaf for leaf in tree.leaves if not math.isfinite(base[leaf])]
+    gaps = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    why = f" (no data for {gaps})" if missing else ""
+    for row in rows:
+        if row["reason"] is None or not row["reason"].startswith("no data"):
+            row["reason"] = f"{tree.nodes[tree.root].name} has no value for {period}{why}"
+
+
+def _ranked(rows: list[dict[str, Any]], sort: str, top: int | None) -> list[dict[str, Any]]:
+    """Rows in order with their ranks; with `top`, the strongest and every row without a delta."""
     ordered = _sorted(rows, sort)
     ranked = [row for row in ordered if row[sort] is not None]
     for position, row in enumerate(ranked, start=1):
         row["rank"] = position
-    shown = ordered
-    if top is not None:
-        # leaves without a delta stay listed: a data gap must not hide behind --top
-        shown = ranked[:top] + [row for row in ordered if row["delta"] is None]
-    return {
-        **tree.header(),
-        "root_value": json_number(root_value),
-        "period": period,
-        **ev.what_if(),
-        "step": json_number(step),
-        "mode": POINTS if points else RELATIVE,
-        "sort": sort,
-        "top": top,
-        "total": len(rows),
-        "hidden": len(rows) - len(shown),
-        "levers": shown,
-        "warnings": [d.to_dict() for d in ev.warnings],
-    }
+    if top is None:
+        return ordered
+    # leaves without a delta stay listed: a data gap must not hide behind --top
+    return ranked[:top] + [row for row in ordered if row["delta"] is None]
 
 
 def _fill(row: dict[str, Any], value: float, new: float, step_at: int | None,

@@ -24,7 +24,7 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     """The report's data: eval with trend, levers, why the root moved, alerts, warnings."""
     from nsm_cli.analysis.alerts import alerts_result
     from nsm_cli.analysis.eval_result import eval_result
-    from nsm_cli.analysis.levers import levers_result
+    from nsm_cli.analysis.levers import LeverOptions, levers_result
 
     sets = list(sets)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
@@ -32,7 +32,7 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     base = evaluate(loaded) if evaluation.changes else evaluation
     result = {
         "eval": eval_result(evaluation, index, trend=TREND_PERIODS),
-        "levers": levers_result(evaluation, index),
+        "levers": levers_result(evaluation, index, LeverOptions()),
         "explain": None,
         "explain_note": None,
         "alerts": alerts_result(evaluation, index),
@@ -44,11 +44,11 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
 
 def _why(base: Any, index: int) -> tuple[dict[str, Any] | None, str | None]:
     """Explain the base's root between the previous period and this one, or say why not."""
-    from nsm_cli.analysis.explain import explain_result
+    from nsm_cli.analysis.explain import ExplainOptions, explain_result
 
     if index == 0:
         return None, f"{base.periods[0]} is the first period in the data: nothing to compare."
     try:
-        return explain_result(base, index - 1, index), None
+        return explain_result(base, index - 1, index, ExplainOptions()), None
     except NsmError as exc:
         return None, "; ".join(d.message for d in exc.diagnostics)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from nsm_cli.analysis.evaluate import Evaluation
+from nsm_cli.analysis.results import Compare, Trend
 from nsm_cli.numbers import json_number
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -80,32 +81,23 @@ def series_at(ev: Evaluation, node_id: str, indices: Sequence[int]) -> list[floa
     return [json_number(float(array[..., i])) for i in indices]
 
 
-def node_trend(ev: Evaluation, node_id: str, index: int, last: int) -> dict[str, object]:
+def node_trend(ev: Evaluation, node_id: str, index: int, last: int) -> Trend:
     """The node over the last `last` periods up to `index`, and its latest period-on-period move."""
     indices = list(window(index, last))
     values = series_at(ev, node_id, indices)
     previous = values[-2] if len(values) >= 2 else None
     delta, relative = change(previous, values[-1])
-    return {
-        "periods": [ev.periods[i] for i in indices],
-        "values": values,
-        "sparkline": sparkline(values),
-        "previous_period": ev.periods[index - 1] if index >= 1 else None,
-        "previous": previous,
-        "change": delta,
-        "change_pct": relative,
-        "verdict": verdict(delta, ev.tree.nodes[node_id].direction),
-    }
+    return Trend(
+        periods=[ev.periods[i] for i in indices], values=values, sparkline=sparkline(values),
+        previous_period=ev.periods[index - 1] if index >= 1 else None, previous=previous,
+        change=delta, change_pct=relative,
+        verdict=verdict(delta, ev.tree.nodes[node_id].direction),
+    )
 
 
-def node_compare(ev: Evaluation, node_id: str, index: int, other: int) -> dict[str, object]:
+def node_compare(ev: Evaluation, node_id: str, index: int, other: int) -> Compare:
     """The node in another period beside the selected one: change = selected − other."""
     [value, reference] = series_at(ev, node_id, [index, other])
     delta, relative = change(reference, value)
-    return {
-        "period": ev.periods[other],
-        "value": reference,
-        "change": delta,
-        "change_pct": relative,
-        "verdict": verdict(delta, ev.tree.nodes[node_id].direction),
-    }
+    return Compare(period=ev.periods[other], value=reference, change=delta, change_pct=relative,
+                   verdict=verdict(delta, ev.tree.nodes[node_id].direction))

@@ -25,7 +25,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INVALID, EXIT_USAGE = 1, 2
 
 
 def _show_version(value: bool) -> None:
@@ -61,7 +61,7 @@ def check_format(name: str | None, registry: dict[str, Callable[..., Any]]) -> C
     if name is None:
         wanted = os.environ.get("NSM_FORMAT", "").strip()
         return registry[wanted if wanted in registry else "text"]
-    return registry[require_choice("--format", name, registry)]
+    return registry[require_choice("format", name, registry)]
 
 
 def stdout_console():
@@ -70,7 +70,8 @@ def stdout_console():
 
     width = None
     if not sys.stdout.isatty():
-        width = int(os.environ.get("COLUMNS", "0") or 0) or 200
+        columns = os.environ.get("COLUMNS", "").strip()  # "abc" or "-5" would mean nothing
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else 200
     return Console(highlight=False, soft_wrap=False, width=width)
 
 

@@ -15,7 +15,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from nsm_cli import __version__
-from nsm_cli.diagnostics import NsmError, UsageError
+from nsm_cli.cli.options import OPTION_NAMES
+from nsm_cli.diagnostics import NsmError, RequestError, UsageError
 
 INSTRUCTIONS = (
     "nsm evaluates North Star Metric trees: YAML files whose root is the North Star, each "
@@ -33,8 +34,9 @@ Period = Annotated[str | None, Field(description="Period to use, e.g. 2025-06 (d
                                      "file's period, else the latest).")]
 Scenario = Annotated[str | None, Field(description="A scenario from the file's scenarios.")]
 Changes = Annotated[list[str] | None, Field(
-    description="Changes as ID=CHANGE: a new value (0.5, 50%), a relative change (+10%), "
-    "percentage points for rates (+2pp) or a factor (x1.1); applied after the scenario.")]
+    description="Changes as ID=CHANGE: a new value (0.5, 50%), an amount to add (+200, -5), "
+    "a relative change (+10%), percentage points for rates (+2pp) or a factor (x1.1); "
+    "applied after the scenario.")]
 Step = Annotated[str, Field(description="Step size: 1% (default), 0.5%, or 1pp (points).")]
 Points = Annotated[bool, Field(description="Move % leaves by percentage points, not "
                                "relatively (other leaves still by the step in %).")]
@@ -66,77 +68,56 @@ def _inside(path: str) -> str:
     return path
 
 
-def _changes(texts: list[str] | None) -> list[Any]:
-    from nsm_cli.tree.changes import parse_assignment
-
-    return [parse_assignment(text) for text in texts or []]
-
-
 def eval_tool(tree: Tree, period: Period = None, scenario: Scenario = None,
               changes: Changes = None) -> str:
     """Fill every node of the tree for a period: value, observed, benchmark, gap, status."""
-    from nsm_cli.analysis.eval_result import eval_result
-    from nsm_cli.analysis.evaluate import evaluate
-    from nsm_cli.data.load import load_tree
-    from nsm_cli.render.eval_formats import EVAL_FORMATS
+    from nsm_cli import api
 
-    evaluation = evaluate(load_tree(_inside(tree)), scenario=scenario, sets=_changes(changes))
-    return EVAL_FORMATS["json"](eval_result(evaluation, evaluation.period_index(period)))
+    return _json(api.evaluate(_inside(tree), period=period, scenario=scenario, set=changes))
 
 
 def rank_levers_tool(tree: Tree, period: Period = None, step: Step = "1%", points: Points = False,
                      top: Top = None, sort: Sort = "delta", scenario: Scenario = None,
                      changes: Changes = None) -> str:
     """Rank the leaves by how much the root moves when each alone improves by one step."""
-    from nsm_cli.analysis.levers import check_sort, parse_step, rank_levers
-    from nsm_cli.data.load import load_tree
-    from nsm_cli.render.levers_formats import LEVERS_FORMATS
+    from nsm_cli import api
 
-    check_sort(sort)
-    amount, by_points = parse_step(step)
-    result = rank_levers(load_tree(_inside(tree)), period=period, step=amount,
-                         points=points or by_points, scenario=scenario, sets=_changes(changes),
-                         sort=sort, top=top)
-    return LEVERS_FORMATS["json"](result)
+    return _json(api.rank_levers(_inside(tree), period=period, step=step, points=points,
+                                 sort=sort, top=top, scenario=scenario, set=changes))
 
 
 def explain_tool(tree: Tree, from_period: From = None, to_period: To = None,
                  method: Method = "shapley") -> str:
     """Split the root's change between two periods into one contribution per leaf."""
-    from nsm_cli.analysis.explain import check_method, explain
-    from nsm_cli.data.load import load_tree
-    from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
+    from nsm_cli import api
 
-    check_method(method)
-    result = explain(load_tree(_inside(tree)), from_period=from_period, to_period=to_period,
-                     method=method)
-    return EXPLAIN_FORMATS["json"](result)
+    return _json(api.explain(_inside(tree), from_period=from_period, to_period=to_period,
+                             method=method))
 
 
 def goal_seek_tool(tree: Tree, target: Target = None, levers: Levers = None,
                    period: Period = None, scenario: Scenario = None,
                    changes: Changes = None) -> str:
     """The value each lever alone must reach for the root to hit the target."""
-    from nsm_cli.analysis.goalseek import goal_seek, parse_target
-    from nsm_cli.data.load import load_tree
-    from nsm_cli.render.goalseek_formats import GOALSEEK_FORMATS
+    from nsm_cli import api
 
-    wanted = None if target is None else parse_target(target)
-    result = goal_seek(load_tree(_inside(tree)), target=wanted, levers=levers or [], period=period,
-                       scenario=scenario, sets=_changes(changes))
-    return GOALSEEK_FORMATS["json"](result)
+    return _json(api.goal_seek(_inside(tree), target=target, levers=levers or [],
+                               period=period, scenario=scenario, set=changes))
 
 
 def alerts_tool(tree: Tree, period: Period = None, scenario: Scenario = None,
                 changes: Changes = None) -> str:
     """The alert rules and guardrail bounds that fire in a period (default: the latest)."""
-    from nsm_cli.analysis.alerts import alerts_result
-    from nsm_cli.analysis.evaluate import evaluate
-    from nsm_cli.data.load import load_tree
-    from nsm_cli.render.alerts_formats import ALERTS_FORMATS
+    from nsm_cli import api
 
-    evaluation = evaluate(load_tree(_inside(tree)), scenario=scenario, sets=_changes(changes))
-    return ALERTS_FORMATS["json"](alerts_result(evaluation, evaluation.period_index(period)))
+    return _json(api.alerts(_inside(tree), period=period, scenario=scenario, set=changes))
+
+
+def _json(result: Any) -> str:
+    """The result as the command's `--format json` prints it."""
+    from nsm_cli.render import to_json
+
+    return to_json(result)
 
 
 def check_tool(paths: Paths, tolerance: Tolerance = None) -> str:
@@ -170,6 +151,8 @@ def _guarded(tool):
             raise ToolError(str(exc)) from None
         except UsageError as exc:
             raise ToolError(f"usage: {exc}") from None
+        except RequestError as exc:   # named as the command's options, as the CLI says it
+            raise ToolError(f"usage: {exc.describe(OPTION_NAMES)}") from None
 
     return run
 

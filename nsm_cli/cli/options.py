@@ -7,6 +7,14 @@ from typing import Annotated
 
 import typer
 
+# The library names its inputs by parameter; the CLI by option (domain errors → usage errors).
+OPTION_NAMES = {
+    "period": "--period", "compare": "--compare", "from_period": "--from", "to_period": "--to",
+    "scenario": "--scenario", "set": "--set", "format": "--format", "step": "--step",
+    "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
+    "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
+}
+
 TreeArg = Annotated[Path, typer.Argument(help="The tree file (YAML).", show_default=False,
                                  metavar="TREE")]
 PeriodOpt = Annotated[
@@ -24,9 +32,9 @@ SetOpt = Annotated[
     typer.Option(
         "--set",
         metavar="ID=CHANGE",
-        help="Change a node: ID=CHANGE, where CHANGE is a new value (0.5, 50%), a relative "
-        "change (+10%), percentage points for rates (+2pp) or a factor (x1.1). Repeatable; "
-        "applied after --scenario.",
+        help="Change a node: ID=CHANGE, where CHANGE is a new value (0.5, 50%), an amount to "
+        "add (+200, -5), a relative change (+10%), percentage points for rates (+2pp) or a "
+        "factor (x1.1). Repeatable; applied after --scenario.",
     ),
 ]
 FormatOpt = Annotated[

@@ -238,7 +238,8 @@ def _eight_digits(words: np.ndarray) -> np.ndarray:
 
 
 def _grouping_ok(m: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Commas every three digits left of the dot (or of the end), and a digit first."""
+    """Commas every three digits left of the dot (or of the end), and a digit other than 0
+    first (`0,550` is a decimal comma: the exact reader refuses it with a hint)."""
     is_dot = m == DOT
     has_dot = is_dot.any(axis=1)
     dot_at = np.where(has_dot, np.argmax(is_dot, axis=1), WIDTH)  # index of the dot
@@ -247,7 +248,8 @@ def _grouping_ok(m: np.ndarray, length: np.ndarray) -> np.ndarray:
     inside = index >= (WIDTH - length)[:, None]
     expected = (distance > 0) & (distance % 4 == 0) & inside
     good = ((m == COMMA) == expected).all(axis=1)
-    good &= (m[np.arange(m.shape[0]), WIDTH - length] - ZERO) < 10
+    first = m[np.arange(m.shape[0]), WIDTH - length]
+    good &= ((first - ZERO) < 10) & (first != ZERO)
     return good
 
 
@@ -332,7 +334,8 @@ def read_fast(
         # every wanted column of the chunk in one call: Python overhead per chunk, not per cell
         values, slow = _numbers(chunk, windows, starts[keep][:, where].ravel(),
                                 ends[keep][:, where].ravel())
-        values, slow = values.reshape(-1, len(names)), slow.reshape(-1, len(names))
+        shape = (row_lines.size, len(names))  # not -1: no wanted column is 0 columns, not an error
+        values, slow = values.reshape(shape), slow.reshape(shape)
         for row, col in zip(*np.nonzero(slow), strict=True):
             at = where[col]
             cell = _text(chunk, int(starts[keep][row, at]), int(ends[keep][row, at]), encoding)

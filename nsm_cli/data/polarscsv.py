@@ -20,14 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-
-# polars' allocator (jemalloc) keeps freed pages for 10 s; have it hand them back at once, so
-# the reader's scratch buffers stop counting towards the peak (1,000,000-row benchmark file:
-# 207 MB instead of 283 MB, for ~0.05 s). Only when polars is not loaded yet and the user has
-# not set it.
-os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
-
-import polars as pl  # noqa: E402
+import polars as pl  # cli.main tunes its allocator (_RJEM_MALLOC_CONF) before it loads
 
 from nsm_cli.data.tables import (
     ALL,
@@ -53,7 +46,7 @@ CHECK_STEP = 1 << 22  # bytes read at a time when checking the encoding
 # so polars strips what parse_cell strips; Rust's own notion differs in a few control codes.
 WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
-_DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_DIGITS = r"(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _EXPONENT = r"(?:[eE][+-]?[0-9]+)"
 # A plain number (most cells): polars casts it once the thousands commas are gone.
 PLAIN = rf"^[+-]?{_DIGITS}{_EXPONENT}?$"

@@ -14,20 +14,22 @@ import difflib
 import io
 import math
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
-from nsm_cli.numbers import _MINUSES, _NUMBER, MISSING_CELLS, parse_cell  # noqa: F401
-from nsm_cli.tree.model import AGGS, FORMATS, DataSpec
+from nsm_cli.numbers import MISSING_CELLS, NumberError, parse_cell, read_value  # noqa: F401
+from nsm_cli.tree.model import AGGS, FORMATS, DataSpec, text_codec
 
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
-# files from this size on take a fast path (polars, else numpy over the bytes); for bench/
-FAST_BYTES = int(os.environ.get("NSM_FAST_CSV_BYTES", 4 << 20))
+# files from this size on take a fast path (polars, else numpy over the bytes);
+# NSM_FAST_CSV_BYTES overrides it (for bench/), read when a file is read, never at import
+FAST_BYTES = 4 << 20
 # NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
 # or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
 READERS = ("auto", "polars", "numpy", "csv")
@@ -38,7 +40,6 @@ NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
 # Cells that mean "no value" (compared lower-cased, after stripping).
 
-# A number as people type it: sign, currency, thousands commas, exponent, percent.
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
 
 def csv_reader() -> str:
     """The reader NSM_CSV_READER asks for (auto when unset)."""
+    _fast_bytes()   # a bad size setting is refused whichever reader runs
     name = os.environ.get("NSM_CSV_READER", "").strip().lower() or "auto"
     if name not in READERS:
         raise UsageError(f"NSM_CSV_READER={name}: choose one of {', '.join(READERS)}")
@@ -121,9 +123,17 @@ def _read_polars(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     return polarscsv.read_table_polars(spec, uses)
 
 
+def _fast_bytes() -> int:
+    """FAST_BYTES, or NSM_FAST_CSV_BYTES when set (for bench/), read when a file is read."""
+    setting = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
+    if setting and not setting.isdigit():
+        raise UsageError(f"NSM_FAST_CSV_BYTES={setting}: give a whole number of bytes")
+    return int(setting) if setting else FAST_BYTES
+
+
 def _big(path: str) -> bool:
     try:
-        return os.path.getsize(path) >= FAST_BYTES
+        return os.path.getsize(path) >= _fast_bytes()
     except OSError:
         return False
 
@@ -134,7 +144,7 @@ def _big(path: str) -> bool:
 def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     """A big wide UTF-8 file read with numpy; None when its shape needs the light path."""
     from nsm_cli.data import fastcsv
-    from nsm_cli.progress import bar
+    from nsm_cli.data.runtime import stage
 
     if _codec(spec) not in ("utf-8", "ascii"):
         return None
@@ -155,8 +165,8 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
         if start >= len(data):
             return None  # empty: the light path says so
         text = data[start:end].decode("utf-8")
-        if text.count('"') % 2:
-            return None  # a header cell across lines
+        if text.count('"') % 2 or "\r" in text.rstrip("\r\n"):
+            return None  # a header cell across lines, or lone CR line ends: the light path
         row = next(csv.reader([text.rstrip("\r\n")]), [])
         if "".join(row).strip():
             header = [cell.strip() for cell in row]
@@ -174,7 +184,7 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
     ambiguous = {use.column: [i + 1 for i in positions[use.column]] for use in uses
                  if len(positions.get(use.column, ())) > 1}
     try:
-        with bar(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
+        with stage(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
             rows = fastcsv.read_fast(data, start, line, len(header), period_at, wanted, "utf-8",
                                      advance)
     except fastcsv.Unsupported:
@@ -194,7 +204,7 @@ def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
             for i in bad:
                 bad_cells.append((int(rows.lines[slow[i][0]]), at + 1,
                                   f"bad cell {_quote(cells[i])} in column '{name}': "
-                                  f"{NUMBER_HINT}"))
+                                  f"{cell_hint(cells[i])}"))
         parsed[name] = Parsed(values, everywhere)
     if rows.labels is None or rows.codes is None:
         periods, codes = [ALL], np.zeros(rows.lines.size, dtype=np.intp)
@@ -216,6 +226,9 @@ def _fail(message: str, span: Span) -> NsmError:
 def read_bytes(spec: DataSpec) -> bytes:
     """The file's bytes; E303 when it cannot be read."""
     try:
+        if not os.path.isdir(spec.path) and not stat.S_ISREG(os.stat(spec.path).st_mode):
+            raise _fail(f"data '{spec.name}': {spec.path} is not a regular file (a FIFO or "
+                        "a device would block)", spec.span)
         with open(spec.path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
@@ -235,7 +248,7 @@ def read_bytes(spec: DataSpec) -> bytes:
 def _codec(spec: DataSpec) -> str:
     """The encoding's canonical name; E303 for one Python does not know."""
     try:
-        return codecs.lookup(spec.encoding).name
+        return text_codec(spec.encoding)
     except LookupError:
         raise _fail(f"data '{spec.name}': unknown encoding '{spec.encoding}' for {spec.path} "
                     "(try utf-8, gbk or gb18030)", spec.span) from None
@@ -264,6 +277,9 @@ def read_text(spec: DataSpec) -> str:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         raise _undecodable(spec, data, exc) from None
+    except UnicodeError as exc:  # a codec that fails without a position (punycode)
+        raise _fail(f"data '{spec.name}': cannot decode {spec.path} as {codec} ({exc})",
+                    spec.span) from None
     if "\x00" in text:
         raise _binary(spec)
     return text.removeprefix("\ufeff")
@@ -284,6 +300,9 @@ def _find(header: list[str], name: str) -> int | None:
 
 def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and data rows with the physical line each row starts on; blank rows skipped."""
+    # no field is longer than the file: the csv module's 128 KB default would refuse a long
+    # note the numpy and polars readers read (the limit is per process; only this reader uses it)
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
@@ -398,6 +417,16 @@ def _long_columns(
 # --- parsing and aggregating: rows → per-period arrays ---------------------------------------
 
 
+def cell_hint(text: str) -> str:
+    """What to write instead of a bad cell: the grammar's advice (`write 0.55`), else examples."""
+    try:
+        read_value(text)
+    except NumberError as exc:
+        if not exc.shapeless and "decimal commas" in str(exc):
+            return str(exc).partition(": ")[2]
+    return NUMBER_HINT
+
+
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
     values: list[float] = []
@@ -476,7 +505,8 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         where = f"column '{name}'" if noun == "column" else f"column 'value' (metric '{name}')"
         for i in bad:
             bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
-                              f"bad cell {_quote(column.cells[i])} in {where}: {NUMBER_HINT}"))
+                              f"bad cell {_quote(column.cells[i])} in {where}: "
+                              f"{cell_hint(column.cells[i])}"))
     found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous)
     return assemble(spec, found, parsed, bad_cells, uses)
 

@@ -8,23 +8,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-Renderer = Callable[[dict[str, Any]], Any]
+Renderer = Callable[[Any], Any]
 
 
-def to_json(result: dict[str, Any]) -> str:
+def to_json(result: Any) -> str:
     """The result as JSON: UTF-8 names kept readable, keys in the result's order."""
+    from nsm_cli.analysis.results import to_json as plain_data
     from nsm_cli.render.fastjson import dumps
 
-    return dumps(result) + "\n"
+    return dumps(plain_data(result)) + "\n"
 
 
-def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str, str, bool]]:
+def tree_guides(result_nodes: list[Any], root: str) -> list[tuple[str, str, bool]]:
     """Rows of (prefix, node id, is_reference) walking the tree from the root.
 
     A shared driver is drawn in full where it is defined and as a reference
     (`↪`) wherever else it feeds a formula.
     """
-    by_id = {node["id"]: node for node in result_nodes}
+    by_id = {node.id: node for node in result_nodes}
     rows: list[tuple[str, str, bool]] = []
     stack: list[tuple[str, str, str, bool]] = [(root, "", "", False)]
     while stack:
@@ -33,14 +34,14 @@ def tree_guides(result_nodes: list[dict[str, Any]], root: str) -> list[tuple[str
         node = by_id.get(node_id)
         if node is None or is_ref:
             continue
-        kids = node["children"]
-        shared = set(node.get("shared", []))
+        kids = node.children
+        shared = set(node.shared)
         items = []
         for position, kid in enumerate(kids):
             last = position == len(kids) - 1
             branch = "└── " if last else "├── "
             further = "    " if last else "│   "
-            reference = kid in shared or by_id.get(kid, {}).get("parent") != node_id
+            reference = kid in shared or getattr(by_id.get(kid), "parent", None) != node_id
             items.append((kid, continuation + branch, continuation + further, reference))
         stack.extend(reversed(items))
     return rows
@@ -106,24 +107,26 @@ def natural_width(table: Any) -> int:
     return sum(columns) + 2 * (len(columns) - 1)
 
 
-def wrap_words(text: str, width: int) -> list[str]:
-    """Lines of at most `width` cells, broken between words (inside a word only when it is
-    longer than a line, as Chinese names are)."""
+def wrap_words(text: str, width: float, measure: Callable[[str], float] | None = None
+               ) -> list[str]:
+    """Lines of at most `width` (terminal cells, or what `measure` counts: pixels), broken
+    between words (inside a word only when it is longer than a line, as Chinese names are)."""
     from rich.cells import cell_len
 
+    measure = measure or cell_len
     width = max(width, 2)
     lines: list[str] = []
     line = ""
     for word in text.split(" "):
         candidate = f"{line} {word}" if line else word
-        if cell_len(candidate) <= width:
+        if measure(candidate) <= width:
             line = candidate
             continue
         if line:
             lines.append(line)
         line = ""
         for char in word:
-            if cell_len(line + char) > width:
+            if measure(line + char) > width:
                 lines.append(line)
                 line = ""
             line += char

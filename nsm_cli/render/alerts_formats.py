@@ -7,28 +7,29 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
+from nsm_cli.analysis.results import AlertsResult
 from nsm_cli.numbers import value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
 BELL = "🔔"
 
 
-def _title(result: dict[str, Any]) -> str:
-    parts = [result["tree"] or result["root"], f"alerts for {result['period']}"]
-    if result["scenario"]:
-        parts.append(f"scenario {result['scenario']}")
-    fired, checked = len(result["fired"]), result["checked"]
+def _title(result: AlertsResult) -> str:
+    parts = [result.tree or result.root, f"alerts for {result.period}"]
+    if result.scenario:
+        parts.append(f"scenario {result.scenario}")
+    fired, checked = len(result.fired), result.checked
     parts.append(f"{fired} fired of {checked} rule{'s' if checked != 1 else ''} checked")
     return " · ".join(parts)
 
 
-def render_text(result: dict[str, Any]) -> Group:
+def render_text(result: AlertsResult) -> Group:
     """One row per firing alert: metric, rule, value, what happened, who owns it."""
     parts: list[Any] = [Text(_title(result), style="bold")]
-    if not result["checked"]:
+    if not result.checked:
         parts.append(Text("no alert rules: add `alert:` (min, max, falls_for, change_below, "
                           "change_above) to a node, or min/max to a guardrail", style="dim"))
-    elif not result["fired"]:
+    elif not result.fired:
         parts.append(Text("✓ no alert fired", style="green"))
     else:
         table = plain_table()
@@ -38,19 +39,19 @@ def render_text(result: dict[str, Any]) -> Group:
         table.add_column("value", justify="right", no_wrap=True)
         table.add_column("owner", overflow="fold")
         table.add_column("what happened", overflow="fold")
-        for alert in result["fired"]:
-            rule = alert["rule_text"] + (" (bound)" if alert["source"] == "bound" else "")
-            name = alert["name"] + (" (guardrail)" if alert["guardrail"] else "")
+        for alert in result.fired:
+            rule = alert.rule_text + (" (bound)" if alert.source == "bound" else "")
+            name = alert.name + (" (guardrail)" if alert.guardrail else "")
             table.add_row(Text(BELL), Text(name, style="bold"), Text(rule, style="yellow"),
-                          value_text(alert["value"], alert["unit"]),
-                          Text(alert["owner"] or "", style="cyan"),
-                          Text(alert["message"], style="red"))
+                          value_text(alert.value, alert.unit),
+                          Text(alert.owner or "", style="cyan"),
+                          Text(alert.message, style="red"))
         parts.append(keep_numbers_whole(table, ("metric", "what happened", "owner")))
-    if result["skipped"]:
+    if result.skipped:
         parts.append(Text(""))
-        for skip in result["skipped"]:
-            parts.append(Text(f"? {skip['id']} {skip['rule_text']}: not judged, "
-                              f"{skip['reason']}", style="dim"))
+        for skip in result.skipped:
+            parts.append(Text(f"? {skip.id} {skip.rule_text}: not judged, "
+                              f"{skip.reason}", style="dim"))
     return Group(*parts)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from nsm_cli.analysis.results import EvalResult
 from nsm_cli.numbers import MISSING, change_text, is_missing, percent, value_text
 from nsm_cli.render import (
     Fitted,
@@ -28,43 +30,43 @@ MOVE_MARKS = {"better": "✓", "worse": "✗", "flat": "", None: ""}
 BELL = "🔔"
 
 
-def move_text(move: dict[str, Any] | None, unit: str | None) -> str:
+def move_text(move: Any | None, unit: str | None) -> str:
     """A period-on-period move: `▲ +284 +3.7% ✓`, `▼ −1.0 pp ✗` (✓/✗ judged by direction)."""
-    if not move or move.get("change") is None:
+    if not move or move.change is None:
         return ""
-    delta = move["change"]
+    delta = move.change
     arrow = "▲" if delta > 0 else ("▼" if delta < 0 else "=")
     if delta == 0:
         return f"= {change_text(0.0, unit if unit == '%' else None)}"
     if unit == "%":
         text = f"{arrow} {change_text(delta, '%')}"
     else:
-        pct = move["change_pct"]
+        pct = move.change_pct
         tail = f" {percent(pct, signed=True, decimals=1)}" if pct is not None else ""
         text = f"{arrow} {change_text(delta, None)}{tail}"
-    mark = MOVE_MARKS[move.get("verdict")]
+    mark = MOVE_MARKS[move.verdict]
     return f"{text} {mark}" if mark else text
 
 
-def _move(move: dict[str, Any] | None, unit: str | None) -> Text:
-    return Text(move_text(move, unit), style=MOVE_STYLES[(move or {}).get("verdict")])
+def _move(move: Any | None, unit: str | None) -> Text:
+    return Text(move_text(move, unit), style=MOVE_STYLES[move.verdict if move else None])
 
 
-def alert_marks(node: dict[str, Any]) -> str:
+def alert_marks(node: Any) -> str:
     """`🔔 falls_for 2, change_below -5%` for the node's firing `alert:` rules (bounds show ⚠)."""
-    rules = [a["rule_text"] for a in node.get("alerts", [])]
+    rules = [a.rule_text for a in node.alerts or []]
     return f"{BELL} {', '.join(rules)}" if rules else ""
 
 
-def gap_text(node: dict[str, Any]) -> str:
+def gap_text(node: Any) -> str:
     """`▼ −1,176 −21.9%`, or `▼ −15.0 pp` for a rate; the arrow gives the sign."""
-    gap = node["gap"]
+    gap = node.gap
     if gap is None:
         return ""
     arrow = "▲" if gap > 0 else ("▼" if gap < 0 else "=")
-    if node["unit"] == "%":
+    if node.unit == "%":
         return f"{arrow} {change_text(gap, '%')}"
-    pct = node["gap_pct"]
+    pct = node.gap_pct
     tail = f" {percent(pct, signed=True, decimals=1)}" if pct is not None else ""
     return f"{arrow} {change_text(gap, None)}{tail}"
 
@@ -81,28 +83,28 @@ def target_gap(node: dict[str, Any]) -> tuple[str, bool | None]:
 def _observed(node: dict[str, Any]) -> str:
     if node["observed"] is None:
         return ""
-    text = value_text(node["observed"], node["unit"])
-    delta = node["observed_gap"]
-    if delta is None or abs(delta) <= 1e-9 * max(1.0, abs(node["observed"])):
+    text = value_text(node.observed, node.unit)
+    delta = node.observed_gap
+    if delta is None or abs(delta) <= 1e-9 * max(1.0, abs(node.observed)):
         return f"= {text}"
-    pct = node["observed_gap_pct"]
+    pct = node.observed_gap_pct
     tail = f" ({percent(pct, signed=True)})" if pct is not None else ""
     return f"≠ {text}{tail}"
 
 
-def _title(result: dict[str, Any]) -> str:
-    parts = [result["tree"] or result["root"], f"period {result['period']}"]
-    if result["scenario"]:
-        described = result.get("scenario_description")
-        parts.append(f"scenario {result['scenario']}" + (f" ({described})" if described else ""))
-    sets = [f"{c['id']} {c['change']}" for c in result["changes"]]
-    if sets and not result["scenario"]:
+def _title(result: EvalResult) -> str:
+    parts = [result.tree or result.root, f"period {result.period}"]
+    if result.scenario:
+        described = result.scenario_description
+        parts.append(f"scenario {result.scenario}" + (f" ({described})" if described else ""))
+    sets = [f"{c.id} {c.change}" for c in result.changes]
+    if sets and not result.scenario:
         parts.append("set " + ", ".join(sets))
-    if result.get("trend"):
-        shown = result["trend"]["periods"]
+    if result.trend:
+        shown = result.trend.periods
         parts.append(f"trend {shown[0]}…{shown[-1]}" if len(shown) > 1 else f"trend {shown[0]}")
-    if result.get("compare"):
-        parts.append(f"compared with {result['compare']}")
+    if result.compare:
+        parts.append(f"compared with {result.compare}")
     return " · ".join(parts)
 
 
@@ -198,9 +200,9 @@ def _node_cells(node: dict[str, Any], unit: str | None, shown: dict[str, bool],
     cells: list[Any] = [value]
     if shown["change"]:
         cells.append(_change(node, unit))
-    cells += _history_cells({**node, "unit": unit}, shown["trend"], result.get("compare"))
+    cells += _history_cells(replace(node, unit=unit), shown["trend"], result.get("compare"))
     if shown["observed"]:
-        observed = _observed({**node, "unit": unit})
+        observed = _observed(replace(node, unit=unit))
         cells.append(Text(observed, style="yellow" if observed.startswith("≠") else "dim"))
     benchmark = node["benchmark"]
     cells.append("" if benchmark is None else value_text(benchmark, unit))
@@ -211,7 +213,7 @@ def _node_cells(node: dict[str, Any], unit: str | None, shown: dict[str, bool],
         cells += [Text(gap_text(node), style=style), Text(mark, style=style)]
     if shown["target"]:
         target = "" if node["target"] is None else value_text(node["target"], unit)
-        reached, met = target_gap({**node, "unit": unit})
+        reached, met = target_gap(replace(node, unit=unit))
         met_style = "" if met is None else ("green" if met else "red")
         if compact:
             cells.append(Text(f"{target} {reached}".strip(), style=met_style))
@@ -232,12 +234,12 @@ def _change(node: dict[str, Any], unit: str | None) -> Text:
     return Text(text, style="bold")
 
 
-def _bounds(guard: dict[str, Any]) -> str:
+def _bounds(guard: Any) -> str:
     parts = []
-    if guard["min"] is not None:
-        parts.append(f"≥ {value_text(guard['min'], guard['unit'])}")
-    if guard["max"] is not None:
-        parts.append(f"≤ {value_text(guard['max'], guard['unit'])}")
+    if guard.min is not None:
+        parts.append(f"≥ {value_text(guard.min, guard.unit)}")
+    if guard.max is not None:
+        parts.append(f"≤ {value_text(guard.max, guard.unit)}")
     return ", ".join(parts) or "no bound"
 
 
@@ -251,18 +253,18 @@ def _add_history_columns(table: Table, show_trend: bool, compare: str | None) ->
         table.add_column(f"vs {compare}", justify="right", no_wrap=True)
 
 
-def _history_cells(row: dict[str, Any], show_trend: bool, compare: str | None) -> list[Any]:
+def _history_cells(row: Any, show_trend: bool, compare: str | None) -> list[Any]:
     """The cells under `_add_history_columns` for one node or guardrail."""
     cells: list[Any] = []
     if show_trend:
-        cells += [Text(row["trend"]["sparkline"], style="cyan"), _move(row["trend"], row["unit"])]
+        cells += [Text(row.trend.sparkline, style="cyan"), _move(row.trend, row.unit)]
     if compare:
-        cells += [value_text(row["compare"]["value"], row["unit"]),
-                  _move(row["compare"], row["unit"])]
+        cells += [value_text(row.compare.value, row.unit),
+                  _move(row.compare, row.unit)]
     return cells
 
 
-def guardrail_table(guardrails: list[dict[str, Any]], compare: str | None = None) -> Table:
+def guardrail_table(guardrails: list[Any], compare: str | None = None) -> Table:
     show_trend = any("trend" in guard for guard in guardrails)
     table = plain_table()
     table.add_column(Text("Guardrails", style="bold"), no_wrap=True)
@@ -272,17 +274,17 @@ def guardrail_table(guardrails: list[dict[str, Any]], compare: str | None = None
     table.add_column("", no_wrap=True)
     table.add_column("owner", no_wrap=True)
     for guard in guardrails:
-        if guard["value"] is None:
+        if guard.value is None:
             mark = Text("? no value", style="yellow")
-        elif guard["breached"]:
+        elif guard.breached:
             mark = Text("✗ breached", style="bold red")
         else:
             mark = Text("✓ ok", style="green")
         if marks := alert_marks(guard):
             mark.append(" " + marks, style="bold yellow")
-        cells: list[Any] = [guard["name"], value_text(guard["value"], guard["unit"])]
+        cells: list[Any] = [guard.name, value_text(guard.value, guard.unit)]
         cells += _history_cells(guard, show_trend, compare)
-        cells += [_bounds(guard), mark, Text(guard["owner"] or "", style="cyan")]
+        cells += [_bounds(guard), mark, Text(guard.owner or "", style="cyan")]
         table.add_row(*cells)
     return keep_numbers_whole(table, ("Guardrails", "owner"))
 
@@ -291,10 +293,10 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(result: dict[str, Any]) -> str:
+def render_markdown(result: EvalResult) -> str:
     """A GitHub-flavoured Markdown table a pull-request comment can show."""
     lines = [f"### {_cell(_title(result))}", ""]
-    show_trend, compare = bool(result.get("trend")), result.get("compare")
+    show_trend, compare = bool(result.trend), result.compare
     header = ["metric", "value"]
     align = [":--", "--:"]
     if show_trend:
@@ -307,38 +309,38 @@ def render_markdown(result: dict[str, Any]) -> str:
     align += ["--:", "--:", ":-:", "--:", "--:", ":--"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(align) + "|")
-    nodes = {node["id"]: node for node in result["nodes"]}
-    for _prefix, node_id, is_ref in tree_guides(result["nodes"], result["root"]):
+    nodes = {node.id: node for node in result.nodes}
+    for _prefix, node_id, is_ref in tree_guides(result.nodes, result.root):
         node = nodes[node_id]
         depth = _prefix.count("── ") + _prefix.count("    ") + _prefix.count("│   ")
         indent = "&nbsp;&nbsp;&nbsp;&nbsp;" * max(depth - 1, 0) + ("└ " if depth else "")
-        name = f"**{_cell(node['name'])}**" if node["depth"] == 0 else _cell(node["name"])
+        name = f"**{_cell(node.name)}**" if node.depth == 0 else _cell(node.name)
         if is_ref:
             name = f"↪ {name} (shared)"
-        if node["breached"]:
-            name += f" ⚠ {node['breached'].replace('_', ' ')}"
+        if node.breached:
+            name += f" ⚠ {node.breached.replace('_', ' ')}"
         if (marks := alert_marks(node)) and not is_ref:
             name += f" {_cell(marks)}"
-        bench = "" if node["benchmark"] is None else value_text(node["benchmark"], node["unit"])
-        target = "" if node["target"] is None else value_text(node["target"], node["unit"])
-        row = [indent + name, value_text(node["value"], node["unit"])]
+        bench = "" if node.benchmark is None else value_text(node.benchmark, node.unit)
+        target = "" if node.target is None else value_text(node.target, node.unit)
+        row = [indent + name, value_text(node.value, node.unit)]
         if show_trend:
-            row += ["", ""] if is_ref else [f"`{node['trend']['sparkline']}`",
-                                            move_text(node["trend"], node["unit"])]
+            row += ["", ""] if is_ref else [f"`{node.trend.sparkline}`",
+                                            move_text(node.trend, node.unit)]
         if compare:
             row += ["", ""] if is_ref else [value_text(node["compare"]["value"], node["unit"]),
                                             move_text(node["compare"], node["unit"])]
         row += [bench, "" if is_ref else gap_text(node), "" if is_ref else MARKS[node["status"]],
                 target, "" if is_ref else target_gap(node)[0], _cell(node["owner"] or "")]
         lines.append("| " + " | ".join(row) + " |")
-    if result["guardrails"]:
+    if result.guardrails:
         lines += ["", "| guardrail | value | bound | status |", "|:--|--:|:--|:--|"]
-        for guard in result["guardrails"]:
-            state = ("no value" if guard["value"] is None
-                     else "✗ breached" if guard["breached"] else "✓ ok")
+        for guard in result.guardrails:
+            state = ("no value" if guard.value is None
+                     else "✗ breached" if guard.breached else "✓ ok")
             if marks := alert_marks(guard):
                 state += f" {_cell(marks)}"
-            lines.append(f"| {_cell(guard['name'])} | {value_text(guard['value'], guard['unit'])}"
+            lines.append(f"| {_cell(guard.name)} | {value_text(guard.value, guard.unit)}"
                          f" | {_bounds(guard)} | {state} |")
     return "\n".join(lines) + "\n"
 

@@ -10,17 +10,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from nsm_cli import render
+from nsm_cli.analysis.results import ExplainResult, present
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, plain, value_text
-from nsm_cli.render import (
-    Fitted,
-    Renderer,
-    keep_numbers_whole,
-    min_name_width,
-    plain_table,
-    to_json,
-    tree_guides,
-    tree_label,
-)
 
 WATERFALL_WIDTH = 30
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too
@@ -67,30 +59,30 @@ def share_text(share: float | None) -> str:
     return "" if share is None else percent(share, decimals=1)
 
 
-def method_text(result: dict[str, Any]) -> str:
-    if result["method"] == "lmdi":
+def method_text(result: ExplainResult) -> str:
+    if result.method == "lmdi":
         return "LMDI (log-mean Divisia)"
-    count = result["changed"]
-    if result["exact"]:
+    count = result.changed
+    if result.exact:
         return f"Shapley, exact over {count} changed lea{'f' if count == 1 else 'ves'}"
     return (f"Shapley, sampled over {count} changed leaves "
-            f"({result['samples']:,} permutations, seed {result['seed']})")
+            f"({result.samples:,} permutations, seed {result.seed})")
 
 
-def title(result: dict[str, Any]) -> str:
-    unit = result["root_unit"]
-    move = change_text(result["change"], unit)
-    if unit != "%" and result["change_pct"] is not None:
-        move += f", {percent(result['change_pct'], signed=True, decimals=1)}"
-    return (f"Why {result['root_name']} moved · {result['from']} → {result['to']} · "
-            f"{value_text(result['from_value'], unit)} → {value_text(result['to_value'], unit)} "
+def title(result: ExplainResult) -> str:
+    unit = result.root_unit
+    move = change_text(result.change, unit)
+    if unit != "%" and result.change_pct is not None:
+        move += f", {percent(result.change_pct, signed=True, decimals=1)}"
+    return (f"Why {result.root_name} moved · {result.from_} → {result.to} · "
+            f"{value_text(result.from_value, unit)} → {value_text(result.to_value, unit)} "
             f"({move}) · {method_text(result)}")
 
 
-def _digits(result: dict[str, Any]) -> int:
-    values = [row["contribution"] for row in result["contributions"]]
-    return amount_digits([v for v in values if v is not None], result["root_unit"],
-                         [result["change"] or 0.0])
+def _digits(result: ExplainResult) -> int:
+    values = [row.contribution for row in result.contributions]
+    return amount_digits([v for v in values if v is not None], result.root_unit,
+                         [result.change or 0.0])
 
 
 def tree_table(result: dict[str, Any], width: int | None = None,
@@ -103,7 +95,7 @@ def tree_table(result: dict[str, Any], width: int | None = None,
     nodes = {node["id"]: node for node in result["nodes"]}
     errors = {row["id"]: row.get("error") for row in result["contributions"]}
     sampled = not result["exact"]
-    table = plain_table()
+    table = render.plain_table()
     table.add_column("metric", no_wrap=True)
     table.add_column(result["from"], justify="right", no_wrap=True)
     table.add_column(result["to"], justify="right", no_wrap=True)
@@ -112,11 +104,11 @@ def tree_table(result: dict[str, Any], width: int | None = None,
     if sampled:
         table.add_column("± error", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
-    rows = tree_guides(result["nodes"], result["root"])
+    rows = render.tree_guides(result["nodes"], result["root"])
     for position, (prefix, node_id, is_ref) in enumerate(rows):
         node = nodes[node_id]
         if is_ref:
-            table.add_row(tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
+            table.add_row(render.tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
                                      [(" (shared: counted where it is defined)", "dim")]))
             continue
         kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
@@ -126,7 +118,7 @@ def tree_table(result: dict[str, Any], width: int | None = None,
         style = "green" if contribution and contribution > 0 else (
             "red" if contribution and contribution < 0 else "dim")
         cells: list[Any] = [
-            tree_label(prefix, node["name"], width, kids,
+            render.tree_label(prefix, node["name"], width, kids,
                        "bold" if node["depth"] == 0 else "", extra),
             value_text(node["from_value"], own),
             value_text(node["to_value"], own),
@@ -135,11 +127,11 @@ def tree_table(result: dict[str, Any], width: int | None = None,
         ]
         if sampled:
             error = errors.get(node_id)
-            cells.append("" if not node["leaf"] or error is None or not contribution
+            cells.append("" if not node.leaf or error is None or not contribution
                          else "± " + amount(error, unit, max(digits, 1), signed=False))
-        cells.append(share_text(node["share"]))
+        cells.append(share_text(node.share))
         table.add_row(*cells)
-    return keep_numbers_whole(table)
+    return render.keep_numbers_whole(table)
 
 
 def _bar(before: float, after: float, low: float, high: float, width: int) -> str:
@@ -156,36 +148,36 @@ def _bar(before: float, after: float, low: float, high: float, width: int) -> st
     return " " * left + (UP if after >= before else DOWN) * length
 
 
-def waterfall(result: dict[str, Any], width: int = WATERFALL_WIDTH) -> Table:
+def waterfall(result: ExplainResult, width: int = WATERFALL_WIDTH) -> Table:
     """From the first period's root value through each contribution (largest first) to the
     second's, each step a floating bar (█ up, ░ down)."""
-    unit = result["root_unit"]
+    unit = result.root_unit
     digits = _digits(result)
-    moving = [row for row in result["contributions"] if row["contribution"]]
-    running = [result["from_value"]]
+    moving = [row for row in result.contributions if row.contribution]
+    running = [result.from_value]
     for row in moving:
-        running.append(running[-1] + row["contribution"])
-    running[-1] = result["to_value"]  # the same number, without float noise
+        running.append(running[-1] + row.contribution)
+    running[-1] = result.to_value  # the same number, without float noise
     low, high = min(running), max(running)
-    table = plain_table()
+    table = render.plain_table()
     table.add_column("waterfall", overflow="fold")
     table.add_column("contribution", justify="right", no_wrap=True)
     table.add_column("running", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
-    table.add_row(Text(f"{result['from']} {result['root_name']}", style="bold"), "",
-                  level(result["from_value"], unit, digits),
-                  Text(_edge(result["from_value"], low, high, width), style="dim"))
+    table.add_row(Text(f"{result.from_} {result.root_name}", style="bold"), "",
+                  level(result.from_value, unit, digits),
+                  Text(_edge(result.from_value, low, high, width), style="dim"))
     for row, before, after in zip(moving, running, running[1:], strict=False):
-        up = row["contribution"] > 0
-        table.add_row(row["name"], Text(amount(row["contribution"], unit, digits),
+        up = row.contribution > 0
+        table.add_row(row.name, Text(amount(row.contribution, unit, digits),
                                         style="green" if up else "red"),
                       level(after, unit, digits),
                       Text(_bar(before, after, low, high, width), style="green" if up else "red"))
-    table.add_row(Text(f"{result['to']} {result['root_name']}", style="bold"),
-                  Text(amount(result["change"], unit, digits), style="bold"),
-                  level(result["to_value"], unit, digits),
-                  Text(_edge(result["to_value"], low, high, width), style="dim"))
-    return keep_numbers_whole(table, ("waterfall",))
+    table.add_row(Text(f"{result.to} {result.root_name}", style="bold"),
+                  Text(amount(result.change, unit, digits), style="bold"),
+                  level(result.to_value, unit, digits),
+                  Text(_edge(result.to_value, low, high, width), style="dim"))
+    return render.keep_numbers_whole(table, ("waterfall",))
 
 
 def _edge(value: float, low: float, high: float, width: int) -> str:
@@ -197,19 +189,19 @@ def _edge(value: float, low: float, high: float, width: int) -> str:
 
 
 def render_text(result: dict[str, Any]) -> Group:
-    narrowest = min_name_width(tree_guides(result["nodes"], result["root"]))
+    narrowest = render.min_name_width(render.tree_guides(result["nodes"], result["root"]))
     parts: list[Any] = [Text(title(result), style="bold"),
-                        Fitted(lambda width, compact: tree_table(result, width, compact),
+                        render.Fitted(lambda width, compact: tree_table(result, width, compact),
                                narrowest),
                         Text(""), waterfall(result)]
     still = [row["name"] for row in result["contributions"] if not row["contribution"]]
     if still:
         parts.append(Text("Unchanged or without effect (0): " + ", ".join(still), style="dim"))
     notes = ["Contributions add up to the change; interior nodes show the sum of their leaves'."]
-    if result["method"] == "shapley":
+    if result.method == "shapley":
         notes.append("Shapley: each leaf's average effect over every order of changing the "
                      "leaves, so the formula's term order does not matter.")
-    if not result["exact"]:
+    if not result.exact:
         notes.append("± is one standard error of the sampled estimate (antithetic pairs of "
                      "permutations); --max-exact up to 20 computes it exactly.")
     parts.append(Text(" ".join(notes), style="dim"))
@@ -220,13 +212,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(result: dict[str, Any]) -> str:
+def render_markdown(result: ExplainResult) -> str:
     """The contributions as a GitHub Markdown table, largest first."""
-    unit = result["root_unit"]
+    unit = result.root_unit
     digits = _digits(result)
-    sampled = not result["exact"]
+    sampled = not result.exact
     lines = [f"### {_cell(title(result))}", ""]
-    header = ["leaf", result["from"], result["to"], "contribution"]
+    header = ["leaf", result.from_, result.to, "contribution"]
     align = [":--", "--:", "--:", "--:"]
     if sampled:
         header.append("± error")
@@ -234,24 +226,24 @@ def render_markdown(result: dict[str, Any]) -> str:
     header.append("share")
     align.append("--:")
     lines += ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join(align) + "|"]
-    for row in result["contributions"]:
-        cells = [_cell(row["name"]), value_text(row["from_value"], row["unit"]),
-                 value_text(row["to_value"], row["unit"]),
-                 amount(row["contribution"], unit, digits)]
+    for row in result.contributions:
+        cells = [_cell(row.name), value_text(row.from_value, row.unit),
+                 value_text(row.to_value, row.unit),
+                 amount(row.contribution, unit, digits)]
         if sampled:
-            cells.append(amount(row.get("error"), unit, max(digits, 1), signed=False))
-        cells.append(share_text(row["share"]))
+            cells.append(amount(present(row.error), unit, max(digits, 1), signed=False))
+        cells.append(share_text(row.share))
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append(f"| **{_cell(result['root_name'])}** | "
-                 f"{value_text(result['from_value'], unit)} | "
-                 f"{value_text(result['to_value'], unit)} | "
-                 f"**{amount(result['change'], unit, digits)}** | "
-                 + ("| " if sampled else "") + ("100%" if result["change"] else "") + " |")
+    lines.append(f"| **{_cell(result.root_name)}** | "
+                 f"{value_text(result.from_value, unit)} | "
+                 f"{value_text(result.to_value, unit)} | "
+                 f"**{amount(result.change, unit, digits)}** | "
+                 + ("| " if sampled else "") + ("100%" if result.change else "") + " |")
     return "\n".join(lines) + "\n"
 
 
-EXPLAIN_FORMATS: dict[str, Renderer] = {
+EXPLAIN_FORMATS: dict[str, render.Renderer] = {
     "text": render_text,
-    "json": to_json,
+    "json": render.to_json,
     "markdown": render_markdown,
 }

@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from nsm_cli.analysis.results import GoalSeekResult
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, value_text
 from nsm_cli.render import (
     Fitted,
@@ -33,18 +34,18 @@ def required_change(change: float | None, unit: str | None) -> str:
     return change_text(change, unit)
 
 
-def title(result: dict[str, Any]) -> str:
-    unit = result["root_unit"]
-    gap = change_text(result["gap"], unit)
-    if unit != "%" and result["gap_pct"] is not None:
-        gap += f", {percent(result['gap_pct'], signed=True, decimals=1)}"
-    source = " from the file" if result["target_source"] == "file" else ""
-    parts = [f"Goal-seek for {result['root_name']}: {value_text(result['root_value'], unit)} → "
-             f"target {value_text(result['target'], unit)}{source} ({gap})", result["period"]]
-    if result["scenario"]:
-        parts.append(f"scenario {result['scenario']}")
-    elif result["changes"]:
-        parts.append("set " + ", ".join(f"{c['id']} {c['change']}" for c in result["changes"]))
+def title(result: GoalSeekResult) -> str:
+    unit = result.root_unit
+    gap = change_text(result.gap, unit)
+    if unit != "%" and result.gap_pct is not None:
+        gap += f", {percent(result.gap_pct, signed=True, decimals=1)}"
+    source = " from the file" if result.target_source == "file" else ""
+    parts = [f"Goal-seek for {result.root_name}: {value_text(result.root_value, unit)} → "
+             f"target {value_text(result.target, unit)}{source} ({gap})", result.period]
+    if result.scenario:
+        parts.append(f"scenario {result.scenario}")
+    elif result.changes:
+        parts.append("set " + ", ".join(f"{c.id} {c.change}" for c in result.changes))
     return " · ".join(parts)
 
 
@@ -76,10 +77,10 @@ def lever_table(result: dict[str, Any], width: int | None = None,
         cells += [
             value_text(row["value"], unit),
             Text("→", style="dim"),
-            Text(value_text(row["required"], unit) if feasible else MISSING,
+            Text(value_text(row.required, unit) if feasible else MISSING,
                  style="bold" if feasible else "dim"),
-            required_change(row["change"], unit),
-            "" if row["change_pct"] is None else percent(row["change_pct"], signed=True,
+            required_change(row.change, unit),
+            "" if row.change_pct is None else percent(row.change_pct, signed=True,
                                                          decimals=1),
             Text("✓" if feasible else "✗ impossible", style="green" if feasible else "bold red"),
         ]
@@ -87,7 +88,7 @@ def lever_table(result: dict[str, Any], width: int | None = None,
     return keep_numbers_whole(table, ("lever", "owner"))
 
 
-def render_text(result: dict[str, Any]) -> Group:
+def render_text(result: GoalSeekResult) -> Group:
     """Each lever's current value → the value it alone must reach, with the move and reasons."""
     parts: list[Any] = [Text(title(result), style="bold"),
                         Fitted(lambda width, compact: lever_table(result, width, compact))]

@@ -10,6 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from nsm_cli.analysis.results import LeversResult
 from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
@@ -100,22 +101,22 @@ def level_text(value: float | None, unit: str | None) -> str:
     return text
 
 
-def step_text(result: dict[str, Any]) -> str:
-    size = result["step"] * 100
+def step_text(result: LeversResult) -> str:
+    size = result.step * 100
     amount = f"{size:g}"
-    if result["mode"] == "points":
+    if result.mode == "points":
         return f"step +{amount} pt (rates) / +{amount}% (others)"
     return f"step +{amount}%"
 
 
-def title(result: dict[str, Any]) -> str:
-    root = f"{result['root_name']} = {value_text(result['root_value'], result['root_unit'])}"
-    parts = [f"Levers for {root}", result["period"], step_text(result)]
-    if result["scenario"]:
-        parts.append(f"scenario {result['scenario']}")
-    elif result["changes"]:
-        parts.append("set " + ", ".join(f"{c['id']} {c['change']}" for c in result["changes"]))
-    if result["sort"] == "potential":
+def title(result: LeversResult) -> str:
+    root = f"{result.root_name} = {value_text(result.root_value, result.root_unit)}"
+    parts = [f"Levers for {root}", result.period, step_text(result)]
+    if result.scenario:
+        parts.append(f"scenario {result.scenario}")
+    elif result.changes:
+        parts.append("set " + ", ".join(f"{c.id} {c.change}" for c in result.changes))
+    if result.sort == "potential":
         parts.append("sorted by potential")
     return " · ".join(parts)
 
@@ -147,7 +148,7 @@ class LeverTable:
     shrink to MIN_BAR cells, then the benchmark columns go, then the bars shrink further.
     """
 
-    def __init__(self, result: dict[str, Any]):
+    def __init__(self, result: LeversResult):
         self.result = result
 
     def __rich_console__(self, console, options):
@@ -168,13 +169,13 @@ class LeverTable:
         """The table with bars `bar_width` cells long (none for 0), with or without potential;
         names and owners wrap within `cap` cells."""
         result = self.result
-        unit, sort = result["root_unit"], result["sort"]
-        rows = [row for row in result["levers"] if row["delta"] is not None]
-        has_benchmarks = any(row["benchmark"] is not None for row in result["levers"])
+        unit, sort = result.root_unit, result.sort
+        rows = [row for row in result.levers if row.delta is not None]
+        has_benchmarks = any(row.benchmark is not None for row in result.levers)
         show_benchmark = benchmark and has_benchmarks
         show_potential = potential and has_benchmarks
-        delta_digits = decimals([row["delta"] for row in rows], unit)
-        potential_digits = decimals([row["potential"] for row in rows], unit)
+        delta_digits = decimals([row.delta for row in rows], unit)
+        potential_digits = decimals([row.potential for row in rows], unit)
         largest = max((abs(row[sort]) for row in rows if row[sort] is not None), default=0.0)
         table = plain_table()
         table.add_column("#", justify="right", no_wrap=True)
@@ -185,7 +186,7 @@ class LeverTable:
         table.add_column("value", justify="right", no_wrap=True)
         table.add_column("→", no_wrap=True)
         table.add_column("stepped", justify="right", no_wrap=True)
-        table.add_column(change_header(f"Δ {short_name(result['root_name'])}", unit),
+        table.add_column(change_header(f"Δ {short_name(result.root_name)}", unit),
                          justify="right", no_wrap=True)
         if show_benchmark:
             table.add_column("benchmark", justify="right", no_wrap=True)
@@ -197,24 +198,24 @@ class LeverTable:
             name = Text(row["name"])
             if row["shared"]:
                 name.append(" ↪", style="dim")
-            if row["reason"]:
+            if row.reason:
                 name.append(" *", style="yellow")
             cells: list[Any] = [
-                "" if row["rank"] is None else str(row["rank"]),
+                "" if row.rank is None else str(row.rank),
                 name,
                 Text(row["owner"] or "", style="cyan"),
                 level_text(row["value"], row["unit"]),
                 Text("→", style="dim"),
-                level_text(row["new_value"], row["unit"]),
-                Text(change_cell(row["delta"], unit, delta_digits),
-                     style="bold" if row["rank"] == 1 and sort == "delta" else ""),
+                level_text(row.new_value, row.unit),
+                Text(change_cell(row.delta, unit, delta_digits),
+                     style="bold" if row.rank == 1 and sort == "delta" else ""),
             ]
             if show_benchmark:
-                cells.append("" if row["benchmark"] is None
-                             else level_text(row["benchmark"], row["unit"]))
+                cells.append("" if row.benchmark is None
+                             else level_text(row.benchmark, row.unit))
             if show_potential:
-                cells.append("" if row["potential"] is None
-                             else change_cell(row["potential"], unit, potential_digits))
+                cells.append("" if row.potential is None
+                             else change_cell(row.potential, unit, potential_digits))
             if bar_width:
                 size = row[sort]
                 style = "red" if size is not None and size < 0 else "green"
@@ -223,30 +224,30 @@ class LeverTable:
         return keep_numbers_whole(table, shrinkable=("lever", "owner"))
 
 
-def render_text(result: dict[str, Any]) -> Group:
+def render_text(result: LeversResult) -> Group:
     """The ranked levers, one row each, with a bar so the order is seen at a glance."""
     parts: list[Any] = [Text(title(result), style="bold")]
-    if any(row["delta"] is not None for row in result["levers"]):
+    if any(row.delta is not None for row in result.levers):
         parts.append(LeverTable(result))
-    if result["hidden"]:
-        parts.append(Text(f"… {result['hidden']} more lever(s) below the top {result['top']}: "
+    if result.hidden:
+        parts.append(Text(f"… {result.hidden} more lever(s) below the top {result.top}: "
                           "drop --top to see every leaf", style="dim"))
-    ranked = [row for row in result["levers"] if row["delta"] is not None]
+    ranked = [row for row in result.levers if row.delta is not None]
     for row in ranked:
-        if row["reason"]:
-            parts.append(Text(f"* {row['name']}: {row['reason']}", style="yellow"))
-    unranked = [row for row in result["levers"] if row["delta"] is None]
+        if row.reason:
+            parts.append(Text(f"* {row.name}: {row.reason}", style="yellow"))
+    unranked = [row for row in result.levers if row.delta is None]
     if unranked:
         parts.append(Text("Not ranked (no delta):", style="bold"))
         for row in unranked:
-            parts.append(Text(f"  {row['name']} ({row['id']}): {row['reason']}", style="yellow"))
-    show_potential = any(row["benchmark"] is not None for row in result["levers"])
+            parts.append(Text(f"  {row.name} ({row.id}): {row.reason}", style="yellow"))
+    show_potential = any(row.benchmark is not None for row in result.levers)
     parts.append(Text(_legend(result, show_potential), style="dim"))
     return Group(*parts)
 
 
-def _legend(result: dict[str, Any], show_potential: bool) -> str:
-    text = f"Δ {short_name(result['root_name'])}: the leaf alone one step better"
+def _legend(result: LeversResult, show_potential: bool) -> str:
+    text = f"Δ {short_name(result.root_name)}: the leaf alone one step better"
     if show_potential:
         text += " · potential: the leaf alone at its benchmark"
     return text

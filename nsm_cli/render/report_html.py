@@ -15,7 +15,7 @@ from typing import Any
 from rich.cells import cell_len
 
 from nsm_cli.numbers import PREFIX_UNITS, change_text, percent, value_text
-from nsm_cli.render import tree_guides
+from nsm_cli.render import tree_guides, wrap_words
 from nsm_cli.render.eval_formats import gap_text, move_text, target_gap
 from nsm_cli.render.explain_formats import amount, amount_digits, share_text
 from nsm_cli.render.levers_formats import change_cell, decimals, level_text, short_name
@@ -202,22 +202,7 @@ def text_px(text: str, size: float = 12.5) -> float:
 def wrap_name(name: str, room: float = NAME_PX, lines: int = 2) -> list[str]:
     """The name in lines at most `room` px wide, broken between words (inside a word when it
     is longer than a line, as Chinese names are); the last line ends in … if cut."""
-    out: list[str] = []
-    line = ""
-    for word in " ".join(name.split()).split(" "):
-        candidate = f"{line} {word}" if line else word
-        if text_px(candidate) <= room:
-            line = candidate
-            continue
-        if line:
-            out.append(line)
-        line = ""
-        for char in word:
-            if text_px(line + char) > room:
-                out.append(line)
-                line = ""
-            line += char
-    out.append(line)
+    out = wrap_words(" ".join(name.split()), room, text_px)
     if len(out) > lines:
         out = out[:lines]
         while out[-1] and text_px(out[-1] + "…") > room:

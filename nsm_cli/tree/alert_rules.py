@@ -9,35 +9,16 @@ rules too. Judging them against values is `nsm_cli.analysis.alerts`.
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 
-from nsm_cli.diagnostics import Diagnostic, Span, error
-from nsm_cli.numbers import MINUS, value_text
+from nsm_cli.diagnostics import Diagnostic, error
+from nsm_cli.numbers import NumberError, read_number, read_value, value_text
 from nsm_cli.tree.keys import key_names
-from nsm_cli.tree.model import Node, TreeFile
-from nsm_cli.tree.parser import parse_percent, suggest
+from nsm_cli.tree.model import Node, Rule, TreeFile
+from nsm_cli.tree.parser import suggest
 from nsm_cli.tree.yamlload import YMap, YScalar
 
 RULE_KEYS = key_names("alert")
 INVALID_RULE = "E114"
-_CHANGE = re.compile(r"^([+-]?)\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(%|pp|pt|pts)$", re.I)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule of a node: its kind, its threshold and how it was written."""
-
-    kind: str               # one of RULE_KEYS
-    threshold: float        # a value, a count (falls_for) or a change (fraction or points)
-    text: str               # as written, for messages: `2`, `-5%`, `92%`
-    span: Span
-    points: bool = False    # change rules: threshold in percentage points, not relative
-    source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} {self.text}"
 
 
 def _kind(value: object) -> str:
@@ -89,12 +70,15 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
     raw, span = value.value, value.span
     text = value.raw or str(raw)
     if name in ("min", "max"):
-        number = parse_percent(raw)
-        if number is None:
-            return None, error("E103", f"alert rule '{name}' must be a number (like 4.5 or 92%), "
-                               f"not {_kind(raw)}", span)
-        if not math.isfinite(number):
-            return None, error(INVALID_RULE, f"alert rule '{name}' must be a finite number", span)
+        try:
+            number = read_value(raw)
+        except NumberError as exc:
+            if exc.shapeless:
+                return None, error("E103", f"alert rule '{name}' must be a number (like 4.5 or "
+                                   f"92%), not {_kind(raw)}", span)
+            finite = isinstance(raw, float) or "finite" in str(exc)
+            return None, error(INVALID_RULE, f"alert rule '{name}' must be a finite number"
+                               if finite else f"alert rule '{name}': {exc}", span)
         return Rule(name, number, value_text(number, node.unit), span), None
     if name == "falls_for":
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
@@ -114,12 +98,16 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
                            f"number {text}: write the unit", span)
     if not isinstance(raw, str):
         return None, error("E103", f"alert rule '{name}' must be {how}, not {_kind(raw)}", span)
-    match = _CHANGE.match(raw.strip().replace(MINUS, "-"))
-    if match is None:
+    try:
+        written = read_number(raw)
+    except NumberError as exc:
+        if exc.shapeless:
+            return None, error(INVALID_RULE, f"alert rule '{name}' must be {how}, not '{raw}'",
+                               span)
+        return None, error(INVALID_RULE, f"alert rule '{name}': {exc}", span)
+    if written.unit not in ("%", "pp") or written.currency:
         return None, error(INVALID_RULE, f"alert rule '{name}' must be {how}, not '{raw}'", span)
-    sign = -1.0 if match.group(1) == "-" else 1.0
-    amount = sign * float(match.group(2)) / 100.0
-    points = match.group(3).lower() != "%"
+    amount, points = written.value, written.unit == "pp"
     if points and not node.is_rate:
         return None, error(INVALID_RULE, f"alert rule '{name}: {raw}' is in percentage points, "
                            f"but the unit of '{node.id}' is {node.unit or 'not %'}: use a "
@@ -128,10 +116,12 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
 
 
 def tree_problems(tree: TreeFile) -> list[Diagnostic]:
-    """Every bad alert rule in a parsed tree file (for `inspect_tree`, `check` and `eval`)."""
+    """Parse every node's `alert:` rules once, onto the node; return the bad ones' diagnostics."""
     found: list[Diagnostic] = []
     for node in tree.nodes.values():
-        found += parse_rules(node)[1]
+        rules, problems = parse_rules(node)
+        node.alert_rules = tuple(rules)
+        found += problems
     return found
 
 
@@ -145,5 +135,6 @@ def node_rules(node: Node) -> list[Rule]:
         rules.append(Rule("max", node.maximum, value_text(node.maximum, node.unit),
                           node.span_of("max"), source="bound"))
     bounds = {(r.kind, r.threshold) for r in rules}
-    rules += [r for r in parse_rules(node)[0] if (r.kind, r.threshold) not in bounds]
+    parsed = node.alert_rules if node.alert_rules is not None else parse_rules(node)[0]
+    rules += [r for r in parsed if (r.kind, r.threshold) not in bounds]
     return rules

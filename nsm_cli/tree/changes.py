@@ -6,26 +6,15 @@ period (or a batch of periods) is one numpy operation.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from nsm_cli.diagnostics import Span, UsageError
+from nsm_cli.diagnostics import RequestError, Span
+from nsm_cli.numbers import ADD, CHANGE_HELP, FACTOR, POINTS, RELATIVE, VALUE, read_change
 
-VALUE, RELATIVE, POINTS, FACTOR = "value", "relative", "points", "factor"
-
-_NUMBER = r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?"
-_RELATIVE = re.compile(rf"^([+-])\s*({_NUMBER})\s*%$")
-_POINTS = re.compile(rf"^([+-])\s*({_NUMBER})\s*(?:pp|pt|pts)$", re.IGNORECASE)
-_FACTOR = re.compile(rf"^[x×*]\s*({_NUMBER})$", re.IGNORECASE)
-_PERCENT = re.compile(rf"^([+-]?)\s*({_NUMBER})\s*%$")
-_PLAIN = re.compile(rf"^[+-]?(?:{_NUMBER})$")
-
-CHANGE_HELP = (
-    "a new value (0.5, 50%), a relative change (+10%, -5%), "
-    "percentage points for % nodes (+2pp), or a factor (x1.1)"
-)
+__all__ = ["ADD", "CHANGE_HELP", "FACTOR", "POINTS", "RELATIVE", "VALUE", "Change",
+           "parse_assignment", "parse_change"]
 
 
 @dataclass(frozen=True)
@@ -43,38 +32,20 @@ class Change:
             return np.broadcast_to(np.float64(self.amount), np.shape(current)).copy()
         if self.kind == RELATIVE:
             return current * (1.0 + self.amount)
-        if self.kind == POINTS:
+        if self.kind in (POINTS, ADD):
             return current + self.amount
         return current * self.amount
 
-    def describe(self) -> str:
-        return self.text
-
 
 def parse_change(value: object) -> tuple[str, float]:
-    """Parse a change written as a YAML number or string; raise ValueError with a hint."""
-    if isinstance(value, bool) or value is None:
+    """A change as written in a scenario or `--set` → (kind, amount); ValueError with a hint.
+
+    The grammar is :func:`nsm_cli.numbers.read_change`: a plain number sets the value,
+    a signed one changes it (`+200` adds 200, `+10%` is relative, `+2pp` points).
+    """
+    if value is None:
         raise ValueError(f"expected {CHANGE_HELP}")
-    if isinstance(value, (int, float)):
-        amount = float(value)
-        if not np.isfinite(amount):
-            raise ValueError("a change must be a finite number")
-        return VALUE, amount
-    text = str(value).strip().replace("−", "-")
-    if m := _RELATIVE.match(text):
-        sign = -1.0 if m.group(1) == "-" else 1.0
-        return RELATIVE, sign * float(m.group(2)) / 100.0
-    if m := _POINTS.match(text):
-        sign = -1.0 if m.group(1) == "-" else 1.0
-        return POINTS, sign * float(m.group(2)) / 100.0
-    if m := _FACTOR.match(text):
-        return FACTOR, float(m.group(1))
-    if m := _PERCENT.match(text):
-        sign = -1.0 if m.group(1) == "-" else 1.0
-        return VALUE, sign * float(m.group(2)) / 100.0
-    if _PLAIN.match(text.replace(",", "")):
-        return VALUE, float(text.replace(",", ""))
-    raise ValueError(f"cannot read change {str(value)[:40]!r}: expected {CHANGE_HELP}")
+    return read_change(value)
 
 
 def parse_assignment(text: str) -> Change:
@@ -82,9 +53,10 @@ def parse_assignment(text: str) -> Change:
     node_id, sep, rest = text.partition("=")
     node_id = node_id.strip()
     if not sep or not node_id or not rest.strip():
-        raise UsageError(f"--set {text!r}: expected ID=CHANGE, e.g. --set retention_rate=+2pp")
+        raise RequestError("set", repr(text), "expected ID=CHANGE",
+                           advice=", e.g. {set} retention_rate=+2pp")
     try:
         kind, amount = parse_change(rest.strip())
     except ValueError as exc:
-        raise UsageError(f"--set {text!r}: {exc}") from None
+        raise RequestError("set", repr(text), str(exc)) from None
     return Change(node_id, kind, amount, rest.strip())

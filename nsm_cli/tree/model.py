@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 from dataclasses import dataclass, field
 
 from nsm_cli.diagnostics import Span
@@ -48,6 +50,22 @@ class Child:
     is_ref: bool = False
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a node: its kind, its threshold and how it was written."""
+
+    kind: str               # one of alert_rules.RULE_KEYS
+    threshold: float        # a value, a count (falls_for) or a change (fraction or points)
+    text: str               # as written, for messages: `2`, `-5%`, `92%`
+    span: Span
+    points: bool = False    # change rules: threshold in percentage points, not relative
+    source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.text}"
+
+
 @dataclass
 class Node:
     """A metric: the root, a driver, a leaf or a guardrail."""
@@ -74,6 +92,7 @@ class Node:
     minimum: float | None = None
     maximum: float | None = None
     alert: YMap | None = None
+    alert_rules: tuple[Rule, ...] | None = None  # typed `alert:` rules, parsed once on load
     domain: tuple[float | None, float | None] | None = None  # values the metric can take
     is_guardrail: bool = False
 
@@ -89,10 +108,6 @@ class Node:
     @property
     def is_rate(self) -> bool:
         return self.unit == "%"
-
-    @property
-    def has_children(self) -> bool:
-        return bool(self.children)
 
     def span_of(self, key: str) -> Span:
         """Where a key's value stands (or the key, or the node) for pointing at it."""
@@ -128,3 +143,12 @@ class TreeFile:
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
     span: Span = field(default_factory=lambda: Span("<unknown>"))
+
+
+def text_codec(encoding: str) -> str:
+    """The canonical name of a text encoding; LookupError for unknown ones and for codecs
+    that are not text encodings (rot13, hex, base64), which bytes.decode refuses."""
+    name = codecs.lookup(encoding).name
+    with contextlib.suppress(UnicodeError):  # a text encoding that cannot decode one byte
+        b"a".decode(name)  # not b"": decoding empty bytes skips the check
+    return name

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-import codecs
 import difflib
-import math
 import os
 import re
+from collections.abc import Iterator
 
 from nsm_cli.diagnostics import Diagnostic, Span, error
-from nsm_cli.numbers import parse_cell
+from nsm_cli.numbers import NumberError, read_value
 from nsm_cli.tree.changes import POINTS, Change, parse_change
 from nsm_cli.tree.keys import choices_of, key_names
-from nsm_cli.tree.model import AGGS, FORMATS, Child, DataSpec, Node, Scenario, SourceRef, TreeFile
+from nsm_cli.tree.model import (
+    AGGS,
+    FORMATS,
+    Child,
+    DataSpec,
+    Node,
+    Scenario,
+    SourceRef,
+    TreeFile,
+    text_codec,
+)
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -47,22 +56,13 @@ def _kind(value: YValue) -> str:
     return "text"
 
 
-def parse_percent(value: object) -> float | None:
-    """A number, or a string like `92%` or `1,200`; None when it is neither."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        number = parse_cell(value)   # the CSV cells' grammar: `$90,000`, `92%`, `1,200`
-        if number is not None:
-            return None if math.isnan(number) else number
-        try:   # `1e999`, `inf`: a number, but not a finite one (the caller says so)
-            huge = float(value)
-        except ValueError:
-            return None
-        return None if math.isfinite(huge) else huge
-    return None
+def _numeric(value: object) -> bool:
+    """A number of the grammar, or one written wrong (`0,55`): not a `NAME.column`."""
+    try:
+        read_value(value)
+    except NumberError as exc:
+        return not exc.shapeless
+    return True
 
 
 def resolve_data_path(tree_path: str, raw: str) -> tuple[str, str | None]:
@@ -119,12 +119,13 @@ class _Parser:
         if value is None:
             return None
         if isinstance(value, YScalar):
-            number = parse_percent(value.value)
-            if number is not None and math.isfinite(number):
-                return number
-            if number is not None:
-                self.err("E112", f"'{key}' must be a finite number", value.span)
-                return None
+            try:
+                return read_value(value.value)
+            except NumberError as exc:
+                if not exc.shapeless:
+                    self.err("E112", f"'{key}' must be a finite number" if isinstance(
+                        value.value, float) else f"'{key}': {exc}", value.span)
+                    return None
         self.err("E103", f"'{key}' must be a number (like 1200 or 92%), not {_kind(value)}",
                  value.span)
         return None
@@ -176,12 +177,12 @@ class _Parser:
         self.parse_data(top.get("data"))
         root = top.get("root")
         if root is not None:
-            tree.root = self.parse_node(root, depth=0)
+            tree.root = self.parse_node(root)
         guardrails = top.get("guardrails")
         if guardrails is not None:
             if isinstance(guardrails, YSeq):
                 for item in guardrails.items:
-                    node = self.parse_node(item, depth=0, guardrail=True)
+                    node = self.parse_node(item, guardrail=True)
                     if node is not None:
                         tree.guardrails.append(node)
             else:
@@ -190,12 +191,14 @@ class _Parser:
         self.parse_scenarios(top.get("scenarios"))
         return tree
 
+    def entries(self, value: YValue | None, what: str) -> Iterator[tuple[str, YScalar, YValue]]:
+        """(name, key, value) of each entry of a mapping section (`data`, `scenarios`)."""
+        section = self.mapping(value, what)
+        for key, entry in section.items if section is not None else ():
+            yield str(key.value), key, entry
+
     def parse_data(self, value: YValue | None) -> None:
-        data = self.mapping(value, "'data'")
-        if data is None:
-            return
-        for key, entry in data.items:
-            name = str(key.value)
+        for name, key, entry in self.entries(value, "'data'"):
             if not ID_PATTERN.match(name):
                 self.err("E106", f"data name '{name}' must be a plain id (letters, digits, _)",
                          key.span)
@@ -220,7 +223,7 @@ class _Parser:
                 encoding = self.text(entry.get("encoding"), "encoding")
                 if encoding is not None:
                     try:
-                        codecs.lookup(encoding)
+                        text_codec(encoding)  # LookupError also for rot13, hex: not text
                         options["encoding"] = encoding
                     except LookupError:
                         self.err("E112", f"unknown encoding '{encoding}' (try utf-8, gbk or "
@@ -228,6 +231,11 @@ class _Parser:
             else:
                 raw = self.text(entry, f"data '{name}'")
             if raw is None:
+                continue
+            if "\x00" in raw:  # no file has such a name; os would raise ValueError
+                self.err("E112", f"data '{name}': a path cannot contain a NUL character",
+                         entry.span)
+                self.refused_data.add(name)
                 continue
             shown, refusal = resolve_data_path(self.path, raw)
             if refusal:
@@ -271,7 +279,7 @@ class _Parser:
             self.err("E301", f"unknown data '{ref.data}'{hint}", value.span)
         return ref
 
-    def parse_node(self, value: YValue, depth: int, guardrail: bool = False) -> Node | None:
+    def parse_node(self, value: YValue, guardrail: bool = False) -> Node | None:
         if not isinstance(value, YMap):
             self.err("E103", f"a node must be a mapping with an id, not {_kind(value)}",
                      value.span)
@@ -297,6 +305,21 @@ class _Parser:
                          f"{first.span.line})", id_value.span)
             else:
                 self.tree.nodes[node_id] = node
+        self.node_fields(node, value)
+        children = value.get("children")
+        if children is not None:
+            if not isinstance(children, YSeq):
+                self.err("E103", f"'children' must be a list of nodes, not {_kind(children)}",
+                         children.span)
+            else:
+                for item in children.items:
+                    child = self.parse_child(item, guardrail)
+                    if child is not None:
+                        node.children.append(child)
+        return node
+
+    def node_fields(self, node: Node, value: YMap) -> None:
+        """Every key of a node but its id and children."""
         name = value.get("name")
         node.name = self.text(name, "name", numbers_ok=True) or node.id
         node.unit = self.text(value.get("unit"), "unit", numbers_ok=True)
@@ -310,7 +333,7 @@ class _Parser:
         if (constant := value.get("value")) is not None:
             node.value = self.number(constant, "value")
         if (benchmark := value.get("benchmark")) is not None:
-            if isinstance(benchmark, YScalar) and parse_percent(benchmark.value) is not None:
+            if isinstance(benchmark, YScalar) and _numeric(benchmark.value):
                 node.benchmark = self.number(benchmark, "benchmark")
             else:
                 node.benchmark = self.parse_source(benchmark, "benchmark")
@@ -332,17 +355,6 @@ class _Parser:
         node.ignore = self.text_list(value.get("ignore"), "ignore")
         node.alert = self.mapping(value.get("alert"), "'alert'")
         node.domain = self.parse_domain(value.get("domain"))
-        children = value.get("children")
-        if children is not None:
-            if not isinstance(children, YSeq):
-                self.err("E103", f"'children' must be a list of nodes, not {_kind(children)}",
-                         children.span)
-            else:
-                for item in children.items:
-                    child = self.parse_child(item, depth + 1, guardrail)
-                    if child is not None:
-                        node.children.append(child)
-        return node
 
     def parse_domain(self, value: YValue | None) -> tuple[float | None, float | None] | None:
         """`domain: [low, high]`: the values a leaf can take (either end may be null)."""
@@ -359,7 +371,7 @@ class _Parser:
             return None
         return low, high
 
-    def parse_child(self, item: YValue, depth: int, guardrail: bool) -> Child | None:
+    def parse_child(self, item: YValue, guardrail: bool) -> Child | None:
         if isinstance(item, YMap) and item.get("ref") is not None:
             extra = [k for k, _ in item.items if k.value != "ref"]
             for key in extra:
@@ -369,17 +381,13 @@ class _Parser:
             if target is None:
                 return None
             return Child(target, item.get("ref").span, is_ref=True)
-        node = self.parse_node(item, depth, guardrail)
+        node = self.parse_node(item, guardrail)
         if node is None:
             return None
         return Child(node.id, node.span)
 
     def parse_scenarios(self, value: YValue | None) -> None:
-        scenarios = self.mapping(value, "'scenarios'")
-        if scenarios is None:
-            return
-        for key, entry in scenarios.items:
-            name = str(key.value)
+        for name, key, entry in self.entries(value, "'scenarios'"):
             scenario = Scenario(name=name, span=key.span)
             self.tree.scenarios[name] = scenario
             body = self.mapping(entry, f"scenario '{name}'")
@@ -395,6 +403,9 @@ class _Parser:
                 continue
             for node_key, change in changes.items:
                 raw = change.value if isinstance(change, YScalar) else None
+                if isinstance(raw, int | float) and not isinstance(raw, bool) and \
+                        not change.style:
+                    raw = change.raw   # the text keeps the sign: `+200` adds
                 try:
                     kind, amount = parse_change(raw)
                 except ValueError as exc:

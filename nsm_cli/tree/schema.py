@@ -17,10 +17,11 @@ from nsm_cli.tree.keys import ID_REGEX, SECTIONS, Key
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = "nsm.schema.json"  # the name `nsm init` writes the schema under
 
-# A number as people type it in YAML: 1200, "1,200", "92%", "1.2e3", "$90,000" (a little looser
-# than the parser: a schema that refuses a value nsm reads would be worse than one that lets a
-# typo by).
-NUMBER_TEXT = r"^[\s0-9,_.eE+\-−－＋$¥￥€£]*[0-9][\s0-9,_.eE+\-−－＋$¥￥€£]*[%％]?\s*$"
+# A number as people type it in YAML: 1200, "1,200", "92%", "¥1,200", "１２３", "−5" (the
+# grammar of nsm_cli.numbers, a little looser: a schema that refuses a value nsm reads would
+# be worse than one that lets a typo by).
+_NUMBER_CHARS = r"\s0-9０-９,，_.．eE+\-−－＋$¥￥€£"
+NUMBER_TEXT = rf"^[{_NUMBER_CHARS}]*[0-9０-９][{_NUMBER_CHARS}]*[%％]?\s*$"
 CHANGE_TEXT = r"^\s*[+\-−]?\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(%|[pP][pP]|[pP][tT][sS]?)\s*$"
 SOURCE_TEXT = r"^[^.]+\.[^.].*$"
 

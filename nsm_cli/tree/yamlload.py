@@ -9,12 +9,14 @@ survives deep flow nesting that the pure-Python one cannot.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
+from nsm_cli.numbers import NumberError, normalise, read_number
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
@@ -29,10 +31,25 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
 }
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
+
+
+def yaml11_problem(text: str) -> str | None:
+    """Why a YAML 1.1 number form is refused (it would not read as written), or None.
+
+    `0x1F`/`0o17`/`0b101` are other bases, `1_000` hides a separator. Leading zeros are
+    fine: `010` reads as 10, not octal 8. (`1:30` never gets here: it stays text.)
+    """
+    bare = text.lower().lstrip("+-")
+    if bare.startswith(("0x", "0o", "0b")):
+        return f"'{text}' is in another base: write the number in decimal"
+    if "_" in bare:
+        return f"'{text}': underscores are not read in numbers: write {bare.replace('_', '')}"
+    return None
 
 
 @dataclass
@@ -65,12 +82,6 @@ class YMap:
                 return v
         return None
 
-    def key_span(self, key: str) -> Span | None:
-        for k, _ in self.items:
-            if k.value == key:
-                return k.span
-        return None
-
 
 @dataclass
 class YSeq:
@@ -95,13 +106,16 @@ def read_text(path: str) -> str:
     """Read a tree file as text, refusing what cannot be a tree file."""
     where = Span(path, 1, 1)
     try:
-        size = os.stat(path).st_size
+        status = os.stat(path)
     except FileNotFoundError:
         raise NsmError([error("E100", f"no such file: {path}", where)]) from None
     except OSError as exc:
         raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
-    if os.path.isdir(path):
+    size = status.st_size
+    if stat.S_ISDIR(status.st_mode):
         raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
+    if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
+        raise NsmError([error("E100", f"{path} is not a regular file", where)])
     if size > MAX_FILE_BYTES:
         mb = size / 1024 / 1024
         msg = f"file is {mb:,.1f} MB: tree files are limited to {MAX_FILE_BYTES // 2**20} MB"
@@ -138,6 +152,11 @@ def load_yaml(path: str, text: str | None = None) -> YValue | None:
             problem = f"{problem} ({exc.context})"
         diagnostic = error("E101", f"YAML syntax error: {problem}", _span(path, mark))
         raise NsmError([diagnostic]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: no mark, a position
+        before = text[: exc.position]
+        where = Span(path, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        problem = str(exc).splitlines()[0]
+        raise NsmError([error("E101", f"YAML syntax error: {problem}", where)]) from None
     except yaml.YAMLError as exc:
         raise NsmError([error("E101", f"YAML syntax error: {exc}", Span(path))]) from None
     except RecursionError:
@@ -195,11 +214,13 @@ class _Converter:
             result = YMap(span=span)
             seen: dict[object, Span] = {}
             for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # before _walk refuses the tag
+                    raise self._fail("E102", "YAML merge keys (<<) are not allowed", key_node)
                 key = self._walk(key_node, depth + 1)
                 if not isinstance(key, YScalar) or isinstance(key.value, (list, dict)):
                     raise self._fail("E103", "a mapping key must be a plain word", key_node)
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self._fail("E102", "YAML merge keys (<<) are not allowed", key_node)
+                if key.value is None or isinstance(key.value, bool):  # null:, yes:, on: as text
+                    key = YScalar(key.raw, key.span, key.raw, key.style)
                 if key.value in seen:
                     first = seen[key.value]
                     msg = f"duplicate key '{key.value}' (first at line {first.line})"
@@ -220,8 +241,19 @@ class _Converter:
         tag = node.tag
         if tag == "tag:yaml.org,2002:str" or tag == "tag:yaml.org,2002:timestamp":
             return node.value
+        if ":" in node.value:  # YAML 1.1 base 60 (1:30 is 90): text, as YAML 1.2 reads it
+            return node.value
         if tag == "tag:yaml.org,2002:int" and len(node.value) > 300:
             raise self._fail("E112", "number too large", node)
+        if tag in _NUMBER_TAGS and (problem := yaml11_problem(node.value)):
+            raise self._fail("E112", problem, node)
+        if tag in _NUMBER_TAGS and node.value.lower().lstrip("+-") not in (".inf", ".nan"):
+            try:   # the one grammar, not YAML 1.1's: 010 is ten
+                written = read_number(node.value)
+                whole = int(normalise(node.value).replace(",", "")) if written.whole else None
+                return written.value if whole is None else whole
+            except NumberError:
+                pass   # infinity: the parser says which key must be finite
         try:
             return SafeConstructor.yaml_constructors[tag](self.constructor, node)
         except (ValueError, ConstructorError, OverflowError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from nsm_cli.check.config import Config
     from nsm_cli.data.load import DataStore
     from nsm_cli.tree.compile import CompiledTree
+    from nsm_cli.tree.model import Node
 
 
 @dataclass
@@ -31,3 +33,12 @@ class Finding:
     node_id: str
     message: str
     span: Span
+
+
+def leaf_findings(ctx: RuleContext, problem: Callable[[str, Node], str | None]
+                  ) -> Iterator[Finding]:
+    """A finding at every leaf of which `problem(id, node)` says what is wrong."""
+    for node_id in ctx.tree.leaves:
+        node = ctx.tree.nodes[node_id]
+        if (message := problem(node_id, node)) is not None:
+            yield Finding(node_id, message, node.span)

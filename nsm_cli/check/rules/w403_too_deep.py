@@ -14,7 +14,7 @@ NAME = "too-deep"
 SEVERITY = "warning"
 NEEDS_VALUES = False
 SUMMARY = "tree deeper than 4 levels"
-BAD = """\
+_LEVELS_1_TO_3 = """\
 name: Deep
 root:
   id: l1
@@ -24,6 +24,8 @@ root:
       formula: l3 * 2
       children:
         - id: l3
+"""
+BAD = _LEVELS_1_TO_3 + """\
           formula: l4 * 2
           children:
             - id: l4
@@ -31,16 +33,7 @@ root:
               children:
                 - {id: l5, value: 1}
 """
-GOOD = """\
-name: Deep
-root:
-  id: l1
-  formula: l2 * 2
-  children:
-    - id: l2
-      formula: l3 * 2
-      children:
-        - id: l3
+GOOD = _LEVELS_1_TO_3 + """\
           formula: l5 * 4
           children:
             - {id: l5, value: 1}

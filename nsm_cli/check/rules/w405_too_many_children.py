@@ -13,20 +13,18 @@ NAME = "too-many-children"
 SEVERITY = "warning"
 NEEDS_VALUES = False
 SUMMARY = "node with more than 5 children"
-BAD = """\
+def _leaves(ids: str, indent: int) -> str:
+    return "".join(f"{' ' * indent}- {{id: {leaf}, value: 1}}\n" for leaf in ids)
+
+
+BAD = f"""\
 name: Wide
 root:
   id: total
   formula: a + b + c + d + e + f
   children:
-    - {id: a, value: 1}
-    - {id: b, value: 1}
-    - {id: c, value: 1}
-    - {id: d, value: 1}
-    - {id: e, value: 1}
-    - {id: f, value: 1}
-"""
-GOOD = """\
+{_leaves("abcdef", 4)}"""
+GOOD = f"""\
 name: Wide
 root:
   id: total
@@ -35,13 +33,7 @@ root:
     - id: abc
       formula: a + b + c
       children:
-        - {id: a, value: 1}
-        - {id: b, value: 1}
-        - {id: c, value: 1}
-    - {id: d, value: 1}
-    - {id: e, value: 1}
-    - {id: f, value: 1}
-"""
+{_leaves("abc", 8)}{_leaves("def", 4)}"""
 BAD_SNIPPET = "total = a + b + c + d + e + f (6 children)"
 GOOD_SNIPPET = "total = abc + d + e + f, abc = a + b + c"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nsm_cli.check.rules.base import Finding, RuleContext
+from nsm_cli.check.rules.base import Finding, RuleContext, leaf_findings
+from nsm_cli.tree.model import Node
 
 CODE = "W406"
 NAME = "not-actionable"
@@ -27,13 +28,14 @@ BAD_SNIPPET = "{id: repeat, value: 1.7}"
 GOOD_SNIPPET = "{id: repeat, value: 1.7, owner: 客服团队, actions: [会员积分]}"
 
 
+def _unowned(node_id: str, node: Node) -> str | None:
+    missing = [key for key, present in (("owner", bool(node.owner and node.owner.strip())),
+                                        ("actions", bool(node.actions))) if not present]
+    if not missing:
+        return None
+    return (f"leaf '{node_id}' has no {' and no '.join(missing)}: name the team that moves it "
+            "(owner: TEAM) and 1–3 concrete actions (actions: [...])")
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    tree = ctx.tree
-    for node_id in tree.leaves:
-        node = tree.nodes[node_id]
-        missing = [key for key, present in (("owner", bool(node.owner and node.owner.strip())),
-                                            ("actions", bool(node.actions))) if not present]
-        if missing:
-            yield Finding(node_id, (
-                f"leaf '{node_id}' has no {' and no '.join(missing)}: name the team that moves "
-                "it (owner: TEAM) and 1–3 concrete actions (actions: [...])"), node.span)
+    return leaf_findings(ctx, _unowned)

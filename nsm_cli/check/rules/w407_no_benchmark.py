@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nsm_cli.check.rules.base import Finding, RuleContext
+from nsm_cli.check.rules.base import Finding, RuleContext, leaf_findings
+from nsm_cli.tree.model import Node
 
 CODE = "W407"
 NAME = "no-benchmark"
@@ -28,12 +29,12 @@ BAD_SNIPPET = "{id: penetration, value: 0.4}"
 GOOD_SNIPPET = "{id: penetration, value: 0.4, benchmark: 0.55}"
 
 
+def _no_benchmark(node_id: str, node: Node) -> str | None:
+    if node.benchmark is not None:
+        return None
+    return (f"leaf '{node_id}' has no benchmark: add benchmark: NUMBER or NAME.column (a "
+            "competitor, an industry report, the best store) so its gap can be judged")
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    tree = ctx.tree
-    for node_id in tree.leaves:
-        node = tree.nodes[node_id]
-        if node.benchmark is None:
-            yield Finding(node_id, (
-                f"leaf '{node_id}' has no benchmark: add benchmark: NUMBER or NAME.column "
-                "(a competitor, an industry report, the best store) so its gap can be judged"),
-                node.span)
+    return leaf_findings(ctx, _no_benchmark)

@@ -30,11 +30,9 @@ GOOD = """\
 name: Active customers
 root:
   id: active
-  unit: 人
   formula: retained + new
-  children:
-    - {id: retained, unit: 人, value: 5980}
-    - {id: new, unit: 人, value: 1200}
+  unit: 人
+  children: [{id: retained, unit: 人, value: 5980}, {id: new, unit: 人, value: 1200}]
 """
 BAD_SNIPPET = "root: {id: revenue, unit: 元}"
 GOOD_SNIPPET = "root: {id: monthly_active, unit: 人}"

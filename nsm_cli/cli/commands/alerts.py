@@ -41,5 +41,5 @@ def alerts_command(
     result = alerts_result(evaluation, evaluation.period_index(period))
     report_diagnostics(evaluation.warnings)
     emit(renderer(result))
-    if result["fired"]:
+    if result.fired:
         raise typer.Exit(EXIT_FIRED)

@@ -9,7 +9,6 @@ import typer
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
 from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
 
-EVAL_FORMAT_NAMES = ("text", "json", "markdown")
 DEFAULT_LAST = 6  # the same as trend.DEFAULT_LAST; kept here so `--help` needs no numpy
 
 TrendOpt = Annotated[
@@ -59,7 +58,7 @@ def eval_command(
     loaded = load_tree(str(tree))
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
-    other = None if compare is None else evaluation.period_index(compare, "--compare")
+    other = None if compare is None else evaluation.period_index(compare, "compare")
     span = last if last is not None else (DEFAULT_LAST if trend else None)
     result = eval_result(evaluation, index, trend=span, compare=other)
     report_diagnostics(evaluation.warnings)

@@ -65,17 +65,15 @@ def explain_command(
     (exit 1); --method lmdi on a tree that is not a product of positive factors
     is refused (exit 2).
     """
-    from nsm_cli.analysis.explain import check_method, explain
+    from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.analysis.explain import ExplainOptions, explain_result, period_pair
     from nsm_cli.data.load import load_tree
-    from nsm_cli.diagnostics import Diagnostic, Span
     from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
     renderer = check_format(format_, EXPLAIN_FORMATS)
-    check_method(method)
-    loaded = load_tree(str(tree))
-    result = explain(loaded, from_period=from_, to_period=to, method=method,
-                     max_exact=max_exact, samples=samples, seed=seed)
-    report_diagnostics([Diagnostic(w["code"], w["severity"], w["message"],
-                                   Span(w["file"], w["line"], w["column"]))
-                        for w in result["warnings"]])
+    options = ExplainOptions(method, max_exact, samples, seed)
+    evaluation = evaluate(load_tree(str(tree)))
+    start, end = period_pair(evaluation, from_, to)
+    result = explain_result(evaluation, start, end, options)
+    report_diagnostics(result.warnings)
     emit(renderer(result))

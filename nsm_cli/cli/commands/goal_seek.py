@@ -52,12 +52,5 @@ def goal_seek_command(
     loaded = load_tree(str(tree))
     result = goal_seek(loaded, target=wanted, levers=lever or [], period=period,
                        scenario=scenario, sets=sets)
-    _warn(result["warnings"])
+    report_diagnostics(result.warnings)
     emit(renderer(result))
-
-
-def _warn(found: list[dict]) -> None:
-    from nsm_cli.diagnostics import Diagnostic, Span
-
-    report_diagnostics([Diagnostic(w["code"], w["severity"], w["message"],
-                                   Span(w["file"], w["line"], w["column"])) for w in found])

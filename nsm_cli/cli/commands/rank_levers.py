@@ -53,25 +53,18 @@ def rank_levers_command(
     root's change if that leaf alone reached its benchmark. Leaves without data
     for the period are listed with the reason, never ranked as zero.
     """
-    from nsm_cli.analysis.levers import check_sort, parse_step, rank_levers
+    from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.analysis.levers import LeverOptions, levers_result, parse_step
     from nsm_cli.data.load import load_tree
     from nsm_cli.render.levers_formats import LEVERS_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
     renderer = check_format(format_, LEVERS_FORMATS)
-    check_sort(sort)
     amount, by_points = parse_step(step)
+    options = LeverOptions(step=amount, points=points or by_points, sort=sort, top=top)
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = load_tree(str(tree))
-    result = rank_levers(loaded, period=period, step=amount, points=points or by_points,
-                         scenario=scenario, sets=sets, sort=sort, top=top)
-    for warning in result["warnings"]:
-        report_diagnostics([_diagnostic(warning)])
+    evaluation = evaluate(load_tree(str(tree)), scenario=scenario, sets=sets)
+    result = levers_result(evaluation, evaluation.period_index(period), options)
+    report_diagnostics(result.warnings)
     emit(renderer(result))
 
-
-def _diagnostic(found: dict):
-    from nsm_cli.diagnostics import Diagnostic, Span
-
-    return Diagnostic(found["code"], found["severity"], found["message"],
-                      Span(found["file"], found["line"], found["column"]))

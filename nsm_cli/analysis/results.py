@@ -1,0 +1,448 @@
+"""Typed results of every analysis: frozen dataclasses that renderers take and serialise.
+
+One serialiser, :func:`to_json`, turns a result into the contract's JSON (keys in field
+order, nested results and diagnostics included). A field whose value is :data:`ABSENT`
+is left out of the JSON: a key the contract only shows in some cases (a node's
+`base` under changes, its `alerts` when it has an `alert:` block, `trend`/`compare`
+when asked). Results read like their JSON too (`result["levers"][0]["delta"]`), so a
+script written against the JSON reads a notebook result the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
+from typing import Any
+
+from nsm_cli.diagnostics import Diagnostic
+
+
+class _Absent:
+    """Marks a field the JSON leaves out (distinct from None, which the JSON shows as null)."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT: Any = _Absent()
+
+
+def present(value: Any) -> Any:
+    """A field's value, None when the result leaves it out (for code that reads fields)."""
+    return None if value is ABSENT else value
+OPTIONAL = {"default": ABSENT}
+# a field a base class declares that the JSON shows after the subclass's own fields
+LAST = {"default": ABSENT, "metadata": {"last": True}}
+# Python keywords cannot be field names: the JSON key is given in the field's metadata
+JSON_KEY = "json"
+
+
+@cache
+def _keys(cls: type) -> tuple[tuple[str, str], ...]:
+    ordered = sorted(fields(cls), key=lambda f: f.metadata.get("last", False))
+    return tuple((f.name, f.metadata.get(JSON_KEY, f.name)) for f in ordered)
+
+
+_PLAIN = (str, float, int, bool, type(None))
+
+
+def to_json(value: Any) -> Any:
+    """A result (or any part of one) as plain JSON data: dicts, lists, str, numbers, None."""
+    if type(value) in _PLAIN:   # most of a result: checked first, it is the hot path
+        return value
+    if isinstance(value, Record):
+        return {key: to_json(item) for name, key in _keys(type(value))
+                if (item := getattr(value, name)) is not ABSENT}
+    if isinstance(value, Diagnostic):
+        return value.to_dict()
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if is_dataclass(value):
+        raise TypeError(f"{type(value).__name__} is not a result type")
+    return value
+
+
+class Record:
+    """Base of every result type: `to_json()` and read access by the JSON's key names."""
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self)
+
+    def _name(self, key: str) -> str:
+        for name, json_key in _keys(type(self)):
+            if json_key == key:
+                return name
+        raise KeyError(key)
+
+    def __getitem__(self, key: str) -> Any:
+        value = getattr(self, self._name(key))
+        if value is ABSENT:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key, ABSENT) is not ABSENT
+
+    def keys(self) -> list[str]:
+        return [key for name, key in _keys(type(self)) if getattr(self, name) is not ABSENT]
+
+
+frozen = dataclass(frozen=True, kw_only=True)
+
+
+# ---------------------------------------------------------------- shared parts
+
+
+@frozen
+class ChangeApplied(Record):
+    """One scenario or `--set` change as applied: `+10%` on `visitors`."""
+
+    id: str
+    change: str
+    kind: str
+    amount: float | None
+
+
+@frozen
+class TreeHeader(Record):
+    """What a command's result says first about the tree it ran on."""
+
+    tree: str
+    file: str
+    root: str
+    root_name: str
+    root_unit: str | None
+
+
+# ---------------------------------------------------------------- alerts
+
+
+@frozen
+class Alert(Record):
+    """One firing rule or breached bound."""
+
+    id: str
+    name: str
+    guardrail: bool
+    rule: str
+    threshold: float | None
+    rule_text: str
+    source: str
+    message: str
+    value: float | None
+    unit: str | None
+    direction: str
+    owner: str | None
+    periods: list[str]
+    values: list[float | None]
+    change: float | None
+    change_pct: float | None
+    line: int
+    column: int
+
+
+@frozen
+class Skipped(Record):
+    """A rule that could not be judged, and why (too few periods, a missing value)."""
+
+    id: str
+    rule: str
+    rule_text: str
+    reason: str
+
+
+@frozen
+class AlertsReport(Record):
+    """Every rule judged in one period."""
+
+    fired: list[Alert]
+    checked: int
+    skipped: list[Skipped]
+
+
+@frozen
+class AlertsResult(Record):
+    """`nsm alerts`."""
+
+    tree: str
+    file: str
+    period: str
+    scenario: str | None
+    root: str
+    fired: list[Alert]
+    checked: int
+    skipped: list[Skipped]
+    warnings: list[Diagnostic]
+
+
+# ---------------------------------------------------------------- eval
+
+
+@frozen
+class FiringRule(Record):
+    """An `alert:` rule that fires on a node, as its eval row lists it."""
+
+    rule: str
+    rule_text: str
+    message: str
+
+
+@frozen
+class Trend(Record):
+    """A node over its last periods and its latest period-on-period move."""
+
+    periods: list[str]
+    values: list[float | None]
+    sparkline: str
+    previous_period: str | None
+    previous: float | None
+    change: float | None
+    change_pct: float | None
+    verdict: str | None
+
+
+@frozen
+class Compare(Record):
+    """A node in another period beside the selected one."""
+
+    period: str
+    value: float | None
+    change: float | None
+    change_pct: float | None
+    verdict: str | None
+
+
+@frozen
+class RowExtras(Record):
+    """What a row of `nsm eval` adds when there is some: firing rules, trend, comparison."""
+
+    alerts: list[FiringRule] = field(**LAST)
+    trend: Trend = field(**LAST)
+    compare: Compare = field(**LAST)
+
+
+@frozen
+class EvalNode(RowExtras):
+    """One node's row in `nsm eval`."""
+
+    id: str
+    name: str
+    parent: str | None
+    depth: int
+    unit: str | None
+    value: float | None
+    observed: float | None
+    observed_gap: float | None
+    observed_gap_pct: float | None
+    benchmark: float | None
+    gap: float | None
+    gap_pct: float | None
+    target: float | None
+    target_gap: float | None
+    status: str | None
+    direction: str
+    owner: str | None
+    actions: list[str]
+    children: list[str]
+    shared: list[str]
+    formula: str | None
+    min: float | None
+    max: float | None
+    breached: str | None
+    base: float | None = field(**OPTIONAL)
+    change: float | None = field(**OPTIONAL)
+
+
+@frozen
+class GuardrailRow(RowExtras):
+    """One guardrail's row in `nsm eval`."""
+
+    id: str
+    name: str
+    unit: str | None
+    value: float | None
+    min: float | None
+    max: float | None
+    breached: bool
+    direction: str
+    owner: str | None
+
+
+@frozen
+class TrendWindow(Record):
+    """Which periods `--trend` shows."""
+
+    last: int
+    periods: list[str]
+
+
+@frozen
+class EvalResult(TreeHeader):
+    """`nsm eval` for one period."""
+
+    period: str
+    periods: list[str]
+    scenario: str | None
+    scenario_description: str | None
+    changes: list[ChangeApplied]
+    nodes: list[EvalNode]
+    guardrails: list[GuardrailRow]
+    trend: TrendWindow | None
+    compare: str | None
+    alerts: AlertsReport
+    warnings: list[Diagnostic]
+
+
+# ---------------------------------------------------------------- rank-levers
+
+
+@frozen
+class Lever(Record):
+    """One leaf stepped alone."""
+
+    rank: int | None
+    id: str
+    name: str
+    owner: str | None
+    unit: str | None
+    direction: str
+    shared: bool
+    step_kind: str
+    value: float | None
+    new_value: float | None
+    delta: float | None
+    delta_pct: float | None
+    elasticity: float | None
+    benchmark: float | None
+    potential: float | None
+    clipped: bool
+    reason: str | None
+
+
+@frozen
+class LeversResult(TreeHeader):
+    """`nsm rank-levers`."""
+
+    root_value: float | None
+    period: str
+    scenario: str | None
+    scenario_description: str | None
+    changes: list[ChangeApplied]
+    step: float | None
+    mode: str
+    sort: str
+    top: int | None
+    total: int
+    hidden: int
+    levers: list[Lever]
+    warnings: list[Diagnostic]
+
+
+# ---------------------------------------------------------------- explain
+
+
+@frozen
+class Contribution(Record):
+    """One leaf's share of the root's change."""
+
+    id: str
+    name: str
+    unit: str | None
+    owner: str | None
+    from_value: float | None
+    to_value: float | None
+    leaf_change: float | None
+    contribution: float | None
+    share: float | None
+    error: float | None = field(**OPTIONAL)
+
+
+@frozen
+class ExplainNode(Record):
+    """One node with its two values and the sum of its leaves' contributions."""
+
+    id: str
+    name: str
+    unit: str | None
+    parent: str | None
+    depth: int
+    children: list[str]
+    shared: list[str]
+    from_value: float | None
+    to_value: float | None
+    change: float | None
+    contribution: float | None
+    share: float | None
+    leaf: bool
+
+
+@frozen
+class ExplainResult(TreeHeader):
+    """`nsm explain`."""
+
+    from_: str = field(metadata={JSON_KEY: "from"})
+    to: str
+    from_value: float | None
+    to_value: float | None
+    change: float | None
+    change_pct: float | None
+    method: str
+    exact: bool
+    changed: int
+    samples: int | None
+    seed: int | None
+    residual: float | None
+    contributions: list[Contribution]
+    nodes: list[ExplainNode]
+    warnings: list[Diagnostic]
+
+
+# ---------------------------------------------------------------- goal-seek
+
+
+@frozen
+class GoalLever(Record):
+    """The value one lever alone must reach, or why it cannot."""
+
+    id: str
+    name: str
+    unit: str | None
+    owner: str | None
+    leaf: bool
+    value: float | None
+    required: float | None
+    change: float | None
+    change_pct: float | None
+    feasible: bool
+    reason: str | None
+    would_need: float | None
+    solutions: int
+    domain: list[float | None]
+
+
+@frozen
+class GoalSeekResult(TreeHeader):
+    """`nsm goal-seek`."""
+
+    root_value: float | None
+    target: float | None
+    target_source: str
+    gap: float | None
+    gap_pct: float | None
+    period: str
+    scenario: str | None
+    scenario_description: str | None
+    changes: list[ChangeApplied]
+    levers: list[GoalLever]
+    warnings: list[Diagnostic]

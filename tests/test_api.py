@@ -1,0 +1,75 @@
+"""The Python API: the README's notebook example runs as shown, and the CLI is one client."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, TREES
+
+import nsm_cli as nsm
+from nsm_cli.diagnostics import NsmError, RequestError
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_example_prints_what_the_readme_shows(monkeypatch):
+    section = README.split("## Python API", 1)[1]
+    code, shown = re.findall(r"```(?:python|text)\n(.*?)```", section, flags=re.S)[:2]
+    monkeypatch.chdir(ROOT)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})  # noqa: S102 — our own README
+    assert out.getvalue() == shown
+
+
+def test_hand_computed_values():
+    tree = nsm.load(TREES / "arpu.yaml")
+    # ARPU = visits × per_visit: 2.5 × 1,680 = 4,200; Li's plan: 2.8 × 1,800 = 5,040
+    assert nsm.evaluate(tree, period="2025-06").nodes[0].value == pytest.approx(4200.0)
+    assert nsm.evaluate(tree, scenario="li_plan").nodes[0].value == pytest.approx(5040.0)
+    # a plain number sets visits (3 × 1,680 = 5,040); a signed one adds (2.5 + 0.5 = 3)
+    assert nsm.evaluate(tree, set={"visits": 3}).nodes[0].value == pytest.approx(5040.0)
+    assert nsm.evaluate(tree, set=["visits=+0.5"]).nodes[0].value == pytest.approx(5040.0)
+
+
+@pytest.mark.parametrize(("call", "args"), [
+    (lambda path: nsm.evaluate(path), ["eval"]),
+    (lambda path: nsm.rank_levers(path), ["rank-levers"]),
+    (lambda path: nsm.explain(path), ["explain"]),
+    (lambda path: nsm.goal_seek(path, target="5,000"), ["goal-seek", "--target", "5,000"]),
+    (lambda path: nsm.alerts(path), ["alerts"]),
+])
+def test_results_serialise_to_the_commands_json(nsm_run, call, args):
+    path = TREES / "arpu.yaml"
+    run = nsm_run(args[0], path, *args[1:], "--format", "json")
+    assert json.loads(run.stdout) == call(path).to_json()
+
+
+@pytest.fixture
+def nsm_run(nsm):
+    return nsm
+
+
+def test_errors_name_the_parameter_not_an_option():
+    with pytest.raises(RequestError, match="^period 1999: no such period"):
+        nsm.evaluate(TREES / "arpu.yaml", period="1999")
+    with pytest.raises(RequestError, match="^step -1%: the step must not be negative"):
+        nsm.rank_levers(TREES / "arpu.yaml", step="-1%")
+    with pytest.raises(NsmError):
+        nsm.load(TREES / "README.md")
+
+
+def test_import_stays_light():
+    code = "import sys, nsm_cli; print(sorted(m for m in ('numpy', 'rich', 'typer', " \
+           "'yaml') if m in sys.modules))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env).stdout
+    assert out.strip() == "[]"
