@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, TREES
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.text import Text
 
 from nsm_cli.render.fastjson import dumps
 
@@ -155,7 +156,6 @@ CELL = (st.text(alphabet=st.sampled_from(list("ab1,.-−%¥人口✓🔔▼ \n")
        st.data(), st.integers(min_value=10, max_value=120))
 def test_plain_table_is_rich_s_for_any_cells(spec, data, width):
     from rich.console import Console, Group
-    from rich.text import Text
 
     from nsm_cli.render import plain_table
     from nsm_cli.render.plain import plain_text
@@ -178,3 +178,11 @@ def test_plain_table_is_rich_s_for_any_cells(spec, data, width):
         console.print(shown)
     if fast is not None:
         assert fast == captured.get()
+
+
+@settings(max_examples=300)
+@given(st.lists(CELL | CELL.map(Text), max_size=6))
+def test_column_width_is_the_widest_cell(cells):
+    from nsm_cli.render import cell_width, column_width
+
+    assert column_width(cells) == max(map(cell_width, cells), default=0)

@@ -46,6 +46,15 @@ def _keys(cls: type) -> tuple[tuple[str, str], ...]:
     return tuple((f.name, f.metadata.get(JSON_KEY, f.name)) for f in ordered)
 
 
+@cache
+def _names(cls: type) -> dict[str, str]:
+    """JSON key → field name (the first field of a key, as a scan of `_keys` finds it)."""
+    names: dict[str, str] = {}
+    for name, key in _keys(cls):
+        names.setdefault(key, name)
+    return names
+
+
 _PLAIN = (str, float, int, bool, type(None))
 
 
@@ -74,13 +83,16 @@ class Record:
         return to_json(self)
 
     def _name(self, key: str) -> str:
-        for name, json_key in _keys(type(self)):
-            if json_key == key:
-                return name
-        raise KeyError(key)
+        try:
+            return _names(type(self))[key]
+        except KeyError:
+            raise KeyError(key) from None
 
-    def __getitem__(self, key: str) -> Any:
-        value = getattr(self, self._name(key))
+    def __getitem__(self, key: str) -> Any:   # renderers read every node this way: one lookup
+        try:
+            value = getattr(self, _names(type(self))[key])
+        except KeyError:
+            raise KeyError(key) from None
         if value is ABSENT:
             raise KeyError(key)
         return value

@@ -100,10 +100,26 @@ def cell_width(cell: Any) -> int:
     return max(cell_len(line) for line in text.split("\n"))
 
 
+def column_width(cells: list[Any]) -> int:
+    """The widest line of any of the cells, in terminal cells: `max(map(cell_width, cells))`,
+    measured in one pass over the whole column when every character takes one cell."""
+    from rich.cells import get_character_cell_size
+    from rich.text import Text
+
+    if not cells:
+        return 0
+    joined = "\n".join([cell.plain if isinstance(cell, Text) else str(cell) for cell in cells])
+    chars = set(joined)
+    chars.discard("\n")
+    if all(char.isascii() and char.isprintable() or get_character_cell_size(char) == 1
+           and char not in "\u200d\ufe0f" for char in chars):
+        return max(map(len, joined.split("\n")))
+    return max(map(cell_width, cells))
+
+
 def natural_width(table: Any) -> int:
     """The width a borderless table takes unshrunk: widest cell per column plus the gaps."""
-    columns = [max([cell_width(column.header), *map(cell_width, column.cells)])
-               for column in table.columns]
+    columns = [column_width([column.header, *column.cells]) for column in table.columns]
     return sum(columns) + 2 * (len(columns) - 1)
 
 
