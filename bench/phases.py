@@ -44,13 +44,11 @@ def stages(path: str, output: str) -> dict[str, float]:
         spent[name] = spent.get(name, 0.0) + CLOCK() - began
         return value
 
-    gc.disable()   # as load.py does while loading
+    gc.disable()   # as the CLI does for the whole run (data/runtime.py collector_paused)
     parsed, _ = timed("YAML compose + parse", parse_tree, path)
     timed("compile formulas (+ alert rules)", tree_problems, parsed)
     compiled, _ = timed("compile formulas (+ alert rules)", compile_tree, parsed)
     store, _ = timed("read data (CSV)", load_data, parsed)
-    gc.enable()
-    gc.freeze()
     evaluation = timed("evaluate", evaluate, LoadedTree(compiled, store, []))
     result = timed("result (per-node figures)", eval_result, evaluation,
                    evaluation.period_index(None))

@@ -2,6 +2,7 @@
 
 JSON: `nsm_cli.render.fastjson.dumps` against `json.dumps(..., ensure_ascii=False, indent=2)`.
 Text: `nsm_cli.render.plain.plain_text` against rich printing the same renderable.
+Formulas: a shape compiled once and shared against the full compiler on the formula itself.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import math
 import sys
 
+import numpy as np
 import pytest
 from conftest import ROOT, TREES
 from hypothesis import given, settings
@@ -186,3 +188,54 @@ def test_column_width_is_the_widest_cell(cells):
     from nsm_cli.render import cell_width, column_width
 
     assert column_width(cells) == max(map(cell_width, cells), default=0)
+
+
+# --- formulas: one compiled shape shared by formulas over different ids ----------------------
+
+IDS = st.sampled_from(["a", "b", "c_1", "n12", "x7", "_0", "_1", "min_x", "e5", "if_", "_"])
+ATOMS = IDS | st.sampled_from(["1", "2.5", "1e5", "0x1F", "1_000", "3j", "True", "None",
+                               "min", "'a'", "a.b", "2x", "é"])
+FORMULAS = st.recursive(
+    ATOMS,
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from([" + ", " - ", " * ", " / ", " ** ", " % ", " if ",
+                                          " and ", " < "]), inner).map("".join),
+        inner.map(lambda text: f"({text})"),
+        st.tuples(st.sampled_from(["abs", "min", "max", "round", "clip", "log", "foo"]),
+                  st.lists(inner, min_size=1, max_size=3)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"),
+    ),
+    max_leaves=8,
+)
+
+
+def outcome(compile_one, text, env):
+    from nsm_cli.tree.formula import FormulaError
+
+    try:
+        formula = compile_one(text)
+    except FormulaError as error:
+        return ("refused", error.code, error.message, error.offset)
+    with np.errstate(all="ignore"):
+        try:
+            value = formula.evaluate(env)
+        except KeyError as missing:
+            value = ("missing", str(missing))
+    return ("compiled", formula.text, formula.names, formula.name_offsets,
+            value if isinstance(value, tuple) else [repr(v) for v in value.ravel().tolist()])
+
+
+@settings(max_examples=400)
+@given(FORMULAS | st.text(alphabet="ab_19.e+-*/()%,'\"#\n mxni", max_size=30), st.data())
+def test_a_shared_shape_compiles_as_the_formula_itself(text, data):
+    from nsm_cli.tree.formula import _compile_text, compile_formula
+
+    names = ["a", "b", "c_1", "n12", "x7", "_0", "_1", "min_x", "e5", "if_", "_"]
+    env = {name: np.array([data.draw(st.floats(-5, 5)), 2.0]) for name in names}
+    expected = outcome(_compile_text, text, env)
+    assert outcome(compile_formula, text, env) == expected
+    assert outcome(compile_formula, text, env) == expected   # from the cache this time
+    # the same shape over other ids: the cached shape, read with these ids
+    renamed = text.replace("n12", "zz9").replace("x7", "q")
+    env.update(zz9=env["n12"], q=env["x7"])
+    assert outcome(compile_formula, renamed, env) == outcome(_compile_text, renamed, env)

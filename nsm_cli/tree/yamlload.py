@@ -52,7 +52,7 @@ def yaml11_problem(text: str) -> str | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)   # slots: a big tree holds hundreds of thousands of values
 class YScalar:
     """A scalar with its Python value, its source text and where it stands."""
 
@@ -69,7 +69,7 @@ class YScalar:
         return self.span.shifted(quote + offset)
 
 
-@dataclass
+@dataclass(slots=True)
 class YMap:
     """A mapping: keys in file order, each key located."""
 
@@ -83,7 +83,7 @@ class YMap:
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class YSeq:
     items: list[YValue] = field(default_factory=list)
     span: Span = field(default_factory=lambda: Span("<unknown>"))
