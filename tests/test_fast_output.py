@@ -239,3 +239,33 @@ def test_a_shared_shape_compiles_as_the_formula_itself(text, data):
     renamed = text.replace("n12", "zz9").replace("x7", "q")
     env.update(zz9=env["n12"], q=env["x7"])
     assert outcome(compile_formula, renamed, env) == outcome(_compile_text, renamed, env)
+
+
+# --- the light CSV reader's column fast paths ------------------------------------------------
+
+NUMBER_CELLS = st.lists(st.sampled_from(["1", "2.5", " 3 ", "-4e2", "1_000", "nan", "inf", "",
+                                         "92%", "1,200", "-", "abc", "1e400", "０"]),
+                        max_size=8)
+
+
+@settings(max_examples=300)
+@given(NUMBER_CELLS | st.lists(st.floats(allow_nan=False).map(repr), max_size=8))
+def test_parse_cells_reads_a_column_as_cell_by_cell_does(cells):
+    from nsm_cli.data.tables import cell_by_cell, parse_cells
+
+    values, bad = parse_cells(cells)
+    expected, expected_bad = cell_by_cell(cells)
+    assert [repr(v) for v in values.tolist()] == [repr(v) for v in expected.tolist()]
+    assert bad == expected_bad
+
+
+@settings(max_examples=200)
+@given(st.lists(st.lists(st.sampled_from(["1", "x", ""]), max_size=6), max_size=5),
+       st.lists(st.integers(0, 6), max_size=4, unique=True))
+def test_columns_cut_at_once_are_the_cells_of_each_row(rows, positions):
+    from nsm_cli.data.tables import _cut_columns
+
+    columns = {f"c{at}": at for at in positions}
+    expected = {name: [row[at] if at < len(row) else "" for row in rows]
+                for name, at in columns.items()}
+    assert _cut_columns(rows, columns) == expected
