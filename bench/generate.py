@@ -231,6 +231,60 @@ def _emit_small(i: int, indent: str, first: str, lines: list[str], ids: list[str
         lines.append(f"{pad}actions:\n{pad}  - improve {ids[i]}")
 
 
+def write_guardrails(count: int, periods: int, out: Path, seed: int = 3) -> Path:
+    """A small tree with `count` guardrails, each bound to a CSV column and each breaching its
+    `max` in the last period: `nsm alerts` then lists `count` fired alerts."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"guardrails_{count}_{periods}"
+    columns = [f"g{i}" for i in range(count)]
+    lines = ["version: 1", f"name: {count} guardrails", f"data:\n  d: {stem}.csv",
+             "root:", "  id: total", "  formula: a + b", "  children:",
+             "    - id: a", "      source: d.a", "    - id: b", "      source: d.b",
+             "guardrails:"]
+    for i, column in enumerate(columns):
+        lines += [f"  - id: {column}", f"    name: 护栏指标 {i}", "    unit: \"%\"",
+                  f"    source: d.{column}", "    max: 50%", "    owner: 风控组"]
+    tree_path = out / f"{stem}.yaml"
+    tree_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(out / f"{stem}.csv", "w", encoding="utf-8", newline="") as handle:
+        handle.write("period,a,b," + ",".join(columns) + "\n")
+        for label in months(periods):
+            cells = [f"{rng.uniform(0.6, 0.9):.4f}" for _ in columns]
+            handle.write(f"{label},{rng.uniform(1, 2):.3f},{rng.uniform(1, 2):.3f},"
+                         + ",".join(cells) + "\n")
+    return tree_path
+
+
+def write_shared(out: Path, groups: int = 10, per: int = 100, players: int = 16) -> Path:
+    """1,000 products m_i = p_(i mod 16) × c_i summed in 10 groups, 16 shared drivers p that
+    change between two periods: every product depends on a changed leaf, the worst case for
+    the memory of exact Shapley (before chunking: 2^16 variants of every product)."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["name: shared drivers", "data: {d: shared.csv}", "root:", "  id: total",
+             "  formula: " + " + ".join(f"g{k}" for k in range(groups)), "  children:"]
+    defined: set[str] = set()
+    for k in range(groups):
+        ids = [f"m{k * per + j}" for j in range(per)]
+        lines += [f"    - id: g{k}", "      formula: " + " + ".join(ids), "      children:"]
+        for node_id in ids:
+            i = int(node_id[1:])
+            p = f"p{i % players}"
+            lines += [f"        - id: {node_id}", f"          formula: {p} * c{i}",
+                      "          children:",
+                      f"            - {{ref: {p}}}" if p in defined
+                      else f"            - {{id: {p}, source: d.{p}}}",
+                      f"            - {{id: c{i}, value: {i % 7 + 1}}}"]
+            defined.add(p)
+    (out / "shared.csv").write_text(
+        "period," + ",".join(f"p{k}" for k in range(players)) + "\n"
+        "2025-05," + ",".join(str(k + 1) for k in range(players)) + "\n"
+        "2025-06," + ",".join(str(2 * (k + 1)) for k in range(players)) + "\n")
+    path = out / "shared.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def main(argv: list[str]) -> int:
     kind, *rest = argv
     if kind in ("tree", "balanced"):

@@ -37,7 +37,7 @@ import generate  # noqa: E402
 
 PYTHON = sys.executable
 NSM = str(Path(PYTHON).with_name("nsm"))
-CASES = ("startup", "detail", "levers", "check", "growth", "big")
+CASES = ("startup", "detail", "levers", "check", "growth", "goalseek", "alerts", "explain", "big")
 DETAIL_COLUMNS = list(generate.DETAIL_NUMBERS)
 
 
@@ -315,6 +315,55 @@ def case_growth(quick: bool) -> str:
     return "\n".join([*lines, ""])
 
 
+def case_goalseek(quick: bool) -> str:
+    nodes = 600 if quick else 2000
+    repeat = 2 if quick else 3
+    tree = generate.write_tree(nodes, 3, OUT)
+    rel = tree.relative_to(ROOT)
+    rl = measure(f"`nsm rank-levers {rel} --format json`",
+                 [NSM, "rank-levers", str(tree), "--format", "json"], repeat)
+    gs = measure(f"`nsm goal-seek {rel} --target 1e6 --format json`",
+                 [NSM, "goal-seek", str(tree), "--target", "1e6", "--format", "json"], repeat)
+    return "\n".join([
+        "## 6. goal-seek against rank-levers (issue 17: no quadratic blow-up)", "",
+        f"{nodes:,} nodes ({nodes // 2:,} leaves, every one a lever), 3 periods. Every lever's "
+        "scan, Brent searches and refinements run in lockstep: one sparse batched evaluation "
+        "per step for all levers. Ratio against rank-levers.", "", HEAD, rl.row(), gs.row(rl),
+        ""])
+
+
+def case_alerts(quick: bool) -> str:
+    count = 2000 if quick else 18_000
+    repeat = 2 if quick else 3
+    tree = generate.write_guardrails(count, 3, OUT)
+    rel = tree.relative_to(ROOT)
+    as_json = measure(f"`nsm alerts {rel} --format json`",
+                      [NSM, "alerts", str(tree), "--format", "json"], repeat, ok_codes=(3,))
+    as_text = measure(f"`nsm alerts {rel}` (text, 100 columns)", [NSM, "alerts", str(tree)],
+                      repeat, env={**os.environ, "COLUMNS": "100"}, ok_codes=(3,))
+    return "\n".join([
+        "## 7. alerts as text against JSON (issue 17: text was 8× slower)", "",
+        f"{count:,} guardrails that all fire. Tables of more than 500 rows are laid out line "
+        "by line instead of by rich's per-cell layout. Ratio against JSON.", "", HEAD,
+        as_json.row(), as_text.row(as_json), ""])
+
+
+def case_explain(quick: bool) -> str:
+    shared = generate.write_shared(OUT)
+    nodes = 2000 if quick else 10_000
+    wide = generate.write_tree(nodes, 3, OUT)
+    rows = [measure(f"`nsm explain {shared.relative_to(ROOT)} --format json` (exact, 16 shared "
+                    "leaves under 1,000 products)",
+                    [NSM, "explain", str(shared), "--format", "json"], 3),
+            measure(f"`nsm explain {wide.relative_to(ROOT)} --format json` (sampled: "
+                    f"{nodes // 2:,} leaves changed, W202 caps the pairs)",
+                    [NSM, "explain", str(wide), "--format", "json"], 2)]
+    return "\n".join([
+        "## 8. explain memory (issue 17: ≤ 500 MB for any tree)", "",
+        "Coalitions and permutations are evaluated in chunks that keep a node's variants only "
+        "until its last parent used them.", "", HEAD, *(t.row() for t in rows), ""])
+
+
 def phases(tree: Path, output: str) -> list[str]:
     """bench/phases.py's CPU split of one eval, as Markdown lines."""
     run = subprocess.run([PYTHON, str(HERE / "phases.py"), str(tree.relative_to(ROOT)), output],
@@ -344,7 +393,7 @@ def case_big(quick: bool) -> str:
                        [NSM, "eval", str(tree), "--format", "json"], repeat, stdout=sink)
     text_run = measure(f"`nsm eval {rel} > FILE` (text)", [NSM, "eval", str(tree)], repeat,
                        stdout=sink)
-    lines = ["## 6. The big tree (issue 18)", "",
+    lines = ["## 9. The big tree (issue 18)", "",
              "A balanced tree, 4 children per node, 7 levels: 5,461 nodes, 4,096 leaves bound to "
              "a wide CSV of 4,096 columns × 100 periods (2.9 MB); output written to a file. Then "
              "the generated 100,000-node tree (50,000 leaves, 6 levels) with 100 periods. CPU s "
@@ -369,7 +418,8 @@ def case_big(quick: bool) -> str:
 
 
 RUNNERS = {"startup": case_startup, "detail": case_detail, "levers": case_levers,
-           "check": case_check, "growth": case_growth, "big": case_big}
+           "check": case_check, "growth": case_growth, "goalseek": case_goalseek,
+           "alerts": case_alerts, "explain": case_explain, "big": case_big}
 
 
 def machine() -> str:

@@ -45,4 +45,5 @@ CORE_CODES: dict[str, str] = {
     "E311": "a formula gives no value where an analysis needs one (explain, goal-seek)",
     # W2xx: evaluation
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
+    "W202": "explain sampled fewer permutations than asked, to finish in seconds",
 }

@@ -7,7 +7,31 @@ so it is a :class:`Diagnostic`; a stage that cannot go on raises
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# C0 and C1 controls, DEL, line/paragraph separators and the bidi overrides ("Trojan source")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape_control(text: str) -> str:
+    """Text safe to print on one terminal line: control characters shown as `\\x1b`, `\\n`.
+
+    Names, units, ids, periods and paths come from files other people wrote; raw, an
+    escape sequence could clear the screen or rewrite a line, and a newline would split
+    a one-line `file:line:column: message` diagnostic.
+    """
+    if text.isprintable():
+        return text
+    return _CONTROL.sub(_escaped, text)
+
 
 ERROR = "error"
 WARNING = "warning"
@@ -52,7 +76,7 @@ class Diagnostic:
 
     def __str__(self) -> str:
         label = "" if self.severity == ERROR else f"{self.severity}: "
-        return f"{self.span}: {label}{self.message} [{self.code}]"
+        return escape_control(f"{self.span}: {label}{self.message} [{self.code}]")
 
     @property
     def is_error(self) -> bool:

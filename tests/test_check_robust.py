@@ -123,7 +123,7 @@ def test_a_fifo_among_the_tree_files_is_refused_not_waited_on(nsm, write, tmp_pa
         run = nsm("check", ".", "--format", "json")
     found = json.loads(run.stdout)["diagnostics"]
     assert [(d["file"], d["code"], d["message"]) for d in found if d["code"] == "E100"] == [
-        ("pipe.yaml", "E100", "pipe.yaml is not a regular file")]
+        ("pipe.yaml", "E100", "pipe.yaml is not a regular file (a FIFO or a device would block)")]
     assert {d["file"] for d in found} == {"a.yaml", "pipe.yaml"} and run.code == 1
 
 
@@ -131,7 +131,9 @@ def test_a_fifo_among_the_tree_files_is_refused_not_waited_on(nsm, write, tmp_pa
 
 SEEDS = {name: (TREES / name).read_text(encoding="utf-8") for name in ("arpu.yaml", "mau.yaml")}
 PUNCTUATION = list(":-[]{},&*!|>'\"#%@`?") + ["\t", "\n", "  ", "- ", ": ", "{{", "]]", "&a",
-                                                    "*a", "!!python/none", "1e999", "0x", "ref: "]
+                                                    "*a", "!!python/none", "1e999", "0x", "ref: ",
+                                                    "[/]", "元[/人]", "[bold]", "\x1b[2J",
+                                                    "\\e[2J", "\r", "\u202e", "id: log\n"]
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 HUGE = ["0", "-1", "1e308", "1e999", "nan", ".inf", "99999999999999999999999", "0.0000001",
         "-0", "1_000", "12%"]

@@ -165,7 +165,7 @@ def test_ignore_on_the_node_silences_the_rule(nsm, write, code, tree, files, lin
 
 
 def test_every_rule_is_registered_once_with_what_it_needs():
-    assert list(RULES) == [f"W40{i}" for i in range(1, 10)]
+    assert list(RULES) == [f"W4{i:02d}" for i in range(1, 11)]
     names = [rule.NAME for rule in RULES.values()]
     assert len(set(names)) == len(names)
     for code, rule in RULES.items():

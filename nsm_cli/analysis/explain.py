@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,14 @@ import numpy as np
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
 from nsm_cli.analysis.results import ABSENT, Contribution, ExplainNode, ExplainResult
 from nsm_cli.data.load import LoadedTree
-from nsm_cli.diagnostics import NsmError, RequestError, error, require_choice
+from nsm_cli.diagnostics import (
+    Diagnostic,
+    NsmError,
+    RequestError,
+    error,
+    require_choice,
+    warning,
+)
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.compile import CompiledTree
 from nsm_cli.tree.formula import formula_syntax
@@ -40,6 +47,8 @@ DEFAULT_MAX_EXACT = 16
 MAX_EXACT_LIMIT = 20      # 2^20 variants of every node's value: about 8 MB per node
 DEFAULT_SAMPLES = 1000    # antithetic pairs of permutations when sampling
 MAX_SAMPLES = 1_000_000
+CHUNK_BYTES = 64 << 20    # values alive at once in one batched pass (chunks of variants)
+MAX_WORK = 400_000_000    # formula evaluations × variants for sampling (about 5–10 s)
 
 
 @dataclass(frozen=True)
@@ -141,16 +150,79 @@ def _no_value(tree: CompiledTree, values: Mapping[str, np.ndarray], what: str) -
 
 
 def _root_values(tree: CompiledTree, base: Mapping[str, float],
-                 varied: Mapping[str, np.ndarray], size: int, what: str) -> np.ndarray:
-    """The root under `size` variants of the leaves (the others at `base`), in one pass."""
-    inputs: dict[str, Any] = {leaf: np.float64(value) for leaf, value in base.items()}
-    inputs.update(varied)
-    with np.errstate(all="ignore"):
-        values = compute(tree, inputs)
-    root = np.broadcast_to(np.asarray(values[tree.root], dtype=np.float64), (size,))
-    if not np.all(np.isfinite(root)):
-        raise _no_value(tree, values, what)
+                 varied: Callable[[str, int, int], np.ndarray | None], size: int,
+                 what: str) -> np.ndarray:
+    """The root under `size` variants of the leaves, in chunks that bound the memory.
+
+    `varied(leaf, start, stop)` gives a player's values in variants start..stop (None for
+    a leaf that stays at `base`). Each chunk is one batched pass that keeps a node's
+    variants only until its last parent has used them, so memory is about
+    chunk × (the most values alive at once), never every node's variants.
+    """
+    plan = _plan(tree)
+    chunk = max(1, min(size, CHUNK_BYTES // (8 * (plan.peak + 1))))
+    root = np.empty(size, dtype=np.float64)
+    for start in range(0, size, chunk):
+        stop = min(size, start + chunk)
+        with np.errstate(all="ignore"):
+            root[start:stop] = _root_chunk(tree, plan, base, varied, start, stop)
+        if not np.all(np.isfinite(root[start:stop])):
+            inputs: dict[str, Any] = {leaf: np.float64(value) for leaf, value in base.items()}
+            for leaf in base:
+                found = varied(leaf, start, stop)
+                if found is not None:
+                    inputs[leaf] = found
+            with np.errstate(all="ignore"):
+                raise _no_value(tree, compute(tree, inputs), what)
     return root
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the root needs (children first) and when each value can be dropped."""
+
+    needed: list[str]          # the root's subtree in evaluation order
+    users: dict[str, int]      # how many parents in `needed` read each node
+    peak: int                  # the most values alive at once during one pass
+
+
+def _plan(tree: CompiledTree) -> _Plan:
+    inside = set(tree.order)
+    needed = [node_id for node_id in tree.topo if node_id in inside]
+    users = dict.fromkeys(needed, 0)
+    for node_id in needed:
+        for kid in tree.children[node_id]:
+            users[kid] += 1
+    left, alive, peak = dict(users), 0, 1
+    for node_id in needed:
+        alive += 1
+        peak = max(peak, alive)
+        for kid in tree.children[node_id]:
+            left[kid] -= 1
+            if left[kid] == 0:
+                alive -= 1
+    return _Plan(needed, users, peak)
+
+
+def _root_chunk(tree: CompiledTree, plan: _Plan, base: Mapping[str, float],
+                varied: Callable[[str, int, int], np.ndarray | None],
+                start: int, stop: int) -> np.ndarray:
+    """The root for variants start..stop: children first, each value freed after its last use."""
+    values: dict[str, Any] = {}
+    left = dict(plan.users)
+    formulas, children = tree.formulas, tree.children
+    for node_id in plan.needed:
+        kids = children[node_id]
+        if kids:
+            values[node_id] = formulas[node_id].evaluate({kid: values[kid] for kid in kids})
+            for kid in kids:
+                left[kid] -= 1
+                if left[kid] == 0:
+                    del values[kid]
+        else:
+            found = varied(node_id, start, stop)
+            values[node_id] = np.float64(base[node_id]) if found is None else found
+    return np.broadcast_to(np.asarray(values[tree.root], dtype=np.float64), (stop - start,))
 
 
 def shapley_exact(tree: CompiledTree, base: Mapping[str, float], start: Mapping[str, float],
@@ -160,12 +232,15 @@ def shapley_exact(tree: CompiledTree, base: Mapping[str, float], start: Mapping[
     if n == 0:
         return np.zeros(0)
     masks = np.arange(1 << n, dtype=np.int64)
-    varied = {}
-    for bit, leaf in enumerate(players):
-        on = ((masks >> bit) & 1).astype(bool)
-        varied[leaf] = np.where(on, end[leaf], start[leaf])
-    value = _root_values(tree, base, varied, 1 << n,
-                         "a mix of the two periods' leaf values")
+    bits = {leaf: bit for bit, leaf in enumerate(players)}
+
+    def varied(leaf: str, first: int, last: int) -> np.ndarray | None:
+        if leaf not in bits:
+            return None
+        on = ((masks[first:last] >> bits[leaf]) & 1).astype(bool)
+        return np.where(on, end[leaf], start[leaf])
+
+    value = _root_values(tree, base, varied, 1 << n, "a mix of the two periods' leaf values")
     sizes = np.bitwise_count(masks.astype(np.uint64)).astype(np.int64)
     # weight of a coalition of s players joined by one more: s! (n-1-s)! / n!
     weights = np.array([1.0 / (n * math.comb(n - 1, s)) for s in range(n)])
@@ -184,27 +259,49 @@ def shapley_sampled(tree: CompiledTree, base: Mapping[str, float], start: Mappin
 
     Each permutation walks the players in its order from all-old to all-new, so
     its marginal effects telescope to the root's change: every estimate adds up.
+    Permutations are evaluated a block of pairs at a time (a permutation and its
+    reverse together), so memory does not grow with pairs × players × nodes.
     """
     n = len(players)
     rng = np.random.default_rng(seed)
     forward = np.argsort(rng.random((pairs, n)), axis=1)
+    paired = np.empty((pairs, n))
+    block = max(1, min(pairs, CHUNK_BYTES // (8 * 2 * (n + 1) * 8)))
+    for first in range(0, pairs, block):
+        last = min(pairs, first + block)
+        paired[first:last] = _paired_block(tree, base, start, end, players,
+                                           forward[first:last])
+    phi = paired.mean(axis=0)
+    spread = paired.std(axis=0, ddof=1) if pairs > 1 else np.full(n, np.nan)
+    return phi, spread / math.sqrt(pairs)
+
+
+def _paired_block(tree: CompiledTree, base: Mapping[str, float], start: Mapping[str, float],
+                  end: Mapping[str, float], players: list[str],
+                  forward: np.ndarray) -> np.ndarray:
+    """Each pair's mean marginal effect per player: a permutation and its reverse."""
+    pairs, n = forward.shape
     orders = np.concatenate([forward, forward[:, ::-1]])          # (2m, n): player at position
     count = len(orders)
     rank = np.empty_like(orders)
     rank[np.arange(count)[:, None], orders] = np.arange(n)          # position of each player
-    steps = np.arange(n + 1)
-    varied = {}
-    for player, leaf in enumerate(players):
-        on = rank[:, player][:, None] < steps[None, :]              # (2m, n+1)
-        varied[leaf] = np.where(on, end[leaf], start[leaf]).ravel()
+    column = {leaf: player for player, leaf in enumerate(players)}
+    where: dict[str, Any] = {}   # the chunk's variants as (permutation, step), made once
+
+    def varied(leaf: str, first: int, last: int) -> np.ndarray | None:
+        if leaf not in column:
+            return None
+        if where.get("span") != (first, last):
+            index = np.arange(first, last)
+            where.update(span=(first, last), perm=index // (n + 1), step=index % (n + 1))
+        on = rank[where["perm"], column[leaf]] < where["step"]
+        return np.where(on, end[leaf], start[leaf])
+
     value = _root_values(tree, base, varied, count * (n + 1),
                          "a mix of the two periods' leaf values").reshape(count, n + 1)
     step_effect = np.diff(value, axis=1)                           # effect of the k-th mover
     marginal = np.take_along_axis(step_effect, rank, axis=1)       # (2m, n) by player
-    paired = (marginal[:pairs] + marginal[pairs:]) / 2.0
-    phi = paired.mean(axis=0)
-    spread = paired.std(axis=0, ddof=1) if pairs > 1 else np.full(n, np.nan)
-    return phi, spread / math.sqrt(pairs)
+    return (marginal[:pairs] + marginal[pairs:]) / 2.0
 
 
 # ---------------------------------------------------------------- LMDI
@@ -334,7 +431,8 @@ def explain_result(
                                    for k, v in ev.values.items()}, label)
     change = y1 - y0
     players = [leaf for leaf in tree.leaves if start[leaf] != end[leaf]]
-    contribution, errors = _attribute(tree, start, end, (y0, y1), labels, players, options)
+    contribution, errors, pairs, notes = _attribute(tree, start, end, (y0, y1), labels,
+                                                    players, options)
     exact = errors is None
 
     def share(value: float) -> float | None:
@@ -364,32 +462,57 @@ def explain_result(
         method=options.method,
         exact=exact,
         changed=len(players),
-        samples=None if exact else 2 * options.samples,
+        samples=None if exact else 2 * pairs,
         seed=None if exact else options.seed,
         residual=json_number(total - change),
         contributions=rows,
         nodes=_nodes(ev, tree, start_index, end_index, contribution, share),
-        warnings=list(ev.warnings),
+        warnings=list(ev.warnings) + notes,
     )
 
 
 def _attribute(tree: CompiledTree, start: Mapping[str, float], end: Mapping[str, float],
                roots: tuple[float, float], labels: tuple[str, str], players: list[str],
-               options: ExplainOptions) -> tuple[dict[str, float], dict[str, float] | None]:
-    """Each leaf's contribution, and its standard error when sampled (None when exact)."""
+               options: ExplainOptions) -> tuple[dict[str, float], dict[str, float] | None, int,
+                                                 list[Diagnostic]]:
+    """Each leaf's contribution, its standard error when sampled (None when exact), the
+    permutation pairs sampled and a W202 when they are fewer than asked."""
     contribution = dict.fromkeys(tree.leaves, 0.0)
     if options.method == "lmdi":
         contribution.update(lmdi(tree, start, end, roots[0], roots[1], labels))
-        return contribution, None
+        return contribution, None, 0, []
     if len(players) <= options.max_exact:
         phi = shapley_exact(tree, start, start, end, players)
         contribution.update(zip(players, phi.tolist(), strict=True))
-        return contribution, None
-    phi, se = shapley_sampled(tree, start, start, end, players, options.samples, options.seed)
+        return contribution, None, 0, []
+    pairs, notes = _affordable(tree, len(players), options.samples)
+    phi, se = shapley_sampled(tree, start, start, end, players, pairs, options.seed)
     contribution.update(zip(players, phi.tolist(), strict=True))
     errors = dict.fromkeys(tree.leaves, 0.0)
     errors.update(zip(players, se.tolist(), strict=True))
-    return contribution, errors
+    return contribution, errors, pairs, notes
+
+
+def _affordable(tree: CompiledTree, players: int, pairs: int) -> tuple[int, list[Diagnostic]]:
+    """At most as many permutation pairs as finish in seconds: each pair evaluates the tree
+    2 × (players + 1) times. Fewer than asked gives a W202 warning; the standard errors
+    say how precise the estimate still is."""
+    interior = sum(1 for node_id in tree.order if tree.children[node_id])
+    per_pair = 2 * (players + 1) * max(1, interior)
+    if 2 * per_pair > 2 * MAX_WORK:   # even the fewest pairs with an error estimate: minutes
+        raise RequestError("method", "shapley", f"{players:,} leaves changed in a tree of "
+                           f"{len(tree.order):,} nodes: even 2 sampled orders of them would take "
+                           "minutes", advice="; use {method} lmdi for a tree of products, or "
+                           "compare periods closer together")
+    affordable = max(2, MAX_WORK // per_pair)
+    if pairs <= affordable:
+        return pairs, []
+    root = tree.nodes[tree.root]
+    note = warning("W202", f"{players:,} leaves changed in a tree of {len(tree.order):,} nodes:"
+                   f" sampled {affordable:,} permutation pairs instead of {pairs:,} to finish "
+                   "in seconds; read the ± errors (or explain a smaller tree or fewer periods "
+                   "apart)", root.span)
+    return affordable, [note]
 
 
 def _nodes(ev: Evaluation, tree: CompiledTree, start_index: int, end_index: int,

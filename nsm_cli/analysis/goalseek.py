@@ -13,12 +13,12 @@ domain when there is one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate
+from nsm_cli.analysis.evaluate import Evaluation, evaluate
 from nsm_cli.analysis.results import GoalLever, GoalSeekResult
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import NsmError, RequestError, error
@@ -50,7 +50,14 @@ def parse_target(text: str) -> float:
 
 def brent(fn: Callable[[float], float], a: float, b: float, fa: float, fb: float,
           xtol: float = 0.0) -> float:
-    """A root of fn in [a, b] where fa and fb differ in sign (Brent 1973, as in zbrent).
+    """A root of fn in [a, b] where fa and fb differ in sign (see :func:`brent_steps`)."""
+    return _drive(brent_steps(a, b, fa, fb, xtol), fn)
+
+
+def brent_steps(a: float, b: float, fa: float, fb: float,
+                xtol: float = 0.0) -> Generator[float, float, float]:
+    """Brent's method (Brent 1973, as in zbrent) as a generator: it yields each x it needs
+    f at and is sent f(x), so many searches can share one batched evaluation per step.
 
     Inverse quadratic interpolation or a secant step when they stay inside the
     bracket and shrink it fast enough, else bisection: never slower than
@@ -95,7 +102,7 @@ def brent(fn: Callable[[float], float], a: float, b: float, fa: float, fb: float
             d = e = m
         a, fa = b, fb
         b += d if abs(d) > tol else math.copysign(tol, m)
-        fb = fn(b)
+        fb = yield b
         if not math.isfinite(fb):
             raise ValueError("the function has no value inside the bracket")
     return b
@@ -125,51 +132,109 @@ def solve(fn_many: Callable[[np.ndarray], np.ndarray], target: float, current: f
     Returns `roots` (sorted by distance from current) and the scan's reach:
     the lowest and highest finite values of fn seen, with where they were.
     """
-    grid = scan_points(current, low, high)
     with np.errstate(all="ignore"):
-        gaps = fn_many(grid) - target
+        return _drive(solve_steps(target, current, low, high), fn_many)
+
+
+def solve_steps(target: float, current: float, low: float, high: float,
+                reach_always: bool = True) -> Generator[np.ndarray, np.ndarray, dict[str, Any]]:
+    """:func:`solve` as a generator: yields arrays of lever values, is sent the root's values.
+
+    Every Brent search and golden-section refinement of the lever runs in lockstep, so one
+    step of all of them is one batched evaluation. Without `reach_always`, the reach is
+    left out (None) when a root was found: only a lever that fails reports it.
+    """
+    grid = scan_points(current, low, high)
+    at_grid = yield grid
+    with np.errstate(all="ignore"):
+        gaps = at_grid - target
     finite = np.isfinite(gaps)
     tolerance = RESIDUAL * max(1.0, abs(target))
 
-    def fn(x: float) -> float:
-        with np.errstate(all="ignore"):
-            return float(fn_many(np.array([x]))[0]) - target
+    def gap(root: float) -> float:
+        return float(root) - target
 
-    roots: list[float] = []
-    for i in range(len(grid)):
-        if finite[i] and gaps[i] == 0:
-            roots.append(float(grid[i]))
-    for i in range(len(grid) - 1):
-        a, b, fa, fb = float(grid[i]), float(grid[i + 1]), gaps[i], gaps[i + 1]
-        if not (finite[i] and finite[i + 1]) or fa == 0 or fb == 0 or (fa > 0) == (fb > 0):
-            continue
-        try:
-            x = brent(fn, a, b, float(fa), float(fb), xtol=4 * EPS * max(abs(a), abs(b)))
-        except ValueError:
-            continue
-        if abs(fn(x)) <= tolerance:  # a sign change across a pole is no root
-            roots.append(x)
+    roots: list[float] = [float(x) for x in grid[finite & (gaps == 0)]]
+    fa, fb = gaps[:-1], gaps[1:]
+    with np.errstate(invalid="ignore"):
+        bracketed = (finite[:-1] & finite[1:] & (fa != 0) & (fb != 0)
+                     & ((fa > 0) != (fb > 0)))
+    searches = []
+    for i in np.flatnonzero(bracketed).tolist():
+        a, b = float(grid[i]), float(grid[i + 1])
+        searches.append((brent_steps(a, b, float(gaps[i]), float(gaps[i + 1]),
+                                     xtol=4 * EPS * max(abs(a), abs(b))), gap))
+    found = [x for x in (yield from _lockstep(searches)) if not isinstance(x, ValueError)]
+    if found:
+        checks = yield np.array(found, dtype=np.float64)
+        # a sign change across a pole is no root
+        roots += [x for x, root in zip(found, checks, strict=True)
+                  if abs(gap(root)) <= tolerance]
     roots = sorted(set(roots), key=lambda x: (abs(x - current), x))
     reach: dict[str, Any] = {"min": None, "max": None, "at_min": None, "at_max": None}
-    if finite.any():
+    if finite.any() and (reach_always or not roots):
         values = np.where(finite, gaps + target, np.nan)
-        for key, pick, sign in (("min", np.nanargmin, 1.0), ("max", np.nanargmax, -1.0)):
+        refinements = []
+        for pick, sign in ((np.nanargmin, 1.0), (np.nanargmax, -1.0)):
             i = int(pick(values))
             left, right = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-            at, best = _refine(lambda x, sign=sign: sign * (fn(x) + target), float(left),
-                               float(right), float(grid[i]), sign * float(values[i]))
+            refinements.append((_refine_steps(float(left), float(right), float(grid[i]),
+                                              sign * float(values[i])),
+                                lambda root, sign=sign: sign * (gap(root) + target)))
+        done = yield from _lockstep(refinements)
+        for key, sign, (at, best) in zip(("min", "max"), (1.0, -1.0), done, strict=True):
             reach[key], reach[f"at_{key}"] = sign * best, at
     return {"roots": roots, "reach": reach}
 
 
-def _refine(fn: Callable[[float], float], low: float, high: float, at: float,
-            best: float) -> tuple[float, float]:
+def _drive(steps: Generator[Any, Any, Any], fn: Callable[[Any], Any]) -> Any:
+    """Run a search generator to its end, answering each request with fn."""
+    try:
+        request = next(steps)
+        while True:
+            request = steps.send(fn(request))
+    except StopIteration as stop:
+        return stop.value
+
+
+def _lockstep(searches: list[tuple[Generator[float, float, Any], Callable[[float], float]]],
+              ) -> Generator[np.ndarray, np.ndarray, list[Any]]:
+    """Scalar searches side by side: each step yields the x of every search still going and
+    sends each its own f(x) (`convert` turns the root's value into what the search wants).
+    A search that raises ValueError ends with that error as its result."""
+    results: list[Any] = [None] * len(searches)
+    pending: dict[int, float] = {}
+
+    def advance(k: int, answer: float | None) -> None:
+        steps = searches[k][0]
+        try:
+            pending[k] = next(steps) if answer is None else steps.send(answer)
+        except StopIteration as stop:
+            results[k] = stop.value
+            pending.pop(k, None)
+        except ValueError as exc:
+            results[k] = exc
+            pending.pop(k, None)
+
+    for k in range(len(searches)):
+        advance(k, None)
+    while pending:
+        keys = list(pending)
+        roots = yield np.array([pending[k] for k in keys], dtype=np.float64)
+        for k, root in zip(keys, roots, strict=True):
+            advance(k, searches[k][1](root))
+    return results
+
+
+def _refine_steps(low: float, high: float, at: float,
+                  best: float) -> Generator[float, float, tuple[float, float]]:
     """Golden-section search for the least fn in [low, high] (around a scanned extreme), so a
     reason reports the true reach ("even at 5 … only 25") rather than the nearest grid point."""
     ratio = (math.sqrt(5) - 1) / 2
     a, b = low, high
     c, d = b - ratio * (b - a), a + ratio * (b - a)
-    fc, fd = fn(c), fn(d)
+    fc = yield c
+    fd = yield d
     for _ in range(MAX_ITERATIONS):
         if not (math.isfinite(fc) and math.isfinite(fd)) or b - a <= 4 * EPS * max(abs(a),
                                                                                     abs(b), 1e-300):
@@ -177,11 +242,11 @@ def _refine(fn: Callable[[float], float], low: float, high: float, at: float,
         if fc < fd:
             b, d, fd = d, c, fc
             c = b - ratio * (b - a)
-            fc = fn(c)
+            fc = yield c
         else:
             a, c, fc = c, d, fd
             d = a + ratio * (b - a)
-            fd = fn(d)
+            fd = yield d
     for x, value in ((c, fc), (d, fd)):
         if math.isfinite(value) and value < best:
             at, best = x, value
@@ -191,38 +256,104 @@ def _refine(fn: Callable[[float], float], low: float, high: float, at: float,
 # ---------------------------------------------------------------- the levers
 
 
-class _Override:
-    """A stand-in change that sets an interior lever to the candidate values."""
+def _root_many(tree: CompiledTree, current: Mapping[str, float],
+               changes: Mapping[str, Sequence[Change]], groups: Sequence[tuple[str, int, int]],
+               xs: np.ndarray) -> np.ndarray:
+    """The root when lever `node` takes `xs[start:stop]`, for every (node, start, stop) group,
+    the rest of the tree at its current values: one pass, each node computing only the
+    variants that pass through it (as rank-levers does), so a step costs about one eval.
 
-    kind = VALUE
+    A variant's own lever takes the value as it is (its changes are replaced, as a scenario
+    would); the lever's ancestors apply their changes, and a `VALUE` change on one of them
+    holds the root where it is.
+    """
+    own = {node: np.arange(start, stop, dtype=np.intp) for node, start, stop in groups
+           if stop > start}
+    moved: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # node → (variant indices, values)
+    inside = set(tree.order)
+    for node_id in tree.topo:
+        if node_id not in inside:
+            continue
+        carried = {kid: moved[kid] for kid in tree.children[node_id] if kid in moved}
+        parts = []
+        if carried:
+            through = _through(tree, node_id, carried, current, changes)
+            if through is not None:
+                parts.append(through)
+        if node_id in own:
+            parts.append((own[node_id], xs[own[node_id]]))
+        if len(parts) == 1:
+            moved[node_id] = parts[0]
+        elif parts:
+            index = np.concatenate([i for i, _ in parts])
+            order = np.argsort(index, kind="stable")
+            moved[node_id] = (index[order], np.concatenate([v for _, v in parts])[order])
+    result = np.full(len(xs), current[tree.root], dtype=np.float64)
+    if tree.root in moved:
+        index, value = moved[tree.root]
+        result[index] = value
+    return result
 
-    def __init__(self, values: np.ndarray):
-        self.values = values
 
-    def apply(self, current: np.ndarray) -> np.ndarray:
-        return self.values
-
-
-def root_function(tree: CompiledTree, base: Mapping[str, float],
-                  changes: Mapping[str, Sequence[Change]],
-                  lever: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The root as a function of the lever's value (batched), the rest as they are."""
-    is_leaf = not tree.children[lever]
-    kept = {node_id: list(found) for node_id, found in changes.items() if node_id != lever}
-    scalars = {leaf: np.float64(value) for leaf, value in base.items()}
-
-    def root_at(xs: np.ndarray) -> np.ndarray:
-        xs = np.asarray(xs, dtype=np.float64)
-        inputs = dict(scalars)
-        use = kept
-        if is_leaf:
-            inputs[lever] = xs
+def _through(tree: CompiledTree, node_id: str, carried: Mapping[str, tuple[np.ndarray, np.ndarray]],
+             current: Mapping[str, float], changes: Mapping[str, Sequence[Change]],
+             ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The node's formula over the variants its children carry; None when a change fixes it."""
+    parts = list(carried.values())
+    index = parts[0][0]
+    if len(parts) > 1:
+        joined = np.concatenate([i for i, _ in parts])
+        # levers in tree order make the children's ranges ascending; shared drivers may not
+        index = joined if bool(np.all(joined[1:] > joined[:-1])) else np.unique(joined)
+    size = len(index)
+    env: dict[str, Any] = {}
+    for kid in tree.children[node_id]:
+        got = carried.get(kid)
+        if got is None:
+            env[kid] = np.float64(current[kid])
+        elif len(got[0]) == size:
+            env[kid] = got[1]
         else:
-            use = {**kept, lever: [_Override(xs)]}
-        values = compute(tree, inputs, use)
-        return np.broadcast_to(np.asarray(values[tree.root], dtype=np.float64), xs.shape)
+            column = np.full(size, current[kid], dtype=np.float64)
+            column[np.searchsorted(index, got[0])] = got[1]
+            env[kid] = column
+    value = np.broadcast_to(tree.formulas[node_id].evaluate(env), (size,))
+    for change in changes.get(node_id, ()):
+        if change.kind == VALUE:
+            return None
+        value = change.apply(value)
+    return index, value
 
-    return root_at
+
+def _solve_all(tree: CompiledTree, current: Mapping[str, float],
+               changes: Mapping[str, Sequence[Change]],
+               searches: dict[str, Generator[np.ndarray, np.ndarray, Any]]) -> dict[str, Any]:
+    """Run every lever's search side by side: one batched root evaluation per step."""
+    results: dict[str, Any] = {}
+    pending: dict[str, np.ndarray] = {}
+
+    def advance(lever: str, answer: np.ndarray | None) -> None:
+        try:
+            steps = searches[lever]
+            pending[lever] = np.asarray(next(steps) if answer is None else steps.send(answer),
+                                        dtype=np.float64)
+        except StopIteration as stop:
+            results[lever] = stop.value
+            pending.pop(lever, None)
+
+    for lever in searches:
+        advance(lever, None)
+    while pending:
+        groups, start = [], 0
+        for lever, xs in pending.items():
+            groups.append((lever, start, start + len(xs)))
+            start += len(xs)
+        with np.errstate(all="ignore"):
+            roots = _root_many(tree, current, changes, groups,
+                               np.concatenate(list(pending.values())))
+        for lever, begin, stop in groups:
+            advance(lever, roots[begin:stop])
+    return results
 
 
 def check_levers(tree: CompiledTree, levers: Iterable[str]) -> list[str]:
@@ -287,9 +418,10 @@ def goal_seek_result(ev: Evaluation, index: int, target: float | None = None,
     changes: dict[str, list[Change]] = {}
     for change in ev.changes:
         changes.setdefault(change.node_id, []).append(change)
-    rows = [_lever_row(tree, lever, current[lever], target, root_value,
-                       root_function(tree, base, changes, lever), changes)
-            for lever in chosen]
+    searches = {lever: _lever_steps(tree, lever, current[lever], target, root_value, changes)
+                for lever in chosen}
+    done = _solve_all(tree, current, changes, searches)
+    rows = [done[lever] for lever in chosen]
     return GoalSeekResult(
         **tree.header(),
         root_value=json_number(root_value),
@@ -323,9 +455,10 @@ def _missing_root(tree: CompiledTree, base: Mapping[str, float], period: str) ->
     return NsmError(found)
 
 
-def _lever_row(tree: CompiledTree, lever: str, value: float, target: float, root_value: float,
-               root_at: Callable[[np.ndarray], np.ndarray],
-               changes: Mapping[str, list[Change]]) -> dict[str, Any]:
+def _lever_steps(tree: CompiledTree, lever: str, value: float, target: float,
+                 root_value: float, changes: Mapping[str, list[Change]],
+                 ) -> Generator[np.ndarray, np.ndarray, dict[str, Any]]:
+    """One lever's row; a generator that yields the lever values whose root it needs."""
     node = tree.nodes[lever]
     low, high = node.value_domain()
     root_unit = tree.nodes[tree.root].unit
@@ -340,7 +473,7 @@ def _lever_row(tree: CompiledTree, lever: str, value: float, target: float, root
         row.update(required=json_number(value), change=0.0, change_pct=0.0, feasible=True,
                    solutions=1, reason=None)
         return row
-    found = solve(root_at, target, value, low, high)
+    found = yield from solve_steps(target, value, low, high, reach_always=False)
     roots, reach = found["roots"], found["reach"]
     if roots:
         required = roots[0]
@@ -366,7 +499,8 @@ def _lever_row(tree: CompiledTree, lever: str, value: float, target: float, root
         row["reason"] = (f"even at {_level(reach['at_min'], node.unit)} the root stays at "
                          f"{value_text(reach['min'], root_unit)}")
     if math.isfinite(low) or math.isfinite(high):
-        beyond = solve(root_at, target, value, -math.inf, math.inf)["roots"]
+        beyond = (yield from solve_steps(target, value, -math.inf, math.inf,
+                                         reach_always=False))["roots"]
         outside = [x for x in beyond if not low <= x <= high]
         if outside:
             need = outside[0]
@@ -379,6 +513,8 @@ def _lever_row(tree: CompiledTree, lever: str, value: float, target: float, root
 
 def _held_by(tree: CompiledTree, lever: str, changes: Mapping[str, list[Change]]) -> str | None:
     """The ancestor whose value a scenario or --set fixes, cutting the lever off the root."""
+    if not any(change.kind == VALUE for found in changes.values() for change in found):
+        return None
     for node_id in tree.ancestors(lever):
         if any(change.kind == VALUE for change in changes.get(node_id, ())):
             return node_id

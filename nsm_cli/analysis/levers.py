@@ -21,7 +21,7 @@ from nsm_cli.analysis.evaluate import Evaluation, evaluate
 from nsm_cli.analysis.results import Lever, LeversResult
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import RequestError, require_choice
-from nsm_cli.numbers import NumberError, json_number, percent, read_step
+from nsm_cli.numbers import NumberError, json_number, percent, read_step, value_text
 from nsm_cli.tree.changes import VALUE, Change
 from nsm_cli.tree.compile import CompiledTree
 
@@ -154,6 +154,11 @@ def stepped_value(value: float, step: float, direction: str, by_points: bool) ->
 def _clip(node, value: float, new: float) -> tuple[float, str | None]:
     """Keep the stepped value inside the metric's domain (rates 0–100%), never moving it back."""
     low, high = node.value_domain()
+    if not low <= value <= high:
+        shown = value_text(value, node.unit)
+        limits = _limits(node, low, high)
+        return value, (f"{shown} is outside its range ({limits}): fix the data, or give the "
+                       "node a domain: [low, high]")
     if new > high:
         bound = max(high, value)
         return bound, _bound_reason(node, bound, value, high, "top")
@@ -161,6 +166,17 @@ def _clip(node, value: float, new: float) -> tuple[float, str | None]:
         bound = min(low, value)
         return bound, _bound_reason(node, bound, value, low, "bottom")
     return new, None
+
+
+def _limits(node, low: float, high: float) -> str:
+    def show(x: float) -> str:
+        return percent(x) if node.is_rate else f"{x:g}"
+
+    if math.isinf(high):
+        return f"≥ {show(low)}"
+    if math.isinf(low):
+        return f"≤ {show(high)}"
+    return f"{show(low)}–{show(high)}"
 
 
 def _bound_reason(node, bound: float, value: float, limit: float, end: str) -> str:

@@ -39,7 +39,8 @@ _CORE_EXAMPLES: dict[str, tuple[str, str, str]] = {
     "E105": ("a file without root:", "name: ARPU and root: {id: arpu, ...}",
              "Add the key the message names."),
     "E106": ("id: 2nd-visit", "id: second_visit",
-             "Ids start with a letter or _ and hold letters, digits and _ (formulas use them)."),
+             "Ids start with a letter or _ and hold letters, digits and _ (formulas use them); "
+             "function names (log, min, …) and keywords (if, lambda, …) are reserved."),
     "E107": ("two nodes with id: visits", "one id per node; {ref: visits} to reuse it",
              "Rename one node, or reuse it with ref."),
     "E108": ("- ref: vists", "- ref: visits", "Name a node defined in the file."),
@@ -89,6 +90,10 @@ _CORE_EXAMPLES: dict[str, tuple[str, str, str]] = {
              "Guard the formula (max, clip) or fix the data (nsm check does not report it)."),
     "W201": ("formula: a / b where b is 0", "formula: a / max(b, 1)",
              "Guard the formula (max, clip) or fix the data that makes it undefined."),
+    "W202": ("nsm explain over 5,000 changed leaves of a 10,000-node tree",
+             "fewer changed leaves, or --max-exact/--samples sized to the tree",
+             "Read the ± errors: they say how precise the sampled contributions are "
+             "(nsm check does not report it)."),
     INTERNAL: ("nsm crashed on this file", "—",
                "A bug in nsm: please report it with the file; other files were still checked."),
 }

@@ -112,6 +112,9 @@ def _pyproject(path: Path) -> dict | None:
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: cannot read it as TOML: it is not UTF-8 text (TOML files "
+                            "are UTF-8); save it as UTF-8") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read it as TOML: {exc}") from None
     tool = data.get("tool", {})

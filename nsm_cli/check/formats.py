@@ -42,13 +42,14 @@ def _by_file(result: CheckResult) -> list[tuple[str, list[Diagnostic]]]:
 def render_text(result: CheckResult) -> Any:
     """Findings grouped under each file, aligned, then the summary line."""
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
+
+    from nsm_cli.render.text_table import TextTable
 
     parts: list[Any] = []
     for file, items in _by_file(result):
         parts.append(Text(file, style="bold underline"))
-        table = Table.grid(padding=(0, 2))
+        table = TextTable.text_grid(padding=(0, 2), collapse_padding=True)
         table.add_column(justify="right", no_wrap=True)
         table.add_column(no_wrap=True)
         table.add_column(no_wrap=True)

@@ -24,8 +24,10 @@ def bar(description: str, total: int, minimum: int = MIN_TOTAL) -> Iterator[Call
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                        console=Console(stderr=True), transient=True)
+    from nsm_cli.diagnostics import escape_control
+
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                        TaskProgressColumn(), console=Console(stderr=True), transient=True)
     with progress:
-        task = progress.add_task(description, total=total)
+        task = progress.add_task(escape_control(description), total=total)
         yield lambda n: progress.advance(task, n)

@@ -127,7 +127,7 @@ def _read_polars(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
 def _fast_bytes() -> int:
     """FAST_BYTES, or NSM_FAST_CSV_BYTES when set (for bench/), read when a file is read."""
     setting = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
-    if setting and not setting.isdigit():
+    if setting and not (setting.isascii() and setting.isdigit()):
         raise UsageError(f"NSM_FAST_CSV_BYTES={setting}: give a whole number of bytes")
     return int(setting) if setting else FAST_BYTES
 

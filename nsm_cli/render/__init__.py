@@ -5,10 +5,45 @@ Each command has one registry of formats; the CLI picks from it by `--format`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from nsm_cli.diagnostics import escape_control
+
 Renderer = Callable[[Any], Any]
+# formats that escape text themselves: JSON (and SARIF) keep names exactly, escaped by JSON;
+# Mermaid and DOT labels put a line break as a space and escape the rest (render/diagrams.py)
+MACHINE_FORMATS = frozenset({"json", "sarif", "mermaid", "dot"})
+
+
+def printable(result: Any) -> Any:
+    """The result with every string's control characters escaped (see `escape_control`).
+
+    Applied once, where the CLI hands a result to a renderer for people (text, markdown,
+    github): names, units, ids, periods and paths are other people's text. Dicts, lists,
+    tuples and dataclasses are rebuilt; everything else is returned as it is.
+    """
+    if isinstance(result, str):
+        return escape_control(result)
+    if isinstance(result, dict):
+        return {printable(key): printable(value) for key, value in result.items()}
+    if isinstance(result, (list, tuple)):
+        return type(result)(printable(item) for item in result)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        changed = {f.name: printable(getattr(result, f.name))
+                   for f in dataclasses.fields(result) if f.init}
+        return dataclasses.replace(result, **changed)
+    return result
+
+
+def for_people(renderer: Callable[..., Any]) -> Callable[..., Any]:
+    """`renderer` fed with :func:`printable` results (whatever it takes: a result, or none)."""
+
+    def render(*results: Any) -> Any:
+        return renderer(*(printable(result) for result in results))
+
+    return render
 
 
 def to_json(result: Any) -> str:
@@ -63,10 +98,15 @@ def keep_numbers_whole(table: Any, shrinkable: tuple[str, ...] = ("metric", "own
 
 
 def plain_table() -> Any:
-    """The table every text renderer uses: no box, one space between columns, bold header."""
-    from rich.table import Table
+    """The table every text renderer uses: no box, one space between columns, bold header.
 
-    return Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), header_style="bold")
+    Its cells and headers given as strings are plain text, never rich markup: a unit
+    `元[/人]` or a name `[bold]` prints as written.
+    """
+    from nsm_cli.render.text_table import TextTable
+
+    return TextTable(box=None, pad_edge=False, show_edge=False, padding=(0, 1),
+                     header_style="bold")
 
 
 def md_cell(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nsm_cli.diagnostics import escape_control
 from nsm_cli.numbers import value_text
 
 MERMAID_STATUS = {"ahead": "ahead", "behind": "behind", "on_par": "on_par"}
@@ -22,8 +23,9 @@ DOT_COLOURS = {"ahead": "#e6f4ea", "behind": "#fce8e6", "on_par": "#fef7e0", Non
 
 
 def one_line(text: str) -> str:
-    """Any run of whitespace (a newline too) as one space: labels are a line each."""
-    return " ".join(str(text).split())
+    """Any run of whitespace (a newline too) as one space: labels are a line each; other
+    control characters (an escape sequence) shown as `\\x1b`, never sent to a terminal."""
+    return escape_control(" ".join(str(text).split()))
 
 
 def mermaid_text(text: str) -> str:

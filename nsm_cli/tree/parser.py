@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import keyword
 import os
 import re
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.numbers import NumberError, read_value
 from nsm_cli.tree.changes import POINTS, Change, parse_change
+from nsm_cli.tree.formula import FUNCTIONS
 from nsm_cli.tree.keys import choices_of, key_names
 from nsm_cli.tree.model import (
     AGGS,
@@ -25,6 +27,16 @@ from nsm_cli.tree.model import (
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def reserved(node_id: str) -> str | None:
+    """Why an id cannot name a node ('a function', 'a keyword'), or None when it can."""
+    if node_id in FUNCTIONS:
+        return "a function"
+    if keyword.iskeyword(node_id):
+        return "a keyword"
+    return None
+
 
 # The keys each mapping may hold come from the one key table (also behind `nsm schema`).
 TOP_KEYS = key_names("top")
@@ -292,6 +304,10 @@ class _Parser:
         if node_id is not None and not ID_PATTERN.match(node_id):
             self.err("E106", f"id '{node_id}' must start with a letter or _ and hold only "
                      "letters, digits and _ (it is used in formulas)", id_value.span)
+            node_id = None
+        elif node_id is not None and (why := reserved(node_id)):
+            self.err("E106", f"id '{node_id}' is reserved: it is {why} in formulas; choose "
+                     f"another id, e.g. {node_id}_value", id_value.span)
             node_id = None
         node = Node(id=node_id or f"<node at line {value.span.line}>", span=value.span,
                     name=node_id or "?", is_guardrail=guardrail)

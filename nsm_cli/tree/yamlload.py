@@ -115,27 +115,7 @@ def _span(path: str, mark: yaml.Mark | None) -> Span:
 
 def read_text(path: str) -> str:
     """Read a tree file as text, refusing what cannot be a tree file."""
-    where = Span(path, 1, 1)
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        raise NsmError([error("E100", f"no such file: {path}", where)]) from None
-    except OSError as exc:
-        raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
-    size = status.st_size
-    if stat.S_ISDIR(status.st_mode):
-        raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
-    if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
-        raise NsmError([error("E100", f"{path} is not a regular file", where)])
-    if size > MAX_FILE_BYTES:
-        mb = size / 1024 / 1024
-        msg = f"file is {mb:,.1f} MB: tree files are limited to {MAX_FILE_BYTES // 2**20} MB"
-        raise NsmError([error("E100", msg, where)])
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
+    data = read_regular(path, MAX_FILE_BYTES, "tree files")
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         msg = "binary data (a NUL byte): a tree file is UTF-8 text"
@@ -146,6 +126,41 @@ def read_text(path: str) -> str:
         line = data[: exc.start].count(b"\n") + 1
         msg = "not UTF-8 text: save the tree file as UTF-8"
         raise NsmError([error("E100", msg, Span(path, line, 1))]) from None
+
+
+def read_regular(path: str, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; NsmError (E100) for anything else.
+
+    The file is opened without blocking and checked on the open handle, so a FIFO, a device
+    or a socket named like a tree file is refused at once instead of waiting for a writer.
+    """
+    where = Span(path, 1, 1)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise NsmError([error("E100", f"no such file: {path}", where)]) from None
+    except IsADirectoryError:
+        raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)]) from None
+    except OSError as exc:
+        raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
+        if not stat.S_ISREG(info.st_mode):
+            raise NsmError([error("E100", f"{path} is not a regular file (a FIFO or a device "
+                                  "would block)", where)])
+        if info.st_size > limit:
+            mb = info.st_size / 1024 / 1024
+            raise NsmError([error("E100", f"file is {mb:,.1f} MB: {what} are limited to "
+                                  f"{limit // 2**20} MB", where)])
+        try:
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
+            return handle.read(limit + 1)
+        except OSError as exc:
+            raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}",
+                                  where)]) from None
 
 
 def load_yaml(path: str, text: str | None = None) -> YValue | None:

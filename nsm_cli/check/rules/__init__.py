@@ -20,6 +20,7 @@ from nsm_cli.check.rules import (
     w407_no_benchmark,
     w408_unused_column,
     w409_money_root,
+    w410_out_of_domain,
 )
 from nsm_cli.check.rules.base import Finding, RuleContext
 
@@ -28,6 +29,7 @@ RULES: dict[str, ModuleType] = {
     for module in (
         w401_mece, w402_mixed_units, w403_too_deep, w404_too_shallow, w405_too_many_children,
         w406_not_actionable, w407_no_benchmark, w408_unused_column, w409_money_root,
+        w410_out_of_domain,
     )
 }
 

@@ -47,6 +47,7 @@ def eval_command(
     whose observed value (its `source`) differs from its formula is marked ≠; a
     node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
     """
+    from nsm_cli.analysis.domain import domain_warnings
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.data.load import load_tree
@@ -61,7 +62,7 @@ def eval_command(
     other = None if compare is None else evaluation.period_index(compare, "compare")
     span = last if last is not None else (DEFAULT_LAST if trend else None)
     result = eval_result(evaluation, index, trend=span, compare=other)
-    report_diagnostics(evaluation.warnings)
+    report_diagnostics(evaluation.warnings + domain_warnings(evaluation))
     emit(renderer(result))
 
 
