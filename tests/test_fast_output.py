@@ -269,3 +269,15 @@ def test_columns_cut_at_once_are_the_cells_of_each_row(rows, positions):
     expected = {name: [row[at] if at < len(row) else "" for row in rows]
                 for name, at in columns.items()}
     assert _cut_columns(rows, columns) == expected
+
+
+@pytest.mark.parametrize("tree", ["mau", "arpu", "funnel", "journey"])
+def test_results_stream_as_their_plain_data_would(tree):
+    from nsm_cli import api
+    from nsm_cli.analysis.results import to_json
+
+    path = TREES / f"{tree}.yaml"
+    results = [api.evaluate(path), api.rank_levers(path), api.explain(path),
+               api.goal_seek(path), api.alerts(path)]
+    for result in results:
+        assert dumps(result) == reference(to_json(result))

@@ -76,6 +76,13 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def json_items(record: Record) -> list[tuple[str, Any]]:
+    """A result's (JSON key, value) pairs in the JSON's order, left-out fields skipped: what
+    :func:`to_json` makes a dict of, for a writer that streams the values instead."""
+    return [(key, item) for name, key in _keys(type(record))
+            if (item := getattr(record, name)) is not ABSENT]
+
+
 class Record:
     """Base of every result type: `to_json()` and read access by the JSON's key names."""
 

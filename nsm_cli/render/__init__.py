@@ -48,10 +48,9 @@ def for_people(renderer: Callable[..., Any]) -> Callable[..., Any]:
 
 def to_json(result: Any) -> str:
     """The result as JSON: UTF-8 names kept readable, keys in the result's order."""
-    from nsm_cli.analysis.results import to_json as plain_data
     from nsm_cli.render.fastjson import dumps
 
-    return dumps(plain_data(result)) + "\n"
+    return dumps(result) + "\n"
 
 
 def tree_guides(result_nodes: list[Any], root: str) -> list[tuple[str, str, bool]]:

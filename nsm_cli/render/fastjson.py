@@ -10,8 +10,12 @@ to `json.dumps` itself, so errors stay the standard library's.
 from __future__ import annotations
 
 import json
+from dataclasses import is_dataclass
 from json.encoder import encode_basestring
 from typing import Any
+
+from nsm_cli.analysis.results import Record, json_items
+from nsm_cli.diagnostics import Diagnostic
 
 _SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 _float_repr = float.__repr__
@@ -41,12 +45,18 @@ class _Unsupported(Exception):
 
 
 def dumps(value: Any) -> str:
-    """`json.dumps(value, ensure_ascii=False, indent=2)`, the same text."""
+    """`json.dumps(to_json(value), ensure_ascii=False, indent=2)`, the same text.
+
+    `value` may hold typed results (`Record`s, diagnostics): they are written as
+    `nsm_cli.analysis.results.to_json` would turn them into plain data, without building it.
+    """
     out: list[str] = []
     try:
         _write(value, out, "\n")
     except (_Unsupported, RecursionError):
-        return json.dumps(value, ensure_ascii=False, indent=2)
+        from nsm_cli.analysis.results import to_json
+
+        return json.dumps(to_json(value), ensure_ascii=False, indent=2)
     return "".join(out)
 
 
@@ -89,6 +99,12 @@ def _write(value: Any, out: list[str], newline: str) -> None:
         _write_dict(value, out, newline)
     elif isinstance(value, (list, tuple)):
         _write_list(value, out, newline)
+    elif isinstance(value, Record):
+        _write_pairs(json_items(value), out, newline)
+    elif isinstance(value, Diagnostic):
+        _write_dict(value.to_dict(), out, newline)
+    elif is_dataclass(value):
+        raise _Unsupported   # to_json says which type is no result type
     else:
         out.append(_scalar(value))
 
@@ -114,20 +130,38 @@ def _write_list(items: list[Any] | tuple[Any, ...], out: list[str], newline: str
 
 
 def _write_dict(mapping: dict[Any, Any], out: list[str], newline: str) -> None:
-    if not mapping:
+    _write_pairs(mapping.items(), out, newline)
+
+
+def _write_pairs(pairs: Any, out: list[str], newline: str) -> None:
+    """A JSON object from (key, value) pairs: a dict's items or a result's fields."""
+    if not len(pairs):
         out.append("{}")
         return
     inner = newline + "  "
-    separator = "," + inner
+    # `,\n    "key": ` for each key at this depth, made once: result nodes repeat their keys
+    known = _PREFIXES.get(inner)
+    if known is None:
+        known = _PREFIXES[inner] = {}
     append = out.append
     append("{")
-    lead = inner
-    for key, item in mapping.items():
-        append(lead + (encode_basestring(key) if type(key) is str else _key(key)) + ": ")
-        lead = separator
+    first = True
+    for key, item in pairs:
+        prefix = known.get(key) if type(key) is str else None
+        if prefix is None:
+            written = encode_basestring(key) if type(key) is str else _key(key)
+            prefix = "," + inner + written + ": "
+            if type(key) is str and len(known) < _MAX_PREFIXES:
+                known[key] = prefix
+        append(prefix[1:] if first else prefix)
+        first = False
         convert = _SCALARS.get(type(item))
         if convert is not None:
             append(convert(item))
         else:
             _write(item, out, inner)
     append(newline + "}")
+
+
+_PREFIXES: dict[str, dict[str, str]] = {}
+_MAX_PREFIXES = 10_000   # per depth: keys that are data (ids) must not grow it without end
