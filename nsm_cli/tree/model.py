@@ -28,7 +28,7 @@ class DataSpec:
     encoding: str = "utf-8"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """A value bound to a data column: `NAME.column` or `{data, column, agg}`."""
 
@@ -41,7 +41,7 @@ class SourceRef:
         return f"{self.data}.{self.column}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Child:
     """One item of a node's `children`: the node defined there, or a `ref` to one elsewhere."""
 
@@ -66,7 +66,7 @@ class Rule:
         return f"{self.kind} {self.text}"
 
 
-@dataclass
+@dataclass(slots=True)   # slots: a big tree holds 100,000 of them
 class Node:
     """A metric: the root, a driver, a leaf or a guardrail."""
 
