@@ -281,3 +281,28 @@ def test_results_stream_as_their_plain_data_would(tree):
                api.goal_seek(path), api.alerts(path)]
     for result in results:
         assert dumps(result) == reference(to_json(result))
+
+
+PRINTABLE_TEXT = st.text(alphabet=st.sampled_from(list("ab 人\u3000") + ["\x1b", "\n", "\u202e"]),
+                         max_size=5)
+
+
+@settings(max_examples=300)
+@given(st.recursive(PRINTABLE_TEXT | st.floats() | st.none() | st.integers(),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.lists(inner, max_size=3).map(tuple)
+                    | st.dictionaries(PRINTABLE_TEXT, inner, max_size=3), max_leaves=12))
+def test_printable_skips_the_copy_only_when_nothing_needs_escaping(value):
+    from nsm_cli.render import _escaped_copy, printable
+
+    assert repr(printable(value)) == repr(_escaped_copy(value))
+
+
+def test_printable_escapes_inside_typed_results():
+    from nsm_cli.analysis.results import ChangeApplied
+    from nsm_cli.render import printable
+
+    clean = ChangeApplied(id="visits", change="+10%", kind="relative", amount=0.1)
+    assert printable(clean) is clean
+    dirty = ChangeApplied(id="vis\x1b[2Jits", change="+10%", kind="relative", amount=0.1)
+    assert printable(dirty).id == "vis\\x1b[2Jits"

@@ -6,6 +6,7 @@ Each command has one registry of formats; the CLI picks from it by `--format`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -24,17 +25,51 @@ def printable(result: Any) -> Any:
     github): names, units, ids, periods and paths are other people's text. Dicts, lists,
     tuples and dataclasses are rebuilt; everything else is returned as it is.
     """
+    if _all_printable(result):   # the usual case: nothing to escape, nothing to rebuild
+        return result
+    return _escaped_copy(result)
+
+
+def _escaped_copy(result: Any) -> Any:
     if isinstance(result, str):
         return escape_control(result)
     if isinstance(result, dict):
-        return {printable(key): printable(value) for key, value in result.items()}
+        return {_escaped_copy(key): _escaped_copy(value) for key, value in result.items()}
     if isinstance(result, (list, tuple)):
-        return type(result)(printable(item) for item in result)
+        return type(result)(_escaped_copy(item) for item in result)
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        changed = {f.name: printable(getattr(result, f.name))
-                   for f in dataclasses.fields(result) if f.init}
+        changed = {name: _escaped_copy(getattr(result, name))
+                   for name in _init_fields(type(result))}
         return dataclasses.replace(result, **changed)
     return result
+
+
+_NUMBERS = frozenset({float, int, bool, type(None)})
+
+
+@functools.cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def _all_printable(result: Any) -> bool:
+    """True when no string :func:`printable` would reach needs escaping (one walk, no copy)."""
+    stack = [result]
+    while stack:
+        item = stack.pop()
+        if type(item) in _NUMBERS:
+            continue
+        if isinstance(item, str):
+            if not item.isprintable():
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend([getattr(item, name) for name in _init_fields(type(item))])
+    return True
 
 
 def for_people(renderer: Callable[..., Any]) -> Callable[..., Any]:
