@@ -306,3 +306,19 @@ def test_printable_escapes_inside_typed_results():
     assert printable(clean) is clean
     dirty = ChangeApplied(id="vis\x1b[2Jits", change="+10%", kind="relative", amount=0.1)
     assert printable(dirty).id == "vis\\x1b[2Jits"
+
+
+def test_build_makes_the_result_its_init_makes_and_refuses_what_init_refuses():
+    from nsm_cli import api
+    from nsm_cli.analysis.results import EvalNode, build
+
+    node = api.evaluate(TREES / "mau.yaml").nodes[0]
+    values = {name: getattr(node, name) for name in EvalNode.__dataclass_fields__}
+    values = {k: v for k, v in values.items() if k not in ("base", "change", "alerts", "trend",
+                                                            "compare")}
+    built, made = build(EvalNode, values), EvalNode(**values)
+    assert built == made and repr(built) == repr(made)
+    assert built.to_json() == made.to_json()
+    for wrong in ({**values, "typo": 1}, {k: v for k, v in values.items() if k != "value"}):
+        with pytest.raises(TypeError):
+            build(EvalNode, wrong)

@@ -10,9 +10,9 @@ script written against the JSON reads a notebook result the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from nsm_cli.diagnostics import Diagnostic
 
@@ -56,6 +56,7 @@ def _names(cls: type) -> dict[str, str]:
 
 
 _PLAIN = (str, float, int, bool, type(None))
+R = TypeVar("R")
 
 
 def to_json(value: Any) -> Any:
@@ -74,6 +75,38 @@ def to_json(value: Any) -> Any:
     if is_dataclass(value):
         raise TypeError(f"{type(value).__name__} is not a result type")
     return value
+
+
+@cache
+def _layout(cls: type) -> tuple[dict[str, Any], frozenset[str], frozenset[str]] | None:
+    """A result type's defaults, required fields and all fields; None if a default is made
+    by a factory (then only its own __init__ builds it right)."""
+    defaults: dict[str, Any] = {}
+    required = set()
+    for f in fields(cls):
+        if f.default_factory is not MISSING or not f.init:
+            return None
+        if f.default is MISSING:
+            required.add(f.name)
+        else:
+            defaults[f.name] = f.default
+    return defaults, frozenset(required), frozenset(defaults) | frozenset(required)
+
+
+def build(cls: type[R], values: dict[str, Any]) -> R:
+    """`cls(**values)` for a frozen result type, without its field-by-field frozen __init__
+    (an eval of 100,000 nodes makes 100,000 rows of 27 fields). Wrong or missing fields
+    still raise __init__'s TypeError."""
+    layout = _layout(cls)
+    if layout is None or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
+        return cls(**values)
+    defaults, required, names = layout
+    if not values.keys() <= names or not required <= values.keys():
+        return cls(**values)
+    record = object.__new__(cls)
+    record.__dict__.update(defaults)
+    record.__dict__.update(values)
+    return record
 
 
 def json_items(record: Record) -> list[tuple[str, Any]]:
