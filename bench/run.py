@@ -139,8 +139,18 @@ def case_startup(quick: bool) -> str:
         "libraries nsm cannot do without. Ratio against the first row. The target is judged on "
         "a regular (non-editable) install, which is what `pip install` gives users; the "
         "editable install of `make setup` adds setuptools' import hook on every import.",
-        "", HEAD, base.row(), installed.row(base), nsm.row(base),
-        ""])
+        "", HEAD, base.row(), installed.row(base), nsm.row(base), "",
+        cpu_line([base, installed, nsm]), ""])
+
+
+def cpu_line(timings: list[Timing]) -> str:
+    """The same runs in CPU seconds (user + system), which a busy machine disturbs less."""
+    if any(t.failed or not t.cpu for t in timings):
+        return ""
+    first = statistics.median(timings[0].cpu)
+    parts = [f"{statistics.median(t.cpu):.3f} s ({statistics.median(t.cpu) / first:.2f}×)"
+             for t in timings]
+    return "CPU (user + system) medians, same order: " + ", ".join(parts) + "."
 
 
 def installed_copy() -> Path:
