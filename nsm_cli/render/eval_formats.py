@@ -117,7 +117,9 @@ def render_text(result: dict[str, Any]) -> Group:
                                narrowest)]
     if result["guardrails"]:
         parts.append(Text(""))
-        parts.append(guardrail_table(result["guardrails"], result.get("compare")))
+        guards, compare = result["guardrails"], result.get("compare")
+        parts.append(Fitted(lambda width, compact: guardrail_table(guards, compare, width,
+                                                                   compact)))
     return Group(*parts)
 
 
@@ -264,15 +266,19 @@ def _history_cells(row: Any, show_trend: bool, compare: str | None) -> list[Any]
     return cells
 
 
-def guardrail_table(guardrails: list[Any], compare: str | None = None) -> Table:
+def guardrail_table(guardrails: list[Any], compare: str | None = None,
+                    width: int | None = None, compact: bool = False) -> Table:
+    """Guardrails with value, bound and status; names wrapped to `width` cells, and in the
+    `compact` form each owner beside its name, so a narrow terminal cuts no number or mark."""
     show_trend = any("trend" in guard for guard in guardrails)
     table = plain_table()
-    table.add_column(Text("Guardrails", style="bold"), no_wrap=True)
+    table.add_column(Text("Guardrails", style="bold"))
     table.add_column("value", justify="right", no_wrap=True)
     _add_history_columns(table, show_trend, compare)
     table.add_column("bound", no_wrap=True)
     table.add_column("", no_wrap=True)
-    table.add_column("owner", no_wrap=True)
+    if not compact:
+        table.add_column("owner", no_wrap=True)
     for guard in guardrails:
         if guard.value is None:
             mark = Text("? no value", style="yellow")
@@ -282,11 +288,15 @@ def guardrail_table(guardrails: list[Any], compare: str | None = None) -> Table:
             mark = Text("✓ ok", style="green")
         if marks := alert_marks(guard):
             mark.append(" " + marks, style="bold yellow")
-        cells: list[Any] = [guard.name, value_text(guard.value, guard.unit)]
+        owner = [(f" · {guard.owner}", "cyan")] if compact and guard.owner else []
+        cells: list[Any] = [tree_label("", guard.name, width, False, extra=owner),
+                            value_text(guard.value, guard.unit)]
         cells += _history_cells(guard, show_trend, compare)
-        cells += [_bounds(guard), mark, Text(guard.owner or "", style="cyan")]
+        cells += [_bounds(guard), mark]
+        if not compact:
+            cells.append(Text(guard.owner or "", style="cyan"))
         table.add_row(*cells)
-    return keep_numbers_whole(table, ("Guardrails", "owner"))
+    return keep_numbers_whole(table, ("Guardrails",))
 
 
 def _cell(text: str) -> str:
