@@ -205,3 +205,16 @@ def test_eval_guardrails_fit(nsm, monkeypatch, write, width, view):
     for word in ("Revenue", "cancelled", "downgraded", "subscriptions", "Customer", "success",
                  "operations"):
         assert word in guardrails, word
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_rank_levers_legend_explains_only_the_columns_shown(nsm, monkeypatch, width):
+    # at 80 columns the benchmark columns make room for the bars: the legend then said
+    # "potential: the leaf alone at its benchmark" under a table without that column
+    from conftest import TREES
+
+    text = render(nsm, monkeypatch, width, "rank-levers", TREES / "arpu.yaml")
+    header = next(line for line in text.splitlines() if line.startswith("#"))
+    shown = "potential" in header.split()
+    assert shown == (width > 80)
+    assert ("potential: the leaf alone at its benchmark" in " ".join(text.split())) == shown
