@@ -27,8 +27,10 @@ def report_command(
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Write one HTML file with the tree as a diagram, guardrails, levers, why the root
-    moved since the previous period, and the alerts that fire.
+    """Write one HTML file: the tree as a diagram, guardrails, levers, why it moved, alerts.
+
+    The levers, and why the root moved since the previous period, are those of
+    `nsm rank-levers` and `nsm explain`; the alerts, those that fire.
 
     The file loads nothing from outside (no scripts, fonts or images from the
     network): it opens offline and as an e-mail attachment, and prints on A4
