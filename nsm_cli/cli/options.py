@@ -9,7 +9,8 @@ import typer
 
 # The library names its inputs by parameter; the CLI by option (domain errors → usage errors).
 OPTION_NAMES = {
-    "period": "--period", "compare": "--compare", "from_period": "--from", "to_period": "--to",
+    "period": "--period", "compare": "--compare", "trend": "--last", "from_period": "--from",
+    "to_period": "--to",
     "scenario": "--scenario", "set": "--set", "format": "--format", "step": "--step",
     "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
     "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
