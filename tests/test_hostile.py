@@ -213,6 +213,17 @@ def test_a_fifo_among_the_yaml_files_of_a_folder_is_refused_the_others_checked(t
     assert json.loads(run.stdout)["files"] == 2
 
 
+@pytest.mark.parametrize("command", [("eval",), ("rank-levers",), ("alerts",),
+                                     ("report", "-o", "r.html"), ("diff", "a.yaml")])
+def test_a_folder_as_the_tree_is_refused_in_one_line(nsm, write, command):
+    # `nsm eval .` printed a traceback: the handle was opened before the folder was seen
+    write("a.yaml", "name: x\nroot: {id: r, value: 1}\n")
+    run = nsm(command[0], ".", *command[1:])
+    assert run.code == 1
+    assert run.stderr == ".:1:1: . is a folder, not a tree file [E100]\n"
+    assert run.stdout == ""
+
+
 def test_a_device_as_the_tree_is_refused(nsm):
     run = nsm("eval", os.devnull)
     assert run.code == 1 and "not a regular file" in run.stderr

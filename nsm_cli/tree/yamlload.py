@@ -132,13 +132,14 @@ def read_regular(path: str, limit: int, what: str) -> bytes:
         raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)]) from None
     except OSError as exc:
         raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):   # checked before fdopen, which refuses a folder
+        os.close(fd)
         if stat.S_ISDIR(info.st_mode):
             raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
-        if not stat.S_ISREG(info.st_mode):
-            raise NsmError([error("E100", f"{path} is not a regular file (a FIFO or a device "
-                                  "would block)", where)])
+        raise NsmError([error("E100", f"{path} is not a regular file (a FIFO or a device "
+                              "would block)", where)])
+    with os.fdopen(fd, "rb") as handle:
         if info.st_size > limit:
             mb = info.st_size / 1024 / 1024
             raise NsmError([error("E100", f"file is {mb:,.1f} MB: {what} are limited to "
