@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,12 +38,18 @@ SetOpt = Annotated[
         "factor (x1.1). Repeatable; applied after --scenario.",
     ),
 ]
-FormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--format", "-f", metavar="FORMAT", show_default=False,
-        help="Output format: text for people, json for scripts (nothing else on stdout), "
-        "markdown for a pull-request comment. Default: $NSM_FORMAT when this command "
-        "offers it, else text.",
-    ),
-]
+
+
+def format_option(others: str = "markdown for a pull-request comment") -> Any:
+    """`--format` of a command whose formats beyond text and json are `others`."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", show_default=False,
+            help=f"Output format: text for people, json for scripts (nothing else on stdout), "
+            f"{others}. Default: $NSM_FORMAT when this command offers it, else text.",
+        ),
+    ]
+
+
+FormatOpt = format_option()
