@@ -33,6 +33,7 @@ demo: $(RUN_STAMP)  ## render the bundled example trees and rank their levers
 	@$(BIN)/nsm eval trees/arpu.yaml --scenario li_plan
 	@$(BIN)/nsm eval trees/mau.yaml
 	@$(BIN)/nsm rank-levers trees/mau.yaml --points
+	@$(BIN)/nsm eval trees/orders.yaml --trend
 
 test: $(TEST_STAMP)  ## run the test suite against the pinned versions
 	$(BIN)/python -m pytest
@@ -66,5 +67,4 @@ clean:
 	rm -rf $(VENV) $(LATEST) .pytest_cache .ruff_cache .hypothesis *.egg-info
 
 bench: $(TEST_STAMP)  ## run the benchmark suite and write bench/results.md
-	$(PIP) install -e '.[test,fast]'
 	$(BIN)/python bench/run.py

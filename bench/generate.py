@@ -215,6 +215,32 @@ def _emit_small(i: int, indent: str, first: str, lines: list[str], ids: list[str
         lines.append(f"{pad}actions:\n{pad}  - improve {ids[i]}")
 
 
+def write_orders_parquet(rows: int, out: Path) -> tuple[Path, Path]:
+    """Raw orders as Parquet (written by DuckDB): a timestamp over 2024, a customer id out of
+    200,000, an amount. Returns (parquet, tree): the tree counts distinct customers per month."""
+    import duckdb
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"orders_{rows}.parquet"
+    if not path.exists():
+        duckdb.connect().execute(
+            "COPY (SELECT TIMESTAMP '2024-01-01' + to_seconds(CAST(hash(i) % 31622400 AS BIGINT))"
+            " AS ordered_at, CAST(hash(i * 7 + 1) % 200000 AS BIGINT) AS customer_id, "
+            "CAST(hash(i * 13 + 5) % 10000 AS DOUBLE) / 100 AS amount "
+            f"FROM range({int(rows)}) t(i)) TO '{path}' (FORMAT parquet)")
+    tree = out / f"orders_{rows}.yaml"
+    tree.write_text(f"""\
+version: 1
+name: distinct customers per month ({rows} orders)
+data:
+  orders: {{path: {path.name}, time: ordered_at, grain: month}}
+root:
+  id: buyers
+  source: {{data: orders, column: customer_id, agg: count_distinct}}
+""", encoding="utf-8")
+    return path, tree
+
+
 def write_guardrails(count: int, periods: int, out: Path, seed: int = 3) -> Path:
     """A small tree with `count` guardrails, each bound to a CSV column and each breaching its
     `max` in the last period: `nsm alerts` then lists `count` fired alerts."""

@@ -43,7 +43,10 @@ CORE_CODES: dict[str, str] = {
     "E308": "data path points outside the project",
     "E310": "no data for a leaf in a period an analysis needs (explain, goal-seek)",
     "E311": "a formula gives no value where an analysis needs one (explain, goal-seek)",
+    "E312": "data blocks (or one block's labels) at different period grains",
+    "E313": "a source's where filter does not parse or names no column",
     # W2xx: evaluation
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
     "W202": "explain sampled fewer permutations than asked, to finish in seconds",
+    "W301": "data file has a header but no rows",
 }

@@ -19,7 +19,7 @@ LAYERS = {"diagnostics": 0, "codes": 0, "numbers": 0, "tree": 1, "data": 2,
           "analysis": 3, "authoring": 3, "check": 4, "render": 4, "api": 5, "cli": 6, "__main__": 7}
 # The one cycle left: the polars/numpy CSV readers share private helpers with tables.py.
 # They are retired when DuckDB reads every file (issue #11); then this set must be empty.
-KNOWN_CYCLES = {"nsm_cli.data.tables → nsm_cli.data.polarscsv → nsm_cli.data.tables"}
+KNOWN_CYCLES: set[str] = set()
 MAX_LOOSE = 4  # loose modules directly in nsm_cli/, besides __init__ and __main__
 
 

@@ -123,6 +123,35 @@ CASES = [
             - {id: buyers, unit: 人, value: 900}
             - {id: price, unit: 元, value: 555}
         """, {}, 5, 9),
+    ("W411", """\
+        name: Retention
+        data:
+          d: d.csv
+        root:
+          id: retained
+          formula: active * retention
+          children:
+            - {id: active, source: d.active}
+            - id: retention
+              unit: "%"
+              # ignore-here
+              source: d.retention
+        """, {"d.csv": "period,active,retention\n2025-06,1000,6.39\n"}, 12, 15),
+    ("W412", """\
+        name: Buyers
+        data:
+          d: d.csv
+        root:
+          id: buyers
+          formula: visitors * conversion
+          children:
+            - {id: visitors, source: {data: d, column: visitors, agg: sum}}
+            - id: conversion
+              unit: "%"
+              # ignore-here
+              source: {data: d, column: conversion, agg: mean}
+        """, {"d.csv": "period,visitors,conversion\n2025-06,10,50%\n2025-06,990,2%\n"},
+     12, 15),
     ("W201", """\
         name: Ratio
         root:
@@ -165,7 +194,7 @@ def test_ignore_on_the_node_silences_the_rule(nsm, write, code, tree, files, lin
 
 
 def test_every_rule_is_registered_once_with_what_it_needs():
-    assert list(RULES) == [f"W4{i:02d}" for i in range(1, 11)]
+    assert list(RULES) == [f"W4{i:02d}" for i in range(1, 13)]
     names = [rule.NAME for rule in RULES.values()]
     assert len(set(names)) == len(names)
     for code, rule in RULES.items():
@@ -256,3 +285,24 @@ def test_structure_rules_still_run_when_the_data_is_broken(nsm, write):
     assert run.code == 1
     assert "E303" in codes and "W404" in codes
     assert "W401" not in codes and "W408" not in codes   # these need the data
+
+
+@pytest.mark.parametrize("column", ["id", "customer_id", "order-id", "orderId", "用户ID",
+                                    "订单编号"])
+def test_identifier_columns_are_never_unused_metrics(nsm, write, column):
+    write("d.csv", f"period,first,{column}\n2025-06,0.8,1001\n")
+    write("tree.yaml", "name: t\ndata: {d: d.csv}\nroot: {id: first, source: d.first}\n")
+    run = nsm("check", "tree.yaml", "--format", "json")
+    assert findings(run, "W408") == []
+    write("d.csv", "period,first,total\n2025-06,0.8,1001\n")
+    assert findings(nsm("check", "tree.yaml", "--format", "json"), "W408") == [(2, 11)]
+
+
+def test_percent_as_number_message_shows_the_fix(nsm, write):
+    code, tree, files, *_ = [case for case in CASES if case[0] == "W411"][0]
+    write("d.csv", files["d.csv"])
+    write("tree.yaml", tree)
+    [message] = [d["message"] for d in json.loads(nsm("check", "tree.yaml", "--format",
+                                                      "json").stdout)["diagnostics"]
+                 if d["code"] == "W411"]
+    assert "(6.39 shows as 639%): write the cells as 6.39% or 0.0639" in message

@@ -40,6 +40,15 @@ def nodes_of(stdout: str) -> dict[str, dict]:
     ("funnel", ["--set", "contact_rate=80%"], "vas_revenue", 666000.0),
     ("funnel", ["--set", "contact_rate=+20pp"], "vas_revenue", 666000.0),
     ("journey", [], "retention_12m", 0.95 * 0.92 * 0.93 * 0.95),
+    # orders: raw rows rolled up by month (trees/README.md works every value out by hand)
+    ("orders", [], "revenue", 700.0),
+    ("orders", [], "buyers", 5.0),
+    ("orders", [], "paid_orders", 6.0),
+    ("orders", [], "order_value", 116.666666667),  # 700 / 6, as JSON's 12 digits give it
+    ("orders", ["--period", "Apr 2025"], "buyers", 3.0),
+    ("orders", ["--period", "2025-4"], "orders_per_buyer", 1.66666666667),  # 5 / 3
+    ("orders", ["--period", "2025年5月"], "revenue", 600.0),
+    ("orders", ["--period", "2025-05"], "buyers", 4.0),
 ])
 def test_values_equal_the_hand_computed_ones(nsm, tree, args, node, value):
     run = nsm("eval", TREES / f"{tree}.yaml", "--format", "json", *args)

@@ -252,14 +252,6 @@ def test_fuzz_environment_values_never_give_a_traceback(nsm, monkeypatch, column
             assert run.stderr.startswith("nsm: error: --format") and run.stdout == ""
 
 
-@pytest.mark.parametrize("value", ["abc", "²", "-5"])
-def test_a_bad_number_in_nsm_fast_csv_bytes_is_a_usage_error(value):
-    run = run_cli("eval", str(TREES / "mau.yaml"), "--format", "json",
-                  env={"NSM_FAST_CSV_BYTES": value})
-    assert run.returncode == 2 and run.stdout == ""
-    assert run.stderr == f"nsm: error: NSM_FAST_CSV_BYTES={value}: give a whole number of bytes\n"
-
-
 def test_a_pyproject_that_is_not_utf8_is_a_clear_usage_error(nsm, write, tmp_path):
     (tmp_path / "pyproject.toml").write_bytes(b'[tool.nsm]\nselect = ["E"]\n# caf\xe9 \xff\n')
     write("tree.yaml", "name: x\nroot: {id: r, value: 1}\n")

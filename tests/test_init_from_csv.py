@@ -53,6 +53,7 @@ def test_a_wide_export_becomes_leaves_with_units_under_a_root_to_fill_in(nsm, wr
 
 
 def test_a_gbk_file_with_a_chinese_period_column(nsm, write, tmp_path):
+    write("pyproject.toml", "")  # the project: trees/ may read ../data/ (see README, paths)
     write("data/报表.csv", "月份,访客,转化率\n2025-05,100,10%\n2025-06,120,12%\n",
           encoding="gbk")
     draft(nsm, "data/报表.csv", "trees")

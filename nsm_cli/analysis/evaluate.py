@@ -14,6 +14,7 @@ import numpy as np
 
 from nsm_cli.analysis.results import ChangeApplied
 from nsm_cli.data.load import LoadedTree
+from nsm_cli.data.periods import canonical
 from nsm_cli.diagnostics import Diagnostic, NsmError, RequestError, Span, error, warning
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.changes import Change
@@ -53,17 +54,19 @@ class Evaluation:
         `parameter` names the input the period came from, for the error."""
         file = self.tree.file
         if period is None and file.period not in (None, "latest"):
-            if file.period not in self.periods:
+            label = canonical(file.period)
+            if label not in self.periods:
                 span = file.period_span or file.span
                 raise NsmError([error("E112", f"period '{file.period}' is not in the data: "
                                       f"periods are {_list(self.periods)}", span)])
-            return self.periods.index(file.period)
+            return self.periods.index(label)
         if period is None or period == "latest":
             return len(self.periods) - 1
-        if period not in self.periods:
-            raise RequestError(parameter, period, f"no such period{suggest(period, self.periods)};"
+        label = canonical(period)
+        if label not in self.periods:
+            raise RequestError(parameter, period, f"no such period{suggest(label, self.periods)};"
                                f" periods are {_list(self.periods)}")
-        return self.periods.index(period)
+        return self.periods.index(label)
 
 
 def _list(labels: list[str]) -> str:

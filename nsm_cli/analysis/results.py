@@ -150,6 +150,7 @@ class Alert(Record):
     change_pct: float | None
     line: int
     column: int
+    probability: float | None = field(**OPTIONAL)   # forecast_below_target: the chance
 
 
 @frozen

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nsm_cli.data.engine import read_block
+from nsm_cli.data.periods import sort_key
 from nsm_cli.data.runtime import stage
-from nsm_cli.data.tables import ColumnUse, Table, read_table
-from nsm_cli.diagnostics import Diagnostic, NsmError
+from nsm_cli.data.tables import ColumnUse, Table
+from nsm_cli.diagnostics import Diagnostic, NsmError, error, warning
 from nsm_cli.tree.alert_rules import tree_problems
 from nsm_cli.tree.compile import CompiledTree, compile_tree
 from nsm_cli.tree.model import SourceRef, TreeFile
@@ -30,7 +32,7 @@ class DataStore:
     def series(self, ref: SourceRef) -> np.ndarray:
         """The column over the tree's periods; NaN where the file has no row for a period."""
         table = self.tables[ref.data]
-        values = table.series[(ref.column, ref.agg)]
+        values = table.series[ref.key]
         positions = self._positions[ref.data]
         out = np.full(len(self.periods), np.nan)
         present = positions >= 0
@@ -55,15 +57,22 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
     uses: dict[str, list[ColumnUse]] = {}
     for ref in source_refs(tree):
         if ref.data in tree.data:
-            uses.setdefault(ref.data, []).append(ColumnUse(ref.column, ref.agg, ref.span))
+            uses.setdefault(ref.data, []).append(ColumnUse(
+                ref.column, ref.agg, ref.span, ref.where, ref.where_text, ref.weight))
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            tables[name] = read_table(spec, uses.get(name, []))
+            tables[name] = read_block(spec, uses.get(name, []))
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
-    labels = sorted({p for t in tables.values() for p in t.periods if p != ALL_PERIODS})
-    periods = labels or [ALL_PERIODS]
+            continue
+        if tables[name].rows == 0:
+            diagnostics.append(warning("W301", f"data '{name}' ({spec.path}) has a header but "
+                                       "no rows: every node it feeds is missing", spec.span))
+    periods, clash = merge_periods(tables)
+    if clash is not None:
+        diagnostics.append(clash)
+        tables = {}
     store = DataStore(periods=periods, tables=tables)
     index = {label: i for i, label in enumerate(periods)}
     for name, table in tables.items():
@@ -75,6 +84,30 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
                 positions[index[label]] = position
         store._positions[name] = positions
     return store, diagnostics
+
+
+def merge_periods(tables: dict[str, Table]) -> tuple[list[str], Diagnostic | None]:
+    """The tree's periods: every block's, in time order; E312 when blocks differ in grain.
+
+    Blocks whose labels are not dates keep their file order (the first block's first).
+    """
+    dated = {name: t for name, t in tables.items() if t.periods != [ALL_PERIODS]}
+    kinds: dict[str | None, str] = {}
+    for name, table in dated.items():
+        kinds.setdefault(table.grain, name)
+    if len(kinds) > 1:
+        (one, first), (other, second) = list(kinds.items())[:2]
+        def says(grain: str | None) -> str:
+            return f"{grain}ly periods".replace("dayly", "daily") if grain else \
+                "labels that are not dates"
+        spec = tables[second].spec
+        return [], error("E312", f"data '{first}' has {says(one)} but data '{second}' has "
+                         f"{says(other)}: give both blocks one grain (raw rows roll up with "
+                         "time: and grain:)", spec.span)
+    labels = dict.fromkeys(p for t in dated.values() for p in t.periods)
+    if next(iter(kinds), None) is not None:
+        return sorted(labels, key=sort_key), None
+    return list(labels) or [ALL_PERIODS], None
 
 
 @dataclass

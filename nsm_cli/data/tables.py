@@ -1,40 +1,32 @@
 """Data files (CSV) → per-period float arrays for the leaves bound to them.
 
-This is the light path for small and medium files: the `csv` module reads the
-rows, numpy aggregates them per period. Reading (:func:`read_rows`) is kept
-apart from parsing and aggregating (:func:`build_table`) so a faster reader for
-big files only has to produce the same :class:`RawRows`.
+This is the light path for small files: the `csv` module reads the rows, numpy
+aggregates them per period, and nothing heavy is imported. It is also the exact
+reader: when the engine (:mod:`nsm_cli.data.engine`) finds a big file wrong, this
+reader names every bad cell at its line and column.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
 import io
 import math
-import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nsm_cli.diagnostics import Diagnostic, NsmError, Span, UsageError, error
-from nsm_cli.numbers import MISSING_CELLS, NumberError, parse_cell, read_value  # noqa: F401
-from nsm_cli.tree.model import AGGS, FORMATS, DataSpec, text_codec
+from nsm_cli.data.periods import order_labels
+from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
+from nsm_cli.numbers import MISSING_CELLS, NumberError, parse_cell, read_value
+from nsm_cli.tree.model import AGGS, FORMATS, TEXT_AGGS, DataSpec, text_codec
 
 ALL = "all"  # the one period of a file without a period column
 MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
-# files from this size on take a fast path (polars, else numpy over the bytes);
-# NSM_FAST_CSV_BYTES overrides it (for bench/), read when a file is read, never at import
-FAST_BYTES = 4 << 20
-# NSM_CSV_READER picks the reader: auto (polars, then numpy, for files of FAST_BYTES and more),
-# or polars / numpy for every file, or csv (the light path only). For bench/ and debugging.
-READERS = ("auto", "polars", "numpy", "csv")
-POLARS_MAX_COLUMNS = 1_000  # wider files skip polars (see polarscsv.MAX_COLUMNS)
 
+LIGHT_AGGS = ("sum", "mean", "min", "max", "last", "count")  # what aggregate() computes
 AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
 NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
@@ -49,6 +41,22 @@ class ColumnUse:
     column: str
     agg: str | None
     span: Span
+    where: object = None  # a parsed filter (nsm_cli.tree.where)
+    where_text: str | None = None
+    weight: str | None = None
+
+    @property
+    def key(self) -> tuple:
+        """The series this use reads (SourceRef.key gives the same for its source)."""
+        if self.where_text is None and self.weight is None:
+            return (self.column, self.agg)
+        return (self.column, self.agg, self.where_text, self.weight)
+
+    @property
+    def needs_engine(self) -> bool:
+        """Filters, weights, medians and distinct counts are computed by the engine."""
+        return (self.where is not None or self.weight is not None or not self.column
+                or self.agg not in LIGHT_AGGS + (None,))
 
 
 @dataclass
@@ -59,6 +67,8 @@ class Table:
     periods: list[str]
     series: dict[tuple[str, str | None], np.ndarray]
     columns: list[str]
+    grain: str | None = None  # the calendar grain of the periods; None for other labels
+    rows: int = -1  # data rows read (0: a header and nothing else)
 
 
 @dataclass
@@ -80,140 +90,17 @@ class RawRows:
     used: dict[str, RawColumn]  # the requested columns the file has
     ambiguous: dict[str, list[int]] = field(default_factory=dict)  # name -> header positions
     bad_labels: list[tuple[int, int]] = field(default_factory=list)  # (line, column) of empty ones
+    extra: list[tuple[int, int, str]] = field(default_factory=list)  # rows with too many cells
 
 
 def read_table(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
-    """Read the file once and build every requested (column, agg) series.
+    """Read a small file with the csv module and build every requested (column, agg) series.
 
-    Raises NsmError with every diagnostic found, not just the first. The fast readers give
-    the same table or None; the exact ones (numpy, then csv) report every problem.
+    Raises NsmError with every diagnostic found, not just the first. Big files, raw rows,
+    Parquet and JSON lines go through :func:`nsm_cli.data.engine.read_block` instead.
     """
-    reader = csv_reader()
-    big = reader != "csv" and _big(spec.path)
-    if reader == "polars" or (reader == "auto" and big):
-        table = _read_polars(spec, uses)
-        if table is not None:
-            return table
-    if spec.format == "wide" and (reader == "numpy" or big):
-        table = read_big(spec, uses)
-        if table is not None:
-            return table
-    raw = read_rows(spec, {use.column for use in uses})
+    raw = read_rows(spec, {use.column for use in uses if use.column})
     return build_table(spec, raw, uses)
-
-
-def csv_reader() -> str:
-    """The reader NSM_CSV_READER asks for (auto when unset)."""
-    _fast_bytes()   # a bad size setting is refused whichever reader runs
-    name = os.environ.get("NSM_CSV_READER", "").strip().lower() or "auto"
-    if name not in READERS:
-        raise UsageError(f"NSM_CSV_READER={name}: choose one of {', '.join(READERS)}")
-    return name
-
-
-def _read_polars(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
-    """The polars reader (the optional `fast` extra); None when it is not installed."""
-    try:
-        with open(spec.path, "rb") as handle:
-            if handle.readline(1 << 20).count(b",") >= POLARS_MAX_COLUMNS:
-                return None  # a wide file: the numpy path is faster, don't import polars
-        from nsm_cli.data import polarscsv
-    except (ImportError, OSError):
-        return None
-    return polarscsv.read_table_polars(spec, uses)
-
-
-def _fast_bytes() -> int:
-    """FAST_BYTES, or NSM_FAST_CSV_BYTES when set (for bench/), read when a file is read."""
-    setting = os.environ.get("NSM_FAST_CSV_BYTES", "").strip()
-    if setting and not (setting.isascii() and setting.isdigit()):
-        raise UsageError(f"NSM_FAST_CSV_BYTES={setting}: give a whole number of bytes")
-    return int(setting) if setting else FAST_BYTES
-
-
-def _big(path: str) -> bool:
-    try:
-        return os.path.getsize(path) >= _fast_bytes()
-    except OSError:
-        return False
-
-
-# --- the fast path for big wide files (see fastcsv) ------------------------------------------
-
-
-def read_big(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table | None:
-    """A big wide UTF-8 file read with numpy; None when its shape needs the light path."""
-    from nsm_cli.data import fastcsv
-    from nsm_cli.data.runtime import stage
-
-    if _codec(spec) not in ("utf-8", "ascii"):
-        return None
-    data = read_bytes(spec)
-    if b"\x00" in data:
-        raise _binary(spec)
-    try:
-        fastcsv.decode_check(data, "utf-8")
-    except UnicodeDecodeError as exc:
-        raise _undecodable(spec, data, exc) from None
-    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
-    line = 0
-    header: list[str] | None = None
-    while header is None:
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end + 1
-        line += 1
-        if start >= len(data):
-            return None  # empty: the light path says so
-        text = data[start:end].decode("utf-8")
-        if text.count('"') % 2 or "\r" in text.rstrip("\r\n"):
-            return None  # a header cell across lines, or lone CR line ends: the light path
-        row = next(csv.reader([text.rstrip("\r\n")]), [])
-        if "".join(row).strip():
-            header = [cell.strip() for cell in row]
-        start = end
-    period_at = _find(header, spec.period_column)
-    if period_at is None and spec.period_column_set:
-        message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"
-        raise NsmError([error("E306", message + _choices(spec.period_column, header), spec.span)])
-    positions: dict[str, list[int]] = {}
-    for i, name in enumerate(header):
-        if i != period_at and name:
-            positions.setdefault(name, []).append(i)
-    wanted = {use.column: positions[use.column][0] for use in uses
-              if len(positions.get(use.column, ())) == 1}
-    ambiguous = {use.column: [i + 1 for i in positions[use.column]] for use in uses
-                 if len(positions.get(use.column, ())) > 1}
-    try:
-        with stage(f"reading {os.path.basename(spec.path)}", len(data) - start) as advance:
-            rows = fastcsv.read_fast(data, start, line, len(header), period_at, wanted, "utf-8",
-                                     advance)
-    except fastcsv.Unsupported:
-        return None
-    del data
-
-    bad_cells = _label_problems(spec, [(line, (period_at or 0) + 1) for line in rows.bad_labels])
-    parsed: dict[str, Parsed] = {}
-    everywhere = np.arange(rows.lines.size, dtype=np.intp)
-    for name, at in wanted.items():
-        values = rows.values[name]
-        slow = rows.bad[name]
-        if slow:
-            cells = [cell for _, cell in slow]
-            numbers, bad = parse_cells(cells)
-            values[[row for row, _ in slow]] = numbers
-            for i in bad:
-                bad_cells.append((int(rows.lines[slow[i][0]]), at + 1,
-                                  f"bad cell {_quote(cells[i])} in column '{name}': "
-                                  f"{cell_hint(cells[i])}"))
-        parsed[name] = Parsed(values, everywhere)
-    if rows.labels is None or rows.codes is None:
-        periods, codes = [ALL], np.zeros(rows.lines.size, dtype=np.intp)
-    else:
-        periods = sorted(rows.labels)
-        order = {label: i for i, label in enumerate(periods)}
-        codes = np.array([order[label] for label in rows.labels], dtype=np.intp)[rows.codes]
-    found = Found(periods, codes, rows.lines, rows.labels is None, list(positions), ambiguous)
-    return assemble(spec, found, parsed, bad_cells, uses)
 
 
 # --- reading: file → text → rows -------------------------------------------------------------
@@ -224,11 +111,11 @@ def _fail(message: str, span: Span) -> NsmError:
 
 
 def read_bytes(spec: DataSpec) -> bytes:
-    """The file's bytes; E303 when it cannot be read."""
+    """The file's bytes; E303 when it cannot be read (or is a FIFO, a device, too big)."""
+    from nsm_cli.data.files import check_regular
+
+    check_regular(spec, spec.path)
     try:
-        if not os.path.isdir(spec.path) and not stat.S_ISREG(os.stat(spec.path).st_mode):
-            raise _fail(f"data '{spec.name}': {spec.path} is not a regular file (a FIFO or "
-                        "a device would block)", spec.span)
         with open(spec.path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
@@ -340,7 +227,10 @@ def read_rows(spec: DataSpec, wanted: set[str]) -> RawRows:
     lines: list[int] = []
     rows: list[list[str]] = []
     bad_labels: list[tuple[int, int]] = []
+    extra: list[tuple[int, int, str]] = []
     for line, row in body:
+        if len(row) > len(header) and "".join(row[len(header):]).strip():
+            extra.append(extra_cells(line, len(row), len(header)))
         if period_at is not None:
             label = row[period_at].strip() if period_at < len(row) else ""
             if not label:
@@ -356,7 +246,13 @@ def read_rows(spec: DataSpec, wanted: set[str]) -> RawRows:
     else:
         columns, used, ambiguous = _wide_columns(header, period_at, rows, wanted)
     return RawRows(None if period_at is None else labels, np.asarray(lines, dtype=np.int64),
-                   columns, used, ambiguous, bad_labels)
+                   columns, used, ambiguous, bad_labels, extra)
+
+
+def extra_cells(line: int, cells: int, header: int) -> tuple[int, int, str]:
+    """A row with more cells than the header shifts every column after the comma: refused."""
+    return (line, header + 1, f"this row has {cells} cells but the header has {header}: quote "
+            'a cell that holds a comma ("1,200") or remove the extra cells')
 
 
 def _wide_columns(
@@ -415,6 +311,12 @@ def _long_columns(
 
 
 # --- parsing and aggregating: rows → per-period arrays ---------------------------------------
+
+
+def _present(cells: Sequence[str]) -> np.ndarray:
+    """1 for a cell that holds anything (a number, a customer id), NaN for a missing one."""
+    return np.array([math.nan if cell.strip().lower() in MISSING_CELLS else 1.0
+                     for cell in cells], dtype=np.float64)
 
 
 def cell_hint(text: str) -> str:
@@ -485,20 +387,22 @@ def aggregate(values: np.ndarray, codes: np.ndarray, size: int, agg: str | None)
 
 def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Table:
     """Parse the used columns as numbers and aggregate them per period, collecting every error."""
+    grain: str | None = None
     if raw.labels is None:
         periods = [ALL]
         codes = np.zeros(len(raw.lines), dtype=np.intp)
     else:
-        unique, codes = np.unique(np.asarray(raw.labels, dtype=str), return_inverse=True)
-        periods = unique.tolist()
-        codes = codes.reshape(-1)
+        periods, codes, grain = period_codes(spec, raw.labels)
     noun = "metric" if spec.format == "long" else "column"
 
-    bad_cells = _label_problems(spec, raw.bad_labels)
+    bad_cells = _label_problems(spec, raw.bad_labels) + raw.extra
     parsed: dict[str, Parsed] = {}
     for name in dict.fromkeys(use.column for use in uses):
         column = raw.used.get(name)
         if column is None:
+            continue
+        if all(use.agg in TEXT_AGGS for use in uses if use.column == name):
+            parsed[name] = Parsed(_present(column.cells), column.rows)  # any text counts
             continue
         numbers, bad = parse_cells(column.cells)
         parsed[name] = Parsed(numbers, column.rows)
@@ -507,8 +411,29 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
             bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
                               f"bad cell {_quote(column.cells[i])} in {where}: "
                               f"{cell_hint(column.cells[i])}"))
-    found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous)
-    return assemble(spec, found, parsed, bad_cells, uses)
+    found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous,
+                  grain)
+    table = assemble(spec, found, parsed, bad_cells, uses)
+    table.rows = len(raw.lines)
+    return table
+
+
+def period_codes(spec: DataSpec, labels: Sequence[str]) -> tuple[list[str], np.ndarray,
+                                                                  str | None]:
+    """Each row's period as an index into the block's periods, in time (or file) order."""
+    first: dict[str, int] = {}
+    codes = np.fromiter((first.setdefault(label, len(first)) for label in labels),
+                        dtype=np.intp, count=len(labels))
+    ordered = order_labels(list(first))
+    if ordered.mixed is not None:
+        one, other = ordered.mixed
+        raise NsmError([error("E312", f"data '{spec.name}' ({spec.path}) mixes periods of "
+                              f"different grains ('{one}' and '{other}'): keep one grain per "
+                              "data block, or give raw rows a time column and a grain",
+                              spec.span)])
+    remap = np.fromiter((ordered.index[label] for label in first), dtype=np.intp,
+                        count=len(first))
+    return ordered.periods, remap[codes], ordered.grain
 
 
 @dataclass
@@ -529,6 +454,7 @@ class Found:
     no_period_column: bool
     columns: list[str]
     ambiguous: dict[str, list[int]]
+    grain: str | None = None
 
 
 def _label_problems(spec: DataSpec, bad_labels: list[tuple[int, int]]) -> list[
@@ -573,7 +499,7 @@ def assemble(
             series[key] = aggregate(column.values, column_codes, len(periods), use.agg)
     if diagnostics:
         raise NsmError(diagnostics)
-    return Table(spec, periods, series, list(found.columns))
+    return Table(spec, periods, series, list(found.columns), found.grain)
 
 
 def _duplicates(

@@ -10,7 +10,7 @@ new kind needs an entry there: `text` (a string), `label` (text or a number: nam
 owners), `number` (a number, or text like `92%` or `1,200`), `count` (a whole number ≥ 1),
 `change` (`-5%`, `+2pp`), `id`, `labels`, `choice` (one of `choices`), `version`, `path`,
 `node`, `nodes`, `children`, `source`, `benchmark`, `data_map`, `scenario_map`, `changes`,
-`alert` and `domain`.
+`alert`, `forecast_rule` (a probability, or {probability, horizon}) and `domain`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("name", "label", "Title of the tree.", required=True),
         Key("description", "text", "Free text about the tree."),
         Key("data", "data_map", "Named data sources: NAME: PATH (a CSV file relative to the "
-            "tree file), or NAME: {path, period_column, format, encoding}."),
+            "tree file), or NAME: {path, period_column, format, encoding, time, grain, "
+            "segments}."),
         Key("period", "label", "Default period to show: latest (the default) or a period "
             "label such as 2025-06."),
         Key("root", "node", "The root node: the North Star Metric.", required=True),
@@ -78,23 +79,34 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("max", "number", "Upper bound: a value above it is flagged (and fires in nsm "
             "alerts)."),
         Key("alert", "alert", "Early-warning rules: min, max, falls_for, change_below, "
-            "change_above."),
+            "change_above, forecast_below_target."),
         Key("domain", "domain", "[low, high]: the values the metric can take (null for an "
             "open end; default 0–100% for rates, ≥ 0 otherwise)."),
     ),
     "data": (
-        Key("path", "path", "The data file, relative to the tree file.", required=True),
+        Key("path", "path", "The data file or a glob (orders/*.parquet), relative to the tree "
+            "file: .csv .tsv .txt, .parquet, .jsonl, .ndjson.", required=True),
         Key("period_column", "label", "The column that names the period (default period)."),
         Key("format", "choice", "wide (default: one column per metric) or long (columns "
             "period, metric, value).", choices=("wide", "long")),
         Key("encoding", "text", "The file's encoding: utf-8 (default, BOM accepted), gbk or "
             "gb18030."),
+        Key("time", "label", "Raw rows: a date or timestamp column; the rows roll up to "
+            "grain (instead of period_column)."),
+        Key("grain", "choice", "The periods raw rows roll up to (required with time).",
+            choices=("day", "week", "month", "quarter", "year")),
+        Key("segments", "labels", "Columns that slice the rows (region, store)."),
     ),
     "source": (
         Key("data", "text", "The name of a data source under data.", required=True),
-        Key("column", "label", "The column (wide) or metric (long) to read.", required=True),
+        Key("column", "label", "The column (wide) or metric (long) to read (optional for "
+            "agg: count, which then counts rows)."),
         Key("agg", "choice", "How several rows of one period combine (required when they "
-            "do).", choices=("sum", "mean", "min", "max", "last", "count")),
+            "do); count and count_distinct read any text.",
+            choices=("sum", "mean", "min", "max", "last", "median", "count", "count_distinct")),
+        Key("where", "text", "A filter on the rows: COL OP LITERAL with = != < <= > >=, COL "
+            "in (...), and, or, not, parentheses; 'quoted strings'."),
+        Key("weight", "label", "With agg: mean, a column that weights each row: Σ w·v / Σ w."),
     ),
     "scenario": (
         Key("description", "text", "What the scenario assumes."),
@@ -111,6 +123,10 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "below this: -5% (relative) or -2pp (points, for a % node)."),
         Key("change_above", "change", "Fires when the change against the previous period is "
             "above this: +5% or +2pp."),
+        Key("forecast_below_target", "forecast_rule", "Fires when the forecast's chance that "
+            "the node meets its target N periods ahead is below a probability: 50%, or "
+            "{probability: 50%, horizon: 3} (horizon 1–120, default 1). Needs the node's "
+            "target."),
     ),
 }
 

@@ -12,7 +12,9 @@ from nsm_cli.tree.keys import choices_of
 from nsm_cli.tree.yamlload import YMap
 
 AGGS = choices_of("source", "agg")
+TEXT_AGGS = ("count", "count_distinct")  # these read any text (customer ids), not numbers
 FORMATS = choices_of("data", "format")
+GRAINS = choices_of("data", "grain")
 
 
 @dataclass(frozen=True)
@@ -26,19 +28,46 @@ class DataSpec:
     period_column_set: bool = False
     format: str = "wide"
     encoding: str = "utf-8"
+    time: str | None = None  # a date/timestamp column whose rows roll up to `grain`
+    grain: str | None = None
+    segments: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """How the file reads: delimited text, parquet or json lines (by its extension)."""
+        lower = self.path.lower()
+        if lower.endswith(".parquet"):
+            return "parquet"
+        if lower.endswith((".jsonl", ".ndjson")):
+            return "jsonl"
+        return "delimited"
+
+    @property
+    def is_glob(self) -> bool:
+        return any(c in self.path for c in "*?[")
 
 
 @dataclass(frozen=True)
 class SourceRef:
-    """A value bound to a data column: `NAME.column` or `{data, column, agg}`."""
+    """A value bound to a data column: `NAME.column` or `{data, column, agg, where, weight}`."""
 
     data: str
-    column: str
+    column: str  # "" for `agg: count` without a column (rows)
     agg: str | None
     span: Span
+    where: object = None  # a parsed filter (nsm_cli.tree.where), or None
+    where_text: str | None = None
+    weight: str | None = None
 
     def __str__(self) -> str:
         return f"{self.data}.{self.column}"
+
+    @property
+    def key(self) -> tuple:
+        """What the data layer computes for this source; equal keys are computed once."""
+        if self.where_text is None and self.weight is None:
+            return (self.column, self.agg)
+        return (self.column, self.agg, self.where_text, self.weight)
 
 
 @dataclass(frozen=True)
@@ -60,9 +89,12 @@ class Rule:
     span: Span
     points: bool = False    # change rules: threshold in percentage points, not relative
     source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
+    horizon: int = 0        # forecast_below_target: how many periods ahead (1 = the next)
 
     @property
     def label(self) -> str:
+        if self.horizon:
+            return f"{self.kind} {self.text} at +{self.horizon}"
         return f"{self.kind} {self.text}"
 
 

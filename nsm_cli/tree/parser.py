@@ -16,6 +16,7 @@ from nsm_cli.tree.keys import choices_of, key_names
 from nsm_cli.tree.model import (
     AGGS,
     FORMATS,
+    GRAINS,
     Child,
     DataSpec,
     Node,
@@ -24,6 +25,7 @@ from nsm_cli.tree.model import (
     TreeFile,
     text_codec,
 )
+from nsm_cli.tree.where import WhereError, parse_where
 from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue, load_yaml, read_text
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -45,6 +47,7 @@ DATA_KEYS = key_names("data")
 SOURCE_KEYS = key_names("source")
 SCENARIO_KEYS = key_names("scenario")
 DIRECTIONS = choices_of("node", "direction")
+PROJECT_MARKERS = ("pyproject.toml", ".git", ".nsm.yaml")
 SUPPORTED_VERSIONS = (1,)
 
 
@@ -77,20 +80,45 @@ def _numeric(value: object) -> bool:
     return True
 
 
+def project_root(tree_path: str) -> str:
+    """The tree's own project: the nearest folder at or above the tree holding
+    pyproject.toml, .git or .nsm.yaml; else the tree's own folder. Never the working folder."""
+    start = os.path.dirname(os.path.realpath(tree_path))
+    folder = start
+    while True:
+        if any(os.path.exists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return start
+        folder = parent
+
+
+def inside(path: str, root: str) -> bool:
+    """Whether `path` (resolved, symlinks followed) lies in the folder `root`."""
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def resolve_data_path(tree_path: str, raw: str) -> tuple[str, str | None]:
     """The data path as the user sees it, and why it is refused (None when it is fine).
 
-    A tree file from a pull request must not read files outside the project: a
-    path must stay inside the tree file's folder or the current working folder.
+    A tree file from a pull request must not read files outside its project (see
+    :func:`project_root`), whichever folder nsm runs from.
     """
     shown = os.path.normpath(os.path.join(os.path.dirname(tree_path), raw))
     if os.path.isabs(raw) or raw.startswith("~"):
         return shown, "absolute paths are not allowed: give a path relative to the tree file"
-    real = os.path.realpath(shown)
-    allowed = [os.path.realpath(os.path.dirname(tree_path) or "."), os.path.realpath(".")]
-    if not any(real == base or real.startswith(base.rstrip(os.sep) + os.sep) for base in allowed):
-        return shown, (f"data path '{raw}' points outside the project: keep data files "
-                       "beside the tree file or below the current folder")
+    root = project_root(tree_path)
+    fixed = shown
+    for i, part in enumerate(shown.split(os.sep)):
+        if any(c in part for c in "*?["):  # a glob: its folder must be inside; each match later
+            fixed = os.sep.join(shown.split(os.sep)[:i]) or "."
+            break
+    if not inside(fixed, root):
+        return shown, (f"data path '{raw}' points outside the project ({root}): keep data "
+                       "files in the folder of the tree file's project (the nearest folder "
+                       "above it with pyproject.toml, .git or .nsm.yaml)")
     return shown, None
 
 
@@ -233,6 +261,7 @@ class _Parser:
                                  entry.get("format").span)
                     else:
                         options["format"] = fmt
+                self.raw_rows_options(name, entry, options)
                 encoding = self.text(entry.get("encoding"), "encoding")
                 if encoding is not None:
                     try:
@@ -258,6 +287,51 @@ class _Parser:
             options = {k: v for k, v in options.items() if v is not None}
             self.tree.data[name] = DataSpec(name=name, path=shown, span=entry.span, **options)
 
+    def raw_rows_options(self, name: str, entry: YMap, options: dict[str, object]) -> None:
+        """`time`, `grain` and `segments` of a data block."""
+        time = self.text(entry.get("time"), "time", numbers_ok=True)
+        grain = self.text(entry.get("grain"), "grain")
+        if grain is not None and grain not in GRAINS:
+            self.err("E112", f"grain must be one of {', '.join(GRAINS)}, not '{grain}'"
+                     f"{suggest(grain, GRAINS)}", entry.get("grain").span)
+            grain = None
+        if time is not None and entry.get("grain") is None:
+            self.err("E105", f"data '{name}' has a time column: add grain: "
+                     f"{' | '.join(GRAINS)} (the periods its rows roll up to)", entry.span)
+        if grain is not None and time is None:
+            self.err("E105", f"data '{name}' has a grain but no time column: add time: COLUMN "
+                     "(a date or timestamp)", entry.get("grain").span)
+        if time is not None and entry.get("period_column") is not None:
+            self.err("E112", f"data '{name}': give either time (raw rows) or period_column, "
+                     "not both", entry.get("period_column").span)
+        if time is not None and entry.get("format") is not None:
+            self.err("E112", f"data '{name}': raw rows (time) are wide: remove format",
+                     entry.get("format").span)
+        options["time"], options["grain"] = time, grain
+        options["segments"] = tuple(self.text_list(entry.get("segments"), "segments"))
+
+    def source_extras(self, value: YMap, agg: str | None) -> dict[str, object]:
+        """`where` (parsed here, so a bad filter points at its character) and `weight`."""
+        extras: dict[str, object] = {}
+        where = value.get("where")
+        text = self.text(where, "where")
+        if text is not None and isinstance(where, YScalar):
+            try:
+                extras["where"] = parse_where(text)
+                extras["where_text"] = text
+            except WhereError as exc:
+                span = where.text_span(exc.offset) if callable(getattr(where, "text_span",
+                                                                       None)) else where.span
+                self.err("E313", f"where: {exc.message}", span)
+        weight = self.text(value.get("weight"), "weight", numbers_ok=True)
+        if weight is not None:
+            if agg != "mean":
+                self.err("E112", "weight makes a weighted mean: use it with agg: mean",
+                         value.get("weight").span)
+            else:
+                extras["weight"] = weight
+        return extras
+
     def parse_source(self, value: YValue, key: str) -> SourceRef | None:
         if isinstance(value, YScalar) and isinstance(value.value, str):
             data, dot, column = value.value.partition(".")
@@ -271,16 +345,18 @@ class _Parser:
             data = self.text(value.get("data"), "data")
             column = self.text(value.get("column"), "column", numbers_ok=True)
             agg = self.text(value.get("agg"), "agg")
-            for needed in ("data", "column"):
-                if value.get(needed) is None:
-                    self.err("E105", f"'{key}' needs '{needed}'", value.span)
             if agg is not None and agg not in AGGS:
                 self.err("E112", f"agg must be one of {', '.join(AGGS)}, not '{agg}'"
                          f"{suggest(agg, AGGS)}", value.get("agg").span)
                 agg = None
+            for needed in ("data", "column"):
+                if value.get(needed) is None and not (needed == "column" and agg == "count"):
+                    self.err("E105", f"'{key}' needs '{needed}'", value.span)
+            if column is None and agg == "count" and value.get("column") is None:
+                column = ""
             if data is None or column is None:
                 return None
-            ref = SourceRef(data, column, agg, value.span)
+            ref = SourceRef(data, column, agg, value.span, **self.source_extras(value, agg))
         else:
             self.err("E103", f"'{key}' must be NAME.column or a mapping with data and column, "
                      f"not {_kind(value)}", value.span)

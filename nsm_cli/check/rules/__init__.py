@@ -21,6 +21,8 @@ from nsm_cli.check.rules import (
     w408_unused_column,
     w409_money_root,
     w410_out_of_domain,
+    w411_percent_as_number,
+    w412_mean_of_ratios,
 )
 from nsm_cli.check.rules.base import Finding, RuleContext
 
@@ -29,7 +31,7 @@ RULES: dict[str, ModuleType] = {
     for module in (
         w401_mece, w402_mixed_units, w403_too_deep, w404_too_shallow, w405_too_many_children,
         w406_not_actionable, w407_no_benchmark, w408_unused_column, w409_money_root,
-        w410_out_of_domain,
+        w410_out_of_domain, w411_percent_as_number, w412_mean_of_ratios,
     )
 }
 

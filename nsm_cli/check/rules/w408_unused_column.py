@@ -1,15 +1,18 @@
 """A data file has a metric column that no node, benchmark or guardrail uses: a metric
 someone meant to bind, or one left behind after a node was removed. Columns of text
-(notes, store names) are not metrics and are never reported. Bind the column to a node,
-or drop it from the file. Reported at the tree's `data` entry; `ignore: [W408]` goes on
+(notes, store names) are not metrics and are never reported, nor are identifiers
+(`id`, `customer_id`, `orderId`, `用户ID`, `订单编号`) and segment columns. Bind the column
+to a node, or drop it from the file. Reported at the tree's `data` entry; `ignore: [W408]` goes on
 the root."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from nsm_cli.check.rules.base import Finding, RuleContext
 from nsm_cli.data.load import source_refs
+from nsm_cli.tree.where import columns_of
 
 CODE = "W408"
 NAME = "unused-column"
@@ -41,6 +44,8 @@ def _numeric(table, names: list[str]) -> list[str]:
 
     if table.spec.format == "long":
         return names
+    if table.spec.kind != "delimited" or table.spec.is_glob:
+        return []  # typed files: their numbers are columns of raw rows, not metrics
     try:
         raw = read_rows(table.spec, set(names))
     except NsmError:
@@ -56,13 +61,25 @@ def _numeric(table, names: list[str]) -> list[str]:
     return found
 
 
+def is_identifier(column: str) -> bool:
+    """`id`, `customer_id`, `orderId`, `用户ID`, `订单编号`: keys that name rows, not metrics."""
+    name = column.strip()
+    return (name.lower() == "id" or re.search(r"[_\s-]id$", name, re.IGNORECASE) is not None
+            or re.search(r"[a-z]Id$|ID$|编号$|代码$", name) is not None)
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     used: dict[str, set[str]] = {}
     for ref in source_refs(tree.file):
         used.setdefault(ref.data, set()).add(ref.column)
+        if ref.weight:
+            used[ref.data].add(ref.weight)
+        if ref.where is not None:
+            used[ref.data].update(columns_of(ref.where))
     for name, table in ctx.data.tables.items():
-        unused = [c for c in table.columns if c not in used.get(name, set())]
+        skip = used.get(name, set()) | set(table.spec.segments)
+        unused = [c for c in table.columns if c not in skip and not is_identifier(c)]
         unused = _numeric(table, unused) if unused else []
         if not unused:
             continue

@@ -27,10 +27,11 @@ def report_command(
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Write one HTML file: the tree as a diagram, guardrails, levers, why it moved, alerts.
+    """Write one HTML file: the tree as a diagram, guardrails, levers, why, alerts, forecast.
 
     The levers, and why the root moved since the previous period, are those of
-    `nsm rank-levers` and `nsm explain`; the alerts, those that fire.
+    `nsm rank-levers` and `nsm explain`; the alerts, those that fire; the forecast,
+    that of the next three periods.
 
     The file loads nothing from outside (no scripts, fonts or images from the
     network): it opens offline and as an e-mail attachment, and prints on A4

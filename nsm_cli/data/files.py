@@ -1,0 +1,57 @@
+"""What a data path must be before nsm reads a byte of it: a regular file, not too big, text.
+
+A FIFO would block forever, a device or a 2 GiB sparse file would be read whole;
+these checks look at the file's metadata and first block only.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from nsm_cli.diagnostics import NsmError, error
+from nsm_cli.tree.model import DataSpec
+
+MAX_DATA_BYTES = 4 << 30  # 4 GiB per data file; documented in README "Data files"
+SNIFF_BYTES = 64 << 10
+
+
+def _fail(spec: DataSpec, message: str) -> NsmError:
+    return NsmError([error("E303", f"data '{spec.name}': {message}", spec.span)])
+
+
+def check_regular(spec: DataSpec, path: str) -> int:
+    """The file's size; E303 when it is missing, not a regular file, or over the limit."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise _fail(spec, f"{path} does not exist") from None
+    except PermissionError:
+        raise _fail(spec, f"cannot open {path} (permission denied)") from None
+    except OSError as exc:
+        raise _fail(spec, f"cannot read {path} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        what = "a CSV file" if spec.kind == "delimited" else "a data file"
+        raise _fail(spec, f"{path} is a folder, not {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise _fail(spec, f"{path} is not a regular file (a FIFO or a device would block)")
+    if info.st_size > MAX_DATA_BYTES:
+        raise _fail(spec, f"{path} is {info.st_size / (1 << 30):.1f} GiB, over the "
+                    f"{MAX_DATA_BYTES >> 30} GiB limit for one file: split it (a glob reads "
+                    "several files as one table) or aggregate it first")
+    return info.st_size
+
+
+def sniff_binary(spec: DataSpec, path: str) -> None:
+    """E303 when a delimited file's first block holds NUL bytes (it is binary, not text)."""
+    if spec.kind != "delimited" or spec.encoding.lower().replace("_", "-").startswith(
+            ("utf-16", "utf-32")):
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise _fail(spec, f"cannot read {path} ({exc.strerror or exc})") from None
+    if b"\x00" in head:
+        raise _fail(spec, f"{path} looks like a binary file, not a CSV file (it contains "
+                    "NUL bytes)")
