@@ -545,7 +545,7 @@ guardrails:
 
 @pytest.mark.parametrize("command", [("eval",), ("eval", "--trend"), ("rank-levers",),
                                      ("explain",), ("goal-seek",), ("alerts",),
-                                     ("diff", "t.yaml"), ("check",)])
+                                     ("diff", "t.yaml"), ("check",), ("forecast",)])
 def test_markdown_shows_names_and_units_as_text_never_html_or_links(nsm, write, command):
     # a tree from a pull request named `<img src=…>` put a remote image into the comment
     write("d.csv", "period,a,b\n2025-05,10,20%\n2025-06,12,25%\n")
