@@ -95,6 +95,7 @@ def test_one_lever_or_one_change_as_text_is_one_not_its_characters():
 
 
 def test_a_period_given_as_a_number_is_its_label():
-    # period=202506 raised TypeError; a number is read as the label it spells
-    with pytest.raises(RequestError, match="^period 202506: no such period"):
-        nsm.alerts(TREES / "mau.yaml", period=202506)
+    # period=202506 raised TypeError; a number is read as the label it spells (a month)
+    assert nsm.alerts(TREES / "mau.yaml", period=202506).period == "2025-06"
+    with pytest.raises(RequestError, match="^period 2031: no such period"):
+        nsm.evaluate(TREES / "mau.yaml", period=2031)
