@@ -69,6 +69,9 @@ def write_atomically(path: Path, text: str) -> None:
         raise UsageError(f"--output {path}: the folder {folder} does not exist")
     if path.is_dir():
         raise UsageError(f"--output {path}: is a folder; give a file name such as report.html")
+    if path.exists() and not path.is_file():   # the rename would put a file in its place
+        raise UsageError(f"--output {path}: is not a regular file (a device or a FIFO, such "
+                         "as /dev/null); give a file name such as report.html")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
