@@ -99,3 +99,12 @@ def test_a_period_given_as_a_number_is_its_label():
     assert nsm.alerts(TREES / "mau.yaml", period=202506).period == "2025-06"
     with pytest.raises(RequestError, match="^period 2031: no such period"):
         nsm.evaluate(TREES / "mau.yaml", period=2031)
+
+
+def test_the_errors_are_caught_by_the_names_the_readme_gives():
+    # README: bad input raises nsm.NsmError or nsm.RequestError; neither was on the package
+    with pytest.raises(nsm.RequestError):
+        nsm.evaluate(TREES / "mau.yaml", period="1999")
+    with pytest.raises(nsm.NsmError):
+        nsm.load(TREES / "README.md")
+    assert nsm.NsmError is NsmError and nsm.RequestError is RequestError
