@@ -51,7 +51,7 @@ def source_refs(tree: TreeFile) -> list[SourceRef]:
     return refs
 
 
-def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
+def load_data(tree: TreeFile, databases: str = "run") -> tuple[DataStore, list[Diagnostic]]:
     """Read each data file once with every column any node asks of it."""
     diagnostics: list[Diagnostic] = []
     uses: dict[str, list[ColumnUse]] = {}
@@ -62,7 +62,7 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            tables[name] = read_block(spec, uses.get(name, []))
+            tables[name] = read_source(tree, spec, uses.get(name, []), databases)
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
@@ -119,9 +119,20 @@ class LoadedTree:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def inspect_tree(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def read_source(tree: TreeFile, spec, uses: list[ColumnUse], databases: str) -> Table:
+    """A file through the embedded engine, or a database block through one query
+    (`databases`: run it, validate it without scanning rows, or offline: skip it)."""
+    if spec.database is None:
+        return read_block(spec, uses)
+    from nsm_cli.data.warehouse import read_database
+
+    return read_database(spec, uses, tree, databases)
+
+
+def inspect_tree(path: str, databases: str = "run") -> tuple[LoadedTree | None,
+                                                             list[Diagnostic]]:
     """Everything that can be found wrong with a tree file, never raising for bad input."""
-    return _inspect(path)
+    return _inspect(path, databases)
 
 
 def _stages_to_show(path: str) -> int:
@@ -132,7 +143,7 @@ def _stages_to_show(path: str) -> int:
         return 0
 
 
-def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def _inspect(path: str, databases: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
     with stage(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
         try:
             parsed, diagnostics = parse_tree(path)
@@ -143,7 +154,7 @@ def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
         compiled, more = compile_tree(parsed)
         diagnostics += more
         advance(1)
-        store, more = load_data(parsed)
+        store, more = load_data(parsed, databases)
         diagnostics += more
         advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):

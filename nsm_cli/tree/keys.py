@@ -47,6 +47,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "carry min and/or max."),
         Key("scenarios", "scenario_map", "What-ifs: NAME: {description, set: {NODE_ID: "
             "CHANGE}}."),
+        Key("connections", "connection_map", "Databases the data blocks read: NAME: {url, "
+            "timeout}; the url is usually ${VAR}, read from the environment."),
     ),
     "node": (
         Key("id", "id", "Unique in the file; letters, digits and _, not starting with a digit: "
@@ -85,7 +87,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
     ),
     "data": (
         Key("path", "path", "The data file or a glob (orders/*.parquet), relative to the tree "
-            "file: .csv .tsv .txt, .parquet, .jsonl, .ndjson.", required=True),
+            "file: .csv .tsv .txt, .parquet, .jsonl, .ndjson; required unless the block names "
+            "a connection."),
         Key("period_column", "label", "The column that names the period (default period)."),
         Key("format", "choice", "wide (default: one column per metric) or long (columns "
             "period, metric, value).", choices=("wide", "long")),
@@ -96,6 +99,11 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("grain", "choice", "The periods raw rows roll up to (required with time).",
             choices=("day", "week", "month", "quarter", "year")),
         Key("segments", "labels", "Columns that slice the rows (region, store)."),
+        Key("connection", "text", "The name of an entry under connections: the rows live in "
+            "a database."),
+        Key("table", "text", "With connection: a table or view (schema.table)."),
+        Key("sql", "text", "With connection: one SELECT (or WITH … SELECT) query whose result "
+            "is the table; anything else is refused."),
     ),
     "source": (
         Key("data", "text", "The name of a data source under data.", required=True),
@@ -113,6 +121,13 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("set", "changes", "NODE_ID: CHANGE, where CHANGE is a new value (0.5, 50%), a "
             "relative change (\"+10%\"), percentage points for rates (\"+2pp\") or a factor "
             "(\"x1.1\").", required=True),
+    ),
+    "connection": (
+        Key("url", "text", "The database URL, usually ${VAR} from the environment: "
+            "duckdb:///file.duckdb (relative to the tree), postgresql://user@host:port/db, "
+            "bigquery://, snowflake://, trino://, spark://, clickhouse://. A password written "
+            "here is refused.", required=True),
+        Key("timeout", "number", "Seconds a query may run (default 60)."),
     ),
     "alert": (
         Key("min", "number", "Fires when the value is below this (4.5, 92%)."),
@@ -132,7 +147,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
 
 # How each section is named in messages and in the README.
 TITLES = {"top": "the tree file", "node": "a node", "data": "a data source",
-          "source": "a source", "scenario": "a scenario", "alert": "an alert"}
+          "source": "a source", "scenario": "a scenario", "connection": "a connection",
+          "alert": "an alert"}
 
 
 def key_names(section: str) -> tuple[str, ...]:

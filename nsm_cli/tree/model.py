@@ -31,6 +31,7 @@ class DataSpec:
     time: str | None = None  # a date/timestamp column whose rows roll up to `grain`
     grain: str | None = None
     segments: tuple[str, ...] = ()
+    database: DatabaseSource | None = None  # set when the rows live in a database
 
     @property
     def kind(self) -> str:
@@ -45,6 +46,29 @@ class DataSpec:
     @property
     def is_glob(self) -> bool:
         return any(c in self.path for c in "*?[")
+
+
+@dataclass(frozen=True)
+class DatabaseSource:
+    """Where a data block's rows live in a database: a `table` or a `sql` query on a
+    connection. The query is only checked (by the data layer) before anything is sent."""
+
+    connection: str
+    span: Span
+    table: str | None = None
+    sql: str | None = None
+    sql_span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One entry of the top-level `connections`: a URL, usually `${VAR}` from the
+    environment, expanded only when the connection is used (`check --offline` never does)."""
+
+    name: str
+    url: str
+    span: Span
+    timeout: float | None = None  # seconds a query may run; None: the default
 
 
 @dataclass(frozen=True)
@@ -168,6 +192,7 @@ class TreeFile:
     version: int = 1
     description: str | None = None
     data: dict[str, DataSpec] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
     period: str | None = None
     period_span: Span | None = None
     root: Node | None = None

@@ -51,6 +51,9 @@ KINDS: dict[str, dict[str, Any]] = {
                  "additionalProperties": {"anyOf": [{"type": "string"},
                                                     {"$ref": "#/$defs/data"}]}},
     "scenario_map": {"type": "object", "additionalProperties": {"$ref": "#/$defs/scenario"}},
+    "connection_map": {"type": "object", "propertyNames": {"pattern": ID_REGEX},
+                       "additionalProperties": {"anyOf": [{"type": "string"},
+                                                          {"$ref": "#/$defs/connection"}]}},
     "changes": {"type": "object", "additionalProperties": {
         "anyOf": [{"type": "number"}, {"type": "string"}]}},
     "alert": {"$ref": "#/$defs/alert"},
