@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
-from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.options import PeriodOpt, ScenarioOpt, SetOpt, TreeArg, format_option
 
 DEFAULT_LAST = 6  # the same as trend.DEFAULT_LAST; kept here so `--help` needs no numpy
 
@@ -23,6 +23,8 @@ LastOpt = Annotated[
                  help=f"How many periods the trend shows, up to the selected one "
                  f"(default {DEFAULT_LAST}); implies --trend."),
 ]
+FormatOpt = format_option("markdown for a pull-request comment, mermaid or dot for a "
+                          "diagram")
 CompareOpt = Annotated[
     str | None,
     typer.Option("--compare", "-c", metavar="PERIOD",
