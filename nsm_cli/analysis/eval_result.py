@@ -15,7 +15,9 @@ from nsm_cli.analysis.results import (
     FiringRule,
     GuardrailRow,
     TrendWindow,
+    build,
 )
+from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import json_number
 
 ON_PAR_TOLERANCE = 1e-9
@@ -128,6 +130,8 @@ def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,
     from nsm_cli.analysis.alerts import check_alerts
     from nsm_cli.analysis.trend import window
 
+    if trend is not None and trend < 1:
+        raise RequestError("trend", trend, "give a number of periods of at least 1")
     tree = ev.tree
     report = check_alerts(ev, index)
     alerts: dict[str, list[FiringRule]] = {}
@@ -155,8 +159,8 @@ def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,
         period=ev.periods[index],
         periods=list(ev.periods),
         **ev.what_if(),
-        nodes=[EvalNode(**_extras(ev, node_id, index, node_result(ev, node_id, index), alerts,
-                                  trend, compare)) for node_id in tree.order],
+        nodes=[build(EvalNode, _extras(ev, node_id, index, node_result(ev, node_id, index),
+                                       alerts, trend, compare)) for node_id in tree.order],
         guardrails=guardrails,
         trend=None if trend is None else TrendWindow(
             last=trend, periods=[ev.periods[i] for i in window(index, trend)]),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 # The library names its inputs by parameter; the CLI by option (domain errors → usage errors).
 OPTION_NAMES = {
-    "period": "--period", "compare": "--compare", "from_period": "--from", "to_period": "--to",
+    "period": "--period", "compare": "--compare", "trend": "--last", "from_period": "--from",
+    "to_period": "--to",
     "scenario": "--scenario", "set": "--set", "format": "--format", "step": "--step",
     "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
     "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
@@ -39,15 +40,21 @@ SetOpt = Annotated[
         "factor (x1.1). Repeatable; applied after --scenario.",
     ),
 ]
-FormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--format", "-f", metavar="FORMAT", show_default=False,
-        help="Output format: text for people, json for scripts (nothing else on stdout), "
-        "markdown for a pull-request comment. Default: $NSM_FORMAT when this command "
-        "offers it, else text.",
-    ),
-]
+
+
+def format_option(others: str = "markdown for a pull-request comment") -> Any:
+    """`--format` of a command whose formats beyond text and json are `others`."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", show_default=False,
+            help=f"Output format: text for people, json for scripts (nothing else on stdout), "
+            f"{others}. Default: $NSM_FORMAT when this command offers it, else text.",
+        ),
+    ]
+
+
+FormatOpt = format_option()
 ByOpt = Annotated[
     str | None,
     typer.Option("--by", metavar="COL",

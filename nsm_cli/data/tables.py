@@ -14,6 +14,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
@@ -267,6 +268,7 @@ def _wide_columns(
     everywhere = np.arange(len(rows), dtype=np.intp)
     used: dict[str, RawColumn] = {}
     ambiguous: dict[str, list[int]] = {}
+    single: dict[str, int] = {}
     for name in wanted:
         found = positions.get(name)
         if not found:
@@ -274,10 +276,22 @@ def _wide_columns(
         if len(found) > 1:
             ambiguous[name] = [i + 1 for i in found]
             continue
-        at = found[0]
-        cells = [row[at] if at < len(row) else "" for row in rows]
-        used[name] = RawColumn(cells, everywhere, at + 1)
+        single[name] = found[0]
+    for name, cells in _cut_columns(rows, single).items():
+        used[name] = RawColumn(cells, everywhere, single[name] + 1)
     return list(positions), used, ambiguous
+
+
+def _cut_columns(rows: list[list[str]], columns: dict[str, int]) -> dict[str, list[str]]:
+    """The cells of each named column (a short row has "" there).
+
+    Picking many columns row by row, then transposing, runs in C: column by column, a
+    50,000-column file costs 4 s of scattered reads instead of 0.3 s."""
+    if len(columns) > 1 and rows and min(map(len, rows)) > max(columns.values()):
+        picked = zip(*map(itemgetter(*columns.values()), rows), strict=True)
+        return {name: list(cells) for name, cells in zip(columns, picked, strict=True)}
+    return {name: [row[at] if at < len(row) else "" for row in rows]
+            for name, at in columns.items()}
 
 
 def _long_columns(
@@ -332,6 +346,18 @@ def cell_hint(text: str) -> str:
 
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
+    try:   # a column of plain numbers, the common case: one float() per cell, in C
+        plain = np.array(list(map(float, cells)), dtype=np.float64)
+    except ValueError:
+        pass
+    else:
+        if np.isfinite(plain).all() and "_" not in "".join(cells):
+            return plain, []
+    return cell_by_cell(cells)
+
+
+def cell_by_cell(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """:func:`parse_cells` one cell at a time, for columns with text, gaps or odd numbers."""
     values: list[float] = []
     bad: list[int] = []
     known: dict[str, float | None] = {}  # formatted cells repeat: "", "92%", "-"
@@ -398,11 +424,14 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
 
     bad_cells = _label_problems(spec, raw.bad_labels) + raw.extra
     parsed: dict[str, Parsed] = {}
-    for name in dict.fromkeys(use.column for use in uses):
+    aggs: dict[str, list[str | None]] = {}   # per column, in order (one pass: 50,000 columns)
+    for use in uses:
+        aggs.setdefault(use.column, []).append(use.agg)
+    for name, column_aggs in aggs.items():
         column = raw.used.get(name)
         if column is None:
             continue
-        if all(use.agg in TEXT_AGGS for use in uses if use.column == name):
+        if all(agg in TEXT_AGGS for agg in column_aggs):
             parsed[name] = Parsed(_present(column.cells), column.rows)  # any text counts
             continue
         numbers, bad = parse_cells(column.cells)

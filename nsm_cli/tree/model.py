@@ -71,7 +71,7 @@ class Connection:
     timeout: float | None = None  # seconds a query may run; None: the default
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """A value bound to a data column: `NAME.column` or `{data, column, agg, where, weight}`."""
 
@@ -105,7 +105,7 @@ class BestOf:
         return f"best {self.column}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Child:
     """One item of a node's `children`: the node defined there, or a `ref` to one elsewhere."""
 
@@ -133,7 +133,7 @@ class Rule:
         return f"{self.kind} {self.text}"
 
 
-@dataclass
+@dataclass(slots=True)   # slots: a big tree holds 100,000 of them
 class Node:
     """A metric: the root, a driver, a leaf or a guardrail."""
 

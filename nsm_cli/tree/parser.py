@@ -246,6 +246,7 @@ class _Parser:
             if not ID_PATTERN.match(name):
                 self.err("E106", f"data name '{name}' must be a plain id (letters, digits, _)",
                          key.span)
+                self.refused_data.add(name)   # its sources are not "unknown data" too
                 continue
             options: dict[str, object] = {}
             if isinstance(entry, YMap):

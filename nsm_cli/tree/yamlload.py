@@ -33,6 +33,7 @@ _PLAIN_TAGS = {
 }
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _MAP_TAG = "tag:yaml.org,2002:map"
+_STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
@@ -52,7 +53,7 @@ def yaml11_problem(text: str) -> str | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)   # slots: a big tree holds hundreds of thousands of values
 class YScalar:
     """A scalar with its Python value, its source text and where it stands."""
 
@@ -69,27 +70,37 @@ class YScalar:
         return self.span.shifted(quote + offset)
 
 
-@dataclass
+@dataclass(slots=True)
 class YMap:
     """A mapping: keys in file order, each key located."""
 
     items: list[tuple[YScalar, YValue]] = field(default_factory=list)
     span: Span = field(default_factory=lambda: Span("<unknown>"))
+    _index: dict[str, YValue] | None = field(default=None, repr=False, compare=False)
+    _indexed: int = field(default=0, repr=False, compare=False)
 
     def get(self, key: str) -> YValue | None:
-        for k, v in self.items:
-            if k.value == key:
-                return v
-        return None
+        """The value of `key` (the parser asks a node for ~20 keys: one dict, built once)."""
+        if type(key) is not str:
+            return next((v for k, v in self.items if k.value == key), None)
+        index = self._index
+        if index is None or self._indexed != len(self.items):
+            index = {}
+            for k, v in self.items:
+                if type(k.value) is str:
+                    index.setdefault(k.value, v)
+            self._index, self._indexed = index, len(self.items)
+        return index.get(key)
 
 
-@dataclass
+@dataclass(slots=True)
 class YSeq:
     items: list[YValue] = field(default_factory=list)
     span: Span = field(default_factory=lambda: Span("<unknown>"))
 
 
 YValue = YScalar | YMap | YSeq
+
 
 
 def _short(tag: str) -> str:
@@ -117,11 +128,14 @@ def read_text(path: str) -> str:
         raise NsmError([error("E100", msg, Span(path, line, 1))]) from None
 
 
-def read_regular(path: str, limit: int, what: str) -> bytes:
+def read_regular(path: str, limit: int, what: str, kind: str = "a tree file",
+                 cut: bool = False) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; NsmError (E100) for anything else.
 
     The file is opened without blocking and checked on the open handle, so a FIFO, a device
     or a socket named like a tree file is refused at once instead of waiting for a writer.
+    `what` names such files in plural for the size limit, `kind` one of them; with `cut`, a
+    bigger file gives its first `limit` bytes instead of an error.
     """
     where = Span(path, 1, 1)
     try:
@@ -129,17 +143,18 @@ def read_regular(path: str, limit: int, what: str) -> bytes:
     except FileNotFoundError:
         raise NsmError([error("E100", f"no such file: {path}", where)]) from None
     except IsADirectoryError:
-        raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)]) from None
+        raise NsmError([error("E100", f"{path} is a folder, not {kind}", where)]) from None
     except OSError as exc:
         raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):   # checked before fdopen, which refuses a folder
+        os.close(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
-        if not stat.S_ISREG(info.st_mode):
-            raise NsmError([error("E100", f"{path} is not a regular file (a FIFO or a device "
-                                  "would block)", where)])
-        if info.st_size > limit:
+            raise NsmError([error("E100", f"{path} is a folder, not {kind}", where)])
+        raise NsmError([error("E100", f"{path} is not a regular file (a FIFO or a device "
+                              "would block)", where)])
+    with os.fdopen(fd, "rb") as handle:
+        if info.st_size > limit and not cut:
             mb = info.st_size / 1024 / 1024
             raise NsmError([error("E100", f"file is {mb:,.1f} MB: {what} are limited to "
                                   f"{limit // 2**20} MB", where)])
@@ -206,6 +221,14 @@ class _Converter:
         return self._fail("E102", msg, node)
 
     def _walk(self, node: yaml.Node, depth: int) -> YValue:
+        if type(node) is yaml.ScalarNode and self.count < MAX_NODES and depth <= MAX_DEPTH:
+            self.count += 1   # the common case first: a plain scalar within the budgets
+            tag, mark = node.tag, node.start_mark
+            if tag not in _PLAIN_TAGS:
+                raise self._tag_error(node)
+            value = node.value if tag == _STR_TAG else self._scalar(node)
+            return YScalar(value, Span(self.path, mark.line + 1, mark.column + 1), node.value,
+                           node.style)
         self.count += 1
         if isinstance(node, yaml.CollectionNode):
             if id(node) in self.visited:

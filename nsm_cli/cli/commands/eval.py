@@ -9,13 +9,13 @@ import typer
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
 from nsm_cli.cli.options import (
     ByOpt,
-    FormatOpt,
     PeriodOpt,
     ScenarioOpt,
     SegmentTopOpt,
     SetOpt,
     TreeArg,
     WhereOpt,
+    format_option,
     refuse_with_by,
 )
 
@@ -33,6 +33,8 @@ LastOpt = Annotated[
                  help=f"How many periods the trend shows, up to the selected one "
                  f"(default {DEFAULT_LAST}); implies --trend."),
 ]
+FormatOpt = format_option("markdown for a pull-request comment, mermaid or dot for a "
+                          "diagram")
 CompareOpt = Annotated[
     str | None,
     typer.Option("--compare", "-c", metavar="PERIOD",

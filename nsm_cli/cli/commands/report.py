@@ -28,9 +28,11 @@ def report_command(
     set_: SetOpt = None,
     by: ByOpt = None,
 ) -> None:
-    """Write one HTML file with the tree as a diagram, guardrails, levers, why the root
-    moved since the previous period, the alerts that fire, and the forecast of the next
-    three periods.
+    """Write one HTML file: the tree as a diagram, guardrails, levers, why, alerts, forecast.
+
+    The levers, and why the root moved since the previous period, are those of
+    `nsm rank-levers` and `nsm explain`; the alerts, those that fire; the forecast,
+    that of the next three periods.
 
     The file loads nothing from outside (no scripts, fonts or images from the
     network): it opens offline and as an e-mail attachment, and prints on A4
@@ -69,6 +71,9 @@ def write_atomically(path: Path, text: str) -> None:
         raise UsageError(f"--output {path}: the folder {folder} does not exist")
     if path.is_dir():
         raise UsageError(f"--output {path}: is a folder; give a file name such as report.html")
+    if path.exists() and not path.is_file():   # the rename would put a file in its place
+        raise UsageError(f"--output {path}: is not a regular file (a device or a FIFO, such "
+                         "as /dev/null); give a file name such as report.html")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
