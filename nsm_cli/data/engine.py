@@ -299,6 +299,10 @@ class _Block:
                 return exact
             raise
         self.plan_time = plan.time
+        if self.spec.kind == "delimited" and not any(use.agg == "last" for use in self.uses):
+            found = self.one_pass(layout, plan)
+            if found is not None:
+                return found
         self.load(layout, plan)
         self.map_cells(plan)
         return self.finish(layout, plan, self.aggregate(plan))
@@ -417,28 +421,10 @@ class _Block:
         """Read the rows once into a temporary table of prepared columns (delimited files,
         JSON lines), or prepare Parquet where it lies (its columns are cheap to scan again)."""
         prepared = ", ".join(self.prepared(plan))
-        refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
         if self.spec.kind == "delimited":
-            parts, params = [], []
-            for path in self.readable:
-                header, skip = layout.headers[path]
-                names = {name: layout.columns[name].ref for name in header
-                         if name and name not in layout.ambiguous}
-                positional = {names.get(name, f"z{i}") if name else f"z{i}": "VARCHAR"
-                              for i, name in enumerate(header)}
-                have = set(positional)
-                select = ", ".join(r if r in have else f"NULL::VARCHAR AS {r}" for r in refs)
-                parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
-                             "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
-                             "columns=?, null_padding=true, strict_mode=true, parallel=?)")
-                params += [path, skip, delimiter(path), positional, True]
-            sql = f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM ({' UNION ALL '.join(parts)})"
-            try:
-                self.con.execute(sql, params)
-            except Exception as exc:  # duckdb.Error: quoted newlines need the serial reader
-                if "parallel=false" not in str(exc):
-                    raise
-                self.con.execute(sql, [False if p is True else p for p in params])
+            source, params = self.csv_source(layout, plan)
+            _serial_if_needed(self.con, f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM "
+                              f"({source})", params)
             return
         reader, params = self.scan_function()
         positions = {name: i + 1 for i, name in enumerate(layout.names)}
@@ -458,6 +444,52 @@ class _Block:
             return
         self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM (SELECT "
                          f"{raw or '1 AS c0'} FROM {reader})", params)
+
+    def csv_source(self, layout: Layout, plan: _Plan) -> tuple[str, list[object]]:
+        """The used columns of every file as text, by position (UNION ALL of read_csv)."""
+        refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
+        parts, params = [], []
+        for path in self.readable:
+            header, skip = layout.headers[path]
+            names = {name: layout.columns[name].ref for name in header
+                     if name and name not in layout.ambiguous}
+            positional = {names.get(name, f"z{i}") if name else f"z{i}": "VARCHAR"
+                          for i, name in enumerate(header)}
+            have = set(positional)
+            select = ", ".join(r if r in have else f"NULL::VARCHAR AS {r}" for r in refs)
+            parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
+                         "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
+                         "columns=?, null_padding=true, strict_mode=true, parallel=?)")
+            params += [path, skip, delimiter(path), positional, True]
+        return " UNION ALL ".join(parts), params
+
+    def one_pass(self, layout: Layout, plan: _Plan) -> Table | None:
+        """The block aggregated straight from the files in one scan, cells read by SQL where
+        that is exact (Column.read_sql); None when anything needs the prepared rows: a cell
+        SQL cannot read, a blank period or time, labels kept in file order, two spellings
+        of one period, or several rows where one is expected."""
+        for column in plan.numbers.values():
+            column.one_pass = True
+        source, params = self.csv_source(layout, plan)
+        self.base = f"(SELECT {', '.join(self.prepared(plan))} FROM ({source})) AS b"
+        self.base_params, self.order = params, "0"
+        try:
+            result = self.aggregate(plan)
+        finally:
+            for column in plan.numbers.values():
+                column.one_pass = False
+            self.base, self.base_params, self.order = "rows AS b", [], "b.rowid"
+        if any(result.odd.values()) or any(row[0] is None for row in result.rows):
+            return None
+        if any(use.agg is None for use in self.uses) and any(r[1] > 1 for r in result.rows):
+            return None
+        if plan.period is not None and len(result.rows) > 1:
+            raw = [str(row[0]) for row in result.rows]
+            ordered = order_labels(raw)
+            if ordered.grain is None or ordered.mixed is not None or len(
+                    {ordered.periods[ordered.index[label]] for label in raw}) < len(raw):
+                return None
+        return self.finish(layout, plan, result)
 
     # -- the query ----------------------------------------------------------------------------
     def key(self, plan: _Plan, params: Params, relabel: dict[str, str] | None = None) -> str:
@@ -516,7 +548,7 @@ class _Block:
         parts += [plan.numbers[name].odd() for name in odd_names]
         joins = "".join(c.join() for c in plan.numbers.values())
         sql = f"SELECT {', '.join(parts)} FROM {self.base}{joins} GROUP BY 1"
-        rows = self.con.execute(sql, params.values + self.base_params).fetchall()
+        rows = _serial_if_needed(self.con, sql, params.values + self.base_params).fetchall()
         width = len(sources)
         odd = {name: sum(int(r[3 + width + i]) for r in rows) for i, name in
                enumerate(odd_names)}
@@ -604,6 +636,17 @@ class _Block:
                 "ts IS NULL LIMIT 1000", self.base_params).fetchall()
             bad_times = {"" if row[0] is None else row[0] for row in found}
         return _problems(self.spec, self.uses, self.files, "", bad_times)
+
+
+def _serial_if_needed(con, sql: str, params: list[object]):
+    """Run a query over read_csv; again with the serial reader when the file has quoted
+    newlines (DuckDB's parallel reader asks for parallel=false)."""
+    try:
+        return con.execute(sql, params)
+    except Exception as exc:  # duckdb.Error
+        if "parallel=false" not in str(exc):
+            raise
+        return con.execute(sql, [False if p is True else p for p in params])
 
 
 def _time_order(label: str, grain: str | None, index: int) -> tuple:
