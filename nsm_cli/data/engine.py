@@ -105,12 +105,14 @@ ENGINE_BYTES = 1 << 20  # delimited files this big go to DuckDB (see bench/resul
 ENGINE_COLUMNS = 200
 
 
-def read_block(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
+def read_block(spec: DataSpec, uses: Sequence[ColumnUse], sample: int | None = None) -> Table:
     """Read one data block by the cheapest route that gives the same answer.
 
     Small pre-aggregated CSV files take the light csv reader (no DuckDB import, which
     would cost start-up time); big files, raw rows, Parquet, JSON lines, globs and the
-    aggregations only the engine computes go through DuckDB.
+    aggregations only the engine computes go through DuckDB. With `sample`, the engine
+    reads only the first rows of a block (`nsm check`: columns, types and the cells of
+    those rows are checked; the table says `sampled` when rows were left unread).
     """
     if spec.format == "long":
         fancy = [use for use in uses if use.needs_engine]
@@ -127,10 +129,11 @@ def read_block(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
             check_regular(spec, spec.path) < ENGINE_BYTES
             or len({use.column for use in uses}) > ENGINE_COLUMNS):
         return read_table(spec, uses)
-    return read_with_engine(spec, uses)
+    return read_with_engine(spec, uses, sample)
 
 
-def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
+def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse],
+                     sample: int | None = None) -> Table:
     """Read a block with DuckDB and aggregate every use per period (see the module doc)."""
     files = data_files(spec)
     import duckdb
@@ -138,7 +141,9 @@ def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
     con = duckdb.connect()
     try:
         with _utf8_copies(spec, files) as readable:
-            return _Block(spec, uses, files, readable, con).table()
+            table = _Block(spec, uses, files, readable, con, sample).table()
+            table.sampled = sample is not None and table.rows >= sample
+            return table
     except (duckdb.InvalidInputException, duckdb.ConversionException,
             duckdb.IOException) as exc:  # the file, not nsm's query: find out where
         message = str(exc)
@@ -281,9 +286,10 @@ class _Plan:
 
 class _Block:
     def __init__(self, spec: DataSpec, uses: Sequence[ColumnUse], files: list[str],
-                 readable: list[str], con) -> None:
+                 readable: list[str], con, sample: int | None = None) -> None:
         self.spec, self.uses, self.files, self.readable, self.con = (
             spec, list(uses), files, readable, con)
+        self.limit = "" if sample is None else f" LIMIT {int(sample)}"  # nsm's own number
         self.base = "rows AS b"
         self.base_params: list[object] = []
         self.order = "b.rowid"
@@ -435,15 +441,16 @@ class _Block:
                 # periods from time (or one for all): file order is never asked for, and the
                 # query is the one a person would write by hand
                 self.base = f"(SELECT {prepared} FROM (SELECT {raw or '1 AS c0'} FROM " \
-                    f"{self.scan_function(described=True)[0]})) AS b"
+                    f"{self.scan_function(described=True)[0]}{self.limit})) AS b"
                 self.order = "0"
                 return
             self.base = (f"(SELECT {prepared}, o FROM (SELECT {raw or '1 AS c0'}, "
-                         f"{{'f': filename, 'r': file_row_number}} AS o FROM {reader})) AS b")
+                         f"{{'f': filename, 'r': file_row_number}} AS o FROM {reader}"
+                         f"{self.limit})) AS b")
             self.order = "b.o"
             return
         self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM (SELECT "
-                         f"{raw or '1 AS c0'} FROM {reader})", params)
+                         f"{raw or '1 AS c0'} FROM {reader}{self.limit})", params)
 
     def csv_source(self, layout: Layout, plan: _Plan) -> tuple[str, list[object]]:
         """The used columns of every file as text, by position (UNION ALL of read_csv)."""
@@ -461,6 +468,8 @@ class _Block:
                          "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
                          "columns=?, null_padding=true, strict_mode=true, parallel=?)")
             params += [path, skip, delimiter(path), positional, True]
+        if self.limit:
+            return f"SELECT * FROM ({' UNION ALL '.join(parts)}){self.limit}", params
         return " UNION ALL ".join(parts), params
 
     def one_pass(self, layout: Layout, plan: _Plan) -> Table | None:
@@ -541,8 +550,8 @@ class _Block:
         params = Params()  # the select list's, then the base's: in the order of the text
         sources = dict.fromkeys(use.key for use in self.uses)
         by_key = {use.key: use for use in self.uses}
-        parts = [f"{self.key(plan, params, relabel)} AS key", "count(*) AS n",
-                 f"min({self.order}) AS first"]
+        first = "0 AS first" if self.order == "0" else f"min({self.order}) AS first"
+        parts = [f"{self.key(plan, params, relabel)} AS key", "count(*) AS n", first]
         parts += [self.source_sql(by_key[k], plan, params) for k in sources]
         odd_names = list(plan.numbers)
         parts += [plan.numbers[name].odd() for name in odd_names]

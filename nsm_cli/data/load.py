@@ -27,6 +27,7 @@ class DataStore:
 
     periods: list[str]
     tables: dict[str, Table] = field(default_factory=dict)
+    sampled: list[str] = field(default_factory=list)  # blocks read only in part (nsm check)
     _positions: dict[str, np.ndarray] = field(default_factory=dict)
 
     def series(self, ref: SourceRef) -> np.ndarray:
@@ -51,8 +52,9 @@ def source_refs(tree: TreeFile) -> list[SourceRef]:
     return refs
 
 
-def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
-    """Read each data file once with every column any node asks of it."""
+def load_data(tree: TreeFile, sample: int | None = None) -> tuple[DataStore, list[Diagnostic]]:
+    """Read each data file once with every column any node asks of it (with `sample`, big
+    blocks only up to that many rows: see read_block)."""
     diagnostics: list[Diagnostic] = []
     uses: dict[str, list[ColumnUse]] = {}
     for ref in source_refs(tree):
@@ -62,7 +64,7 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            tables[name] = read_block(spec, uses.get(name, []))
+            tables[name] = read_block(spec, uses.get(name, []), sample)
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
@@ -73,7 +75,8 @@ def load_data(tree: TreeFile) -> tuple[DataStore, list[Diagnostic]]:
     if clash is not None:
         diagnostics.append(clash)
         tables = {}
-    store = DataStore(periods=periods, tables=tables)
+    store = DataStore(periods=periods, tables=tables,
+                      sampled=[name for name, table in tables.items() if table.sampled])
     index = {label: i for i, label in enumerate(periods)}
     for name, table in tables.items():
         positions = np.full(len(periods), -1, dtype=np.int64)
@@ -119,9 +122,10 @@ class LoadedTree:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def inspect_tree(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def inspect_tree(path: str, sample: int | None = None
+                 ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     """Everything that can be found wrong with a tree file, never raising for bad input."""
-    return _inspect(path)
+    return _inspect(path, sample)
 
 
 def _stages_to_show(path: str) -> int:
@@ -132,7 +136,7 @@ def _stages_to_show(path: str) -> int:
         return 0
 
 
-def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def _inspect(path: str, sample: int | None = None) -> tuple[LoadedTree | None, list[Diagnostic]]:
     with stage(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
         try:
             parsed, diagnostics = parse_tree(path)
@@ -143,7 +147,7 @@ def _inspect(path: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
         compiled, more = compile_tree(parsed)
         diagnostics += more
         advance(1)
-        store, more = load_data(parsed)
+        store, more = load_data(parsed, sample)
         diagnostics += more
         advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):
