@@ -41,6 +41,7 @@ from nsm_cli.data.sql import (
 )
 from nsm_cli.data.tables import (
     ALL,
+    MAX_BAD_CELLS,
     ColumnUse,
     Table,
     _capped,
@@ -294,6 +295,7 @@ class _Block:
         self.base_params: list[object] = []
         self.order = "b.rowid"
         self.plan_time: Column | None = None
+        self.planned: _Plan | None = None
 
     def table(self) -> Table:
         layout = self.layout()
@@ -304,7 +306,7 @@ class _Block:
             if exact is not None:
                 return exact
             raise
-        self.plan_time = plan.time
+        self.plan_time, self.planned = plan.time, plan
         if self.spec.kind == "delimited" and not any(use.agg == "last" for use in self.uses):
             found = self.one_pass(layout, plan)
             if found is not None:
@@ -350,7 +352,8 @@ class _Block:
         if self.spec.kind == "parquet":
             extra = "" if described else ", filename=true, file_row_number=true"
             return f"read_parquet(?, union_by_name=true{extra})", [self.readable]
-        return ("read_json(?, format='newline_delimited', union_by_name=true)",
+        extra = "" if described else ", filename=true"
+        return (f"read_json(?, format='newline_delimited', union_by_name=true{extra})",
                 [self.readable])
 
     def plan(self, layout: Layout) -> _Plan:
@@ -420,7 +423,7 @@ class _Block:
         if plan.time is not None:
             out.append(f"{time_expression(plan.time)} AS ts")
         if plan.period is not None:
-            out.append(f"NULLIF(trim(CAST({plan.period.ref} AS VARCHAR)), '') AS k")
+            out.append(f"NULLIF(trim({plan.period.as_text()}), '') AS k")
         return out or ["1 AS c0"]
 
     def load(self, layout: Layout, plan: _Plan) -> None:
@@ -449,8 +452,8 @@ class _Block:
                          f"{self.limit})) AS b")
             self.order = "b.o"
             return
-        self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM (SELECT "
-                         f"{raw or '1 AS c0'} FROM {reader}{self.limit})", params)
+        self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared}, f FROM (SELECT "
+                         f"{raw or '1 AS c0'}, filename AS f FROM {reader}{self.limit})", params)
 
     def csv_source(self, layout: Layout, plan: _Plan) -> tuple[str, list[object]]:
         """The used columns of every file as text, by position (UNION ALL of read_csv)."""
@@ -641,10 +644,97 @@ class _Block:
         if self.plan_time is not None:
             column = self.plan_time
             found = self.con.execute(
-                f"SELECT DISTINCT trim(CAST({column.ref} AS VARCHAR)) FROM {self.base} WHERE "
+                f"SELECT DISTINCT trim({column.as_text()}) FROM {self.base} WHERE "
                 "ts IS NULL LIMIT 1000", self.base_params).fetchall()
             bad_times = {"" if row[0] is None else row[0] for row in found}
+        if self.spec.kind != "delimited" and self.planned is not None:
+            found = self.bad_values(self.planned)
+            if found:
+                raise NsmError(found)
         return _problems(self.spec, self.uses, self.files, "", bad_times)
+
+    def located(self, plan: _Plan) -> tuple[str, list[object]]:
+        """The prepared rows of Parquet or JSON lines with their file (f) and 1-based row (r)."""
+        if self.spec.kind == "jsonl":
+            return ("(SELECT *, row_number() OVER (PARTITION BY f ORDER BY rowid) AS r "
+                    "FROM rows) AS b", [])
+        raw = ", ".join(f"#{int(c.ref[1:])} AS {c.ref}" for c in plan.used.values())
+        mapped = [c for c in plan.used.values() if c.mapped]
+        for column in mapped:  # the rows as load() prepares them; the maps join afterwards
+            column.mapped = False
+        prepared = ", ".join(self.prepared(plan))
+        for column in mapped:
+            column.mapped = True
+        return (f"(SELECT {prepared}, f, r FROM (SELECT "
+                f"{raw or '1 AS c0'}, filename AS f, file_row_number + 1 AS r FROM "
+                f"{self.scan_function()[0]}{self.limit})) AS b", [self.readable])
+
+    def bad_values(self, plan: _Plan) -> list[Diagnostic]:
+        """E304 at the row (Parquet) or line (JSON lines) of each value nsm cannot read: a
+        number, a time, a period label; the first few of each column."""
+        base, params = self.located(plan)
+        names = {column.ref: name for name, column in plan.used.items()}
+        checks = [(c, f"r_{c.ref}", f"{c.number()} IS NULL AND {c.rest()}", c.join())
+                  for c in plan.numbers.values()]
+        if plan.time is not None:
+            checks.append((plan.time, plan.time.as_text(), "ts IS NULL", ""))
+        if plan.period is not None:
+            checks.append((plan.period, plan.period.as_text(), "k IS NULL", ""))
+        found: list[tuple[str, int, int, str]] = []
+        for column, cell, test, join in checks:
+            rows = self.con.execute(
+                f"SELECT f, r, CAST({cell} AS VARCHAR) FROM {base}{join} WHERE {test} "
+                f"ORDER BY f, r LIMIT {MAX_BAD_CELLS + 1}", params).fetchall()
+            for path, row, cell in rows:
+                text = _value_problem(self.spec, names[column.ref], column, plan, cell)
+                found.append((path, int(row), int(column.ref[1:]), text))
+        return _located_diagnostics(self.spec, found)
+
+
+def _value_problem(spec: DataSpec, name: str, column: Column, plan: _Plan,
+                   cell: str | None) -> str:
+    """What is wrong with one value, in the words the CSV reader uses for a cell."""
+    if column is plan.time or column is plan.period:
+        if cell is None or not cell.strip():
+            what = (f"a time in column '{name}'" if column is plan.time else
+                    f"a period label like 2025-06 in column '{name}'")
+            return f"bad value '' in column '{name}': every row needs {what}"
+        return (f"bad value {_quote(cell)} in column '{name}': expected a date like "
+                "2025-06-03 or a timestamp")
+    return f"bad value {_quote(cell or '')} in column '{name}': {cell_hint(cell or '')}"
+
+
+def _located_diagnostics(spec: DataSpec, found: list[tuple[str, int, int, str]]
+                         ) -> list[Diagnostic]:
+    """E304s per file: JSON lines at their line, Parquet at `row N` (its rows have no lines)."""
+    by_file: dict[str, list[tuple[int, int, str]]] = {}
+    for path, row, column, text in found:
+        by_file.setdefault(path, []).append((row, column, text))
+    out: list[Diagnostic] = []
+    for path, cells in by_file.items():
+        if spec.kind == "jsonl":
+            lines = _record_lines(path, {row for row, _, _ in cells})
+            cells = [(lines.get(row, row), column, text) for row, column, text in cells]
+        else:
+            cells = [(row, column, f"row {row}: {text}") for row, column, text in cells]
+        out += _capped(DataSpec(spec.name, path, spec.span), cells)
+    return out
+
+
+def _record_lines(path: str, records: set[int]) -> dict[int, int]:
+    """The line of each wanted JSON record (the N-th line that is not blank)."""
+    out: dict[int, int] = {}
+    last = max(records, default=0)
+    record = 0
+    with open(path, "rb") as handle:
+        for line, text in enumerate(handle, start=1):
+            if text.strip():
+                record += 1
+                if record in records:
+                    out[record] = line
+                if record >= last:
+                    break
+    return out
 
 
 def _serial_if_needed(con, sql: str, params: list[object]):

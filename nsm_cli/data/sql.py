@@ -50,11 +50,17 @@ class Column:
         return is_numeric(self.type)
 
     # -- the prepared rows: each cell read once, when the rows are loaded ---------------------
+    def as_text(self) -> str:
+        """The cell as text; a JSON value (JSON lines mixing numbers and text) unquoted."""
+        if self.type.upper() == "JSON":
+            return f"({self.ref} ->> '$')"
+        return f"CAST({self.ref} AS VARCHAR)"
+
     def text_sql(self) -> str:
         """The cell as text: trimmed, NULL when empty or a missing marker (`NA`, `-`)."""
         if self.numeric:
             return self.ref  # ids stored as numbers count as they are
-        cell = f"trim(CAST({self.ref} AS VARCHAR))"
+        cell = f"trim({self.as_text()})"
         return f"(CASE WHEN lower({cell}) IN ({MARKERS}) THEN NULL ELSE {cell} END)"
 
     def plain(self) -> str:
@@ -62,7 +68,7 @@ class Column:
         if self.numeric:
             cast = f"CAST({self.ref} AS DOUBLE)"
             return f"(CASE WHEN isfinite({cast}) THEN {cast} END)"
-        text = f"CAST({self.ref} AS VARCHAR)"
+        text = self.as_text()
         cast = f"TRY_CAST({text} AS DOUBLE)"
         # DuckDB also reads 1_000 and +-3, which nsm's cell rules refuse
         return (f"(CASE WHEN isfinite({cast}) AND NOT contains({text}, '_') AND NOT "
@@ -87,16 +93,16 @@ class Column:
 
     def rest_sql(self) -> str:
         """The cell as text where it is no plain number (`1,200`, `92%`, `inf`), else NULL."""
-        return f"(CASE WHEN {self.number()} IS NULL THEN CAST({self.ref} AS VARCHAR) END)"
+        return f"(CASE WHEN {self.number()} IS NULL THEN {self.as_text()} END)"
 
     def prepared(self, as_number: bool, as_text: bool) -> list[str]:
         """The column's cells as the query reads them; the raw cells only when nothing else
         (the period and time columns)."""
         out = [] if as_number or as_text else [self.ref]
         if as_number and self.one_pass:
-            out.append(f"{self.read_sql()} AS {self.number()}")
+            out.append(f"{self.read_sql()} AS n_{self.ref}")
         elif as_number:
-            out += [f"{self.plain()} AS {self.number()}", f"{self.rest_sql()} AS r_{self.ref}"]
+            out += [f"{self.plain()} AS n_{self.ref}", f"{self.rest_sql()} AS r_{self.ref}"]
         if as_text:
             out.append(f"{self.text_sql()} AS {self.text()}")
         return out
@@ -184,7 +190,7 @@ def time_expression(column: Column) -> str:
     """A timestamp from a date column, whatever its type or spelling; NULL when unreadable."""
     if column.type.upper() in TIME_TYPES:
         return f"CAST({column.ref} AS TIMESTAMP)"
-    text = f"trim(CAST({column.ref} AS VARCHAR))"
+    text = f"trim({column.as_text()})"
     formats = ", ".join(_constant(f) for f in TIME_FORMATS)
     return f"COALESCE(TRY_CAST({text} AS TIMESTAMP), TRY_STRPTIME({text}, [{formats}]))"
 
