@@ -14,6 +14,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
 
 import numpy as np
 
@@ -265,6 +266,8 @@ def _wide_columns(
         if i != period_at and name:
             positions.setdefault(name, []).append(i)
     everywhere = np.arange(len(rows), dtype=np.intp)
+    # a wide export (thousands of columns): cut every column out of the rows in one pass
+    by_column = list(zip_longest(*rows, fillvalue="")) if len(wanted) > 50 else None
     used: dict[str, RawColumn] = {}
     ambiguous: dict[str, list[int]] = {}
     for name in wanted:
@@ -275,7 +278,10 @@ def _wide_columns(
             ambiguous[name] = [i + 1 for i in found]
             continue
         at = found[0]
-        cells = [row[at] if at < len(row) else "" for row in rows]
+        if by_column is not None:
+            cells = list(by_column[at]) if at < len(by_column) else [""] * len(rows)
+        else:
+            cells = [row[at] if at < len(row) else "" for row in rows]
         used[name] = RawColumn(cells, everywhere, at + 1)
     return list(positions), used, ambiguous
 
@@ -332,6 +338,12 @@ def cell_hint(text: str) -> str:
 
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
+    try:  # a column of plain numbers (most are): one conversion in C, checked as a whole
+        whole = np.array(cells, dtype=np.float64)
+    except ValueError:
+        whole = None
+    if whole is not None and np.isfinite(whole).all() and "_" not in "".join(cells):
+        return whole, []
     values: list[float] = []
     bad: list[int] = []
     known: dict[str, float | None] = {}  # formatted cells repeat: "", "92%", "-"
@@ -398,11 +410,14 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
 
     bad_cells = _label_problems(spec, raw.bad_labels) + raw.extra
     parsed: dict[str, Parsed] = {}
-    for name in dict.fromkeys(use.column for use in uses):
+    numeric: dict[str, bool] = {}  # a column some use reads as a number
+    for use in uses:
+        numeric[use.column] = numeric.get(use.column, False) or use.agg not in TEXT_AGGS
+    for name, as_number in numeric.items():
         column = raw.used.get(name)
         if column is None:
             continue
-        if all(use.agg in TEXT_AGGS for use in uses if use.column == name):
+        if not as_number:
             parsed[name] = Parsed(_present(column.cells), column.rows)  # any text counts
             continue
         numbers, bad = parse_cells(column.cells)
