@@ -4,6 +4,7 @@ Every generator is deterministic (a fixed seed) and writes below the folder it i
 normally `bench/out/`. Run as a script to write one input by hand:
 
     python bench/generate.py tree 10000 100 bench/out
+    python bench/generate.py balanced 5461 100 bench/out
     python bench/generate.py detail 1000000 bench/out
     python bench/generate.py checks 200 bench/out
 """
@@ -62,12 +63,27 @@ def _formula(kids: list[str], rng: random.Random) -> str:
     return f"({' + '.join(kids[:-1])}) * {kids[-1]}"
 
 
-def write_tree(nodes: int, periods: int, out: Path, seed: int = 7) -> Path:
-    """A tree of `nodes` nodes over a wide CSV with one column per leaf and `periods` rows."""
+def balanced_shape(branching: int, levels: int) -> list[list[int]]:
+    """children[i] of a complete tree: every interior node has `branching` children."""
+    nodes = sum(branching**k for k in range(levels))
+    interior = nodes - branching ** (levels - 1)
+    return [list(range(i * branching + 1, i * branching + branching + 1)) if i < interior else []
+            for i in range(nodes)]
+
+
+def write_tree(nodes: int, periods: int, out: Path, seed: int = 7,
+               balanced: bool = False) -> Path:
+    """A tree of `nodes` nodes over a wide CSV with one column per leaf and `periods` rows.
+
+    `balanced`: the issue-18 shape instead, 4 children per interior node, 7 levels (5,461 nodes,
+    4,096 leaves; `nodes` must be 5461).
+    """
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"tree_{nodes}_{periods}"
-    children = tree_shape(nodes)
+    stem = f"{'balanced' if balanced else 'tree'}_{nodes}_{periods}"
+    children = balanced_shape(4, 7) if balanced else tree_shape(nodes)
+    if len(children) != nodes:
+        raise ValueError(f"a balanced tree has {len(children)} nodes, not {nodes}")
     ids = [f"n{i}" if children[i] else f"x{i}" for i in range(len(children))]
     leaf_ids = [ids[i] for i in range(len(children)) if not children[i]]
 
@@ -297,8 +313,8 @@ def write_shared(out: Path, groups: int = 10, per: int = 100, players: int = 16)
 
 def main(argv: list[str]) -> int:
     kind, *rest = argv
-    if kind == "tree":
-        print(write_tree(int(rest[0]), int(rest[1]), Path(rest[2])))
+    if kind in ("tree", "balanced"):
+        print(write_tree(int(rest[0]), int(rest[1]), Path(rest[2]), balanced=kind == "balanced"))
     elif kind == "detail":
         print(write_detail(int(rest[0]), Path(rest[1]))[1])
     elif kind == "checks":

@@ -7,7 +7,7 @@ In a notebook: `import nsm_cli as nsm; nsm.evaluate("trees/arpu.yaml")` (see
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["alerts", "evaluate", "explain", "goal_seek", "load", "rank_levers"]
+__all__ = ["alerts", "evaluate", "explain", "forecast", "goal_seek", "load", "rank_levers"]
 
 
 def __getattr__(name: str):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
     from nsm_cli.analysis.evaluate import Evaluation
+    from nsm_cli.analysis.forecast import ForecastResult
     from nsm_cli.analysis.results import (
         AlertsResult,
         EvalResult,
@@ -131,3 +132,14 @@ def alerts(tree: Tree, period: str | None = None, scenario: str | None = None,
 
     ev = _evaluated(tree, scenario, set)
     return alerts_result(ev, ev.period_index(period))
+
+
+def forecast(tree: Tree, horizon: int = 3, samples: int = 2000, seed: int | None = None,
+             backtest: int | None = None) -> ForecastResult:
+    """p10/p50/p90 of every node ahead and the chance the root meets its target
+    (`nsm forecast`); `backtest` K hides the last K periods and forecasts them."""
+    from nsm_cli.analysis.forecast import ForecastOptions
+    from nsm_cli.analysis.forecast import forecast as run
+
+    options = ForecastOptions(horizon=horizon, samples=samples, seed=seed, backtest=backtest)
+    return run(_loaded(tree), options)

@@ -45,6 +45,14 @@ CORE_CODES: dict[str, str] = {
     "E311": "a formula gives no value where an analysis needs one (explain, goal-seek)",
     "E312": "data blocks (or one block's labels) at different period grains",
     "E313": "a source's where filter does not parse or names no column",
+    # E32x: databases (connections, queries); messages never hold a password
+    "E320": "unknown connection, or a connection URL nsm cannot use",
+    "E321": "an environment variable a connection needs is not set",
+    "E322": "a password is written in the tree file",
+    "E323": "sql is not one read-only SELECT query",
+    "E324": "the database cannot be reached (refused, dropped, wrong credentials)",
+    "E325": "the database refused the query (unknown table or column, timeout)",
+    "E326": "the driver for a connection is not installed (an extra is missing)",
     # W2xx: evaluation
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
     "W202": "explain sampled fewer permutations than asked, to finish in seconds",

@@ -93,3 +93,29 @@ def plain_yaml(text: str, path: str = "<yaml>"):
         return value.raw  # a date or timestamp: an editor's YAML server sees text
 
     return plain(load_yaml(path, text))
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL on 127.0.0.1 (tests/pgserver.py), stopped at the end."""
+    from pgserver import start_server
+
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def big_rows(tmp_path_factory, postgres):
+    """A million order rows as CSV, Parquet, a DuckDB file and a PostgreSQL table."""
+    import bigrows
+
+    folder = tmp_path_factory.mktemp("big")
+    rows = bigrows.make_rows(1_000_000)
+    paths = {kind: str(folder / f"orders.{kind}") for kind in ("csv", "parquet", "duckdb")}
+    bigrows.write_csv(rows, paths["csv"])
+    bigrows.write_duckdb_and_parquet(paths["csv"], paths["duckdb"], paths["parquet"])
+    bigrows.load_postgres(postgres.admin(), paths["csv"])
+    return rows, folder, paths

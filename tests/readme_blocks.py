@@ -9,7 +9,8 @@ How it works (keep to it when you add a README section):
   end with `; echo "exit $?"`: then the output ends with `exit N`. A command shown without it
   must exit 0, so a README can never show a failing command as if it succeeded. Other shell
   (pipes, `&&`, other programs) is refused: show `pip install ...` in a ```bash block.
-- Every command runs in-process, in a scratch folder that holds a copy of `trees/` (and an
+- Every command runs in-process, in a scratch folder that holds a copy of `trees/` and of
+  `tests/data/` (the real series `nsm forecast` is shown on) (and an
   empty `.git`, where nsm check's search for settings stops), at 100 columns, with NO_COLOR=1
   and without NSM_FORMAT or GITHUB_ACTIONS, unless the command sets them itself.
 - `<!-- file: NAME -->` on the line right before a fenced block writes that block into the
@@ -144,8 +145,10 @@ def environment(changes: dict[str, str]) -> Iterator[None]:
 
 
 def fill(folder: Path, lines: list[str]) -> None:
-    """Put a copy of trees/ and the README's `<!-- file: -->` blocks into folder."""
+    """Put a copy of trees/ and tests/data/ and the README's `<!-- file: -->` blocks into
+    folder."""
     shutil.copytree(ROOT / "trees", folder / "trees")
+    shutil.copytree(ROOT / "tests" / "data", folder / "tests" / "data")
     (folder / ".git").mkdir()
     for block in blocks(lines):
         if block.file:

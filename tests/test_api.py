@@ -45,6 +45,7 @@ def test_hand_computed_values():
     (lambda path: nsm.explain(path), ["explain"]),
     (lambda path: nsm.goal_seek(path, target="5,000"), ["goal-seek", "--target", "5,000"]),
     (lambda path: nsm.alerts(path), ["alerts"]),
+    (lambda path: nsm.forecast(path, seed=0), ["forecast", "--seed", "0"]),
 ])
 def test_results_serialise_to_the_commands_json(nsm_run, call, args):
     path = TREES / "arpu.yaml"
@@ -62,6 +63,8 @@ def test_errors_name_the_parameter_not_an_option():
         nsm.evaluate(TREES / "arpu.yaml", period="1999")
     with pytest.raises(RequestError, match="^step -1%: the step must not be negative"):
         nsm.rank_levers(TREES / "arpu.yaml", step="-1%")
+    with pytest.raises(RequestError, match="^horizon 0: give 1 to 120 periods"):
+        nsm.forecast(TREES / "arpu.yaml", horizon=0)
     with pytest.raises(NsmError):
         nsm.load(TREES / "README.md")
 

@@ -15,7 +15,7 @@ from conftest import ROOT
 
 pytest.importorskip("mcp")
 
-TOOLS = {"eval", "rank-levers", "explain", "goal-seek", "alerts", "check"}
+TOOLS = {"eval", "rank-levers", "explain", "goal-seek", "alerts", "forecast", "check"}
 CALLS = {  # name → (tool arguments, the same request on the command line)
     "rank-levers": ({"tree": "trees/mau.yaml", "points": True},
                     ["rank-levers", "trees/mau.yaml", "--points"]),
@@ -29,6 +29,8 @@ CALLS = {  # name → (tool arguments, the same request on the command line)
     "alerts": ({"tree": "trees/mau.yaml", "changes": ["complaint_rate=2%"]},
                ["alerts", "trees/mau.yaml", "--set", "complaint_rate=2%"]),
     "check": ({"paths": ["trees"]}, ["check", "trees"]),
+    "forecast": ({"tree": "trees/mau.yaml", "seed": 1, "backtest": 1},
+                 ["forecast", "trees/mau.yaml", "--seed", "1", "--backtest", "1"]),
 }
 FAILING = {  # name → arguments an assistant may get wrong, and what the error says
     "missing": ("eval", {"tree": "trees/nope.yaml"}, "no such file: trees/nope.yaml [E100]"),

@@ -11,6 +11,11 @@ should raise its hand before the North Star moves. Rules, all optional:
   above the threshold. These do not mirror for `direction: down`: a churn rate
   that jumps is caught by `change_above`.
 
+- `forecast_below_target: 50%` or `{probability: 50%, horizon: 3}`: the chance that the
+  node meets its target N periods after the judged one (N = 1 by default), from
+  `nsm forecast`'s simulation of the history up to that period (2,000 paths, seed 0, so
+  the verdict is repeatable), is below the probability.
+
 A node's (or guardrail's) own `min`/`max` bounds count as rules too, so a
 breached guardrail is a firing alert.
 """
@@ -18,13 +23,14 @@ breached guardrail is a firing alert.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nsm_cli.analysis.results import Alert, AlertsReport, AlertsResult, Skipped
 from nsm_cli.numbers import change_text, json_number, percent, value_text
-from nsm_cli.tree.alert_rules import node_rules
+from nsm_cli.tree.alert_rules import FORECAST_RULE, node_rules
 from nsm_cli.tree.model import Node, Rule
 
 if TYPE_CHECKING:
@@ -113,6 +119,40 @@ def _fired(rule: Rule, node: Node, message: str, value: float | None, periods: l
     )
 
 
+def forecast_chances(ev: Evaluation, index: int) -> dict[str, tuple[list[str], np.ndarray]]:
+    """For nodes with a forecast rule: the future labels and P(meets target) per period."""
+    from nsm_cli.analysis.forecast import next_periods, target_probabilities
+
+    tree = ev.tree
+    wanted = {node_id: max(r.horizon for r in node_rules(tree.nodes[node_id])
+                           if r.kind == FORECAST_RULE)
+              for node_id in [*tree.order, *tree.guardrails]
+              if any(r.kind == FORECAST_RULE for r in node_rules(tree.nodes[node_id]))}
+    if not wanted:
+        return {}
+    horizon = max(wanted.values())
+    periods = ev.periods[:index + 1]
+    history = {leaf: np.asarray(x, dtype=float)[:index + 1] for leaf, x in ev.inputs.items()}
+    chances = target_probabilities(tree, history, periods, list(wanted), horizon)
+    labels = next_periods(periods, horizon)
+    return {node_id: (labels, chances[node_id]) for node_id in wanted}
+
+
+def judge_forecast(rule: Rule, node: Node, labels: list[str], chances: np.ndarray
+                   ) -> Alert | None:
+    """The firing alert when P(meets target) at the rule's horizon is below its probability."""
+    chance = float(chances[rule.horizon - 1])
+    if not _below(chance, rule.threshold):
+        return None
+    period = labels[rule.horizon - 1]
+    verb = "at most" if node.direction == "down" else "at least"
+    target = value_text(node.target, node.unit)
+    message = (f"{node.name} reaches {verb} its target {target} in {period} with "
+               f"probability {percent(chance, decimals=0)}, below {rule.text}")
+    return replace(_fired(rule, node, message, None, [period], []),
+                   probability=json_number(chance, 6))
+
+
 def check_alerts(ev: Evaluation, index: int) -> AlertsReport:
     """Judge every rule of every node and guardrail in the period at `index`.
 
@@ -122,6 +162,7 @@ def check_alerts(ev: Evaluation, index: int) -> AlertsReport:
     fired: list[Alert] = []
     skipped: list[Skipped] = []
     checked = 0
+    forecasts = forecast_chances(ev, index)
     for node_id in [*tree.order, *tree.guardrails]:
         node = tree.nodes[node_id]
         rules = node_rules(node)
@@ -132,7 +173,10 @@ def check_alerts(ev: Evaluation, index: int) -> AlertsReport:
             series = np.full(len(ev.periods), float(series))
         for rule in rules:
             checked += 1
-            alert, reason = judge(rule, node, series, ev.periods, index)
+            if rule.kind == FORECAST_RULE:
+                alert, reason = judge_forecast(rule, node, *forecasts[node_id]), None
+            else:
+                alert, reason = judge(rule, node, series, ev.periods, index)
             if alert is not None:
                 fired.append(alert)
             elif reason is not None:

@@ -15,6 +15,7 @@ from nsm_cli.analysis.results import (
     FiringRule,
     GuardrailRow,
     TrendWindow,
+    build,
 )
 from nsm_cli.numbers import json_number
 
@@ -155,8 +156,8 @@ def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,
         period=ev.periods[index],
         periods=list(ev.periods),
         **ev.what_if(),
-        nodes=[EvalNode(**_extras(ev, node_id, index, node_result(ev, node_id, index), alerts,
-                                  trend, compare)) for node_id in tree.order],
+        nodes=[build(EvalNode, _extras(ev, node_id, index, node_result(ev, node_id, index),
+                                       alerts, trend, compare)) for node_id in tree.order],
         guardrails=guardrails,
         trend=None if trend is None else TrendWindow(
             last=trend, periods=[ev.periods[i] for i in window(index, trend)]),

@@ -1,7 +1,8 @@
 """`nsm report`: every analysis a weekly review reads, for one period, in one result.
 
 The result holds the results of `nsm eval` (with a trend), `nsm rank-levers`,
-`nsm explain` (previous period → this one) and `nsm alerts` side by side, each in
+`nsm explain` (previous period → this one), `nsm alerts` and `nsm forecast` (the next
+three periods, seed 0) side by side, each in
 its own contract shape, so the HTML renderer is a pure function of plain data.
 Segments (`--by`, a later issue) will add a `segments` list of such results.
 """
@@ -17,6 +18,8 @@ from nsm_cli.diagnostics import NsmError
 from nsm_cli.tree.changes import Change
 
 TREND_PERIODS = 6
+FORECAST_PERIODS, FORECAST_SAMPLES = 3, 2000
+FORECAST_VALUES = 6_000_000   # paths × periods × nodes the report's forecast may hold (48 MB)
 
 
 def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
@@ -39,7 +42,20 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
         "segments": [],   # the seam for `--by COL`
     }
     result["explain"], result["explain_note"] = _why(base, index)
+    result["forecast"], result["forecast_note"] = _ahead(loaded, base, index)
     return result
+
+
+def _ahead(loaded: LoadedTree, base: Any, index: int) -> tuple[dict[str, Any] | None, str]:
+    """`nsm forecast` from the data's last period (seeded: the same file every run)."""
+    from nsm_cli.analysis.forecast import ForecastOptions, forecast
+
+    nodes = len(loaded.tree.topo) * FORECAST_PERIODS
+    samples = max(100, min(FORECAST_SAMPLES, FORECAST_VALUES // nodes))   # big trees: fewer
+    result = forecast(loaded, ForecastOptions(FORECAST_PERIODS, samples, seed=0))
+    note = "" if index == len(base.periods) - 1 else (
+        f"From the last period in the data, {base.periods[-1]}, not from {base.periods[index]}.")
+    return result.to_json(), note
 
 
 def _why(base: Any, index: int) -> tuple[dict[str, Any] | None, str | None]:

@@ -84,21 +84,25 @@ def _excluded(file: str, patterns: tuple[str, ...]) -> bool:
                for p in patterns)
 
 
-def check_paths(paths: list[str], config: Config | None = None) -> CheckResult:
-    """Check every tree file below `paths`; the result holds only what `config` selects."""
+def check_paths(paths: list[str], config: Config | None = None,
+                databases: str = "validate") -> CheckResult:
+    """Check every tree file below `paths`; the result holds only what `config` selects.
+
+    Database blocks are planned against the real schema without scanning rows
+    (`databases="validate"`), or not connected to at all (`"offline"`)."""
     config = config or Config()
     files, diagnostics = expand(paths, config)
     for file in files:
-        diagnostics.extend(check_file(file, config))
+        diagnostics.extend(check_file(file, config, databases))
     kept = [d for d in diagnostics if config.wants(d.code)]
     kept = sorted(set(kept), key=Diagnostic.sort_key)
     return CheckResult(files=files, diagnostics=kept, base=os.getcwd())
 
 
-def check_file(path: str, config: Config) -> list[Diagnostic]:
+def check_file(path: str, config: Config, databases: str = "validate") -> list[Diagnostic]:
     """Every finding for one tree file (before select/ignore), never raising for its content."""
     try:
-        return _check(path, config)
+        return _check(path, config, databases)
     except NsmError as exc:
         return list(exc.diagnostics)
     except (RecursionError, MemoryError) as exc:
@@ -111,13 +115,13 @@ def check_file(path: str, config: Config) -> list[Diagnostic]:
         return [Diagnostic(INTERNAL, ERROR, message, Span(path, 1, 1))]
 
 
-def _check(path: str, config: Config) -> list[Diagnostic]:
+def _check(path: str, config: Config, databases: str) -> list[Diagnostic]:
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.data.load import inspect_tree
     from nsm_cli.tree.compile import compile_tree
     from nsm_cli.tree.parser import parse_tree
 
-    loaded, diagnostics = inspect_tree(path, sample=SAMPLE_ROWS)
+    loaded, diagnostics = inspect_tree(path, databases, sample=SAMPLE_ROWS)
     if loaded is not None and loaded.data.sampled:
         # big blocks were read in part: their columns and first rows are checked, values
         # (and the rules that judge them) wait for a command that reads every row

@@ -123,11 +123,25 @@ def emit(rendered: Any) -> None:
             sys.stdout.write(rendered)
             sys.stdout.flush()
         else:
-            stdout_console().print(rendered)
+            _print(rendered)
     except BrokenPipeError:
         raise ReaderGone() from None
     except (OSError, ValueError) as exc:   # ValueError: I/O operation on closed file
         raise OutputError(getattr(exc, "strerror", None) or str(exc)) from None
+
+
+def _print(rendered: Any) -> None:
+    """A rich renderable to stdout; without colour, tables go straight as plain text."""
+    console = stdout_console()
+    if console.color_system is None and not console.is_terminal:
+        from nsm_cli.render.plain import plain_text
+
+        text = plain_text(rendered, console)   # rich's characters, written much faster
+        if text is not None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+    console.print(rendered)
 
 
 def say(text: str) -> None:

@@ -23,8 +23,9 @@ INSTRUCTIONS = (
     "node a formula over its children, leaves bound to CSV columns. Paths are relative to "
     "the folder the server runs in. Start with eval (every node's value, benchmark, gap), "
     "then rank-levers (which leaf moves the root most), explain (why the root moved between "
-    "two periods), goal-seek (what each lever must reach for a target) and alerts. check "
-    "lints tree files. Every tool returns the JSON of the command's --format json."
+    "two periods), goal-seek (what each lever must reach for a target), alerts and forecast "
+    "(the next periods with their uncertainty). check lints tree files. Every tool returns "
+    "the JSON of the command's --format json."
 )
 
 # The arguments' descriptions, shared as the CLI's options are.
@@ -52,6 +53,12 @@ Target = Annotated[str | None, Field(description="The root's target, e.g. 600000
 Levers = Annotated[list[str] | None, Field(description="Node ids to solve for (default: "
                                            "every leaf).")]
 Paths = Annotated[list[str], Field(description="Tree files, or folders of *.yaml files.")]
+Horizon = Annotated[int, Field(description="How many periods ahead, 1–120 (default 3).")]
+Samples = Annotated[int, Field(description="Simulated paths of every leaf (default 2000).")]
+Seed = Annotated[int | None, Field(description="Seed of the simulation, for repeatable "
+                                   "answers.")]
+Backtest = Annotated[int | None, Field(description="Hide the last K periods, forecast them "
+                                       "and report the error beside the last value's.")]
 Tolerance = Annotated[str | None, Field(description="W401: how far an observed value may be "
                                         "from its formula, e.g. 1%.")]
 
@@ -113,6 +120,17 @@ def alerts_tool(tree: Tree, period: Period = None, scenario: Scenario = None,
     return _json(api.alerts(_inside(tree), period=period, scenario=scenario, set=changes))
 
 
+def forecast_tool(tree: Tree, horizon: Horizon = 3, samples: Samples = 2000,
+                  seed: Seed = None, backtest: Backtest = None) -> str:
+    """Forecast every node: p10/p50/p90 per future period, the chance the root meets its
+    target, and which leaf's uncertainty matters (damped-trend smoothing per leaf)."""
+    from nsm_cli import api
+
+    result = api.forecast(_inside(tree), horizon=horizon, samples=samples, seed=seed,
+                          backtest=backtest)
+    return _json(result.to_json())
+
+
 def _json(result: Any) -> str:
     """The result as the command's `--format json` prints it."""
     from nsm_cli.render import to_json
@@ -136,7 +154,8 @@ def check_tool(paths: Paths, tolerance: Tolerance = None) -> str:
 
 
 TOOLS = {"eval": eval_tool, "rank-levers": rank_levers_tool, "explain": explain_tool,
-         "goal-seek": goal_seek_tool, "alerts": alerts_tool, "check": check_tool}
+         "goal-seek": goal_seek_tool, "alerts": alerts_tool, "forecast": forecast_tool,
+         "check": check_tool}
 
 
 def _guarded(tool):

@@ -52,9 +52,10 @@ def source_refs(tree: TreeFile) -> list[SourceRef]:
     return refs
 
 
-def load_data(tree: TreeFile, sample: int | None = None) -> tuple[DataStore, list[Diagnostic]]:
+def load_data(tree: TreeFile, databases: str = "run", sample: int | None = None
+              ) -> tuple[DataStore, list[Diagnostic]]:
     """Read each data file once with every column any node asks of it (with `sample`, big
-    blocks only up to that many rows: see read_block)."""
+    file blocks only up to that many rows: see read_block)."""
     diagnostics: list[Diagnostic] = []
     uses: dict[str, list[ColumnUse]] = {}
     for ref in source_refs(tree):
@@ -64,7 +65,7 @@ def load_data(tree: TreeFile, sample: int | None = None) -> tuple[DataStore, lis
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            tables[name] = read_block(spec, uses.get(name, []), sample)
+            tables[name] = read_source(tree, spec, uses.get(name, []), databases, sample)
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
@@ -122,10 +123,21 @@ class LoadedTree:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def inspect_tree(path: str, sample: int | None = None
+def read_source(tree: TreeFile, spec, uses: list[ColumnUse], databases: str,
+                sample: int | None = None) -> Table:
+    """A file through the embedded engine, or a database block through one query
+    (`databases`: run it, validate it without scanning rows, or offline: skip it)."""
+    if spec.database is None:
+        return read_block(spec, uses, sample)
+    from nsm_cli.data.warehouse import read_database
+
+    return read_database(spec, uses, tree, databases)
+
+
+def inspect_tree(path: str, databases: str = "run", sample: int | None = None
                  ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     """Everything that can be found wrong with a tree file, never raising for bad input."""
-    return _inspect(path, sample)
+    return _inspect(path, databases, sample)
 
 
 def _stages_to_show(path: str) -> int:
@@ -136,7 +148,8 @@ def _stages_to_show(path: str) -> int:
         return 0
 
 
-def _inspect(path: str, sample: int | None = None) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def _inspect(path: str, databases: str, sample: int | None = None
+             ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     with stage(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
         try:
             parsed, diagnostics = parse_tree(path)
@@ -147,7 +160,7 @@ def _inspect(path: str, sample: int | None = None) -> tuple[LoadedTree | None, l
         compiled, more = compile_tree(parsed)
         diagnostics += more
         advance(1)
-        store, more = load_data(parsed, sample)
+        store, more = load_data(parsed, databases, sample)
         diagnostics += more
         advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):

@@ -14,7 +14,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from operator import itemgetter
 
 import numpy as np
 
@@ -266,10 +266,9 @@ def _wide_columns(
         if i != period_at and name:
             positions.setdefault(name, []).append(i)
     everywhere = np.arange(len(rows), dtype=np.intp)
-    # a wide export (thousands of columns): cut every column out of the rows in one pass
-    by_column = list(zip_longest(*rows, fillvalue="")) if len(wanted) > 50 else None
     used: dict[str, RawColumn] = {}
     ambiguous: dict[str, list[int]] = {}
+    single: dict[str, int] = {}
     for name in wanted:
         found = positions.get(name)
         if not found:
@@ -277,13 +276,22 @@ def _wide_columns(
         if len(found) > 1:
             ambiguous[name] = [i + 1 for i in found]
             continue
-        at = found[0]
-        if by_column is not None:
-            cells = list(by_column[at]) if at < len(by_column) else [""] * len(rows)
-        else:
-            cells = [row[at] if at < len(row) else "" for row in rows]
-        used[name] = RawColumn(cells, everywhere, at + 1)
+        single[name] = found[0]
+    for name, cells in _cut_columns(rows, single).items():
+        used[name] = RawColumn(cells, everywhere, single[name] + 1)
     return list(positions), used, ambiguous
+
+
+def _cut_columns(rows: list[list[str]], columns: dict[str, int]) -> dict[str, list[str]]:
+    """The cells of each named column (a short row has "" there).
+
+    Picking many columns row by row, then transposing, runs in C: column by column, a
+    50,000-column file costs 4 s of scattered reads instead of 0.3 s."""
+    if len(columns) > 1 and rows and min(map(len, rows)) > max(columns.values()):
+        picked = zip(*map(itemgetter(*columns.values()), rows), strict=True)
+        return {name: list(cells) for name, cells in zip(columns, picked, strict=True)}
+    return {name: [row[at] if at < len(row) else "" for row in rows]
+            for name, at in columns.items()}
 
 
 def _long_columns(
@@ -338,12 +346,18 @@ def cell_hint(text: str) -> str:
 
 def parse_cells(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """Cells → float64 (NaN = missing) and the indices of cells that are not numbers."""
-    try:  # a column of plain numbers (most are): one conversion in C, checked as a whole
-        whole = np.array(cells, dtype=np.float64)
+    try:   # a column of plain numbers, the common case: one float() per cell, in C
+        plain = np.array(list(map(float, cells)), dtype=np.float64)
     except ValueError:
-        whole = None
-    if whole is not None and np.isfinite(whole).all() and "_" not in "".join(cells):
-        return whole, []
+        pass
+    else:
+        if np.isfinite(plain).all() and "_" not in "".join(cells):
+            return plain, []
+    return cell_by_cell(cells)
+
+
+def cell_by_cell(cells: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+    """:func:`parse_cells` one cell at a time, for columns with text, gaps or odd numbers."""
     values: list[float] = []
     bad: list[int] = []
     known: dict[str, float | None] = {}  # formatted cells repeat: "", "92%", "-"
@@ -410,14 +424,14 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
 
     bad_cells = _label_problems(spec, raw.bad_labels) + raw.extra
     parsed: dict[str, Parsed] = {}
-    numeric: dict[str, bool] = {}  # a column some use reads as a number
+    aggs: dict[str, list[str | None]] = {}   # per column, in order (one pass: 50,000 columns)
     for use in uses:
-        numeric[use.column] = numeric.get(use.column, False) or use.agg not in TEXT_AGGS
-    for name, as_number in numeric.items():
+        aggs.setdefault(use.column, []).append(use.agg)
+    for name, column_aggs in aggs.items():
         column = raw.used.get(name)
         if column is None:
             continue
-        if not as_number:
+        if all(agg in TEXT_AGGS for agg in column_aggs):
             parsed[name] = Parsed(_present(column.cells), column.rows)  # any text counts
             continue
         numbers, bad = parse_cells(column.cells)

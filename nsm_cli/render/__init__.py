@@ -6,7 +6,7 @@ Each command has one registry of formats; the CLI picks from it by `--format`.
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -25,17 +25,51 @@ def printable(result: Any) -> Any:
     github): names, units, ids, periods and paths are other people's text. Dicts, lists,
     tuples and dataclasses are rebuilt; everything else is returned as it is.
     """
+    if _all_printable(result):   # the usual case: nothing to escape, nothing to rebuild
+        return result
+    return _escaped_copy(result)
+
+
+def _escaped_copy(result: Any) -> Any:
     if isinstance(result, str):
         return escape_control(result)
     if isinstance(result, dict):
-        return {printable(key): printable(value) for key, value in result.items()}
+        return {_escaped_copy(key): _escaped_copy(value) for key, value in result.items()}
     if isinstance(result, (list, tuple)):
-        return type(result)(printable(item) for item in result)
+        return type(result)(_escaped_copy(item) for item in result)
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        changed = {f.name: printable(getattr(result, f.name))
-                   for f in dataclasses.fields(result) if f.init}
+        changed = {name: _escaped_copy(getattr(result, name))
+                   for name in _init_fields(type(result))}
         return dataclasses.replace(result, **changed)
     return result
+
+
+_NUMBERS = frozenset({float, int, bool, type(None)})
+
+
+@functools.cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def _all_printable(result: Any) -> bool:
+    """True when no string :func:`printable` would reach needs escaping (one walk, no copy)."""
+    stack = [result]
+    while stack:
+        item = stack.pop()
+        if type(item) in _NUMBERS:
+            continue
+        if isinstance(item, str):
+            if not item.isprintable():
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend([getattr(item, name) for name in _init_fields(type(item))])
+    return True
 
 
 def for_people(renderer: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,9 +83,9 @@ def for_people(renderer: Callable[..., Any]) -> Callable[..., Any]:
 
 def to_json(result: Any) -> str:
     """The result as JSON: UTF-8 names kept readable, keys in the result's order."""
-    from nsm_cli.analysis.results import to_json as plain_data
+    from nsm_cli.render.fastjson import dumps
 
-    return json.dumps(plain_data(result), ensure_ascii=False, indent=2) + "\n"
+    return dumps(result) + "\n"
 
 
 def tree_guides(result_nodes: list[Any], root: str) -> list[tuple[str, str, bool]]:
@@ -135,13 +169,31 @@ def cell_width(cell: Any) -> int:
     from rich.text import Text
 
     text = cell.plain if isinstance(cell, Text) else str(cell)
-    return max((cell_len(line) for line in text.split("\n")), default=0)
+    if "\n" not in text:   # most cells: one line (5,000-row trees measure every cell)
+        return len(text) if text.isascii() and text.isprintable() else cell_len(text)
+    return max(cell_len(line) for line in text.split("\n"))
+
+
+def column_width(cells: list[Any]) -> int:
+    """The widest line of any of the cells, in terminal cells: `max(map(cell_width, cells))`,
+    measured in one pass over the whole column when every character takes one cell."""
+    from rich.cells import get_character_cell_size
+    from rich.text import Text
+
+    if not cells:
+        return 0
+    joined = "\n".join([cell.plain if isinstance(cell, Text) else str(cell) for cell in cells])
+    chars = set(joined)
+    chars.discard("\n")
+    if all(char.isascii() and char.isprintable() or get_character_cell_size(char) == 1
+           and char not in "\u200d\ufe0f" for char in chars):
+        return max(map(len, joined.split("\n")))
+    return max(map(cell_width, cells))
 
 
 def natural_width(table: Any) -> int:
     """The width a borderless table takes unshrunk: widest cell per column plus the gaps."""
-    columns = [max([cell_width(column.header), *map(cell_width, column.cells)])
-               for column in table.columns]
+    columns = [column_width([column.header, *column.cells]) for column in table.columns]
     return sum(columns) + 2 * (len(columns) - 1)
 
 

@@ -28,7 +28,8 @@ def render_text(result: AlertsResult) -> Group:
     parts: list[Any] = [Text(_title(result), style="bold")]
     if not result.checked:
         parts.append(Text("no alert rules: add `alert:` (min, max, falls_for, change_below, "
-                          "change_above) to a node, or min/max to a guardrail", style="dim"))
+                          "change_above, forecast_below_target) to a node, or min/max to a "
+                          "guardrail", style="dim"))
     elif not result.fired:
         parts.append(Text("✓ no alert fired", style="green"))
     else:

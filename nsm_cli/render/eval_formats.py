@@ -200,9 +200,10 @@ def _node_cells(node: dict[str, Any], unit: str | None, shown: dict[str, bool],
     cells: list[Any] = [value]
     if shown["change"]:
         cells.append(_change(node, unit))
-    cells += _history_cells(replace(node, unit=unit), shown["trend"], result.get("compare"))
+    shown_node = node if unit == node["unit"] else replace(node, unit=unit)
+    cells += _history_cells(shown_node, shown["trend"], result.get("compare"))
     if shown["observed"]:
-        observed = _observed(replace(node, unit=unit))
+        observed = _observed(shown_node)
         cells.append(Text(observed, style="yellow" if observed.startswith("≠") else "dim"))
     benchmark = node["benchmark"]
     cells.append("" if benchmark is None else value_text(benchmark, unit))
@@ -213,7 +214,7 @@ def _node_cells(node: dict[str, Any], unit: str | None, shown: dict[str, bool],
         cells += [Text(gap_text(node), style=style), Text(mark, style=style)]
     if shown["target"]:
         target = "" if node["target"] is None else value_text(node["target"], unit)
-        reached, met = target_gap(replace(node, unit=unit))
+        reached, met = target_gap(shown_node)
         met_style = "" if met is None else ("green" if met else "red")
         if compact:
             cells.append(Text(f"{target} {reached}".strip(), style=met_style))

@@ -88,6 +88,8 @@ def render_report(report: dict[str, Any]) -> str:
                 + _why_section(report) + "</div>")
     body.append('<div class="grid">' + _guardrails_section(ev)
                 + _alerts_section(report["alerts"]) + "</div>")
+    if report.get("forecast") is not None:
+        body.append(_forecast_section(report["forecast"], report.get("forecast_note") or ""))
     body.append(_footer(ev))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -434,3 +436,94 @@ def _footer(ev: dict[str, Any]) -> str:
 
     return (f"<footer>nsm {esc(__version__)} · {esc(ev['file'])} · period {esc(ev['period'])}"
             f" · values as of the data; gaps against each node's benchmark and target</footer>")
+
+
+# ------------------------------------------------------------------ the forecast
+
+
+def fan_svg(node: dict[str, Any], width: float = 460, height: float = 130) -> str:
+    """The root's history, its p10–p90 band and p50 ahead, and its target, as inline SVG."""
+    past = [v for v in node["history"]]
+    ahead = node["forecast"]
+    values = [v for v in past if v is not None] + [
+        v for f in ahead for v in (f["p10"], f["p90"]) if v is not None]
+    if node["target"] is not None:
+        values.append(node["target"])
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    count = len(past) + len(ahead)
+    step = (width - 8) / max(count - 1, 1)
+
+    def xy(i: int, v: float) -> str:
+        return f"{4 + i * step:.1f},{4 + (height - 8) * (1 - (v - low) / span):.1f}"
+
+    parts = []
+    start = len(past) - 1
+    band = [(start + 1 + k, f["p90"]) for k, f in enumerate(ahead)] + [
+        (start + 1 + k, f["p10"]) for k, f in reversed(list(enumerate(ahead)))]
+    if past and past[-1] is not None:
+        band = [(start, past[-1]), *band]
+    if all(v is not None for _, v in band):
+        parts.append('<polygon points="' + " ".join(xy(i, v) for i, v in band)
+                     + '" fill="#d2e3fc" stroke="none"/>')
+    line = [(i, v) for i, v in enumerate(past) if v is not None]
+    parts.append('<polyline points="' + " ".join(xy(i, v) for i, v in line)
+                 + '" fill="none" stroke="#5f6368" stroke-width="1.5"/>')
+    middle = ([(start, past[-1])] if past and past[-1] is not None else []) + [
+        (start + 1 + k, f["p50"]) for k, f in enumerate(ahead) if f["p50"] is not None]
+    parts.append('<polyline points="' + " ".join(xy(i, v) for i, v in middle)
+                 + '" fill="none" stroke="#1a73e8" stroke-width="2"/>')
+    if node["target"] is not None:
+        y = xy(0, node["target"]).split(",")[1]
+        parts.append(f'<line x1="4" x2="{width - 4:.0f}" y1="{y}" y2="{y}" stroke="#e37400" '
+                     'stroke-dasharray="4 3"/>')
+    return (f'<svg width="{width:.0f}" height="{height:.0f}" role="img" aria-label="forecast '
+            f'of {esc(node["name"])}">' + "".join(parts) + "</svg>")
+
+
+def _forecast_section(result: dict[str, Any], note: str) -> str:
+    periods = result["periods"]
+    if len(result["constant_leaves"]) == len(result["leaves"]):
+        return ("<section><h2>Forecast</h2><p class=\"muted\">No leaf has the 6 periods of "
+                f"history a forecast needs (the data has {result['history']['periods']}), so "
+                f"every value would stay where it is. {esc(note)}</p></section>")
+    root = next(n for n in result["nodes"] if n["id"] == result["root"])
+    shown = [n for n in result["nodes"] if n["depth"] <= 1 and not n["guardrail"]]
+    head = "".join(f'<th class="n">{esc(p)}</th>' for p in periods)
+    rows = []
+    for node in shown:
+        cells = "".join(
+            f'<td class="n">{esc(value_text(f["p50"], node["unit"]))} <span class="muted">'
+            f'({esc(value_text(f["p10"], node["unit"]))}–'
+            f'{esc(value_text(f["p90"], node["unit"]))})</span></td>' for f in node["forecast"])
+        rows.append(f"<tr><td class=\"name\">{'&nbsp;' * 4 * node['depth']}"
+                    f"{esc(node['name'])}</td>{cells}</tr>")
+    if root["p_target"] is not None:
+        sign = "≤" if root["direction"] == "down" else "≥"
+        cells = "".join(f'<td class="n"><b>{esc(percent(p["probability"], decimals=0))}</b></td>'
+                        for p in root["p_target"])
+        rows.append(f"<tr><td>P({sign} target {esc(value_text(root['target'], root['unit']))})"
+                    f"</td>{cells}</tr>")
+    names = {n["id"]: n["name"] for n in result["nodes"]}
+    shares = "".join(
+        f'<tr><td>{esc(names.get(v["id"], v["id"]))}</td><td class="n">'
+        f'{esc(percent(v["share"] or 0.0, decimals=1))}</td><td style="width:40%">'
+        f'<span class="bar" style="width:{(v["share"] or 0.0) * 100:.1f}%"></span></td></tr>'
+        for v in result["variance"]["leaves"][:5])
+    kept = len(result["constant_leaves"])
+    notes = [note] if note else []
+    if kept:
+        notes.append(f"{kept} of {len(result['leaves'])} leaves stay at their last value "
+                     "(too little history, or constant): see nsm forecast.")
+    variance = ("<h2>Which leaf's uncertainty matters</h2><table>" + shares + "</table>"
+                if shares else "")
+    return (f"<section><h2>Forecast: the next {len(periods)} periods, p50 (p10–p90), "
+            f"{result['samples']:,} simulated paths</h2>"
+            f'<div class="grid"><div>{fan_svg(root)}<div class="sub">{esc(root["name"])}: '
+            "grey the last periods, blue the p50 and the p10–p90 band ahead, dashed the "
+            f'target</div></div><div>{variance}</div></div>'
+            f"<table><tr><th>metric</th>{head}</tr>" + "".join(rows) + "</table>"
+            + "".join(f'<div class="sub">{esc(n)}</div>' for n in notes) + "</section>")
+

@@ -2,8 +2,10 @@
 
 Rules, all optional: `min: X` / `max: X` (a threshold), `falls_for: N` (the last N
 period-on-period moves went the worse way), `change_below: -5%` / `change_above: +5%`
-(relative change, or points for a rate: `-2pp`). A node's own `min`/`max` bounds count as
-rules too. Judging them against values is `nsm_cli.analysis.alerts`.
+(relative change, or points for a rate: `-2pp`), `forecast_below_target: 50%` or
+`{probability: 50%, horizon: 3}` (the forecast's chance that the node meets its target, N
+periods ahead, is below the probability; default horizon 1). A node's own `min`/`max`
+bounds count as rules too. Judging them against values is `nsm_cli.analysis.alerts`.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from __future__ import annotations
 import math
 
 from nsm_cli.diagnostics import Diagnostic, error
-from nsm_cli.numbers import NumberError, read_number, read_value, value_text
+from nsm_cli.numbers import NumberError, percent, read_number, read_value, value_text
 from nsm_cli.tree.keys import key_names
 from nsm_cli.tree.model import Node, Rule, TreeFile
 from nsm_cli.tree.parser import suggest
-from nsm_cli.tree.yamlload import YMap, YScalar
+from nsm_cli.tree.yamlload import YMap, YScalar, YSeq, YValue
 
+FORECAST_RULE = "forecast_below_target"
 RULE_KEYS = key_names("alert")
+MAX_RULE_HORIZON = 120
 INVALID_RULE = "E114"
 
 
@@ -40,13 +44,20 @@ def parse_rules(node: Node) -> tuple[list[Rule], list[Diagnostic]]:
     where = f"alert of '{node.id}'"
     if not node.alert.items:
         problems.append(error(INVALID_RULE, f"{where} has no rules: give min, max, falls_for, "
-                              "change_below or change_above", node.alert.span))
+                              f"change_below, change_above or {FORECAST_RULE}", node.alert.span))
     for key, value in node.alert.items:
         name = str(key.value)
         if name not in RULE_KEYS:
             hint = suggest(name, RULE_KEYS) or f": rules are {', '.join(RULE_KEYS)}"
             problems.append(error("E104", f"unknown alert rule '{name}' in {where}{hint}",
                                   key.span))
+            continue
+        if name == FORECAST_RULE:
+            rule, problem = parse_forecast_rule(node, value)
+            if problem is not None:
+                problems.append(problem)
+            elif rule is not None:
+                rules.append(rule)
             continue
         if not isinstance(value, YScalar):
             shape = "a mapping" if isinstance(value, YMap) else "a list"
@@ -113,6 +124,62 @@ def _parse_rule(node: Node, name: str, value: YScalar) -> tuple[Rule | None, Dia
                            f"but the unit of '{node.id}' is {node.unit or 'not %'}: use a "
                            "relative change like -5%", span)
     return Rule(name, amount, raw.strip(), span, points=points), None
+
+
+def _probability(value: YValue) -> tuple[float | None, Diagnostic | None]:
+    how = "a probability like 50% or 0.5"
+    if not isinstance(value, YScalar):
+        return None, error("E103", f"'probability' of {FORECAST_RULE} must be {how}", value.span)
+    try:
+        number = read_value(value.value)
+    except NumberError as exc:
+        if exc.shapeless:
+            return None, error("E103", f"'probability' of {FORECAST_RULE} must be {how}, not "
+                               f"{_kind(value.value)}", value.span)
+        return None, error(INVALID_RULE, f"'probability' of {FORECAST_RULE}: {exc}", value.span)
+    if not 0 < number <= 1:
+        return None, error(INVALID_RULE, f"'probability' of {FORECAST_RULE} must be above 0% "
+                           f"and at most 100%, not {value.raw or value.value}", value.span)
+    return number, None
+
+
+def _horizon(value: YValue) -> tuple[int | None, Diagnostic | None]:
+    raw = value.value if isinstance(value, YScalar) else None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) \
+            or raw != int(raw) or not 1 <= raw <= MAX_RULE_HORIZON:
+        return None, error(INVALID_RULE, f"'horizon' of {FORECAST_RULE} must be a whole number "
+                           f"of periods from 1 to {MAX_RULE_HORIZON}", value.span)
+    return int(raw), None
+
+
+def parse_forecast_rule(node: Node, value: YValue) -> tuple[Rule | None, Diagnostic | None]:
+    """`forecast_below_target: 50%` (the next period) or `{probability: 50%, horizon: 3}`."""
+    if node.target is None:
+        return None, error(INVALID_RULE, f"alert rule '{FORECAST_RULE}' on '{node.id}' needs "
+                           "the node's `target`", value.span)
+    horizon: int | None = 1
+    if isinstance(value, YMap):
+        for key, _ in value.items:
+            if key.value not in ("probability", "horizon"):
+                return None, error("E104", f"unknown key '{key.value}' in {FORECAST_RULE}: "
+                                   "keys are probability and horizon", key.span)
+        given, ahead = value.get("probability"), value.get("horizon")
+        if given is None:
+            return None, error(INVALID_RULE, f"{FORECAST_RULE} needs a 'probability' (like "
+                               "50%)", value.span)
+        if ahead is not None:
+            horizon, problem = _horizon(ahead)
+            if problem is not None:
+                return None, problem
+        value = given
+    elif isinstance(value, YSeq):
+        return None, error("E103", f"alert rule '{FORECAST_RULE}' must be a probability or a "
+                           "mapping {probability, horizon}, not a list", value.span)
+    probability, problem = _probability(value)
+    if problem is not None or probability is None:
+        return None, problem
+    return Rule(FORECAST_RULE, probability, percent(probability), value.span,
+                horizon=horizon or 1), None
 
 
 def tree_problems(tree: TreeFile) -> list[Diagnostic]:

@@ -16,6 +16,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from keyword import kwlist, softkwlist
 
 import numpy as np
 
@@ -65,7 +66,70 @@ class Formula:
 
 
 def compile_formula(text: str) -> Formula:
-    """Parse, check and compile `text`; raise FormulaError for anything outside the grammar."""
+    """Parse, check and compile `text`; raise FormulaError for anything outside the grammar.
+
+    Formulas of a big tree repeat a few shapes (`a * b + c`) over different ids: a shape is
+    parsed and checked once, and each formula of that shape reuses it with its own ids.
+    """
+    shape = _shape(text)
+    if shape is not None:
+        template, names, offsets = shape
+        known = _SHAPES.get(template)
+        if known is None:
+            try:
+                known = _compile_text(template)
+            except FormulaError:
+                known = None   # the formula itself says what is wrong, at its own offsets
+            else:
+                if len(_SHAPES) >= MAX_SHAPES:
+                    _SHAPES.clear()
+                _SHAPES[template] = known
+        if known is not None and known.names == tuple(f"_{i}" for i in range(len(names))):
+            return Formula(text, names, offsets, _renamed(known._run, known.names, names))
+    return _compile_text(text)
+
+
+MAX_SHAPES = 4096
+_SHAPES: dict[str, Formula] = {}
+# an id: not inside a number (1e5, 0x1F, 1_000), an attribute (a.b) or a longer word
+_WORD = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*")
+_KEEP = FUNCTIONS | frozenset(kwlist) | frozenset(softkwlist)
+
+
+def _shape(text: str) -> tuple[str, tuple[str, ...], dict[str, int]] | None:
+    """The formula with its ids replaced by `_0`, `_1`… in order of first use, the ids, and
+    where each is first used; None for text the shortcut leaves to the full compiler."""
+    if not text.isascii() or len(text) > MAX_FORMULA_LENGTH:
+        return None
+    offsets: dict[str, int] = {}
+    slots: dict[str, str] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        word = match.group()
+        if word in _KEEP:
+            return word
+        slot = slots.get(word)
+        if slot is None:
+            slot = slots[word] = f"_{len(slots)}"
+            offsets[word] = match.start()
+        return slot
+
+    template = _WORD.sub(placeholder, text)
+    return template, tuple(offsets), offsets
+
+
+def _renamed(run: Fn, placeholders: tuple[str, ...], names: tuple[str, ...]) -> Fn:
+    """The shape's closure reading the formula's own ids."""
+    pairs = tuple(zip(placeholders, names, strict=True))
+
+    def renamed(env: Env) -> Value:
+        return run({placeholder: env[name] for placeholder, name in pairs})
+
+    return renamed
+
+
+def _compile_text(text: str) -> Formula:
+    """The full compiler: parse, check and compile one formula text."""
     if len(text) > MAX_FORMULA_LENGTH:
         raise FormulaError(
             "E207",

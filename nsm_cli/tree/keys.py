@@ -10,7 +10,7 @@ new kind needs an entry there: `text` (a string), `label` (text or a number: nam
 owners), `number` (a number, or text like `92%` or `1,200`), `count` (a whole number ≥ 1),
 `change` (`-5%`, `+2pp`), `id`, `labels`, `choice` (one of `choices`), `version`, `path`,
 `node`, `nodes`, `children`, `source`, `benchmark`, `data_map`, `scenario_map`, `changes`,
-`alert` and `domain`.
+`alert`, `forecast_rule` (a probability, or {probability, horizon}) and `domain`.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "carry min and/or max."),
         Key("scenarios", "scenario_map", "What-ifs: NAME: {description, set: {NODE_ID: "
             "CHANGE}}."),
+        Key("connections", "connection_map", "Databases the data blocks read: NAME: {url, "
+            "timeout}; the url is usually ${VAR}, read from the environment."),
     ),
     "node": (
         Key("id", "id", "Unique in the file; letters, digits and _, not starting with a digit: "
@@ -79,13 +81,14 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("max", "number", "Upper bound: a value above it is flagged (and fires in nsm "
             "alerts)."),
         Key("alert", "alert", "Early-warning rules: min, max, falls_for, change_below, "
-            "change_above."),
+            "change_above, forecast_below_target."),
         Key("domain", "domain", "[low, high]: the values the metric can take (null for an "
             "open end; default 0–100% for rates, ≥ 0 otherwise)."),
     ),
     "data": (
         Key("path", "path", "The data file or a glob (orders/*.parquet), relative to the tree "
-            "file: .csv .tsv .txt, .parquet, .jsonl, .ndjson.", required=True),
+            "file: .csv .tsv .txt, .parquet, .jsonl, .ndjson; required unless the block names "
+            "a connection."),
         Key("period_column", "label", "The column that names the period (default period)."),
         Key("format", "choice", "wide (default: one column per metric) or long (columns "
             "period, metric, value).", choices=("wide", "long")),
@@ -96,6 +99,11 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
         Key("grain", "choice", "The periods raw rows roll up to (required with time).",
             choices=("day", "week", "month", "quarter", "year")),
         Key("segments", "labels", "Columns that slice the rows (region, store)."),
+        Key("connection", "text", "The name of an entry under connections: the rows live in "
+            "a database."),
+        Key("table", "text", "With connection: a table or view (schema.table)."),
+        Key("sql", "text", "With connection: one SELECT (or WITH … SELECT) query whose result "
+            "is the table; anything else is refused."),
     ),
     "source": (
         Key("data", "text", "The name of a data source under data.", required=True),
@@ -114,6 +122,13 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "relative change (\"+10%\"), percentage points for rates (\"+2pp\") or a factor "
             "(\"x1.1\").", required=True),
     ),
+    "connection": (
+        Key("url", "text", "The database URL, usually ${VAR} from the environment: "
+            "duckdb:///file.duckdb (relative to the tree), postgresql://user@host:port/db, "
+            "bigquery://, snowflake://, trino://, spark://, clickhouse://. A password written "
+            "here is refused.", required=True),
+        Key("timeout", "number", "Seconds a query may run (default 60)."),
+    ),
     "alert": (
         Key("min", "number", "Fires when the value is below this (4.5, 92%)."),
         Key("max", "number", "Fires when the value is above this."),
@@ -123,12 +138,17 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "below this: -5% (relative) or -2pp (points, for a % node)."),
         Key("change_above", "change", "Fires when the change against the previous period is "
             "above this: +5% or +2pp."),
+        Key("forecast_below_target", "forecast_rule", "Fires when the forecast's chance that "
+            "the node meets its target N periods ahead is below a probability: 50%, or "
+            "{probability: 50%, horizon: 3} (horizon 1–120, default 1). Needs the node's "
+            "target."),
     ),
 }
 
 # How each section is named in messages and in the README.
 TITLES = {"top": "the tree file", "node": "a node", "data": "a data source",
-          "source": "a source", "scenario": "a scenario", "alert": "an alert"}
+          "source": "a source", "scenario": "a scenario", "connection": "a connection",
+          "alert": "an alert"}
 
 
 def key_names(section: str) -> tuple[str, ...]:

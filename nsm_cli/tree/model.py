@@ -31,6 +31,7 @@ class DataSpec:
     time: str | None = None  # a date/timestamp column whose rows roll up to `grain`
     grain: str | None = None
     segments: tuple[str, ...] = ()
+    database: DatabaseSource | None = None  # set when the rows live in a database
 
     @property
     def kind(self) -> str:
@@ -48,6 +49,29 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class DatabaseSource:
+    """Where a data block's rows live in a database: a `table` or a `sql` query on a
+    connection. The query is only checked (by the data layer) before anything is sent."""
+
+    connection: str
+    span: Span
+    table: str | None = None
+    sql: str | None = None
+    sql_span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One entry of the top-level `connections`: a URL, usually `${VAR}` from the
+    environment, expanded only when the connection is used (`check --offline` never does)."""
+
+    name: str
+    url: str
+    span: Span
+    timeout: float | None = None  # seconds a query may run; None: the default
+
+
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """A value bound to a data column: `NAME.column` or `{data, column, agg, where, weight}`."""
 
@@ -70,7 +94,7 @@ class SourceRef:
         return (self.column, self.agg, self.where_text, self.weight)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Child:
     """One item of a node's `children`: the node defined there, or a `ref` to one elsewhere."""
 
@@ -89,13 +113,16 @@ class Rule:
     span: Span
     points: bool = False    # change rules: threshold in percentage points, not relative
     source: str = "alert"   # `alert` (the alert: block) or `bound` (the node's min/max)
+    horizon: int = 0        # forecast_below_target: how many periods ahead (1 = the next)
 
     @property
     def label(self) -> str:
+        if self.horizon:
+            return f"{self.kind} {self.text} at +{self.horizon}"
         return f"{self.kind} {self.text}"
 
 
-@dataclass
+@dataclass(slots=True)   # slots: a big tree holds 100,000 of them
 class Node:
     """A metric: the root, a driver, a leaf or a guardrail."""
 
@@ -165,6 +192,7 @@ class TreeFile:
     version: int = 1
     description: str | None = None
     data: dict[str, DataSpec] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
     period: str | None = None
     period_span: Span | None = None
     root: Node | None = None

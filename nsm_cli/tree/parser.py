@@ -214,6 +214,9 @@ class _Parser:
         period = top.get("period")
         tree.period = self.text(period, "period", numbers_ok=True)
         tree.period_span = period.span if period is not None else None
+        from nsm_cli.tree.connections import parse_connections
+
+        tree.connections = parse_connections(self, top.get("connections"))
         self.parse_data(top.get("data"))
         root = top.get("root")
         if root is not None:
@@ -247,7 +250,8 @@ class _Parser:
             if isinstance(entry, YMap):
                 self.check_keys(entry, DATA_KEYS, f"data '{name}'")
                 raw = self.text(entry.get("path"), "path")
-                if entry.get("path") is None:
+                if entry.get("path") is None and all(
+                        entry.get(key) is None for key in ("connection", "table", "sql")):
                     self.err("E105", f"data '{name}' needs a path", entry.span)
                 pc = entry.get("period_column")
                 if pc is not None:
@@ -269,6 +273,9 @@ class _Parser:
                     except LookupError:
                         self.err("E112", f"unknown encoding '{encoding}' (try utf-8, gbk or "
                                  "gb18030)", entry.get("encoding").span)
+                if any(entry.get(key) is not None for key in ("connection", "table", "sql")):
+                    self.parse_database_entry(name, entry, options)
+                    continue
             else:
                 raw = self.text(entry, f"data '{name}'")
             if raw is None:
@@ -285,6 +292,21 @@ class _Parser:
                 continue
             options = {k: v for k, v in options.items() if v is not None}
             self.tree.data[name] = DataSpec(name=name, path=shown, span=entry.span, **options)
+
+    def parse_database_entry(self, name: str, entry: YMap, options: dict[str, object]) -> None:
+        """A data block whose rows live in a database (see :mod:`nsm_cli.tree.connections`)."""
+        from nsm_cli.tree.connections import parse_database
+
+        database = parse_database(self, name, entry)
+        if database is None:
+            self.refused_data.add(name)
+            return
+        if options.get("format") == "long":
+            self.err("E112", f"data '{name}': a database block is read as columns (format: "
+                     "wide); pivot long rows in its sql", entry.get("format").span)
+        options = {k: v for k, v in options.items() if v is not None and k != "format"}
+        self.tree.data[name] = DataSpec(name=name, path=f"<{database.connection}>",
+                                        span=entry.span, database=database, **options)
 
     def raw_rows_options(self, name: str, entry: YMap, options: dict[str, object]) -> None:
         """`time`, `grain` and `segments` of a data block."""

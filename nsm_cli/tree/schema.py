@@ -51,9 +51,19 @@ KINDS: dict[str, dict[str, Any]] = {
                  "additionalProperties": {"anyOf": [{"type": "string"},
                                                     {"$ref": "#/$defs/data"}]}},
     "scenario_map": {"type": "object", "additionalProperties": {"$ref": "#/$defs/scenario"}},
+    "connection_map": {"type": "object", "propertyNames": {"pattern": ID_REGEX},
+                       "additionalProperties": {"anyOf": [{"type": "string"},
+                                                          {"$ref": "#/$defs/connection"}]}},
     "changes": {"type": "object", "additionalProperties": {
         "anyOf": [{"type": "number"}, {"type": "string"}]}},
     "alert": {"$ref": "#/$defs/alert"},
+    "forecast_rule": {"anyOf": [_NUMBER, {
+        "type": "object",
+        "properties": {"probability": {**_NUMBER, "description": "Fires below this chance: "
+                                       "50% or 0.5."},
+                       "horizon": {"type": "integer", "minimum": 1,
+                                   "description": "How many periods ahead (default 1)."}},
+        "required": ["probability"], "additionalProperties": False}]},
     "domain": {"type": "array", "minItems": 2, "maxItems": 2,
                "items": {"anyOf": [_NUMBER, {"type": "null"}]}},
 }

@@ -33,6 +33,7 @@ _PLAIN_TAGS = {
 }
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _MAP_TAG = "tag:yaml.org,2002:map"
+_STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
@@ -52,7 +53,7 @@ def yaml11_problem(text: str) -> str | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)   # slots: a big tree holds hundreds of thousands of values
 class YScalar:
     """A scalar with its Python value, its source text and where it stands."""
 
@@ -69,27 +70,37 @@ class YScalar:
         return self.span.shifted(quote + offset)
 
 
-@dataclass
+@dataclass(slots=True)
 class YMap:
     """A mapping: keys in file order, each key located."""
 
     items: list[tuple[YScalar, YValue]] = field(default_factory=list)
     span: Span = field(default_factory=lambda: Span("<unknown>"))
+    _index: dict[str, YValue] | None = field(default=None, repr=False, compare=False)
+    _indexed: int = field(default=0, repr=False, compare=False)
 
     def get(self, key: str) -> YValue | None:
-        for k, v in self.items:
-            if k.value == key:
-                return v
-        return None
+        """The value of `key` (the parser asks a node for ~20 keys: one dict, built once)."""
+        if type(key) is not str:
+            return next((v for k, v in self.items if k.value == key), None)
+        index = self._index
+        if index is None or self._indexed != len(self.items):
+            index = {}
+            for k, v in self.items:
+                if type(k.value) is str:
+                    index.setdefault(k.value, v)
+            self._index, self._indexed = index, len(self.items)
+        return index.get(key)
 
 
-@dataclass
+@dataclass(slots=True)
 class YSeq:
     items: list[YValue] = field(default_factory=list)
     span: Span = field(default_factory=lambda: Span("<unknown>"))
 
 
 YValue = YScalar | YMap | YSeq
+
 
 
 def _short(tag: str) -> str:
@@ -206,6 +217,14 @@ class _Converter:
         return self._fail("E102", msg, node)
 
     def _walk(self, node: yaml.Node, depth: int) -> YValue:
+        if type(node) is yaml.ScalarNode and self.count < MAX_NODES and depth <= MAX_DEPTH:
+            self.count += 1   # the common case first: a plain scalar within the budgets
+            tag, mark = node.tag, node.start_mark
+            if tag not in _PLAIN_TAGS:
+                raise self._tag_error(node)
+            value = node.value if tag == _STR_TAG else self._scalar(node)
+            return YScalar(value, Span(self.path, mark.line + 1, mark.column + 1), node.value,
+                           node.style)
         self.count += 1
         if isinstance(node, yaml.CollectionNode):
             if id(node) in self.visited:

@@ -6,6 +6,7 @@ from nsm_cli.cli.commands import (
     diff,  # noqa: F401
     eval,  # noqa: F401
     explain,  # noqa: F401
+    forecast,  # noqa: F401
     goal_seek,  # noqa: F401
     init,  # noqa: F401
     mcp,  # noqa: F401

@@ -22,8 +22,10 @@ def alerts_command(
 
     Rules come from `alert:` on nodes and guardrails — min, max, falls_for: N
     (N moves in a row the worse way for the node's direction), change_below /
-    change_above (period-on-period, -5% relative or -2pp for rates) — and from
-    every node's own min/max bound, so a breached guardrail fires too.
+    change_above (period-on-period, -5% relative or -2pp for rates),
+    forecast_below_target (the forecast's chance of meeting the node's target N
+    periods ahead is below a probability; see nsm forecast) — and from every
+    node's own min/max bound, so a breached guardrail fires too.
 
     Exit codes: 0 nothing fired, 3 at least one alert fired (so a scheduled job
     can notify), 1 invalid tree or data, 2 wrong usage.

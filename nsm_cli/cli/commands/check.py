@@ -49,6 +49,11 @@ ToleranceOpt = Annotated[
                  help="W401: how far an observed value may be from its formula, 0.01 or 1% "
                  "(default 1%); overrides the config."),
 ]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", help="Open no database connection (CI without a "
+                       "database): database blocks are checked for shape and their sql "
+                       "for safety only."),
+]
 ListOpt = Annotated[
     bool, typer.Option("--list-rules", help="List every code with its severity and examples."),
 ]
@@ -75,6 +80,7 @@ def check_command(
     config_file: ConfigOpt = None,
     tolerance: ToleranceOpt = None,
     list_rules: ListOpt = False,
+    offline: OfflineOpt = False,
 ) -> None:
     """Validate tree files for CI: errors (E1xx file and schema, E2xx formulas, E3xx data),
     warnings (W201 missing values, W4xx the five rules of a good tree) and infos.
@@ -83,6 +89,9 @@ def check_command(
     and a message that says what to do. Settings come from \\[tool.nsm] in pyproject.toml
     or .nsm.yaml (select, ignore, tolerance, max_depth, max_children, money_units,
     exclude); a node's `ignore: [W407]` silences a rule on that node.
+
+    Database blocks are checked against the real schema without scanning rows (LIMIT 0);
+    --offline skips every connection.
 
     Exit codes: 0 clean, 1 an error (with --strict, a warning too), 2 wrong usage.
     """
@@ -108,7 +117,8 @@ def check_command(
                                                                "--ignore").ignore)
     if tolerance is not None:
         config = apply(config, {"tolerance": tolerance}, "--tolerance")
-    result = check_paths([str(p) for p in paths], config)
+    result = check_paths([str(p) for p in paths], config,
+                         databases="offline" if offline else "validate")
     if not result.files and not result.diagnostics:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(str(p) for p in paths)}")
     emit(renderer(result))

@@ -28,7 +28,8 @@ def report_command(
     set_: SetOpt = None,
 ) -> None:
     """Write one HTML file with the tree as a diagram, guardrails, levers, why the root
-    moved since the previous period, and the alerts that fire.
+    moved since the previous period, the alerts that fire, and the forecast of the next
+    three periods.
 
     The file loads nothing from outside (no scripts, fonts or images from the
     network): it opens offline and as an e-mail attachment, and prints on A4

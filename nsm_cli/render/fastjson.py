@@ -1,0 +1,167 @@
+"""JSON exactly as `json.dumps(value, ensure_ascii=False, indent=2)` writes it, about 4× faster.
+
+With `indent` the standard library falls back to its pure-Python, generator-based encoder:
+on a 5,000-node eval it was a fifth of the run. This writer keeps the same bytes (a test
+compares the two on generated values) with one flat pass that appends to a list, strings
+escaped by the same C function. A value it does not know (or nesting too deep for it) goes
+to `json.dumps` itself, so errors stay the standard library's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import is_dataclass
+from json.encoder import encode_basestring
+from typing import Any
+
+from nsm_cli.analysis.results import Record, json_items
+from nsm_cli.diagnostics import Diagnostic
+
+_SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+
+
+def _float(value: float) -> str:
+    text = _float_repr(value)
+    return _SPECIAL.get(text, text)
+
+
+def _none(_value: None) -> str:
+    return "null"
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+# exact types only: subclasses (an IntEnum, numpy's float64) take json's isinstance order
+_SCALARS = {str: encode_basestring, float: _float, int: _int_repr, bool: _bool,
+            type(None): _none}
+
+
+class _Unsupported(Exception):
+    """A value or key this writer leaves to `json.dumps`."""
+
+
+def dumps(value: Any) -> str:
+    """`json.dumps(to_json(value), ensure_ascii=False, indent=2)`, the same text.
+
+    `value` may hold typed results (`Record`s, diagnostics): they are written as
+    `nsm_cli.analysis.results.to_json` would turn them into plain data, without building it.
+    """
+    out: list[str] = []
+    try:
+        _write(value, out, "\n")
+    except (_Unsupported, RecursionError):
+        from nsm_cli.analysis.results import to_json
+
+        return json.dumps(to_json(value), ensure_ascii=False, indent=2)
+    return "".join(out)
+
+
+def _scalar(value: Any) -> str:
+    """A scalar in json's own isinstance order (for subclasses of the basic types)."""
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return _int_repr(value)
+    if isinstance(value, float):
+        return _float(value)
+    raise _Unsupported
+
+
+def _key(key: Any) -> str:
+    """A dict key as json writes it: strings as they are, numbers, booleans and None as text."""
+    if isinstance(key, str):
+        return encode_basestring(key)
+    if isinstance(key, float):
+        return encode_basestring(_float(key))
+    if key is True or key is False or key is None:
+        return encode_basestring(_scalar(key))
+    if isinstance(key, int):
+        return encode_basestring(_int_repr(key))
+    raise _Unsupported
+
+
+def _write(value: Any, out: list[str], newline: str) -> None:
+    """Append `value`'s JSON; `newline` is a line break plus the current indent."""
+    convert = _SCALARS.get(type(value))
+    if convert is not None:
+        out.append(convert(value))
+    elif isinstance(value, dict):
+        _write_dict(value, out, newline)
+    elif isinstance(value, (list, tuple)):
+        _write_list(value, out, newline)
+    elif isinstance(value, Record):
+        _write_pairs(json_items(value), out, newline)
+    elif isinstance(value, Diagnostic):
+        _write_dict(value.to_dict(), out, newline)
+    elif is_dataclass(value):
+        raise _Unsupported   # to_json says which type is no result type
+    else:
+        out.append(_scalar(value))
+
+
+def _write_list(items: list[Any] | tuple[Any, ...], out: list[str], newline: str) -> None:
+    if not items:
+        out.append("[]")
+        return
+    inner = newline + "  "
+    separator = "," + inner
+    append = out.append
+    append("[")
+    lead = inner
+    for item in items:
+        append(lead)
+        lead = separator
+        convert = _SCALARS.get(type(item))
+        if convert is not None:
+            append(convert(item))
+        else:
+            _write(item, out, inner)
+    append(newline + "]")
+
+
+def _write_dict(mapping: dict[Any, Any], out: list[str], newline: str) -> None:
+    _write_pairs(mapping.items(), out, newline)
+
+
+def _write_pairs(pairs: Any, out: list[str], newline: str) -> None:
+    """A JSON object from (key, value) pairs: a dict's items or a result's fields."""
+    if not len(pairs):
+        out.append("{}")
+        return
+    inner = newline + "  "
+    # `,\n    "key": ` for each key at this depth, made once: result nodes repeat their keys
+    known = _PREFIXES.get(inner)
+    if known is None:
+        known = _PREFIXES[inner] = {}
+    append = out.append
+    append("{")
+    first = True
+    for key, item in pairs:
+        prefix = known.get(key) if type(key) is str else None
+        if prefix is None:
+            written = encode_basestring(key) if type(key) is str else _key(key)
+            prefix = "," + inner + written + ": "
+            if type(key) is str and len(known) < _MAX_PREFIXES:
+                known[key] = prefix
+        append(prefix[1:] if first else prefix)
+        first = False
+        convert = _SCALARS.get(type(item))
+        if convert is not None:
+            append(convert(item))
+        else:
+            _write(item, out, inner)
+    append(newline + "}")
+
+
+_PREFIXES: dict[str, dict[str, str]] = {}
+_MAX_PREFIXES = 10_000   # per depth: keys that are data (ids) must not grow it without end

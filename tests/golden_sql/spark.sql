@@ -1,0 +1,34 @@
+SELECT
+  DATE_TRUNC('WEEK', `ts`) AS `nsm_period`,
+  `region` AS `nsm_segment_0`,
+  GROUPING(`region`) AS `nsm_all_0`,
+  COUNT(*) AS `nsm_rows`,
+  SUM(`amount`) AS `nsm_m0`,
+  CAST(SUM(`amount` * `qty`) AS DOUBLE) / NULLIF(CAST(SUM(CASE WHEN NOT `amount` IS NULL THEN `qty` END) AS DOUBLE), 0) AS `nsm_m1`,
+  MIN(`amount`) AS `nsm_m2`,
+  MAX(`amount`) AS `nsm_m3`,
+  MEDIAN(CASE WHEN `region` = 'it\'s a \\ 华东' THEN `amount` END) AS `nsm_m4`,
+  MAX_BY(`amount`, CASE WHEN NOT `amount` IS NULL THEN `ts` END) AS `nsm_m5`,
+  COUNT(CASE WHEN NOT (
+    `region` IN ('a', 'b')
+  ) THEN 1 END) AS `nsm_m6`,
+  COUNT(DISTINCT `customer`) AS `nsm_m7`,
+  SUM(
+    CASE
+      WHEN (
+        `qty` >= 2.5
+      ) OR (
+        NOT (
+          `region` <> 'x'
+        )
+      )
+      THEN `amount`
+    END
+  ) AS `nsm_m8`,
+  MAX(`amount`) AS `nsm_m9`
+FROM `sales`.`order"s`
+GROUP BY
+  GROUPING SETS (
+    (DATE_TRUNC('WEEK', `ts`)),
+    (DATE_TRUNC('WEEK', `ts`), `region`)
+  )
