@@ -7,10 +7,16 @@ In a notebook: `import nsm_cli as nsm; nsm.evaluate("trees/arpu.yaml")` (see
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["alerts", "evaluate", "explain", "forecast", "goal_seek", "load", "rank_levers"]
+ERRORS = ("NsmError", "RequestError")   # what the calls raise: `except nsm.NsmError`
+__all__ = ["alerts", "by_segment", "evaluate", "explain", "forecast", "goal_seek", "load",
+           "rank_levers", *ERRORS]
 
 
 def __getattr__(name: str):
+    if name in ERRORS:
+        from nsm_cli import diagnostics
+
+        return getattr(diagnostics, name)
     if name in __all__:
         from nsm_cli import api
 

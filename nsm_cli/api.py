@@ -54,6 +54,8 @@ def _changes(sets: Sets) -> list[Change]:
 
     if sets is None:
         return []
+    if isinstance(sets, str):   # one "id=change", not its characters
+        sets = [sets]
     if not isinstance(sets, Mapping):
         return [parse_assignment(text) for text in sets]
     found = []
@@ -64,6 +66,11 @@ def _changes(sets: Sets) -> list[Change]:
             raise RequestError("set", f"{node_id}={change}", str(exc)) from None
         found.append(Change(node_id, kind, amount, str(change)))
     return found
+
+
+def _label(period: object) -> str | None:
+    """A period as its label: `2025` given as a number is the period "2025"."""
+    return None if period is None else str(period)
 
 
 def _evaluated(tree: Tree, scenario: str | None, sets: Sets) -> Evaluation:
@@ -79,8 +86,8 @@ def evaluate(tree: Tree, period: str | None = None, scenario: str | None = None,
     from nsm_cli.analysis.eval_result import eval_result
 
     ev = _evaluated(tree, scenario, set)
-    other = None if compare is None else ev.period_index(compare, "compare")
-    return eval_result(ev, ev.period_index(period), trend=trend, compare=other)
+    other = None if compare is None else ev.period_index(_label(compare), "compare")
+    return eval_result(ev, ev.period_index(_label(period)), trend=trend, compare=other)
 
 
 def rank_levers(tree: Tree, period: str | None = None, step: str | float = "1%",
@@ -98,7 +105,7 @@ def rank_levers(tree: Tree, period: str | None = None, step: str | float = "1%",
         step, by_points = parse_step(step)
     options = LeverOptions(step=float(step), points=points or by_points, sort=sort, top=top)
     ev = _evaluated(tree, scenario, set)
-    return levers_result(ev, ev.period_index(period), options)
+    return levers_result(ev, ev.period_index(_label(period)), options)
 
 
 def explain(tree: Tree, from_period: str | None = None, to_period: str | None = None,
@@ -107,8 +114,8 @@ def explain(tree: Tree, from_period: str | None = None, to_period: str | None = 
     """Each leaf's contribution to the root's change between two periods (`nsm explain`)."""
     from nsm_cli.analysis.explain import explain as run
 
-    return run(_loaded(tree), from_period=from_period, to_period=to_period, method=method,
-               max_exact=max_exact, samples=samples, seed=seed)
+    return run(_loaded(tree), from_period=_label(from_period), to_period=_label(to_period),
+               method=method, max_exact=max_exact, samples=samples, seed=seed)
 
 
 def goal_seek(tree: Tree, target: str | float | None = None, levers: Iterable[str] = (),
@@ -121,8 +128,10 @@ def goal_seek(tree: Tree, target: str | float | None = None, levers: Iterable[st
     from nsm_cli.analysis.goalseek import goal_seek_result, parse_target
 
     wanted = parse_target(target) if isinstance(target, str) else target
+    if isinstance(levers, str):   # one lever, not its characters
+        levers = (levers,)
     ev = _evaluated(tree, scenario, set)
-    return goal_seek_result(ev, ev.period_index(period), wanted, levers)
+    return goal_seek_result(ev, ev.period_index(_label(period)), wanted, levers)
 
 
 def alerts(tree: Tree, period: str | None = None, scenario: str | None = None,
@@ -131,7 +140,7 @@ def alerts(tree: Tree, period: str | None = None, scenario: str | None = None,
     from nsm_cli.analysis.alerts import alerts_result
 
     ev = _evaluated(tree, scenario, set)
-    return alerts_result(ev, ev.period_index(period))
+    return alerts_result(ev, ev.period_index(_label(period)))
 
 
 def forecast(tree: Tree, horizon: int = 3, samples: int = 2000, seed: int | None = None,
@@ -143,3 +152,17 @@ def forecast(tree: Tree, horizon: int = 3, samples: int = 2000, seed: int | None
 
     options = ForecastOptions(horizon=horizon, samples=samples, seed=seed, backtest=backtest)
     return run(_loaded(tree), options)
+
+
+def by_segment(tree: Tree, by: str, where: Mapping[str, str] | None = None,
+               period: str | None = None) -> dict:
+    """The tree per value of a segment column (`nsm eval --by COL --format json`): the total
+    over all (filtered) rows in `nodes`, every segment in `segments`, best root first."""
+    from nsm_cli.analysis.segments import evaluate_by, segment_eval_result
+    from nsm_cli.data.load import LoadedTree, load_tree
+    from nsm_cli.data.segments import slices_for
+
+    filters = tuple((str(k), str(v)) for k, v in (where or {}).items())
+    path = tree.tree.path if isinstance(tree, LoadedTree) else str(tree)
+    segmented = evaluate_by(load_tree(path, slices_for(by, filters)), by, filters)
+    return segment_eval_result(segmented, segmented.total.period_index(period))

@@ -45,11 +45,21 @@ def plain(value: float, decimals: int | None = None, signed: bool = False) -> st
     """`1,200`, `2.50`, `−0.70`; with signed, a `+` on positive numbers."""
     decimals = _digits(value) if decimals is None else decimals
     text = f"{abs(value):,.{decimals}f}"
+    if abs(value) >= 1e15 and math.isfinite(value):   # where %f would print binary noise
+        text = _significant(abs(value), decimals)
     if float(text.replace(",", "")) == 0:
         sign = ""
     else:
         sign = MINUS if value < 0 else ("+" if signed else "")
     return sign + text
+
+
+def _significant(size: float, decimals: int) -> str:
+    """`size` grouped with only the digits the float holds (its shortest repr), zeros after
+    them: 1e38 reads 100,000,…,000, not 99,999,999,999,999,997,748,… (binary noise)."""
+    from decimal import Decimal
+
+    return f"{Decimal(repr(float(size))):,.{decimals}f}"
 
 
 def percent(fraction: float, signed: bool = False, decimals: int | None = None) -> str:

@@ -74,3 +74,33 @@ def test_the_script_checks_and_diffs_the_changed_trees(tmp_path):
     failed = subprocess.run(["bash", "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True,
                             text=True, check=False)
     assert failed.returncode == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None,
+                    reason="needs bash and git")
+def test_a_tree_with_a_chinese_file_name_is_found(tmp_path):
+    # git quotes such names ("trees/\351\224\200…yaml"), so the action said "No metric tree
+    # changed" when 销售.yaml itself changed
+    (tmp_path / "trees").mkdir()
+    (tmp_path / "trees" / "s.csv").write_text("period,buyers,price\n2025-01,10,100\n")
+    (tmp_path / "trees" / "销售.yaml").write_text(TREE, encoding="utf-8")
+    git("init", "-q", cwd=tmp_path)
+    git("add", ".", cwd=tmp_path)
+    git("commit", "-q", "-m", "base", cwd=tmp_path)
+    base = git("rev-parse", "HEAD", cwd=tmp_path)
+    (tmp_path / "trees" / "销售.yaml").write_text(TREE.replace("formula: buyers * price",
+                                                             "formula: buyers * price * 2"),
+                                                encoding="utf-8")
+    git("commit", "-q", "-am", "double", cwd=tmp_path)
+    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    env = {**os.environ, "NSM_PATHS": "trees", "NSM_BASE": base, "NSM_STRICT": "false",
+           "NSM_FAIL_ON_CHANGE": "false", "GITHUB_STEP_SUMMARY": str(summary),
+           "GITHUB_OUTPUT": str(output),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert output.read_text(encoding="utf-8") == "trees<<NSM_EOF\ntrees/销售.yaml\nNSM_EOF\n"
+    # 10 buyers × $100 × 2: revenue $1,000 → $2,000
+    assert "| **Revenue** | $1,000 | $2,000 | +$1,000 +100.0% |" in summary.read_text("utf-8")

@@ -76,3 +76,35 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=env).stdout
     assert out.strip() == "[]"
+
+
+def test_a_trend_of_no_periods_is_refused_by_name():
+    # evaluate(trend=0) raised IndexError from deep inside the trend window
+    for last in (0, -3):
+        with pytest.raises(RequestError, match=f"^trend {last}: give a number of periods"):
+            nsm.evaluate(TREES / "mau.yaml", trend=last)
+
+
+def test_one_lever_or_one_change_as_text_is_one_not_its_characters():
+    # levers="visits" was read as the levers 'v', 'i', 's'…; set="visits=2.8" likewise
+    tree = nsm.load(TREES / "arpu.yaml")
+    sought = nsm.goal_seek(tree, target=5040, levers="visits")
+    assert [lever.id for lever in sought.levers] == ["visits"]
+    assert sought.levers[0].required == pytest.approx(3.0)   # 5,040 / 1,680 visits
+    assert nsm.evaluate(tree, set="visits=2.8").nodes[0].value == pytest.approx(4704.0)  # × 1,680
+
+
+def test_a_period_given_as_a_number_is_its_label():
+    # period=202506 raised TypeError; a number is read as the label it spells (a month)
+    assert nsm.alerts(TREES / "mau.yaml", period=202506).period == "2025-06"
+    with pytest.raises(RequestError, match="^period 2031: no such period"):
+        nsm.evaluate(TREES / "mau.yaml", period=2031)
+
+
+def test_the_errors_are_caught_by_the_names_the_readme_gives():
+    # README: bad input raises nsm.NsmError or nsm.RequestError; neither was on the package
+    with pytest.raises(nsm.RequestError):
+        nsm.evaluate(TREES / "mau.yaml", period="1999")
+    with pytest.raises(nsm.NsmError):
+        nsm.load(TREES / "README.md")
+    assert nsm.NsmError is NsmError and nsm.RequestError is RequestError

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, TREES
 
 from nsm_cli.check import check_paths
-from nsm_cli.check.catalogue import catalogue
+from nsm_cli.check.catalogue import catalogue, markdown_table
 from nsm_cli.check.formats import CHECK_FORMATS, escape_data, escape_property, render_github
 from nsm_cli.check.runner import CheckResult
 from nsm_cli.diagnostics import Diagnostic, Span
@@ -309,6 +309,8 @@ def test_the_readme_lists_every_code_with_a_bad_and_a_good_example():
         rows = [line for line in readme.splitlines() if line.startswith(f"| {code} |")]
         assert rows, f"README has no row for {code}"
         assert entry.bad and entry.good, code
+    # and the rows say what the catalogue says (severity, title, examples), in its order
+    assert markdown_table() in readme, "README's table of codes differs from the catalogue"
 
 
 def test_the_library_checks_without_the_cli(write):

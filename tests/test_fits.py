@@ -172,3 +172,49 @@ def test_eval_with_trend_and_comparison_fits(nsm, monkeypatch, saas, width):
         assert any(shown in line for line in text.splitlines()), shown
     for word in OWNER_WORDS:
         assert word in text, word
+
+
+GUARDED = TREE + """
+guardrails:
+  - id: churned_revenue
+    name: Revenue lost to cancelled and downgraded subscriptions
+    unit: $
+    direction: down
+    source: m.churned
+    max: $5,000
+    owner: Customer success operations
+    alert: {falls_for: 1}
+"""
+# churned revenue 4,200 → 6,150: above the $5,000 bound, and worse for 1 period
+GUARDED_CSV = CSV.replace("arpa\n", "arpa,churned\n").replace(",95\n", ",95,\"4,200\"\n")
+GUARDED_CSV = GUARDED_CSV.replace(",97.5\n", ",97.5,\"6,150\"\n")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("view", [(), ("--trend",)])
+def test_eval_guardrails_fit(nsm, monkeypatch, write, width, view):
+    # the guardrails' table once cut its status ('✓ ok 🔔 falls_for 2' → '✓') and owners
+    write("saas.csv", GUARDED_CSV)
+    write("saas.yaml", GUARDED)
+    text = render(nsm, monkeypatch, width, "eval", "saas.yaml", *view)
+    guardrails = text[text.index("Guardrails"):]
+    for shown in ("$6,150", "≤ $5,000", "✗ breached", "🔔 falls_for 1"):
+        assert any(shown in line for line in guardrails.splitlines()), shown
+    if view:
+        assert "▲ +1,950 +46.4% ✗" in guardrails   # 6,150 − 4,200, / 4,200
+    for word in ("Revenue", "cancelled", "downgraded", "subscriptions", "Customer", "success",
+                 "operations"):
+        assert word in guardrails, word
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_rank_levers_legend_explains_only_the_columns_shown(nsm, monkeypatch, width):
+    # at 80 columns the benchmark columns make room for the bars: the legend then said
+    # "potential: the leaf alone at its benchmark" under a table without that column
+    from conftest import TREES
+
+    text = render(nsm, monkeypatch, width, "rank-levers", TREES / "arpu.yaml")
+    header = next(line for line in text.splitlines() if line.startswith("#"))
+    shown = "potential" in header.split()
+    assert shown == (width > 80)
+    assert ("potential: the leaf alone at its benchmark" in " ".join(text.split())) == shown

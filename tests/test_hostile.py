@@ -213,6 +213,17 @@ def test_a_fifo_among_the_yaml_files_of_a_folder_is_refused_the_others_checked(t
     assert json.loads(run.stdout)["files"] == 2
 
 
+@pytest.mark.parametrize("command", [("eval",), ("rank-levers",), ("alerts",),
+                                     ("report", "-o", "r.html"), ("diff", "a.yaml")])
+def test_a_folder_as_the_tree_is_refused_in_one_line(nsm, write, command):
+    # `nsm eval .` printed a traceback: the handle was opened before the folder was seen
+    write("a.yaml", "name: x\nroot: {id: r, value: 1}\n")
+    run = nsm(command[0], ".", *command[1:])
+    assert run.code == 1
+    assert run.stderr == ".:1:1: . is a folder, not a tree file [E100]\n"
+    assert run.stdout == ""
+
+
 def test_a_device_as_the_tree_is_refused(nsm):
     run = nsm("eval", os.devnull)
     assert run.code == 1 and "not a regular file" in run.stderr
@@ -509,3 +520,39 @@ def test_sampling_that_would_take_minutes_is_refused(nsm, monkeypatch):
     assert run.stderr == ("nsm: error: --method shapley: 4 leaves changed in a tree of 10 nodes: "
                           "even 2 sampled orders of them would take minutes; use --method lmdi "
                           "for a tree of products, or compare periods closer together\n")
+
+
+# -- Markdown for pull-request comments: names are text, never HTML or links ----------------------
+
+MARKUP_TREE = """
+name: "<img src=https://example.com/t.png> tree"
+data: {d: d.csv}
+root:
+  id: r
+  name: "<img src=https://example.com/r.png> root"
+  unit: "<b>u</b>"
+  owner: "![pixel](https://example.com/p.png)"
+  formula: a + b
+  target: 30
+  children:
+    - {id: a, source: d.a, name: "a <details>", owner: "[click](https://example.com)",
+       benchmark: 15}
+    - {id: b, source: d.b, unit: "%", benchmark: 30%}
+guardrails:
+  - {id: g, source: d.a, name: "<img src=x> g", unit: "<i>", max: 5, alert: {falls_for: 1}}
+"""
+
+
+@pytest.mark.parametrize("command", [("eval",), ("eval", "--trend"), ("rank-levers",),
+                                     ("explain",), ("goal-seek",), ("alerts",),
+                                     ("diff", "t.yaml"), ("check",), ("forecast",)])
+def test_markdown_shows_names_and_units_as_text_never_html_or_links(nsm, write, command):
+    # a tree from a pull request named `<img src=…>` put a remote image into the comment
+    write("d.csv", "period,a,b\n2025-05,10,20%\n2025-06,12,25%\n")
+    write("t.yaml", MARKUP_TREE)
+    run = nsm(command[0], "t.yaml", *command[1:], "--format", "markdown")
+    assert run.code in (0, 1, 3), run.stderr
+    assert "<" not in run.stdout and ">" not in run.stdout.replace("→", "")
+    assert not re.search(r"(?<!\\)\[", run.stdout), "an unescaped [ makes a link or an image"
+    if command[0] != "check":
+        assert "&lt;img src=" in run.stdout   # shown, as text

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
-from conftest import plain_yaml
+from conftest import alarm, plain_yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -89,7 +90,8 @@ def test_nothing_to_draft_or_nowhere_to_write(nsm, write, tmp_path):
     run = nsm("init", "--from-csv", "empty.csv")
     assert run.code == 1 and "empty.csv is empty" in run.stderr
     run = nsm("init", "--from-csv", "missing.csv")
-    assert run.code == 1 and "cannot read missing.csv" in run.stderr
+    assert run.code == 1
+    assert run.stderr == "missing.csv:1:1: no such file: missing.csv [E100]\n"
     write("ok.csv", "period,a\n2025-06,1\n")
     write("ok.yaml", "mine\n")
     run = nsm("init", "--from-csv", "ok.csv")
@@ -141,3 +143,20 @@ def test_any_column_names_give_a_draft_that_checks_and_evaluates(headers, tmp_pa
     nodes = json.loads(out.getvalue())["nodes"]
     assert nodes[0]["value"] == sum(range(1, len(headers) + 1))
     assert [n["name"] for n in nodes[1:]] == headers
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_or_a_folder_to_draft_from_is_refused_at_once(nsm, tmp_path, monkeypatch):
+    # `nsm init --from-csv FIFO` waited forever for a writer
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "folder.csv").mkdir()
+    with alarm(10):
+        run = nsm("init", "--from-csv", "pipe.csv")
+    assert run.code == 1
+    assert run.stderr == ("pipe.csv:1:1: pipe.csv is not a regular file (a FIFO or a device "
+                          "would block) [E100]\n")
+    run = nsm("init", "--from-csv", "folder.csv")
+    assert run.code == 1
+    assert run.stderr == "folder.csv:1:1: folder.csv is a folder, not a CSV file [E100]\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.csv", "pipe.csv"]

@@ -43,6 +43,18 @@ def test_change_text(delta, unit, shown):
     assert change_text(delta, unit) == shown
 
 
+@pytest.mark.parametrize("value, shown", [
+    # what was read, not the binary float's tail (99,999,999,999,999,997,748,809,823,…)
+    (float("99999999999999999999999999999999999999"),   # the float nearest is 1e38
+     "100,000,000,000,000,000,000,000,000,000,000,000,000"),
+    (2e38, "200,000,000,000,000,000,000,000,000,000,000,000,000"),
+    (-1.5e20, "−150,000,000,000,000,000,000"),
+    (1e15 + 1, "1,000,000,000,000,001"),
+])
+def test_huge_numbers_show_only_the_digits_a_float_holds(value, shown):
+    assert plain(value) == shown
+
+
 def test_rounding_never_shows_negative_zero():
     assert plain(-0.0001) == "0.00"
     assert percent(-0.00001) == "0%"

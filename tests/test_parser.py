@@ -213,6 +213,16 @@ def test_a_refused_data_path_is_reported_once_not_again_at_each_use(write):
     assert [d.code for d in diagnostics] == ["E308"]
 
 
+def test_a_data_name_that_is_no_id_is_reported_once_not_as_unknown_at_each_use(write):
+    # `data: {数据: d.csv}` then `source: 数据.visits` said "unknown data '数据': add a 'data'
+    # section" at every use, though the section is there
+    write("d.csv", BASE_DATA)
+    write("t.yaml", "name: t\ndata: {数据: d.csv}\nroot:\n  id: v\n  source: 数据.visits\n")
+    _, diagnostics = inspect_tree("t.yaml")
+    assert [(d.code, d.span.line, d.message) for d in diagnostics] == [
+        ("E106", 2, "data name '数据' must be a plain id (letters, digits, _)")]
+
+
 @pytest.mark.parametrize("data", ['"d\\0.csv"', "{path: d.csv, encoding: hex}"])
 def test_a_refused_path_or_encoding_is_the_only_error(write, data):
     write("d.csv", BASE_DATA)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import stat
 import statistics
 
 import pytest
@@ -13,7 +15,8 @@ from conftest import ROOT, TREES
 ARTEFACTS = ROOT / "tests" / "artefacts"
 # the root's value in the file's period, by hand (trees/README.md)
 ROOT_VALUES = {"arpu": "4,200 元", "mau": "7,980 人", "funnel": "499,500 元",
-               "journey": "77.22%", "orders": "700 元"}
+               "journey": "77.22%", "orders": "700 元",
+               "regions": "27 件"}
 BUNDLED = sorted(p.stem for p in TREES.glob("*.yaml"))
 
 
@@ -82,6 +85,20 @@ def test_a_missing_output_folder_is_a_usage_error(nsm, tmp_path):
     run = nsm("report", TREES / "mau.yaml", "-o", tmp_path / "no" / "r.html")
     assert run.code == 2 and run.stdout == ""
     assert "does not exist" in run.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_an_output_that_is_no_regular_file_is_refused_not_replaced(nsm, tmp_path):
+    # `-o /dev/null` (or /dev/full) renamed the report over the device: as root, that
+    # replaced the machine's /dev/null with an HTML file. A FIFO stands in for the device.
+    pipe = tmp_path / "pipe.html"
+    os.mkfifo(pipe)
+    run = nsm("report", TREES / "mau.yaml", "-o", pipe)
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr == (f"nsm: error: --output {pipe}: is not a regular file (a device or a "
+                          "FIFO, such as /dev/null); give a file name such as report.html\n")
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.html"]
 
 
 def test_a_scenario_report_says_so_and_explains_the_data(nsm, tmp_path):

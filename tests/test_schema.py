@@ -285,3 +285,10 @@ def test_every_number_the_parser_reads_validates(schema, key, value):
     shape = [d for d in found if d.code in ("E103", "E112") and d.is_error]
     if not shape:
         assert errors(schema, document) == [], (key, value)
+
+
+def test_nsm_format_does_not_turn_the_schema_into_markdown(nsm, monkeypatch):
+    # `nsm schema > nsm.schema.json` must write a schema whatever NSM_FORMAT says (README)
+    monkeypatch.setenv("NSM_FORMAT", "markdown")
+    run = nsm("schema")
+    assert run.code == 0 and json.loads(run.stdout)["$defs"]["node"]["required"] == ["id"]

@@ -17,6 +17,7 @@ from nsm_cli.analysis.results import (
     TrendWindow,
     build,
 )
+from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import json_number
 
 ON_PAR_TOLERANCE = 1e-9
@@ -129,6 +130,8 @@ def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,
     from nsm_cli.analysis.alerts import check_alerts
     from nsm_cli.analysis.trend import window
 
+    if trend is not None and trend < 1:
+        raise RequestError("trend", trend, "give a number of periods of at least 1")
     tree = ev.tree
     report = check_alerts(ev, index)
     alerts: dict[str, list[FiringRule]] = {}

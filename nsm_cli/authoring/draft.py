@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from nsm_cli.authoring.templates import InitError
 from nsm_cli.data.tables import MISSING_CELLS, parse_cell
 from nsm_cli.tree.parser import resolve_data_path
+from nsm_cli.tree.yamlload import read_regular
 
 MAX_BYTES = 10 * 1024 * 1024  # enough rows to judge every column
 PERIOD_NAMES = ("period", "month", "date", "day", "week", "quarter", "year", "time",
@@ -54,11 +55,8 @@ class Draft:
 
 def read_csv(path: str) -> tuple[list[str], list[list[str]], str]:
     """Header, rows and encoding of a CSV (UTF-8 with or without BOM, else GB18030)."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES)
-    except OSError as exc:
-        raise InitError(f"cannot read {path}: {exc.strerror}") from None
+    # a FIFO would block, a folder is no CSV: refused at once, as for trees and data
+    data = read_regular(path, MAX_BYTES, "CSV files", kind="a CSV file", cut=True)[:MAX_BYTES]
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)

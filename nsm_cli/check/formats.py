@@ -176,14 +176,10 @@ def render_sarif(result: CheckResult) -> str:
     return json.dumps(sarif_log(result), ensure_ascii=False, indent=2) + "\n"
 
 
-def _md(text: str) -> str:
-    """Text safe in a Markdown table cell (a message may quote `a | b` or `a * b`)."""
-    escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
-    return " ".join(escaped.replace("<", "&lt;").replace(">", "&gt;").split("\n"))
-
-
 def render_markdown(result: CheckResult) -> str:
     """A pull-request comment: one table of findings, then the summary."""
+    from nsm_cli.render import md_cell as _md
+
     lines = [f"### nsm check · {summary(result)}", ""]
     if result.diagnostics:
         lines += ["| file | line | severity | code | message |", "|:--|--:|:--|:--|:--|"]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 # The library names its inputs by parameter; the CLI by option (domain errors → usage errors).
 OPTION_NAMES = {
-    "period": "--period", "compare": "--compare", "from_period": "--from", "to_period": "--to",
+    "period": "--period", "compare": "--compare", "trend": "--last", "from_period": "--from",
+    "to_period": "--to",
     "scenario": "--scenario", "set": "--set", "format": "--format", "step": "--step",
     "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
     "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
+    "by": "--by", "where": "--where",
     "horizon": "--horizon", "seed": "--seed", "backtest": "--backtest",
 }
 
@@ -38,12 +40,47 @@ SetOpt = Annotated[
         "factor (x1.1). Repeatable; applied after --scenario.",
     ),
 ]
-FormatOpt = Annotated[
+
+
+def format_option(others: str = "markdown for a pull-request comment") -> Any:
+    """`--format` of a command whose formats beyond text and json are `others`."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", show_default=False,
+            help=f"Output format: text for people, json for scripts (nothing else on stdout), "
+            f"{others}. Default: $NSM_FORMAT when this command offers it, else text.",
+        ),
+    ]
+
+
+FormatOpt = format_option()
+ByOpt = Annotated[
     str | None,
-    typer.Option(
-        "--format", "-f", metavar="FORMAT", show_default=False,
-        help="Output format: text for people, json for scripts (nothing else on stdout), "
-        "markdown for a pull-request comment. Default: $NSM_FORMAT when this command "
-        "offers it, else text.",
-    ),
+    typer.Option("--by", metavar="COL",
+                 help="Slice by a segment column (listed under a data block's segments): every "
+                 "value is one segment; the total stays the tree over all rows."),
 ]
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option("--where", metavar="COL=VALUE",
+                 help="Keep only the rows whose segment column COL holds VALUE (a literal). "
+                 "Repeatable: all must hold."),
+]
+SegmentTopOpt = Annotated[
+    int | None,
+    typer.Option("--top", "-n", min=1, metavar="N",
+                 help="With --by: show the N best segments by the root as columns and "
+                 "summarise the rest (default 6)."),
+]
+
+
+def refuse_with_by(by: str | None, **given: object) -> None:
+    """Options that do not combine with --by (yet): a usage error naming them."""
+    from nsm_cli.diagnostics import UsageError
+
+    if by is None:
+        return
+    clashes = [name for name, value in given.items() if value]
+    if clashes:
+        raise UsageError(f"--by does not combine with {', '.join(clashes)}")

@@ -144,17 +144,29 @@ def plain_table() -> Any:
 
 
 def md_cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: pipes, emphasis and tags escaped, line breaks
-    made spaces (a formula's `a * b * c` must not turn italic)."""
+    """Text safe inside a Markdown table cell: pipes, emphasis, links and tags escaped, line
+    breaks made spaces (a formula's `a * b * c` must not turn italic)."""
     escaped = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+    escaped = escaped.replace("[", "\\[")   # no link or image: `![x](https://…)` stays text
     escaped = escaped.replace("<", "&lt;").replace(">", "&gt;")
     return " ".join(escaped.split("\n"))
 
 
+def md_plain(text: str) -> str:
+    """No raw HTML in Markdown: `<` and `>` as entities, so a unit or name from a tree file
+    (`<img src=…>`) shows as text in a pull-request comment. Idempotent on `md_cell`'s output."""
+    return str(text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_row(cells: list[str]) -> str:
+    """One Markdown table row; every cell passes through :func:`md_plain`."""
+    return "| " + " | ".join(md_plain(cell) for cell in cells) + " |"
+
+
 def md_table(header: list[str], align: list[str], rows: list[list[str]]) -> list[str]:
     """A GitHub-flavoured Markdown table; `align` holds `:--`, `--:` or `:-:` per column."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines = [md_row(header), "|" + "|".join(align) + "|"]
+    lines += [md_row(row) for row in rows]
     return lines
 
 

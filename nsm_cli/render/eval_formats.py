@@ -9,12 +9,14 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nsm_cli.analysis.results import EvalResult
+from nsm_cli.analysis.results import EvalResult, present
 from nsm_cli.numbers import MISSING, change_text, is_missing, percent, value_text
 from nsm_cli.render import (
     Fitted,
     Renderer,
     keep_numbers_whole,
+    md_cell,
+    md_row,
     min_name_width,
     plain_table,
     to_json,
@@ -105,6 +107,8 @@ def _title(result: EvalResult) -> str:
         parts.append(f"trend {shown[0]}…{shown[-1]}" if len(shown) > 1 else f"trend {shown[0]}")
     if result.compare:
         parts.append(f"compared with {result.compare}")
+    if where := present(getattr(result, "where", None)):
+        parts.append("where " + ", ".join(f"{k}={v}" for k, v in where.items()))
     return " · ".join(parts)
 
 
@@ -117,7 +121,9 @@ def render_text(result: dict[str, Any]) -> Group:
                                narrowest)]
     if result["guardrails"]:
         parts.append(Text(""))
-        parts.append(guardrail_table(result["guardrails"], result.get("compare")))
+        guards, compare = result["guardrails"], result.get("compare")
+        parts.append(Fitted(lambda width, compact: guardrail_table(guards, compare, width,
+                                                                   compact)))
     return Group(*parts)
 
 
@@ -265,15 +271,19 @@ def _history_cells(row: Any, show_trend: bool, compare: str | None) -> list[Any]
     return cells
 
 
-def guardrail_table(guardrails: list[Any], compare: str | None = None) -> Table:
+def guardrail_table(guardrails: list[Any], compare: str | None = None,
+                    width: int | None = None, compact: bool = False) -> Table:
+    """Guardrails with value, bound and status; names wrapped to `width` cells, and in the
+    `compact` form each owner beside its name, so a narrow terminal cuts no number or mark."""
     show_trend = any("trend" in guard for guard in guardrails)
     table = plain_table()
-    table.add_column(Text("Guardrails", style="bold"), no_wrap=True)
+    table.add_column(Text("Guardrails", style="bold"))
     table.add_column("value", justify="right", no_wrap=True)
     _add_history_columns(table, show_trend, compare)
     table.add_column("bound", no_wrap=True)
     table.add_column("", no_wrap=True)
-    table.add_column("owner", no_wrap=True)
+    if not compact:
+        table.add_column("owner", no_wrap=True)
     for guard in guardrails:
         if guard.value is None:
             mark = Text("? no value", style="yellow")
@@ -283,20 +293,20 @@ def guardrail_table(guardrails: list[Any], compare: str | None = None) -> Table:
             mark = Text("✓ ok", style="green")
         if marks := alert_marks(guard):
             mark.append(" " + marks, style="bold yellow")
-        cells: list[Any] = [guard.name, value_text(guard.value, guard.unit)]
+        owner = [(f" · {guard.owner}", "cyan")] if compact and guard.owner else []
+        cells: list[Any] = [tree_label("", guard.name, width, False, extra=owner),
+                            value_text(guard.value, guard.unit)]
         cells += _history_cells(guard, show_trend, compare)
-        cells += [_bounds(guard), mark, Text(guard.owner or "", style="cyan")]
+        cells += [_bounds(guard), mark]
+        if not compact:
+            cells.append(Text(guard.owner or "", style="cyan"))
         table.add_row(*cells)
-    return keep_numbers_whole(table, ("Guardrails", "owner"))
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return keep_numbers_whole(table, ("Guardrails",))
 
 
 def render_markdown(result: EvalResult) -> str:
     """A GitHub-flavoured Markdown table a pull-request comment can show."""
-    lines = [f"### {_cell(_title(result))}", ""]
+    lines = [f"### {md_cell(_title(result))}", ""]
     show_trend, compare = bool(result.trend), result.compare
     header = ["metric", "value"]
     align = [":--", "--:"]
@@ -304,24 +314,24 @@ def render_markdown(result: EvalResult) -> str:
         header += ["trend", "vs prev"]
         align += [":--", "--:"]
     if compare:
-        header += [_cell(compare), f"vs {_cell(compare)}"]
+        header += [md_cell(compare), f"vs {md_cell(compare)}"]
         align += ["--:", "--:"]
     header += ["benchmark", "gap", "", "target", "to target", "owner"]
     align += ["--:", "--:", ":-:", "--:", "--:", ":--"]
-    lines.append("| " + " | ".join(header) + " |")
+    lines.append(md_row(header))
     lines.append("|" + "|".join(align) + "|")
     nodes = {node.id: node for node in result.nodes}
     for _prefix, node_id, is_ref in tree_guides(result.nodes, result.root):
         node = nodes[node_id]
         depth = _prefix.count("── ") + _prefix.count("    ") + _prefix.count("│   ")
         indent = "&nbsp;&nbsp;&nbsp;&nbsp;" * max(depth - 1, 0) + ("└ " if depth else "")
-        name = f"**{_cell(node.name)}**" if node.depth == 0 else _cell(node.name)
+        name = f"**{md_cell(node.name)}**" if node.depth == 0 else md_cell(node.name)
         if is_ref:
             name = f"↪ {name} (shared)"
         if node.breached:
             name += f" ⚠ {node.breached.replace('_', ' ')}"
         if (marks := alert_marks(node)) and not is_ref:
-            name += f" {_cell(marks)}"
+            name += f" {md_cell(marks)}"
         bench = "" if node.benchmark is None else value_text(node.benchmark, node.unit)
         target = "" if node.target is None else value_text(node.target, node.unit)
         row = [indent + name, value_text(node.value, node.unit)]
@@ -332,17 +342,17 @@ def render_markdown(result: EvalResult) -> str:
             row += ["", ""] if is_ref else [value_text(node["compare"]["value"], node["unit"]),
                                             move_text(node["compare"], node["unit"])]
         row += [bench, "" if is_ref else gap_text(node), "" if is_ref else MARKS[node["status"]],
-                target, "" if is_ref else target_gap(node)[0], _cell(node["owner"] or "")]
-        lines.append("| " + " | ".join(row) + " |")
+                target, "" if is_ref else target_gap(node)[0], md_cell(node["owner"] or "")]
+        lines.append(md_row(row))
     if result.guardrails:
         lines += ["", "| guardrail | value | bound | status |", "|:--|--:|:--|:--|"]
         for guard in result.guardrails:
             state = ("no value" if guard.value is None
                      else "✗ breached" if guard.breached else "✓ ok")
             if marks := alert_marks(guard):
-                state += f" {_cell(marks)}"
-            lines.append(f"| {_cell(guard.name)} | {value_text(guard.value, guard.unit)}"
-                         f" | {_bounds(guard)} | {state} |")
+                state += f" {md_cell(marks)}"
+            lines.append(md_row([md_cell(guard.name), value_text(guard.value, guard.unit),
+                                 _bounds(guard), state]))
     return "\n".join(lines) + "\n"
 
 

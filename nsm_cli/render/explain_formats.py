@@ -74,9 +74,11 @@ def title(result: ExplainResult) -> str:
     move = change_text(result.change, unit)
     if unit != "%" and result.change_pct is not None:
         move += f", {percent(result.change_pct, signed=True, decimals=1)}"
+    where = present(getattr(result, "where", None))
+    kept = (" · where " + ", ".join(f"{k}={v}" for k, v in where.items())) if where else ""
     return (f"Why {result.root_name} moved · {result.from_} → {result.to} · "
             f"{value_text(result.from_value, unit)} → {value_text(result.to_value, unit)} "
-            f"({move}) · {method_text(result)}")
+            f"({move}) · {method_text(result)}{kept}")
 
 
 def _digits(result: ExplainResult) -> int:
@@ -208,16 +210,12 @@ def render_text(result: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render_markdown(result: ExplainResult) -> str:
     """The contributions as a GitHub Markdown table, largest first."""
     unit = result.root_unit
     digits = _digits(result)
     sampled = not result.exact
-    lines = [f"### {_cell(title(result))}", ""]
+    lines = [f"### {render.md_cell(title(result))}", ""]
     header = ["leaf", result.from_, result.to, "contribution"]
     align = [":--", "--:", "--:", "--:"]
     if sampled:
@@ -225,18 +223,18 @@ def render_markdown(result: ExplainResult) -> str:
         align.append("--:")
     header.append("share")
     align.append("--:")
-    lines += ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join(align) + "|"]
+    lines += [render.md_row([render.md_cell(h) for h in header]), "|" + "|".join(align) + "|"]
     for row in result.contributions:
-        cells = [_cell(row.name), value_text(row.from_value, row.unit),
+        cells = [render.md_cell(row.name), value_text(row.from_value, row.unit),
                  value_text(row.to_value, row.unit),
                  amount(row.contribution, unit, digits)]
         if sampled:
             cells.append(amount(present(row.error), unit, max(digits, 1), signed=False))
         cells.append(share_text(row.share))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append(f"| **{_cell(result.root_name)}** | "
-                 f"{value_text(result.from_value, unit)} | "
-                 f"{value_text(result.to_value, unit)} | "
+        lines.append(render.md_row(cells))
+    lines.append(f"| **{render.md_cell(result.root_name)}** | "
+                 f"{render.md_plain(value_text(result.from_value, unit))} | "
+                 f"{render.md_plain(value_text(result.to_value, unit))} | "
                  f"**{amount(result.change, unit, digits)}** | "
                  + ("| " if sampled else "") + ("100%" if result.change else "") + " |")
     return "\n".join(lines) + "\n"

@@ -16,7 +16,7 @@ from rich.cells import cell_len
 
 from nsm_cli.analysis.forecast import ForecastResult, NodeForecast
 from nsm_cli.numbers import MISSING, percent, plain, value_text
-from nsm_cli.render import Renderer, to_json, wrap_words
+from nsm_cli.render import Renderer, md_cell, md_row, to_json, wrap_words
 
 WIDTH = 80
 NAME_ROOM = 36      # cells a name may take beside a bar of shares
@@ -213,28 +213,23 @@ def render_text(result: ForecastResult) -> str:
 
 def render_markdown(result: ForecastResult) -> str:
     """A table of p50 (p10–p90) per node and period, the root's chances, the backtest."""
-    lines = [f"### Forecast · {result.tree or result.root}", "",
+    lines = [f"### Forecast · {md_cell(result.tree or result.root)}", "",
              f"{len(result.history_periods)} periods of history, {result.samples:,} paths; "
              f"cells are p50 (p10–p90).", ""]
-    lines.append("| node | " + " | ".join(result.periods) + " |")
+    lines.append(md_row(["node", *map(md_cell, result.periods)]))
     lines.append("|---|" + "---:|" * len(result.periods))
     for node in result.nodes:
         places = decimals([*node.p10, *node.p50, *node.p90])
         cells = [f"{_number(b, node.unit, places)} ({_number(a, node.unit, places)}–"
                  f"{_number(c, node.unit, places)})"
                  for a, b, c in zip(node.p10, node.p50, node.p90, strict=True)]
-        lines.append(f"| {'&nbsp;' * 2 * node.depth}{_md(node.name)} | " + " | ".join(cells)
-                     + " |")
+        lines.append(md_row([f"{'&nbsp;' * 2 * node.depth}{md_cell(node.name)}", *cells]))
     root = result.node(result.root)
     if root.p_target is not None:
-        lines.append(f"| **{_md(_chance_label(root))}** | " +
+        lines.append(f"| **{md_cell(_chance_label(root))}** | " +
                      " | ".join(percent(p, decimals=0) for p in root.p_target) + " |")
     lines += _md_extra(result)
     return "\n".join(lines) + "\n"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def _md_extra(result: ForecastResult) -> list[str]:
@@ -246,9 +241,9 @@ def _md_extra(result: ForecastResult) -> list[str]:
         for row in result.backtest:
             unit = nodes[row.id].unit
             places = decimals([row.mae, row.naive_mae])
-            lines.append(f"| {_md(nodes[row.id].name)} | "
-                         f"{_errors(row.mae, row.mape, unit, places)} | "
-                         f"{_errors(row.naive_mae, row.naive_mape, unit, places)} |")
+            lines.append(md_row([md_cell(nodes[row.id].name),
+                                 _errors(row.mae, row.mape, unit, places),
+                                 _errors(row.naive_mae, row.naive_mape, unit, places)]))
     return lines
 
 

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nsm_cli.analysis.results import LeversResult
+from nsm_cli.analysis.results import LeversResult, present
 from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
@@ -118,6 +118,8 @@ def title(result: LeversResult) -> str:
         parts.append("set " + ", ".join(f"{c.id} {c.change}" for c in result.changes))
     if result.sort == "potential":
         parts.append("sorted by potential")
+    if where := present(getattr(result, "where", None)):
+        parts.append("where " + ", ".join(f"{k}={v}" for k, v in where.items()))
     return " · ".join(parts)
 
 
@@ -151,18 +153,23 @@ class LeverTable:
     def __init__(self, result: LeversResult):
         self.result = result
 
-    def __rich_console__(self, console, options):
+    def layout(self, width: int) -> tuple[int | None, bool, bool, int]:
+        """(name cap, benchmark shown, potential shown, bar width) for a terminal `width`."""
         # on a narrow terminal the benchmark columns go first (potential stays if it is the sort)
         # and before them, long names wrap within NAME_ROOM cells
         keep = self.result["sort"] == "potential"
         layouts = [(None, True, True), (NAME_ROOM, True, True), (NAME_ROOM, False, keep)]
         for cap, benchmark, potential in layouts:
             table = self.table(0, benchmark, potential, cap)
-            room = options.max_width - natural_width(table, cap) - 2
+            room = width - natural_width(table, cap) - 2
             if room >= MIN_BAR:
                 break
         # narrower still: shorter bars (eighths keep them readable), none below 3 cells
-        yield self.table(min(BAR_WIDTH, room) if room >= 3 else 0, benchmark, potential, cap)
+        return cap, benchmark, potential, min(BAR_WIDTH, room) if room >= 3 else 0
+
+    def __rich_console__(self, console, options):
+        cap, benchmark, potential, bar_width = self.layout(options.max_width)
+        yield self.table(bar_width, benchmark, potential, cap)
 
     def table(self, bar_width: int, benchmark: bool = True, potential: bool = True,
               cap: int | None = None) -> Table:
@@ -241,9 +248,22 @@ def render_text(result: LeversResult) -> Group:
         parts.append(Text("Not ranked (no delta):", style="bold"))
         for row in unranked:
             parts.append(Text(f"  {row.name} ({row.id}): {row.reason}", style="yellow"))
-    show_potential = any(row.benchmark is not None for row in result.levers)
-    parts.append(Text(_legend(result, show_potential), style="dim"))
+    parts.append(Legend(result))
     return Group(*parts)
+
+
+class Legend:
+    """The line under the table; it explains `potential` only when the table shows it."""
+
+    def __init__(self, result: LeversResult):
+        self.result = result
+
+    def __rich_console__(self, console, options):
+        result = self.result
+        show_potential = any(row.benchmark is not None for row in result.levers)
+        if any(row.delta is not None for row in result.levers):
+            show_potential = show_potential and LeverTable(result).layout(options.max_width)[2]
+        yield Text(_legend(result, show_potential), style="dim")
 
 
 def _legend(result: LeversResult, show_potential: bool) -> str:

@@ -128,11 +128,14 @@ def read_text(path: str) -> str:
         raise NsmError([error("E100", msg, Span(path, line, 1))]) from None
 
 
-def read_regular(path: str, limit: int, what: str) -> bytes:
+def read_regular(path: str, limit: int, what: str, kind: str = "a tree file",
+                 cut: bool = False) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; NsmError (E100) for anything else.
 
     The file is opened without blocking and checked on the open handle, so a FIFO, a device
     or a socket named like a tree file is refused at once instead of waiting for a writer.
+    `what` names such files in plural for the size limit, `kind` one of them; with `cut`, a
+    bigger file gives its first `limit` bytes instead of an error.
     """
     where = Span(path, 1, 1)
     try:
@@ -140,17 +143,18 @@ def read_regular(path: str, limit: int, what: str) -> bytes:
     except FileNotFoundError:
         raise NsmError([error("E100", f"no such file: {path}", where)]) from None
     except IsADirectoryError:
-        raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)]) from None
+        raise NsmError([error("E100", f"{path} is a folder, not {kind}", where)]) from None
     except OSError as exc:
         raise NsmError([error("E100", f"cannot read {path}: {exc.strerror}", where)]) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):   # checked before fdopen, which refuses a folder
+        os.close(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise NsmError([error("E100", f"{path} is a folder, not a tree file", where)])
-        if not stat.S_ISREG(info.st_mode):
-            raise NsmError([error("E100", f"{path} is not a regular file (a FIFO or a device "
-                                  "would block)", where)])
-        if info.st_size > limit:
+            raise NsmError([error("E100", f"{path} is a folder, not {kind}", where)])
+        raise NsmError([error("E100", f"{path} is not a regular file (a FIFO or a device "
+                              "would block)", where)])
+    with os.fdopen(fd, "rb") as handle:
+        if info.st_size > limit and not cut:
             mb = info.st_size / 1024 / 1024
             raise NsmError([error("E100", f"file is {mb:,.1f} MB: {what} are limited to "
                                   f"{limit // 2**20} MB", where)])

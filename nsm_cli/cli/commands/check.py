@@ -82,8 +82,10 @@ def check_command(
     list_rules: ListOpt = False,
     offline: OfflineOpt = False,
 ) -> None:
-    """Validate tree files for CI: errors (E1xx file and schema, E2xx formulas, E3xx data),
-    warnings (W201 missing values, W4xx the five rules of a good tree) and infos.
+    """Validate tree files for CI: errors, warnings and infos, each with a stable code.
+
+    Errors: E1xx file and schema, E2xx formulas, E3xx data; warnings: W201 missing
+    values, W4xx the five rules of a good tree.
 
     Every finding of every file is reported, sorted by file and line, with a stable code
     and a message that says what to do. Settings come from \\[tool.nsm] in pyproject.toml

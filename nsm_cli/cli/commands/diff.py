@@ -9,23 +9,28 @@ import typer
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
 from nsm_cli.cli.options import FormatOpt, PeriodOpt
 
-SpecArg = Annotated[str, typer.Argument(
-    show_default=False, metavar="OLD|NEW",
-    help="A tree file, or REV:PATH for the file as of a git revision (HEAD~1:trees/mau.yaml).")]
+OldArg = Annotated[str, typer.Argument(
+    show_default=False, metavar="OLD",
+    help="The tree before: a file, or REV:PATH for the file as of a git revision "
+    "(HEAD~1:trees/mau.yaml).")]
+NewArg = Annotated[str, typer.Argument(
+    show_default=False, metavar="NEW", help="The tree after: a file, or REV:PATH.")]
 FailOpt = Annotated[bool, typer.Option(
     "--fail-on-change", help="Exit 1 when anything changed (structure or a value).")]
 
 
 @app.command("diff")
 def diff_command(
-    old: SpecArg,
-    new: SpecArg,
+    old: OldArg,
+    new: NewArg,
     period: PeriodOpt = None,
     format_: FormatOpt = None,
     fail_on_change: FailOpt = False,
 ) -> None:
-    """Compare two versions of a tree: nodes added, removed or changed (formula, source,
-    benchmark…), and the root and every node whose value differs in the period.
+    """Compare two versions of a tree: the nodes that changed and the values that differ.
+
+    Nodes added, removed or changed (formula, source, benchmark…), and the root and
+    every node whose value differs in the period.
 
     OLD and NEW are tree files or REV:PATH, the file as of a git revision with its
     data files as of the same revision (where git tracks them). `--format markdown`

@@ -74,7 +74,7 @@ def init_command(
             files = template_files(name)
         _write(folder, files)
     except InitError as exc:
-        print(f"nsm init: {exc}", file=sys.stderr)
+        print(f"nsm: error: {exc}", file=sys.stderr)   # as every command says it
         raise typer.Exit(EXIT_INVALID) from None
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, report_diagnostics
-from nsm_cli.cli.options import PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.options import ByOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
 
 OutputOpt = Annotated[
     Path,
@@ -26,10 +26,13 @@ def report_command(
     period: PeriodOpt = None,
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
+    by: ByOpt = None,
 ) -> None:
-    """Write one HTML file with the tree as a diagram, guardrails, levers, why the root
-    moved since the previous period, the alerts that fire, and the forecast of the next
-    three periods.
+    """Write one HTML file: the tree as a diagram, guardrails, levers, why, alerts, forecast.
+
+    The levers, and why the root moved since the previous period, are those of
+    `nsm rank-levers` and `nsm explain`; the alerts, those that fire; the forecast,
+    that of the next three periods.
 
     The file loads nothing from outside (no scripts, fonts or images from the
     network): it opens offline and as an e-mail attachment, and prints on A4
@@ -37,12 +40,13 @@ def report_command(
     """
     from nsm_cli.analysis.report import report_result
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.report_html import render_report
     from nsm_cli.tree.changes import parse_assignment
 
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = load_tree(str(tree))
-    result = report_result(loaded, period=period, scenario=scenario, sets=sets)
+    loaded = load_tree(str(tree), slices_for(by, ()))
+    result = report_result(loaded, period=period, scenario=scenario, sets=sets, by=by)
     report_diagnostics(_warnings(result["eval"]["warnings"]))
     write_atomically(output, render_report(result))
     print(f"wrote {output}", file=sys.stderr)
@@ -67,6 +71,9 @@ def write_atomically(path: Path, text: str) -> None:
         raise UsageError(f"--output {path}: the folder {folder} does not exist")
     if path.is_dir():
         raise UsageError(f"--output {path}: is a folder; give a file name such as report.html")
+    if path.exists() and not path.is_file():   # the rename would put a file in its place
+        raise UsageError(f"--output {path}: is not a regular file (a device or a FIFO, such "
+                         "as /dev/null); give a file name such as report.html")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
