@@ -286,6 +286,9 @@ class _Plan:
 
 
 class _Block:
+    ONE_PASS = True  # may aggregate straight from the files (subclasses that query the
+    # prepared rows again, per segment, say False)
+
     def __init__(self, spec: DataSpec, uses: Sequence[ColumnUse], files: list[str],
                  readable: list[str], con, sample: int | None = None) -> None:
         self.spec, self.uses, self.files, self.readable, self.con = (
@@ -307,7 +310,8 @@ class _Block:
                 return exact
             raise
         self.plan_time, self.planned = plan.time, plan
-        if self.spec.kind == "delimited" and not any(use.agg == "last" for use in self.uses):
+        if self.ONE_PASS and self.spec.kind == "delimited" and not any(
+                use.agg == "last" for use in self.uses):
             found = self.one_pass(layout, plan)
             if found is not None:
                 return found
