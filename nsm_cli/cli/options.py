@@ -14,7 +14,7 @@ OPTION_NAMES = {
     "scenario": "--scenario", "set": "--set", "format": "--format", "step": "--step",
     "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
     "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
-    "horizon": "--horizon", "seed": "--seed", "backtest": "--backtest",
+    "horizon": "--horizon", "seed": "--seed", "backtest": "--backtest", "points": "--points",
 }
 
 TreeArg = Annotated[Path, typer.Argument(help="The tree file (YAML).", show_default=False,
