@@ -2,7 +2,8 @@
 
 Structure: nodes added (with their fields), removed, and the fields of a node that changed
 (formula, source, benchmark…); what the file says beside its nodes (its name, `period`, data
-blocks, connections, scenarios) changes as the entry `(tree)` of `changed`. Values: the root and every node whose value in the period differs,
+blocks, connections, scenarios) changes as the entry `(tree)` of `changed`.
+Values: the root and every node whose value in the period differs,
 `change` = new − old. The shape is the contract's JSON.
 """
 
