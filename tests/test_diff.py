@@ -179,3 +179,15 @@ def test_an_added_node_lists_its_fields(nsm, write):
              .splitlines()]
     assert "+ added Share (share) unit %; value 50%; owner Ann; parent revenue" in lines
     assert "+ added Visits (visits) source s.visits; guardrail True" in lines
+
+
+def test_a_connection_url_change_is_a_change_of_the_file(nsm, write):
+    base = TREE.replace("data: {s: s.csv}", "connections:\n  wh: {url: '${NSM_A}'}\n"
+                        "data: {s: s.csv}")
+    write("s.csv", CSV)
+    write("a.yaml", base)
+    write("b.yaml", base.replace("NSM_A", "NSM_B"))
+    run = nsm("diff", "a.yaml", "b.yaml", "--format", "json")
+    assert (run.code, run.stderr) == (0, "")
+    assert json.loads(run.stdout)["changed"] == [
+        {"id": "(tree)", "fields": {"connection wh": ["${NSM_A}", "${NSM_B}"]}}]
