@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.analysis.levers import LeverOptions
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import NsmError
 from nsm_cli.tree.changes import Change
@@ -23,11 +24,13 @@ FORECAST_VALUES = 6_000_000   # paths × periods × nodes the report's forecast 
 
 
 def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
-                  sets: Iterable[Change] = ()) -> dict[str, Any]:
-    """The report's data: eval with trend, levers, why the root moved, alerts, warnings."""
+                  sets: Iterable[Change] = (),
+                  levers: LeverOptions | None = None) -> dict[str, Any]:
+    """The report's data: eval with trend, levers (ranked with `levers`, default +1%), why
+    the root moved, alerts, warnings."""
     from nsm_cli.analysis.alerts import alerts_result
     from nsm_cli.analysis.eval_result import eval_result
-    from nsm_cli.analysis.levers import LeverOptions, levers_result
+    from nsm_cli.analysis.levers import levers_result
 
     sets = list(sets)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
@@ -35,7 +38,7 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     base = evaluate(loaded) if evaluation.changes else evaluation
     result = {
         "eval": eval_result(evaluation, index, trend=TREND_PERIODS),
-        "levers": levers_result(evaluation, index, LeverOptions()),
+        "levers": levers_result(evaluation, index, levers or LeverOptions()),
         "explain": None,
         "explain_note": None,
         "alerts": alerts_result(evaluation, index),

@@ -7,20 +7,17 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
-from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.options import (
+    FormatOpt,
+    PeriodOpt,
+    PointsOpt,
+    ScenarioOpt,
+    SetOpt,
+    StepOpt,
+    TreeArg,
+    lever_options,
+)
 
-StepOpt = Annotated[
-    str,
-    typer.Option("--step", metavar="STEP",
-                 help="Size of the improving step: a percentage (1%, 0.5%; a bare number "
-                 "like 2 means 2%). With --points, % leaves move by that many percentage points "
-                 "(1pp, which also turns --points on)."),
-]
-PointsOpt = Annotated[
-    bool,
-    typer.Option("--points", help="Move leaves whose unit is % by percentage points "
-                 "(92% → 93%) instead of relatively; other leaves still move by --step %."),
-]
 TopOpt = Annotated[
     int | None,
     typer.Option("--top", "-n", min=1, metavar="N",
@@ -54,14 +51,13 @@ def rank_levers_command(
     for the period are listed with the reason, never ranked as zero.
     """
     from nsm_cli.analysis.evaluate import evaluate
-    from nsm_cli.analysis.levers import LeverOptions, levers_result, parse_step
+    from nsm_cli.analysis.levers import levers_result
     from nsm_cli.data.load import load_tree
     from nsm_cli.render.levers_formats import LEVERS_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
     renderer = check_format(format_, LEVERS_FORMATS)
-    amount, by_points = parse_step(step)
-    options = LeverOptions(step=amount, points=points or by_points, sort=sort, top=top)
+    options = lever_options(step, points, sort=sort, top=top)
     sets = [parse_assignment(text) for text in set_ or []]
     evaluation = evaluate(load_tree(str(tree)), scenario=scenario, sets=sets)
     result = levers_result(evaluation, evaluation.period_index(period), options)

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, report_diagnostics
-from nsm_cli.cli.options import PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.options import (
+    PeriodOpt,
+    PointsOpt,
+    ScenarioOpt,
+    SetOpt,
+    StepOpt,
+    TreeArg,
+    lever_options,
+)
 
 OutputOpt = Annotated[
     Path,
@@ -26,11 +34,13 @@ def report_command(
     period: PeriodOpt = None,
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
+    step: StepOpt = "1%",
+    points: PointsOpt = False,
 ) -> None:
     """Write one HTML file: the tree as a diagram, guardrails, levers, why, alerts, forecast.
 
     The levers, and why the root moved since the previous period, are those of
-    `nsm rank-levers` and `nsm explain`; the alerts, those that fire; the forecast,
+    `nsm rank-levers` (with its --step and --points) and `nsm explain`; the alerts, those that fire; the forecast,
     that of the next three periods.
 
     The file loads nothing from outside (no scripts, fonts or images from the
@@ -42,9 +52,10 @@ def report_command(
     from nsm_cli.render.report_html import render_report
     from nsm_cli.tree.changes import parse_assignment
 
+    levers = lever_options(step, points)
     sets = [parse_assignment(text) for text in set_ or []]
     loaded = load_tree(str(tree))
-    result = report_result(loaded, period=period, scenario=scenario, sets=sets)
+    result = report_result(loaded, period=period, scenario=scenario, sets=sets, levers=levers)
     report_diagnostics(_warnings(result["eval"]["warnings"]))
     write_atomically(output, render_report(result))
     print(f"wrote {output}", file=sys.stderr)
