@@ -40,8 +40,8 @@ def report_command(
     """Write one HTML file: the tree as a diagram, guardrails, levers, why, alerts, forecast.
 
     The levers, and why the root moved since the previous period, are those of
-    `nsm rank-levers` (with its --step and --points) and `nsm explain`; the alerts, those that fire; the forecast,
-    that of the next three periods.
+    `nsm rank-levers` (with its --step and --points) and `nsm explain`; the alerts,
+    those that fire; the forecast, that of the next three periods.
 
     The file loads nothing from outside (no scripts, fonts or images from the
     network): it opens offline and as an e-mail attachment, and prints on A4
