@@ -70,6 +70,7 @@ class Table:
     columns: list[str]
     grain: str | None = None  # the calendar grain of the periods; None for other labels
     rows: int = -1  # data rows read (0: a header and nothing else)
+    sliced: dict = field(default_factory=dict)  # segments.Slice -> segments.Sliced
 
 
 @dataclass

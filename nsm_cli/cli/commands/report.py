@@ -10,6 +10,7 @@ import typer
 
 from nsm_cli.cli.app import app, report_diagnostics
 from nsm_cli.cli.options import (
+    ByOpt,
     PeriodOpt,
     PointsOpt,
     ScenarioOpt,
@@ -34,6 +35,7 @@ def report_command(
     period: PeriodOpt = None,
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
+    by: ByOpt = None,
     step: StepOpt = "1%",
     points: PointsOpt = False,
 ) -> None:
@@ -49,13 +51,15 @@ def report_command(
     """
     from nsm_cli.analysis.report import report_result
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.report_html import render_report
     from nsm_cli.tree.changes import parse_assignment
 
     levers = lever_options(step, points)
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = load_tree(str(tree))
-    result = report_result(loaded, period=period, scenario=scenario, sets=sets, levers=levers)
+    loaded = load_tree(str(tree), slices_for(by, ()))
+    result = report_result(loaded, period=period, scenario=scenario, sets=sets, by=by,
+                           levers=levers)
     report_diagnostics(_warnings(result["eval"]["warnings"]))
     write_atomically(output, render_report(result))
     print(f"wrote {output}", file=sys.stderr)
