@@ -188,3 +188,20 @@ def test_report_refuses_a_bad_step_like_rank_levers(nsm, tmp_path):
     assert (run.code, run.stdout) == (2, "")
     assert run.stderr.startswith("nsm: error: --step -1%: ")
     assert not out.exists()
+
+
+def test_report_by_segment_steps_the_segment_levers_too(nsm, tmp_path):
+    import re
+
+    def where_to_act(*args: str) -> list[str]:
+        out = tmp_path / "r.html"
+        run = nsm("report", TREES / "regions.yaml", "-o", out, "--by", "region", *args)
+        assert (run.code, run.stdout) == (0, ""), run.stderr
+        page = out.read_text(encoding="utf-8")
+        section = page[page.index("Where to act"):]
+        section = section[:section.index("</section>")]
+        return re.findall(r'<td class="n">([+−-][0-9.]+)</td>', section)
+
+    # a product of the leaves: a 2% step of one leaf moves its region's items by 2%, twice 1%
+    one, two = where_to_act(), where_to_act("--step", "2")
+    assert one[:2] == ["+0.15", "+0.13"] and two[:2] == ["+0.30", "+0.26"]
