@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.analysis.levers import LeverOptions
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import NsmError
 from nsm_cli.tree.changes import Change
@@ -23,19 +24,21 @@ FORECAST_VALUES = 6_000_000   # paths × periods × nodes the report's forecast 
 
 
 def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
-                  sets: Iterable[Change] = (), by: str | None = None) -> dict[str, Any]:
-    """The report's data: eval with trend, levers, why the root moved, alerts, warnings."""
+                  sets: Iterable[Change] = (), by: str | None = None,
+                  levers: LeverOptions | None = None) -> dict[str, Any]:
+    """The report's data: eval with trend, levers (ranked with `levers`, default +1%), why
+    the root moved, alerts, warnings."""
     from nsm_cli.analysis.alerts import alerts_result
     from nsm_cli.analysis.eval_result import eval_result
-    from nsm_cli.analysis.levers import LeverOptions, levers_result
+    from nsm_cli.analysis.levers import levers_result
 
-    sets = list(sets)
+    sets, levers = list(sets), levers or LeverOptions()
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
     base = evaluate(loaded) if evaluation.changes else evaluation
     result = {
         "eval": eval_result(evaluation, index, trend=TREND_PERIODS),
-        "levers": levers_result(evaluation, index, LeverOptions()),
+        "levers": levers_result(evaluation, index, levers),
         "explain": None,
         "explain_note": None,
         "alerts": alerts_result(evaluation, index),
@@ -44,7 +47,7 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     result["explain"], result["explain_note"] = _why(base, index)
     result["forecast"], result["forecast_note"] = _ahead(loaded, base, index)
     if by is not None:
-        result["segments"] = _by_segment(loaded, by, evaluation.periods[index])
+        result["segments"] = _by_segment(loaded, by, evaluation.periods[index], levers)
     return result
 
 
@@ -52,14 +55,16 @@ SEGMENT_COLUMNS = 8   # segments the report shows as columns
 SEGMENT_LEVERS = 10   # (segment, leaf) pairs it lists
 
 
-def _by_segment(loaded: LoadedTree, by: str, period: str) -> list[dict[str, Any]]:
+def _by_segment(loaded: LoadedTree, by: str, period: str,
+                levers: LeverOptions) -> list[dict[str, Any]]:
     """The segment matrix and the strongest (segment, leaf) levers, as eval/rank-levers --by."""
     from nsm_cli.analysis.segments import evaluate_by, segment_eval_result, segment_levers
 
     segmented = evaluate_by(loaded, by)
     index = segmented.periods.index(period)
     return [{"eval": segment_eval_result(segmented, index, SEGMENT_COLUMNS, everything=False),
-             "levers": segment_levers(segmented, index, 0.01, False, SEGMENT_LEVERS)}]
+             "levers": segment_levers(segmented, index, levers.step, levers.points,
+                                     SEGMENT_LEVERS)}]
 
 
 def _ahead(loaded: LoadedTree, base: Any, index: int) -> tuple[dict[str, Any] | None, str]:
