@@ -34,6 +34,8 @@ demo: $(RUN_STAMP)  ## render the bundled example trees and rank their levers
 	@$(BIN)/nsm eval trees/mau.yaml
 	@$(BIN)/nsm rank-levers trees/mau.yaml --points
 	@$(BIN)/nsm eval trees/orders.yaml --trend
+	@$(BIN)/nsm eval trees/regions.yaml --by region
+	@$(BIN)/nsm rank-levers trees/regions.yaml --by region --top 4
 
 test: $(TEST_STAMP)  ## run the test suite against the pinned versions
 	$(BIN)/python -m pytest

@@ -7,6 +7,7 @@ normally `bench/out/`. Run as a script to write one input by hand:
     python bench/generate.py balanced 5461 100 bench/out
     python bench/generate.py detail 1000000 bench/out
     python bench/generate.py checks 200 bench/out
+    python bench/generate.py segments 1000 500 24 bench/out
 """
 
 from __future__ import annotations
@@ -116,6 +117,51 @@ def write_tree(nodes: int, periods: int, out: Path, seed: int = 7,
             cells = [f"{rng.uniform(0.5, 2.0):.4f}" for _ in leaf_ids]
             handle.write(label + "," + ",".join(cells) + "\n")
     return tree_path
+
+
+def write_segments(segments: int, nodes: int, periods: int, out: Path, seed: int = 13) -> Path:
+    """A tree over one row per (period, store): `segments: [store]`, leaves `sum` (every fifth
+    a `mean`), so `--by store` evaluates `segments` stores at once."""
+    rng = random.Random(seed)
+    base = write_tree(nodes, 1, out / "segments_scratch", seed)
+    stem = f"segments_{segments}_{nodes}_{periods}"
+    lines = base.read_text(encoding="utf-8").splitlines()
+    leaf_ids: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("data:"):
+            lines[i] = f"data:\n  d: {{path: {stem}.csv, segments: [store]}}"
+        elif line.startswith("  d: "):
+            lines[i] = ""
+        elif "source: d." in line:
+            leaf = line.split("source: d.", 1)[1]
+            agg = "mean" if len(leaf_ids) % 5 == 4 else "sum"
+            leaf_ids.append(leaf)
+            lines[i] = line.split("source:")[0] + f"source: {{data: d, column: {leaf}, agg: {agg}}}"
+    tree_path = out / f"{stem}.yaml"
+    tree_path.write_text("\n".join(line for line in lines if line) + "\n", encoding="utf-8")
+    with open(out / f"{stem}.csv", "w", encoding="utf-8", newline="") as handle:
+        handle.write("period,store," + ",".join(leaf_ids) + "\n")
+        for label in months(periods):
+            for store in range(segments):
+                cells = [f"{rng.uniform(0.5, 2.0):.4f}" for _ in leaf_ids]
+                handle.write(f"{label},store{store:04d}," + ",".join(cells) + "\n")
+    return tree_path
+
+
+def segments_parquet(tree: Path) -> Path:
+    """The same segments input as Parquet (typed columns: no cell to parse), beside the CSV."""
+    import duckdb
+
+    csv_path = tree.with_suffix(".csv")
+    parquet = tree.with_name(tree.stem + "_parquet.yaml")
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', header=true)) TO "
+                f"'{csv_path.with_suffix('.parquet')}' (FORMAT parquet)")
+    con.close()
+    text = tree.read_text(encoding="utf-8").replace(f"{csv_path.name},",
+                                                   f"{csv_path.with_suffix('.parquet').name},")
+    parquet.write_text(text, encoding="utf-8")
+    return parquet
 
 
 def write_detail(rows: int, out: Path, days: int = 100, seed: int = 11) -> tuple[Path, Path]:
@@ -319,6 +365,8 @@ def main(argv: list[str]) -> int:
         print(write_detail(int(rest[0]), Path(rest[1]))[1])
     elif kind == "checks":
         print(write_checks(int(rest[0]), Path(rest[1])))
+    elif kind == "segments":
+        print(write_segments(int(rest[0]), int(rest[1]), int(rest[2]), Path(rest[3])))
     else:
         print(__doc__, file=sys.stderr)
         return 2

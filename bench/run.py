@@ -38,7 +38,7 @@ import generate  # noqa: E402
 PYTHON = sys.executable
 NSM = str(Path(PYTHON).with_name("nsm"))
 CASES = ("startup", "detail", "levers", "check", "growth", "goalseek", "alerts", "explain",
-         "parquet", "forecast", "big")
+         "parquet", "forecast", "big", "segments")
 DETAIL_COLUMNS = list(generate.DETAIL_NUMBERS)
 
 
@@ -198,6 +198,9 @@ def case_detail(quick: bool) -> str:
                             [PYTHON, "-c", launch, *args], repeat).row(base))
     rows_out.append(measure("same, editable dev install (`.venv/bin/nsm`)",
                             [NSM, *args], repeat).row(base))
+    # check reads a big block's columns and first rows only (I301), not the million rows
+    rows_out.append(measure(f"`nsm check {rel}` (columns and first 10,000 rows)",
+                            [NSM, "check", str(tree)], repeat, ok_codes=(0, 1)).row(base))
     return "\n".join([
         "## 2. Detail CSV: read and aggregate per period (target: ≤ 0.7× pandas)", "",
         f"{rows:,} rows × 10 columns ({size:.0f} MB; a date, a Chinese store name, 8 numbers, "
@@ -402,6 +405,59 @@ def case_forecast(quick: bool) -> str:
         lines.append(fc.row(ev))
     else:
         lines.append("| `nsm forecast` | not run: command missing | | | |")
+
+
+def _cpu_runs(argv: list[str], repeat: int) -> tuple[list[float], list[float], float]:
+    """Wall and CPU (user + system) seconds of fresh processes, and the peak MB."""
+    walls, cpus, peak = [], [], 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed")
+        walls.append(time.perf_counter() - start)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+        peak = max(peak, usage.ru_maxrss / 1024)
+    return walls, cpus, peak
+
+
+def case_segments(quick: bool) -> str:
+    """`--by` over many segments: eval (target ≤ 2 s) and rank-levers (≤ 3× eval)."""
+    segments, nodes, periods = (100, 100, 6) if quick else (1000, 500, 24)
+    repeat = 2 if quick else 3
+    tree = generate.write_segments(segments, nodes, periods, OUT)
+    rel = tree.relative_to(ROOT)
+    runs = [(f"`nsm eval {rel}` (no --by: the total only)", ["eval", str(tree)]),
+            (f"`nsm eval {rel} --by store` (text: top 6, the rest summarised)",
+             ["eval", str(tree), "--by", "store"]),
+            ("same, `--format json` (every segment's every node)",
+             ["eval", str(tree), "--by", "store", "--format", "json"]),
+            (f"`nsm rank-levers {rel} --by store --top 20`",
+             ["rank-levers", str(tree), "--by", "store", "--top", "20"])]
+    parquet = generate.segments_parquet(tree)
+    runs += [(f"`nsm eval {parquet.relative_to(ROOT)} --by store` (the same rows as Parquet)",
+              ["eval", str(parquet), "--by", "store"]),
+             ("same, `rank-levers --by store --top 20`",
+              ["rank-levers", str(parquet), "--by", "store", "--top", "20"])]
+    lines = ["## 12. Segments: `--by` (targets: eval ≤ 2 s, rank-levers ≤ 3× eval)", "",
+             f"{segments:,} stores × {nodes} nodes ({nodes // 2} leaves, every fifth a `mean`) × "
+             f"{periods} periods: a wide CSV of {segments * periods:,} rows, one per (period, "
+             "store), `segments: [store]`, read by the engine. CPU is user + system time of the "
+             "process (the wall time also waits for other work on a shared machine). Ratio: "
+             "CPU against `eval --by` (text).", "",
+             "| command | median wall s | median CPU s | peak MB | ratio |",
+             "|---|---|---|---|---|"]
+    baseline = None
+    for label, args in runs:
+        walls, cpus, peak = _cpu_runs([NSM, *args], repeat)
+        cpu = statistics.median(cpus)
+        if "--by store`" in label:
+            baseline = cpu   # each format's eval --by is the baseline of its rank-levers
+        ratio = f"{cpu / baseline:.2f}×" if baseline and "rank-levers" in label else "—"
+        lines.append(f"| {label} | {statistics.median(walls):.3f} | {cpu:.3f} | {peak:.0f} | "
+                     f"{ratio} |")
     return "\n".join([*lines, ""])
 
 
@@ -463,7 +519,8 @@ def case_big(quick: bool) -> str:
 RUNNERS = {"startup": case_startup, "detail": case_detail, "levers": case_levers,
            "check": case_check, "growth": case_growth, "goalseek": case_goalseek,
            "alerts": case_alerts, "explain": case_explain, "parquet": case_parquet,
-           "forecast": case_forecast, "big": case_big}
+           "forecast": case_forecast, "big": case_big,
+           "segments": case_segments}
 
 
 def machine() -> str:

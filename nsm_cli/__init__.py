@@ -8,8 +8,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 ERRORS = ("NsmError", "RequestError")   # what the calls raise: `except nsm.NsmError`
-__all__ = ["alerts", "evaluate", "explain", "forecast", "goal_seek", "load", "rank_levers",
-           *ERRORS]
+__all__ = ["alerts", "by_segment", "evaluate", "explain", "forecast", "goal_seek", "load",
+           "rank_levers", *ERRORS]
 
 
 def __getattr__(name: str):

@@ -152,3 +152,17 @@ def forecast(tree: Tree, horizon: int = 3, samples: int = 2000, seed: int | None
 
     options = ForecastOptions(horizon=horizon, samples=samples, seed=seed, backtest=backtest)
     return run(_loaded(tree), options)
+
+
+def by_segment(tree: Tree, by: str, where: Mapping[str, str] | None = None,
+               period: str | None = None) -> dict:
+    """The tree per value of a segment column (`nsm eval --by COL --format json`): the total
+    over all (filtered) rows in `nodes`, every segment in `segments`, best root first."""
+    from nsm_cli.analysis.segments import evaluate_by, segment_eval_result
+    from nsm_cli.data.load import LoadedTree, load_tree
+    from nsm_cli.data.segments import slices_for
+
+    filters = tuple((str(k), str(v)) for k, v in (where or {}).items())
+    path = tree.tree.path if isinstance(tree, LoadedTree) else str(tree)
+    segmented = evaluate_by(load_tree(path, slices_for(by, filters)), by, filters)
+    return segment_eval_result(segmented, segmented.total.period_index(period))

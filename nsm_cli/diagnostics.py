@@ -102,6 +102,11 @@ class NsmError(Exception):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
+class InputError(Exception):
+    """A request the data cannot answer (an undeclared segment column, a filter that matches
+    no rows): a message without a place, exit code 1."""
+
+
 class UsageError(Exception):
     """The command line asks for something that does not exist. Exit code 2."""
 

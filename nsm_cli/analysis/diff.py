@@ -13,7 +13,7 @@ from typing import Any
 from nsm_cli.analysis.evaluate import Evaluation, evaluate
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.numbers import json_number
-from nsm_cli.tree.model import Node, SourceRef
+from nsm_cli.tree.model import BestOf, Node, SourceRef
 
 FIELDS = ("name", "unit", "formula", "source", "value", "benchmark", "target", "direction",
           "owner", "min", "max", "parent", "guardrail")
@@ -33,7 +33,7 @@ def node_fields(loaded: LoadedTree, node: Node) -> dict[str, Any]:
         "name": node.name, "unit": node.unit, "formula": node.formula,
         "source": _source(node.source), "value": json_number(node.value),
         "benchmark": _source(benchmark) if isinstance(benchmark, SourceRef)
-        else json_number(benchmark),
+        else str(benchmark) if isinstance(benchmark, BestOf) else json_number(benchmark),
         "target": json_number(node.target), "direction": node.direction, "owner": node.owner,
         "min": json_number(node.minimum), "max": json_number(node.maximum),
         "parent": loaded.tree.parent.get(node.id), "guardrail": node.is_guardrail,

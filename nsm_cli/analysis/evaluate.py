@@ -15,11 +15,12 @@ import numpy as np
 from nsm_cli.analysis.results import ChangeApplied
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.data.periods import canonical
+from nsm_cli.data.segments import Slice, slice_view
 from nsm_cli.diagnostics import Diagnostic, NsmError, RequestError, Span, error, warning
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.changes import Change
 from nsm_cli.tree.compile import CompiledTree
-from nsm_cli.tree.model import SourceRef
+from nsm_cli.tree.model import BestOf, SourceRef
 from nsm_cli.tree.parser import points_problem, suggest
 
 
@@ -155,6 +156,8 @@ def evaluate(
     for node_id, node in tree.nodes.items():
         if isinstance(node.benchmark, SourceRef):
             benchmarks[node_id] = data.series(node.benchmark)
+        elif isinstance(node.benchmark, BestOf):
+            benchmarks[node_id] = best_values(loaded, node.benchmark.column)[node_id]
         elif node.benchmark is not None:
             benchmarks[node_id] = np.full(len(data.periods), float(node.benchmark))
     warnings = list(loaded.warnings) + formula_warnings(tree, data.periods, values)
@@ -163,6 +166,29 @@ def evaluate(
         benchmarks=benchmarks, inputs=inputs, scenario=scenario, changes=applied,
         warnings=warnings,
     )
+
+
+def best_values(loaded: LoadedTree, column: str) -> dict[str, np.ndarray]:
+    """Each node's best value among the segments of COL per period, over all rows (whatever
+    --where says), judged by the node's direction: `benchmark: {best: COL}`."""
+    store = getattr(loaded.data, "store", loaded.data)   # a --where view reads its store
+    cache = store.__dict__.setdefault("best", {})
+    if column not in cache:
+        view = slice_view(loaded.tree.file, store, Slice(column))
+        segmented = LoadedTree(loaded.tree, view, [])
+        with np.errstate(all="ignore"):
+            values = compute(loaded.tree, leaf_inputs(segmented))
+        best: dict[str, np.ndarray] = {}
+        for node_id, node in loaded.tree.nodes.items():
+            grid = np.broadcast_to(values[node_id], view.shape)
+            found = np.isfinite(grid).any(axis=0)
+            pick = np.nanmin if node.direction == "down" else np.nanmax
+            out = np.full(grid.shape[1], np.nan)
+            if found.any():
+                out[found] = pick(grid[:, found], axis=0)
+            best[node_id] = out
+        cache[column] = best
+    return cache[column]
 
 
 def formula_warnings(

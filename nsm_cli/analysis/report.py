@@ -23,7 +23,7 @@ FORECAST_VALUES = 6_000_000   # paths × periods × nodes the report's forecast 
 
 
 def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
-                  sets: Iterable[Change] = ()) -> dict[str, Any]:
+                  sets: Iterable[Change] = (), by: str | None = None) -> dict[str, Any]:
     """The report's data: eval with trend, levers, why the root moved, alerts, warnings."""
     from nsm_cli.analysis.alerts import alerts_result
     from nsm_cli.analysis.eval_result import eval_result
@@ -43,7 +43,23 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     }
     result["explain"], result["explain_note"] = _why(base, index)
     result["forecast"], result["forecast_note"] = _ahead(loaded, base, index)
+    if by is not None:
+        result["segments"] = _by_segment(loaded, by, evaluation.periods[index])
     return result
+
+
+SEGMENT_COLUMNS = 8   # segments the report shows as columns
+SEGMENT_LEVERS = 10   # (segment, leaf) pairs it lists
+
+
+def _by_segment(loaded: LoadedTree, by: str, period: str) -> list[dict[str, Any]]:
+    """The segment matrix and the strongest (segment, leaf) levers, as eval/rank-levers --by."""
+    from nsm_cli.analysis.segments import evaluate_by, segment_eval_result, segment_levers
+
+    segmented = evaluate_by(loaded, by)
+    index = segmented.periods.index(period)
+    return [{"eval": segment_eval_result(segmented, index, SEGMENT_COLUMNS, everything=False),
+             "levers": segment_levers(segmented, index, 0.01, False, SEGMENT_LEVERS)}]
 
 
 def _ahead(loaded: LoadedTree, base: Any, index: int) -> tuple[dict[str, Any] | None, str]:

@@ -202,6 +202,7 @@ class Alert(Record):
     change_pct: float | None
     line: int
     column: int
+    segment: str | None = field(**OPTIONAL)   # with --by: the segment it fired in (None: total)
     probability: float | None = field(**OPTIONAL)   # forecast_below_target: the chance
 
 
@@ -226,7 +227,7 @@ class AlertsReport(Record):
 
 @frozen
 class AlertsResult(Record):
-    """`nsm alerts`."""
+    """`nsm alerts` (with --by, every segment's alerts follow the total's)."""
 
     tree: str
     file: str
@@ -237,6 +238,7 @@ class AlertsResult(Record):
     checked: int
     skipped: list[Skipped]
     warnings: list[Diagnostic]
+    where: dict[str, str] = field(**OPTIONAL)   # with --where: the rows kept (COL: VALUE)
 
 
 # ---------------------------------------------------------------- eval
@@ -355,6 +357,7 @@ class EvalResult(TreeHeader):
     compare: str | None
     alerts: AlertsReport
     warnings: list[Diagnostic]
+    where: dict[str, str] = field(**OPTIONAL)   # with --where: the rows kept (COL: VALUE)
 
 
 # ---------------------------------------------------------------- rank-levers
@@ -400,6 +403,7 @@ class LeversResult(TreeHeader):
     hidden: int
     levers: list[Lever]
     warnings: list[Diagnostic]
+    where: dict[str, str] = field(**OPTIONAL)   # with --where: the rows kept (COL: VALUE)
 
 
 # ---------------------------------------------------------------- explain
@@ -459,6 +463,7 @@ class ExplainResult(TreeHeader):
     contributions: list[Contribution]
     nodes: list[ExplainNode]
     warnings: list[Diagnostic]
+    where: dict[str, str] = field(**OPTIONAL)   # with --where: the rows kept (COL: VALUE)
 
 
 # ---------------------------------------------------------------- goal-seek

@@ -20,7 +20,13 @@ from nsm_cli.cli.app import (
     say,
 )
 from nsm_cli.cli.options import OPTION_NAMES
-from nsm_cli.diagnostics import NsmError, RequestError, UsageError, escape_control
+from nsm_cli.diagnostics import (
+    InputError,
+    NsmError,
+    RequestError,
+    UsageError,
+    escape_control,
+)
 
 # A reader that stops early (`nsm eval … | head -1`) closes the pipe: exit quietly with the
 # code a shell reports for a program ended by SIGPIPE (128 + 13), as `cat` or `grep` do.
@@ -53,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_INVALID
     except NsmError as exc:
         report_diagnostics(exc.diagnostics)
+        return EXIT_INVALID
+    except InputError as exc:   # a request the data cannot answer (an undeclared column)
+        say(escape_control(f"nsm: error: {exc}"))
         return EXIT_INVALID
     except UsageError as exc:
         say(escape_control(f"nsm: error: {exc}"))

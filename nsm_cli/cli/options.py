@@ -14,6 +14,7 @@ OPTION_NAMES = {
     "scenario": "--scenario", "set": "--set", "format": "--format", "step": "--step",
     "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
     "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
+    "by": "--by", "where": "--where",
     "horizon": "--horizon", "seed": "--seed", "backtest": "--backtest",
 }
 
@@ -54,3 +55,32 @@ def format_option(others: str = "markdown for a pull-request comment") -> Any:
 
 
 FormatOpt = format_option()
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", metavar="COL",
+                 help="Slice by a segment column (listed under a data block's segments): every "
+                 "value is one segment; the total stays the tree over all rows."),
+]
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option("--where", metavar="COL=VALUE",
+                 help="Keep only the rows whose segment column COL holds VALUE (a literal). "
+                 "Repeatable: all must hold."),
+]
+SegmentTopOpt = Annotated[
+    int | None,
+    typer.Option("--top", "-n", min=1, metavar="N",
+                 help="With --by: show the N best segments by the root as columns and "
+                 "summarise the rest (default 6)."),
+]
+
+
+def refuse_with_by(by: str | None, **given: object) -> None:
+    """Options that do not combine with --by (yet): a usage error naming them."""
+    from nsm_cli.diagnostics import UsageError
+
+    if by is None:
+        return
+    clashes = [name for name, value in given.items() if value]
+    if clashes:
+        raise UsageError(f"--by does not combine with {', '.join(clashes)}")

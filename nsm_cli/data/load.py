@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,6 +11,14 @@ import numpy as np
 from nsm_cli.data.engine import read_block
 from nsm_cli.data.periods import sort_key
 from nsm_cli.data.runtime import stage
+from nsm_cli.data.segment_engine import read_sliced_block
+from nsm_cli.data.segments import (
+    Slice,
+    basis_uses,
+    best_slices,
+    block_slices,
+    missing_segments,
+)
 from nsm_cli.data.tables import ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error, warning
 from nsm_cli.tree.alert_rules import tree_problems
@@ -27,6 +36,7 @@ class DataStore:
 
     periods: list[str]
     tables: dict[str, Table] = field(default_factory=dict)
+    sampled: list[str] = field(default_factory=list)  # blocks read only in part (nsm check)
     _positions: dict[str, np.ndarray] = field(default_factory=dict)
 
     def series(self, ref: SourceRef) -> np.ndarray:
@@ -51,8 +61,11 @@ def source_refs(tree: TreeFile) -> list[SourceRef]:
     return refs
 
 
-def load_data(tree: TreeFile, databases: str = "run") -> tuple[DataStore, list[Diagnostic]]:
-    """Read each data file once with every column any node asks of it."""
+def load_data(tree: TreeFile, databases: str = "run", slices: Sequence[Slice] = (),
+              sample: int | None = None) -> tuple[DataStore, list[Diagnostic]]:
+    """Read each data file once with every column any node asks of it (and, for the segment
+    slices asked of it, grouped by segment too; with `sample`, big file blocks only up to that
+    many rows: see read_block)."""
     diagnostics: list[Diagnostic] = []
     uses: dict[str, list[ColumnUse]] = {}
     for ref in source_refs(tree):
@@ -62,10 +75,18 @@ def load_data(tree: TreeFile, databases: str = "run") -> tuple[DataStore, list[D
     tables: dict[str, Table] = {}
     for name, spec in tree.data.items():
         try:
-            tables[name] = read_source(tree, spec, uses.get(name, []), databases)
+            wanted = block_slices(spec, [*slices, *best_slices(tree)])
+            mine = uses.get(name, [])
+            if spec.database is not None:   # the query groups by every segment column anyway
+                tables[name] = read_source(tree, spec, mine + basis_uses(mine) if wanted
+                                           else mine, databases)
+            else:
+                tables[name] = (read_sliced_block(spec, mine, wanted) if wanted
+                                else read_block(spec, mine, sample))
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
+        diagnostics.extend(missing_segments(spec, tables[name].columns))
         if tables[name].rows == 0:
             diagnostics.append(warning("W301", f"data '{name}' ({spec.path}) has a header but "
                                        "no rows: every node it feeds is missing", spec.span))
@@ -73,7 +94,8 @@ def load_data(tree: TreeFile, databases: str = "run") -> tuple[DataStore, list[D
     if clash is not None:
         diagnostics.append(clash)
         tables = {}
-    store = DataStore(periods=periods, tables=tables)
+    store = DataStore(periods=periods, tables=tables,
+                      sampled=[name for name, table in tables.items() if table.sampled])
     index = {label: i for i, label in enumerate(periods)}
     for name, table in tables.items():
         positions = np.full(len(periods), -1, dtype=np.int64)
@@ -129,10 +151,10 @@ def read_source(tree: TreeFile, spec, uses: list[ColumnUse], databases: str) -> 
     return read_database(spec, uses, tree, databases)
 
 
-def inspect_tree(path: str, databases: str = "run") -> tuple[LoadedTree | None,
-                                                             list[Diagnostic]]:
+def inspect_tree(path: str, databases: str = "run", slices: Sequence[Slice] = (),
+                 sample: int | None = None) -> tuple[LoadedTree | None, list[Diagnostic]]:
     """Everything that can be found wrong with a tree file, never raising for bad input."""
-    return _inspect(path, databases)
+    return _inspect(path, databases, slices, sample)
 
 
 def _stages_to_show(path: str) -> int:
@@ -143,7 +165,8 @@ def _stages_to_show(path: str) -> int:
         return 0
 
 
-def _inspect(path: str, databases: str) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def _inspect(path: str, databases: str, slices: Sequence[Slice] = (), sample: int | None = None
+             ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     with stage(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
         try:
             parsed, diagnostics = parse_tree(path)
@@ -154,7 +177,7 @@ def _inspect(path: str, databases: str) -> tuple[LoadedTree | None, list[Diagnos
         compiled, more = compile_tree(parsed)
         diagnostics += more
         advance(1)
-        store, more = load_data(parsed, databases)
+        store, more = load_data(parsed, databases, slices, sample)
         diagnostics += more
         advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):
@@ -162,9 +185,10 @@ def _inspect(path: str, databases: str) -> tuple[LoadedTree | None, list[Diagnos
     return LoadedTree(compiled, store, [d for d in diagnostics if not d.is_error]), diagnostics
 
 
-def load_tree(path: str) -> LoadedTree:
-    """Load a tree for a command; raise NsmError with every error found."""
-    loaded, diagnostics = inspect_tree(path)
+def load_tree(path: str, slices: Sequence[Slice] = ()) -> LoadedTree:
+    """Load a tree for a command; raise NsmError with every error found. `slices` are the
+    segment groupings the command will ask for (`--by`, `--where`), read with the rest."""
+    loaded, diagnostics = inspect_tree(path, slices=slices)
     if loaded is None:
         raise NsmError([d for d in diagnostics if d.is_error] or diagnostics)
     return loaded

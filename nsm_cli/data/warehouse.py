@@ -301,4 +301,14 @@ def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple]) -> 
     if problems:
         raise NsmError(problems)
     table_grain = ordered.grain if grain is None else grain
-    return Table(spec, periods, series, [], table_grain)
+    table = Table(spec, periods, series, [], table_grain)
+    if found.segments:   # the per-segment rows: what --by reads (data.segments)
+        from nsm_cli.data.segments import database_slices
+
+        def period_of(row: tuple) -> int | None:
+            label = period_label(row[at[sqlbuild.PERIOD]], grain) if found.periods else ALL
+            return None if label is None else ordered.index.get(label, 0 if not found.periods
+                                                                  else None)
+        table.sliced = database_slices(found.uses, found.segments, names, rows, periods,
+                                       period_of)
+    return table

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from nsm_cli.analysis.results import AlertsResult
+from nsm_cli.analysis.results import AlertsResult, present
 from nsm_cli.numbers import value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
@@ -18,6 +18,8 @@ def _title(result: AlertsResult) -> str:
     parts = [result.tree or result.root, f"alerts for {result.period}"]
     if result.scenario:
         parts.append(f"scenario {result.scenario}")
+    if where := present(getattr(result, "where", None)):
+        parts.append("where " + ", ".join(f"{k}={v}" for k, v in where.items()))
     fired, checked = len(result.fired), result.checked
     parts.append(f"{fired} fired of {checked} rule{'s' if checked != 1 else ''} checked")
     return " · ".join(parts)

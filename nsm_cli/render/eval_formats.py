@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nsm_cli.analysis.results import EvalResult
+from nsm_cli.analysis.results import EvalResult, present
 from nsm_cli.numbers import MISSING, change_text, is_missing, percent, value_text
 from nsm_cli.render import (
     Fitted,
@@ -107,6 +107,8 @@ def _title(result: EvalResult) -> str:
         parts.append(f"trend {shown[0]}…{shown[-1]}" if len(shown) > 1 else f"trend {shown[0]}")
     if result.compare:
         parts.append(f"compared with {result.compare}")
+    if where := present(getattr(result, "where", None)):
+        parts.append("where " + ", ".join(f"{k}={v}" for k, v in where.items()))
     return " · ".join(parts)
 
 

@@ -74,9 +74,11 @@ def title(result: ExplainResult) -> str:
     move = change_text(result.change, unit)
     if unit != "%" and result.change_pct is not None:
         move += f", {percent(result.change_pct, signed=True, decimals=1)}"
+    where = present(getattr(result, "where", None))
+    kept = (" · where " + ", ".join(f"{k}={v}" for k, v in where.items())) if where else ""
     return (f"Why {result.root_name} moved · {result.from_} → {result.to} · "
             f"{value_text(result.from_value, unit)} → {value_text(result.to_value, unit)} "
-            f"({move}) · {method_text(result)}")
+            f"({move}) · {method_text(result)}{kept}")
 
 
 def _digits(result: ExplainResult) -> int:

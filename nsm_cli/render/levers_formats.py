@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nsm_cli.analysis.results import LeversResult
+from nsm_cli.analysis.results import LeversResult, present
 from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
@@ -118,6 +118,8 @@ def title(result: LeversResult) -> str:
         parts.append("set " + ", ".join(f"{c.id} {c.change}" for c in result.changes))
     if result.sort == "potential":
         parts.append("sorted by potential")
+    if where := present(getattr(result, "where", None)):
+        parts.append("where " + ", ".join(f"{k}={v}" for k, v in where.items()))
     return " · ".join(parts)
 
 

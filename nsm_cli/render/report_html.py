@@ -90,6 +90,9 @@ def render_report(report: dict[str, Any]) -> str:
                 + _alerts_section(report["alerts"]) + "</div>")
     if report.get("forecast") is not None:
         body.append(_forecast_section(report["forecast"], report.get("forecast_note") or ""))
+    for part in report.get("segments", []):
+        body.append('<div class="grid">' + _segments_section(part["eval"])
+                    + _segment_levers_section(part["levers"]) + "</div>")
     body.append(_footer(ev))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -340,6 +343,52 @@ def _levers_section(levers: dict[str, Any]) -> str:
             f'<table><tr><th class="n">#</th><th>lever</th><th>owner</th>'
             f'<th class="n">value → stepped</th><th class="n">{header}</th><th></th></tr>'
             + "".join(body) + "</table></section>")
+
+
+def _segments_section(result: dict[str, Any]) -> str:
+    """The segment matrix: nodes down, the total and the best segments across, ★ the best
+    segment of each node, the gap to the benchmark coloured."""
+    segments, rest = result["segments"], result["rest"]
+    head = "".join(f'<th class="n">{esc(s["segment"])}</th>' for s in segments)
+    head += f'<th class="n">{rest["count"]} more</th>' if rest["count"] else ""
+    columns = [{n["id"]: n for n in s["nodes"]} for s in segments]
+    rows = []
+    for node in result["nodes"]:
+        cells = [f'<td class="name" style="padding-left:{node["depth"] * 12}px">'
+                 f'{esc(node["name"])}</td><td class="n">'
+                 f'{esc(value_text(node["value"], node["unit"]))}</td>']
+        for segment, by_id in zip(segments, columns, strict=True):
+            cell = by_id[node["id"]]
+            best = result["best"].get(node["id"]) == segment["segment"]
+            status = {"ahead": " ahead", "behind": " behind"}.get(cell["status"] or "", "")
+            mark = " ★" if best else ""
+            cells.append(f'<td class="n{status}">{esc(value_text(cell["value"], node["unit"]))}'
+                         f"{mark}</td>")
+        if rest["count"]:
+            low, high = rest["range"][node["id"]]
+            span = "—" if low is None else (f"{value_text(low, node['unit'])}…"
+                                            f"{value_text(high, node['unit'])}")
+            cells.append(f'<td class="n muted">{esc(span)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<section><h2>By {esc(result['by'])}: the total and the best segments</h2>"
+            f'<table><tr><th>metric</th><th class="n">total</th>{head}</tr>'
+            + "".join(rows) + '</table><p class="muted">★ the best segment of each node</p>'
+            "</section>")
+
+
+def _segment_levers_section(levers: dict[str, Any]) -> str:
+    unit = levers["root_unit"]
+    rows = []
+    for row in levers["levers"]:
+        rows.append(f'<tr><td class="n">{row["rank"] or ""}</td>'
+                    f'<td>{esc(row["segment"] if row["segment"] is not None else "(all)")}</td>'
+                    f'<td class="name">{esc(row["name"])}</td>'
+                    f'<td class="n">{esc(change_text(row["delta"], unit if unit == "%" else None))}'
+                    f'</td><td class="muted">{esc(row["reason"] or "")}</td></tr>')
+    return (f"<section><h2>Where to act: one step in one {esc(levers['by'])}</h2>"
+            f'<table><tr><th class="n">#</th><th>{esc(levers["by"])}</th><th>lever</th>'
+            f'<th class="n">Δ total {esc(short_name(levers["root_name"]))}</th><th></th></tr>'
+            + "".join(rows) + "</table></section>")
 
 
 def _why_section(report: dict[str, Any]) -> str:

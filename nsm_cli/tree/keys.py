@@ -65,7 +65,7 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "agg}. On a node with a formula, the observed value to compare with it."),
         Key("value", "number", "A constant (an assumption) instead of a source."),
         Key("benchmark", "benchmark", "The competitor's or industry's value: a number or "
-            "NAME.column."),
+            "NAME.column; or {best: COL}, the best segment's value (by the node's direction)."),
         Key("target", "number", "The goal for this metric."),
         Key("direction", "choice", "up (default: higher is better) or down (churn, "
             "complaints, cost).", choices=("up", "down")),
@@ -98,7 +98,8 @@ SECTIONS: dict[str, tuple[Key, ...]] = {
             "grain (instead of period_column)."),
         Key("grain", "choice", "The periods raw rows roll up to (required with time).",
             choices=("day", "week", "month", "quarter", "year")),
-        Key("segments", "labels", "Columns that slice the rows (region, store)."),
+        Key("segments", "labels", "Columns that slice the rows (region, store): nsm eval "
+            "--by COL and --where COL=VALUE."),
         Key("connection", "text", "The name of an entry under connections: the rows live in "
             "a database."),
         Key("table", "text", "With connection: a table or view (schema.table)."),

@@ -94,6 +94,17 @@ class SourceRef:
         return (self.column, self.agg, self.where_text, self.weight)
 
 
+@dataclass(frozen=True)
+class BestOf:
+    """`benchmark: {best: COL}`: the best segment's value of the node, an internal benchmark."""
+
+    column: str
+    span: Span
+
+    def __str__(self) -> str:
+        return f"best {self.column}"
+
+
 @dataclass(frozen=True, slots=True)
 class Child:
     """One item of a node's `children`: the node defined there, or a `ref` to one elsewhere."""
@@ -137,7 +148,7 @@ class Node:
     children: list[Child] = field(default_factory=list)
     source: SourceRef | None = None
     value: float | None = None
-    benchmark: float | SourceRef | None = None
+    benchmark: float | SourceRef | BestOf | None = None
     target: float | None = None
     direction: str = "up"
     owner: str | None = None

@@ -17,6 +17,7 @@ from nsm_cli.tree.model import (
     AGGS,
     FORMATS,
     GRAINS,
+    BestOf,
     Child,
     DataSpec,
     Node,
@@ -391,6 +392,22 @@ class _Parser:
             self.err("E301", f"unknown data '{ref.data}'{hint}", value.span)
         return ref
 
+    def parse_best(self, value: YMap) -> BestOf | None:
+        """`{best: COL}`: COL must be a segment column of some data block."""
+        self.check_keys(value, ("best",), "'benchmark'")
+        item = value.get("best")
+        column = self.text(item, "best", numbers_ok=True)
+        if column is None:
+            return None
+        declared = sorted({c for spec in self.tree.data.values() for c in spec.segments})
+        if column not in declared:
+            known = (f": declared segments are {', '.join(declared)}" if declared else
+                     ": add segments: [COL] to a data block")
+            self.err("E112", f"benchmark best: '{column}' is no segment column{known}",
+                     item.span)
+            return None
+        return BestOf(column, item.span)
+
     def parse_node(self, value: YValue, guardrail: bool = False) -> Node | None:
         if not isinstance(value, YMap):
             self.err("E103", f"a node must be a mapping with an id, not {_kind(value)}",
@@ -451,6 +468,8 @@ class _Parser:
         if (benchmark := value.get("benchmark")) is not None:
             if isinstance(benchmark, YScalar) and _numeric(benchmark.value):
                 node.benchmark = self.number(benchmark, "benchmark")
+            elif isinstance(benchmark, YMap) and benchmark.get("best") is not None:
+                node.benchmark = self.parse_best(benchmark)
             else:
                 node.benchmark = self.parse_source(benchmark, "benchmark")
         node.target = self.number(value.get("target"), "target")

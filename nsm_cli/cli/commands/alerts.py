@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
-from nsm_cli.cli.options import FormatOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.options import (
+    ByOpt,
+    FormatOpt,
+    PeriodOpt,
+    ScenarioOpt,
+    SetOpt,
+    TreeArg,
+    WhereOpt,
+    refuse_with_by,
+)
 
 EXIT_FIRED = 3
 
@@ -17,6 +26,8 @@ def alerts_command(
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
     format_: FormatOpt = None,
+    by: ByOpt = None,
+    where: WhereOpt = None,
 ) -> None:
     """List the alerts that fire in a period (default: the latest).
 
@@ -32,16 +43,33 @@ def alerts_command(
     """
     from nsm_cli.analysis.alerts import alerts_result
     from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.analysis.segments import (
+        evaluate_by,
+        parse_where,
+        segment_alerts,
+        where_view,
+        with_where,
+    )
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.alerts_formats import ALERTS_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
     renderer = check_format(format_, ALERTS_FORMATS)
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = load_tree(str(tree))
-    evaluation = evaluate(loaded, scenario=scenario, sets=sets)
-    result = alerts_result(evaluation, evaluation.period_index(period))
-    report_diagnostics(evaluation.warnings)
+    filters = parse_where(where or [])
+    refuse_with_by(by, **{"--scenario": scenario, "--set": set_})
+    if by is not None:
+        segmented = evaluate_by(load_tree(str(tree), slices_for(by, filters)), by, filters)
+        result = segment_alerts(segmented, segmented.total.period_index(period))
+        warnings = segmented.warnings
+    else:
+        evaluation = evaluate(where_view(load_tree(str(tree), slices_for(None, filters)), filters),
+                              scenario=scenario,
+                              sets=sets)
+        result = with_where(alerts_result(evaluation, evaluation.period_index(period)), filters)
+        warnings = evaluation.warnings
+    report_diagnostics(warnings)
     emit(renderer(result))
     if result.fired:
         raise typer.Exit(EXIT_FIRED)

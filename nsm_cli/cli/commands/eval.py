@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
-from nsm_cli.cli.options import PeriodOpt, ScenarioOpt, SetOpt, TreeArg, format_option
+from nsm_cli.cli.options import (
+    ByOpt,
+    PeriodOpt,
+    ScenarioOpt,
+    SegmentTopOpt,
+    SetOpt,
+    TreeArg,
+    WhereOpt,
+    format_option,
+    refuse_with_by,
+)
 
 DEFAULT_LAST = 6  # the same as trend.DEFAULT_LAST; kept here so `--help` needs no numpy
 
@@ -42,6 +52,9 @@ def eval_command(
     trend: TrendOpt = False,
     last: LastOpt = None,
     compare: CompareOpt = None,
+    by: ByOpt = None,
+    where: WhereOpt = None,
+    top: SegmentTopOpt = None,
 ) -> None:
     """Fill every node from the CSVs and render the tree with value, benchmark and gap.
 
@@ -52,19 +65,42 @@ def eval_command(
     from nsm_cli.analysis.domain import domain_warnings
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.evaluate import evaluate
+    from nsm_cli.analysis.segments import parse_where, where_view, with_where
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.eval_formats import EVAL_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
+    if by is not None:
+        refuse_with_by(by, **{"--scenario": scenario, "--set": set_, "--trend": trend,
+                              "--last": last, "--compare": compare})
+        return _eval_by(tree, by, parse_where(where or []), period, top, format_)
     renderer = check_format(format_, EVAL_FORMATS)
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = load_tree(str(tree))
+    filters = parse_where(where or [])
+    loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
     other = None if compare is None else evaluation.period_index(compare, "compare")
     span = last if last is not None else (DEFAULT_LAST if trend else None)
-    result = eval_result(evaluation, index, trend=span, compare=other)
+    result = with_where(eval_result(evaluation, index, trend=span, compare=other), filters)
     report_diagnostics(evaluation.warnings + domain_warnings(evaluation))
     emit(renderer(result))
 
 
+def _eval_by(tree, by: str, where, period: str | None, top: int | None,
+             format_: str | None) -> None:
+    """`eval --by COL`: the total, then every segment (the segment matrix in text)."""
+    from nsm_cli.analysis.segments import evaluate_by, segment_eval_result
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
+    from nsm_cli.render.segment_formats import DEFAULT_TOP, SEGMENT_EVAL_FORMATS
+
+    renderer = check_format(format_, SEGMENT_EVAL_FORMATS)
+    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
+    index = segmented.total.period_index(period)
+    people = renderer is not SEGMENT_EVAL_FORMATS["json"]
+    shown = (top or DEFAULT_TOP) if people else top
+    result = segment_eval_result(segmented, index, shown, everything=not people)
+    report_diagnostics(segmented.warnings)
+    emit(renderer(result))

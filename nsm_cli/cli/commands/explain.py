@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
-from nsm_cli.cli.options import FormatOpt, TreeArg
+from nsm_cli.cli.options import ByOpt, FormatOpt, TreeArg, WhereOpt
 
 # the same as explain.DEFAULT_*; kept here so `--help` needs no numpy
 DEFAULT_MAX_EXACT, DEFAULT_SAMPLES = 16, 1000
@@ -55,6 +55,8 @@ def explain_command(
     samples: SamplesOpt = DEFAULT_SAMPLES,
     seed: SeedOpt = 0,
     format_: FormatOpt = None,
+    by: ByOpt = None,
+    where: WhereOpt = None,
 ) -> None:
     """Explain why the root moved between two periods: each leaf's contribution.
 
@@ -67,13 +69,35 @@ def explain_command(
     """
     from nsm_cli.analysis.evaluate import evaluate
     from nsm_cli.analysis.explain import ExplainOptions, explain_result, period_pair
+    from nsm_cli.analysis.segments import parse_where, where_view, with_where
     from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
     from nsm_cli.render.explain_formats import EXPLAIN_FORMATS
 
-    renderer = check_format(format_, EXPLAIN_FORMATS)
+    filters = parse_where(where or [])
     options = ExplainOptions(method, max_exact, samples, seed)
-    evaluation = evaluate(load_tree(str(tree)))
+    if by is not None:
+        return _explain_by(tree, by, filters, from_, to, options, format_)
+    renderer = check_format(format_, EXPLAIN_FORMATS)
+    evaluation = evaluate(where_view(load_tree(str(tree), slices_for(None, filters)), filters))
     start, end = period_pair(evaluation, from_, to)
-    result = explain_result(evaluation, start, end, options)
+    result = with_where(explain_result(evaluation, start, end, options), filters)
     report_diagnostics(result.warnings)
+    emit(renderer(result))
+
+
+def _explain_by(tree, by: str, where, from_: str | None, to: str | None, options,
+                format_: str | None) -> None:
+    """`explain --by COL`: each segment's part of the total root's change, then its leaves."""
+    from nsm_cli.analysis.explain import period_pair
+    from nsm_cli.analysis.segments import evaluate_by, segment_explain
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
+    from nsm_cli.render.segment_formats import SEGMENT_EXPLAIN_FORMATS
+
+    renderer = check_format(format_, SEGMENT_EXPLAIN_FORMATS)
+    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
+    start, end = period_pair(segmented.total, from_, to)
+    result = segment_explain(segmented, start, end, options)
+    report_diagnostics(segmented.warnings)
     emit(renderer(result))

@@ -1,0 +1,193 @@
+"""Segments through the engine: the block's one aggregate query grouped by period AND segment.
+
+The rows are loaded once (as for the total); each slice (`--by COL`, `--where COL=VALUE`,
+`benchmark: {best: COL}`) is one more query over them, its sources computed exactly as
+the total's (same cells map, same filters and weights), plus each source's basis: its
+rows (mean) or its weights (weighted mean) per segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from nsm_cli.data.engine import (
+    ENGINE_BYTES,
+    _Block,
+    _period_of,
+    _utf8_copies,
+    data_files,
+    read_block,
+)
+from nsm_cli.data.files import check_regular
+from nsm_cli.data.periods import order_labels
+from nsm_cli.data.segments import BLANK, Slice, Sliced, read_slice
+from nsm_cli.data.sql import Params
+from nsm_cli.data.tables import ALL, ColumnUse, Table, _choices
+from nsm_cli.diagnostics import NsmError, error
+from nsm_cli.tree.model import DataSpec
+
+
+class SegmentBlock(_Block):
+    """A block that also answers per (period, segment) for the slices asked of it."""
+
+    ONE_PASS = False  # grouped() queries the prepared rows again, once per slice
+
+    def __init__(self, *args, slices: Sequence[Slice] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.slices = list(slices)
+        self.relabel: dict[str, str] | None = None
+        self.kept_plan = None
+
+    def plan(self, layout):
+        plan = super().plan(layout)
+        names = {s.by for s in self.slices if s.by} | {c for s in self.slices for c, _ in s.where}
+        for name in sorted(names):
+            found = layout.columns.get(name)
+            if found is None:
+                raise NsmError([error("E302", f"data '{self.spec.name}' ({self.spec.path}) has "
+                                      f"no column '{name}' (listed under segments)"
+                                      + _choices(name, layout.names), self.spec.span)])
+            plan.used[name] = found
+            plan.texts[name] = found
+        self.kept_plan = plan
+        return plan
+
+    def aggregate(self, plan, relabel=None):
+        self.relabel = relabel
+        return super().aggregate(plan, relabel)
+
+    def table(self) -> Table:
+        table = super().table()
+        if self.kept_plan is not None and self.slices:
+            table.sliced = {wanted: self.grouped(wanted, table) for wanted in self.slices}
+        return table
+
+    def basis_sql(self, use: ColumnUse, plan, params: Params) -> str:
+        """How much of the source's total a segment carries: its values (mean), its weights."""
+        from nsm_cli.data.sql import compile_filter
+
+        tests = [compile_filter(use.where, plan.used, params)] if use.where is not None else []
+        if use.agg not in ("mean", None) or not use.column or use.column not in plan.numbers:
+            return "NULL"
+        value = plan.numbers[use.column].number()
+        tests.append(f"{value} IS NOT NULL")
+        if use.weight:
+            weight = plan.numbers[use.weight].number()
+            tests.append(f"{weight} IS NOT NULL")
+            return f"sum({weight}) FILTER (WHERE {' AND '.join(tests)})"
+        return f"count({value}) FILTER (WHERE {' AND '.join(tests)})"
+
+    def grouped(self, wanted: Slice, table: Table) -> Sliced:
+        """One query: every source and its basis per (period, segment) over the kept rows."""
+        plan = self.kept_plan
+        params = Params()
+        by_key = {use.key: use for use in self.uses}
+        segment = (f"CAST({plan.used[wanted.by].text()} AS VARCHAR)" if wanted.by else "''")
+        parts = [f"{self.key(plan, params, self.relabel)} AS key", f"{segment} AS seg"]
+        parts += [f"{self.source_sql(use, plan, params)} AS s{j}"
+                  for j, use in enumerate(by_key.values())]
+        parts += [f"{self.basis_sql(use, plan, params)} AS b{j}"
+                  for j, use in enumerate(by_key.values())]
+        joins = "".join(c.join() for c in plan.numbers.values())
+        values = params.values + self.base_params
+        tests = []
+        for column, value in wanted.where:
+            tests.append(f"{plan.used[column].text()} = ?")
+            values.append(value)
+        where = f" WHERE {' AND '.join(tests)}" if tests else ""
+        sql = f"SELECT {', '.join(parts)} FROM {self.base}{joins}{where} GROUP BY 1, 2"
+        columns = self.con.execute(sql, values).fetchnumpy()
+        return self.arrays(columns, list(by_key), table, wanted)
+
+    def arrays(self, columns: dict, keys: list[tuple], table: Table, wanted: Slice) -> Sliced:
+        """The query's columns as (segments, periods) arrays, one per source and basis."""
+        raw_segments = [BLANK if s is None or s == "" else str(s)
+                        for s in _plain(columns["seg"])]
+        labels = sorted(set(raw_segments)) if wanted.by else ["all"]
+        segment_at = {label: i for i, label in enumerate(labels)}
+        period_at = {label: i for i, label in enumerate(table.periods)}
+        period_keys = _plain(columns["key"])
+        named = self.period_labels(period_keys)
+        rows = np.array([period_at.get(named.get(k, ""), -1) if k is not None else -1
+                         for k in period_keys], dtype=np.intp)
+        segs = np.array([segment_at[s] if wanted.by else 0 for s in raw_segments],
+                        dtype=np.intp)
+        kept = rows >= 0
+        rows, segs = rows[kept], segs[kept]
+        shape = (len(labels), len(table.periods))
+        series: dict[tuple, np.ndarray] = {}
+        basis: dict[tuple, np.ndarray] = {}
+        for j, key in enumerate(keys):
+            for name, out in ((f"s{j}", series), (f"b{j}", basis)):
+                grid = np.full(shape, np.nan)
+                grid[segs, rows] = _floats(columns[name])[kept]
+                out[key] = grid
+        return Sliced(labels, series, basis, int(kept.sum()))
+
+    def period_labels(self, keys: list[object]) -> dict[object, str]:
+        """Each period key of the query as the table's period label (as finish names them)."""
+        plan = self.kept_plan
+        if plan.time is not None:
+            return {k: _period_of(k, self.spec.grain or "month").label for k in set(keys)
+                    if k is not None}
+        if plan.period is None:
+            return {k: ALL for k in set(keys)}
+        raw = sorted({str(k) for k in keys if k is not None})
+        ordered = order_labels(raw) if raw else None
+        return {k: ordered.periods[ordered.index[str(k)]] for k in set(keys) if k is not None}
+
+
+def read_sliced_block(spec: DataSpec, uses: Sequence[ColumnUse], slices: Sequence[Slice]
+                      ) -> Table:
+    """`read_block`, plus each slice grouped by segment: in the engine's query for files it
+    reads, else by the light reader (small CSV files, long format)."""
+    if getattr(spec, "database", None) is not None:
+        raise NsmError([error("E112", f"data '{spec.name}' lives in a database: --by, --where "
+                              "and benchmark best read files only so far", spec.span)])
+    if spec.format == "long" or not _engine_route(spec, uses):
+        table = read_block(spec, uses)
+        table.sliced = {wanted: read_slice(spec, uses, table.periods, wanted)
+                        for wanted in slices}
+        return table
+    files = data_files(spec)
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        with _utf8_copies(spec, files) as readable:
+            return SegmentBlock(spec, uses, files, readable, con, slices=slices).table()
+    except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException):
+        pass  # the file, not the query: the plain route finds out where
+    finally:
+        con.close()
+    table = read_block(spec, uses)
+    table.sliced = {wanted: read_slice(spec, uses, table.periods, wanted) for wanted in slices}
+    return table
+
+
+def _engine_route(spec: DataSpec, uses: Sequence[ColumnUse]) -> bool:
+    """Whether read_block would take the engine (every file but small plain CSV files)."""
+    light = spec.kind == "delimited" and not spec.is_glob and not spec.time
+    if not light or any(use.needs_engine for use in uses):
+        return True
+    return check_regular(spec, spec.path) >= ENGINE_BYTES
+
+
+def _plain(column) -> list:
+    """A fetched column as a list, NULL as None (numpy's masked arrays hold NULLs apart)."""
+    if np.ma.isMaskedArray(column):
+        return [None if m else v for v, m in zip(column.data.tolist(),
+                                                 np.ma.getmaskarray(column).tolist(),
+                                                 strict=True)]
+    return column.tolist()
+
+
+def _floats(column) -> np.ndarray:
+    """A fetched numeric column as floats, NULL as NaN."""
+    if np.ma.isMaskedArray(column):
+        return np.ma.filled(column.astype(np.float64), np.nan)
+    if column.dtype == object:
+        return np.array([np.nan if v is None else float(v) for v in column.tolist()])
+    return column.astype(np.float64)
