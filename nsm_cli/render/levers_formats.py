@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nsm_cli.analysis.results import LeversResult, present
+from nsm_cli.analysis.results import Lever, LeversResult, present
 from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
@@ -118,7 +118,7 @@ def title(result: LeversResult) -> str:
         parts.append("set " + ", ".join(f"{c.id} {c.change}" for c in result.changes))
     if result.sort == "potential":
         parts.append("sorted by potential")
-    if where := present(getattr(result, "where", None)):
+    if where := present(result.where):
         parts.append("where " + ", ".join(f"{k}={v}" for k, v in where.items()))
     return " · ".join(parts)
 
@@ -143,6 +143,14 @@ def natural_width(table: Table, cap: int | None = None) -> int:
     return sum(columns) + 2 * (len(columns) - 1)
 
 
+SORT_FIELDS = {"delta": "delta", "potential": "potential"}
+
+
+def sort_size(row: Lever, sort: str) -> float | None:
+    """The number a row is ranked by (`--sort delta|potential`), which its bar shows."""
+    return getattr(row, SORT_FIELDS[sort])
+
+
 class LeverTable:
     """The ranked table, laid out when printed: the bars get the width the numbers leave.
 
@@ -157,7 +165,7 @@ class LeverTable:
         """(name cap, benchmark shown, potential shown, bar width) for a terminal `width`."""
         # on a narrow terminal the benchmark columns go first (potential stays if it is the sort)
         # and before them, long names wrap within NAME_ROOM cells
-        keep = self.result["sort"] == "potential"
+        keep = self.result.sort == "potential"
         layouts = [(None, True, True), (NAME_ROOM, True, True), (NAME_ROOM, False, keep)]
         for cap, benchmark, potential in layouts:
             table = self.table(0, benchmark, potential, cap)
@@ -183,7 +191,8 @@ class LeverTable:
         show_potential = potential and has_benchmarks
         delta_digits = decimals([row.delta for row in rows], unit)
         potential_digits = decimals([row.potential for row in rows], unit)
-        largest = max((abs(row[sort]) for row in rows if row[sort] is not None), default=0.0)
+        largest = max((abs(size) for row in rows if (size := sort_size(row, sort)) is not None),
+                      default=0.0)
         table = plain_table()
         table.add_column("#", justify="right", no_wrap=True)
         # names may shrink (with …) to leave the numbers whole: the columns give way, the
@@ -202,16 +211,16 @@ class LeverTable:
         if bar_width:
             table.add_column("", no_wrap=True, min_width=bar_width)
         for row in rows:
-            name = Text(row["name"])
-            if row["shared"]:
+            name = Text(row.name)
+            if row.shared:
                 name.append(" ↪", style="dim")
             if row.reason:
                 name.append(" *", style="yellow")
             cells: list[Any] = [
                 "" if row.rank is None else str(row.rank),
                 name,
-                Text(row["owner"] or "", style="cyan"),
-                level_text(row["value"], row["unit"]),
+                Text(row.owner or "", style="cyan"),
+                level_text(row.value, row.unit),
                 Text("→", style="dim"),
                 level_text(row.new_value, row.unit),
                 Text(change_cell(row.delta, unit, delta_digits),
@@ -224,7 +233,7 @@ class LeverTable:
                 cells.append("" if row.potential is None
                              else change_cell(row.potential, unit, potential_digits))
             if bar_width:
-                size = row[sort]
+                size = sort_size(row, sort)
                 style = "red" if size is not None and size < 0 else "green"
                 cells.append(Text(bar(size or 0.0, largest, bar_width), style=style))
             table.add_row(*cells)
@@ -273,34 +282,34 @@ def _legend(result: LeversResult, show_potential: bool) -> str:
     return text
 
 
-def render_markdown(result: dict[str, Any]) -> str:
+def render_markdown(result: LeversResult) -> str:
     """The ranking as a GitHub Markdown table, for a pull-request comment or a wiki page."""
-    unit, sort = result["root_unit"], result["sort"]
-    rows = [row for row in result["levers"] if row["delta"] is not None]
-    delta_digits = decimals([row["delta"] for row in rows], unit)
-    potential_digits = decimals([row["potential"] for row in rows], unit)
+    unit, sort = result.root_unit, result.sort
+    rows = [row for row in result.levers if row.delta is not None]
+    delta_digits = decimals([row.delta for row in rows], unit)
+    potential_digits = decimals([row.potential for row in rows], unit)
     header = ["#", "lever", "owner", "value", "stepped",
-              md_cell(change_header(f"Δ {short_name(result['root_name'])}", unit)),
+              md_cell(change_header(f"Δ {short_name(result.root_name)}", unit)),
               "benchmark", "potential"]
     body = []
-    for row in result["levers"]:
-        ranked = row["delta"] is not None
+    for row in result.levers:
+        ranked = row.delta is not None
         body.append([
-            "" if row["rank"] is None else str(row["rank"]),
-            md_cell(row["name"]) + ("" if ranked else f" ({md_cell(row['reason'] or '')})"),
-            md_cell(row["owner"] or ""),
-            level_text(row["value"], row["unit"]),
-            level_text(row["new_value"], row["unit"]) if ranked else "",
-            change_cell(row["delta"], unit, delta_digits) if ranked else "",
-            "" if row["benchmark"] is None else level_text(row["benchmark"], row["unit"]),
-            "" if row["potential"] is None else change_cell(row["potential"], unit,
-                                                             potential_digits)])
+            "" if row.rank is None else str(row.rank),
+            md_cell(row.name) + ("" if ranked else f" ({md_cell(row.reason or '')})"),
+            md_cell(row.owner or ""),
+            level_text(row.value, row.unit),
+            level_text(row.new_value, row.unit) if ranked else "",
+            change_cell(row.delta, unit, delta_digits) if ranked else "",
+            "" if row.benchmark is None else level_text(row.benchmark, row.unit),
+            "" if row.potential is None else change_cell(row.potential, unit,
+                                                         potential_digits)])
     lines = [f"### {md_cell(title(result))}", ""]
     lines += md_table(header, ["--:", ":--", ":--", "--:", "--:", "--:", "--:", "--:"], body)
-    if result["hidden"]:
-        lines += ["", f"… {result['hidden']} more lever(s) below the top {result['top']}."]
+    if result.hidden:
+        lines += ["", f"… {result.hidden} more lever(s) below the top {result.top}."]
     lines += ["", md_cell(_legend(result, sort == "potential" or any(
-        row["benchmark"] is not None for row in result["levers"])))]
+        row.benchmark is not None for row in result.levers)))]
     return "\n".join(lines) + "\n"
 
 
