@@ -74,7 +74,7 @@ def title(result: ExplainResult) -> str:
     move = change_text(result.change, unit)
     if unit != "%" and result.change_pct is not None:
         move += f", {percent(result.change_pct, signed=True, decimals=1)}"
-    where = present(getattr(result, "where", None))
+    where = present(result.where)
     kept = (" · where " + ", ".join(f"{k}={v}" for k, v in where.items())) if where else ""
     return (f"Why {result.root_name} moved · {result.from_} → {result.to} · "
             f"{value_text(result.from_value, unit)} → {value_text(result.to_value, unit)} "
@@ -87,44 +87,44 @@ def _digits(result: ExplainResult) -> int:
                          [result.change or 0.0])
 
 
-def tree_table(result: dict[str, Any], width: int | None = None,
+def tree_table(result: ExplainResult, width: int | None = None,
                compact: bool = False) -> Table:
     """The tree, children largest contribution first: each node's two values, its change, the
     sum of its leaves' contributions and their share of the root's change. Names wrap to
     `width` cells; `compact` puts each node's unit beside its name."""
-    unit = result["root_unit"]
+    unit = result.root_unit
     digits = _digits(result)
-    nodes = {node["id"]: node for node in result["nodes"]}
-    errors = {row["id"]: row.get("error") for row in result["contributions"]}
-    sampled = not result["exact"]
+    nodes = {node.id: node for node in result.nodes}
+    errors = {row.id: present(row.error) for row in result.contributions}
+    sampled = not result.exact
     table = render.plain_table()
     table.add_column("metric", no_wrap=True)
-    table.add_column(result["from"], justify="right", no_wrap=True)
-    table.add_column(result["to"], justify="right", no_wrap=True)
+    table.add_column(result.from_, justify="right", no_wrap=True)
+    table.add_column(result.to, justify="right", no_wrap=True)
     table.add_column("change", justify="right", no_wrap=True)
     table.add_column("contribution", justify="right", no_wrap=True)
     if sampled:
         table.add_column("± error", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
-    rows = render.tree_guides(result["nodes"], result["root"])
+    rows = render.tree_guides(result.nodes, result.root)
     for position, (prefix, node_id, is_ref) in enumerate(rows):
         node = nodes[node_id]
         if is_ref:
-            table.add_row(render.tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
+            table.add_row(render.tree_label(prefix, f"↪ {node.name}", width, False, "italic",
                                      [(" (shared: counted where it is defined)", "dim")]))
             continue
         kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
-        own = node["unit"] if not compact or node["unit"] == "%" else None
-        extra = [(f" [{node['unit']}]", "dim")] if compact and own != node["unit"] else []
-        contribution = node["contribution"]
+        own = node.unit if not compact or node.unit == "%" else None
+        extra = [(f" [{node.unit}]", "dim")] if compact and own != node.unit else []
+        contribution = node.contribution
         style = "green" if contribution and contribution > 0 else (
             "red" if contribution and contribution < 0 else "dim")
         cells: list[Any] = [
-            render.tree_label(prefix, node["name"], width, kids,
-                       "bold" if node["depth"] == 0 else "", extra),
-            value_text(node["from_value"], own),
-            value_text(node["to_value"], own),
-            change_text(node["change"], own),
+            render.tree_label(prefix, node.name, width, kids,
+                       "bold" if node.depth == 0 else "", extra),
+            value_text(node.from_value, own),
+            value_text(node.to_value, own),
+            change_text(node.change, own),
             Text(amount(contribution, unit, digits), style=style),
         ]
         if sampled:
@@ -190,13 +190,13 @@ def _edge(value: float, low: float, high: float, width: int) -> str:
     return " " * column + "▏"
 
 
-def render_text(result: dict[str, Any]) -> Group:
-    narrowest = render.min_name_width(render.tree_guides(result["nodes"], result["root"]))
+def render_text(result: ExplainResult) -> Group:
+    narrowest = render.min_name_width(render.tree_guides(result.nodes, result.root))
     parts: list[Any] = [Text(title(result), style="bold"),
                         render.Fitted(lambda width, compact: tree_table(result, width, compact),
                                narrowest),
                         Text(""), waterfall(result)]
-    still = [row["name"] for row in result["contributions"] if not row["contribution"]]
+    still = [row.name for row in result.contributions if not row.contribution]
     if still:
         parts.append(Text("Unchanged or without effect (0): " + ", ".join(still), style="dim"))
     notes = ["Contributions add up to the change; interior nodes show the sum of their leaves'."]
