@@ -18,7 +18,7 @@ def _title(result: AlertsResult) -> str:
     parts = [result.tree or result.root, f"alerts for {result.period}"]
     if result.scenario:
         parts.append(f"scenario {result.scenario}")
-    if where := present(getattr(result, "where", None)):
+    if where := present(result.where):
         parts.append("where " + ", ".join(f"{k}={v}" for k, v in where.items()))
     fired, checked = len(result.fired), result.checked
     parts.append(f"{fired} fired of {checked} rule{'s' if checked != 1 else ''} checked")
@@ -58,22 +58,22 @@ def render_text(result: AlertsResult) -> Group:
     return Group(*parts)
 
 
-def render_markdown(result: dict[str, Any]) -> str:
+def render_markdown(result: AlertsResult) -> str:
     """The firing alerts as a GitHub Markdown table, for an issue or a chat message."""
     lines = [f"### {md_cell(_title(result))}", ""]
-    if not result["fired"]:
-        lines.append("✓ no alert fired" if result["checked"] else "no alert rules")
+    if not result.fired:
+        lines.append("✓ no alert fired" if result.checked else "no alert rules")
     else:
-        body = [[BELL, md_cell(a["name"] + (" (guardrail)" if a["guardrail"] else "")),
-                 md_cell(a["rule_text"] + (" (bound)" if a["source"] == "bound" else "")),
-                 value_text(a["value"], a["unit"]), md_cell(a["owner"] or ""),
-                 md_cell(a["message"])] for a in result["fired"]]
+        body = [[BELL, md_cell(a.name + (" (guardrail)" if a.guardrail else "")),
+                 md_cell(a.rule_text + (" (bound)" if a.source == "bound" else "")),
+                 value_text(a.value, a.unit), md_cell(a.owner or ""),
+                 md_cell(a.message)] for a in result.fired]
         lines += md_table(["", "metric", "rule", "value", "owner", "what happened"],
                           [":-:", ":--", ":--", "--:", ":--", ":--"], body)
-    if result["skipped"]:
+    if result.skipped:
         lines.append("")
-        lines += [f"- ? {md_cell(s['id'])} {md_cell(s['rule_text'])}: not judged, "
-                  f"{md_cell(s['reason'])}" for s in result["skipped"]]
+        lines += [f"- ? {md_cell(s.id)} {md_cell(s.rule_text)}: not judged, "
+                  f"{md_cell(s.reason)}" for s in result.skipped]
     return "\n".join(lines) + "\n"
 
 
