@@ -9,7 +9,14 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nsm_cli.analysis.results import EvalResult, present
+from nsm_cli.analysis.results import (
+    Compare,
+    EvalNode,
+    EvalResult,
+    GuardrailRow,
+    Trend,
+    present,
+)
 from nsm_cli.numbers import MISSING, change_text, is_missing, percent, value_text
 from nsm_cli.render import (
     Fitted,
@@ -32,7 +39,7 @@ MOVE_MARKS = {"better": "✓", "worse": "✗", "flat": "", None: ""}
 BELL = "🔔"
 
 
-def move_text(move: Any | None, unit: str | None) -> str:
+def move_text(move: Trend | Compare | None, unit: str | None) -> str:
     """A period-on-period move: `▲ +284 +3.7% ✓`, `▼ −1.0 pp ✗` (✓/✗ judged by direction)."""
     if not move or move.change is None:
         return ""
@@ -50,17 +57,17 @@ def move_text(move: Any | None, unit: str | None) -> str:
     return f"{text} {mark}" if mark else text
 
 
-def _move(move: Any | None, unit: str | None) -> Text:
+def _move(move: Trend | Compare | None, unit: str | None) -> Text:
     return Text(move_text(move, unit), style=MOVE_STYLES[move.verdict if move else None])
 
 
-def alert_marks(node: Any) -> str:
+def alert_marks(node: EvalNode | GuardrailRow) -> str:
     """`🔔 falls_for 2, change_below -5%` for the node's firing `alert:` rules (bounds show ⚠)."""
     rules = [a.rule_text for a in node.alerts or []]
     return f"{BELL} {', '.join(rules)}" if rules else ""
 
 
-def gap_text(node: Any) -> str:
+def gap_text(node: EvalNode) -> str:
     """`▼ −1,176 −21.9%`, or `▼ −15.0 pp` for a rate; the arrow gives the sign."""
     gap = node.gap
     if gap is None:
@@ -73,17 +80,17 @@ def gap_text(node: Any) -> str:
     return f"{arrow} {change_text(gap, None)}{tail}"
 
 
-def target_gap(node: dict[str, Any]) -> tuple[str, bool | None]:
+def target_gap(node: EvalNode) -> tuple[str, bool | None]:
     """`✗ −420 人` (short of the target) or `✓ +50 人`, judged with the node's direction."""
-    gap = node.get("target_gap")
+    gap = node.target_gap
     if gap is None:
         return "", None
-    met = gap >= 0 if node["direction"] == "up" else gap <= 0
-    return f"{'✓' if met else '✗'} {change_text(gap, node['unit'])}", met
+    met = gap >= 0 if node.direction == "up" else gap <= 0
+    return f"{'✓' if met else '✗'} {change_text(gap, node.unit)}", met
 
 
-def _observed(node: dict[str, Any]) -> str:
-    if node["observed"] is None:
+def _observed(node: EvalNode) -> str:
+    if node.observed is None:
         return ""
     text = value_text(node.observed, node.unit)
     delta = node.observed_gap
@@ -107,21 +114,21 @@ def _title(result: EvalResult) -> str:
         parts.append(f"trend {shown[0]}…{shown[-1]}" if len(shown) > 1 else f"trend {shown[0]}")
     if result.compare:
         parts.append(f"compared with {result.compare}")
-    if where := present(getattr(result, "where", None)):
+    if where := present(result.where):
         parts.append("where " + ", ".join(f"{k}={v}" for k, v in where.items()))
     return " · ".join(parts)
 
 
-def render_text(result: dict[str, Any]) -> Group:
+def render_text(result: EvalResult) -> Group:
     """The tree with value, benchmark, gap, target and owner in aligned columns, laid out
     to fit the terminal: names wrap first, then units and owners move beside the names."""
-    narrowest = min_name_width(tree_guides(result["nodes"], result["root"]))
+    narrowest = min_name_width(tree_guides(result.nodes, result.root))
     parts: list[Any] = [Text(_title(result), style="bold"),
                         Fitted(lambda width, compact: tree_table(result, width, compact),
                                narrowest)]
-    if result["guardrails"]:
+    if result.guardrails:
         parts.append(Text(""))
-        guards, compare = result["guardrails"], result.get("compare")
+        guards, compare = result.guardrails, result.compare
         parts.append(Fitted(lambda width, compact: guardrail_table(guards, compare, width,
                                                                    compact)))
     return Group(*parts)
@@ -132,20 +139,20 @@ def _shown_unit(unit: str | None, compact: bool) -> str | None:
     return unit if not compact or unit == "%" else None
 
 
-def _columns(table: Table, result: dict[str, Any], compact: bool) -> dict[str, bool]:
-    nodes = result["nodes"]
+def _columns(table: Table, result: EvalResult, compact: bool) -> dict[str, bool]:
+    nodes = result.nodes
     # trends and comparisons are about movement: the observed-vs-formula check makes room;
     # under a scenario or --set the observation belongs to the base, not to what-if values
-    moving = bool(result.get("trend") or result.get("compare"))
-    shown = {"observed": not moving and not result["changes"]
-             and any(n["observed"] is not None for n in nodes),
-             "target": any(n["target"] is not None for n in nodes),
-             "change": bool(result["changes"]), "trend": bool(result.get("trend"))}
+    moving = bool(result.trend or result.compare)
+    shown = {"observed": not moving and not result.changes
+             and any(n.observed is not None for n in nodes),
+             "target": any(n.target is not None for n in nodes),
+             "change": bool(result.changes), "trend": bool(result.trend)}
     table.add_column("metric", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     if shown["change"]:
         table.add_column("vs base", justify="right", no_wrap=True)
-    _add_history_columns(table, shown["trend"], result.get("compare"))
+    _add_history_columns(table, shown["trend"], result.compare)
     if shown["observed"]:
         table.add_column("observed", justify="right", no_wrap=True)
     table.add_column("bench" if compact else "benchmark", justify="right", no_wrap=True)
@@ -161,65 +168,65 @@ def _columns(table: Table, result: dict[str, Any], compact: bool) -> dict[str, b
     return shown
 
 
-def tree_table(result: dict[str, Any], width: int | None = None,
+def tree_table(result: EvalResult, width: int | None = None,
                compact: bool = False) -> Table:
     """The tree-table; names wrapped to `width` cells; `compact` puts each node's unit and
     owner beside its name and each mark beside its number, for a narrow terminal."""
-    nodes = {node["id"]: node for node in result["nodes"]}
+    nodes = {node.id: node for node in result.nodes}
     table = plain_table()
     shown = _columns(table, result, compact)
-    rows = tree_guides(result["nodes"], result["root"])
+    rows = tree_guides(result.nodes, result.root)
     for position, (prefix, node_id, is_ref) in enumerate(rows):
         node = nodes[node_id]
-        unit = _shown_unit(node["unit"], compact)
+        unit = _shown_unit(node.unit, compact)
         kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
         if is_ref:
-            label = tree_label(prefix, f"↪ {node['name']}", width, False, "italic",
+            label = tree_label(prefix, f"↪ {node.name}", width, False, "italic",
                                [(" (shared, see above)", "dim")])
-            table.add_row(label, Text(value_text(node["value"], unit), style="dim"))
+            table.add_row(label, Text(value_text(node.value, unit), style="dim"))
             continue
-        label = tree_label(prefix, node["name"], width, kids,
-                           "bold" if node["depth"] == 0 else "", _label_extra(node, compact))
+        label = tree_label(prefix, node.name, width, kids,
+                           "bold" if node.depth == 0 else "", _label_extra(node, compact))
         table.add_row(label, *_node_cells(node, unit, shown, result, compact))
     return keep_numbers_whole(table)
 
 
-def _label_extra(node: dict[str, Any], compact: bool) -> list[tuple[str, str]]:
+def _label_extra(node: EvalNode, compact: bool) -> list[tuple[str, str]]:
     extra = []
-    if node["breached"]:
-        extra.append((" ⚠ " + node["breached"].replace("_", " "), "bold red"))
+    if node.breached:
+        extra.append((" ⚠ " + node.breached.replace("_", " "), "bold red"))
     if marks := alert_marks(node):
         extra.append((" " + marks, "bold yellow"))
-    if compact and node["unit"] and node["unit"] != "%":
-        extra.append((f" [{node['unit']}]", "dim"))
-    if compact and node["owner"]:
-        extra.append((f" · {node['owner']}", "cyan"))
+    if compact and node.unit and node.unit != "%":
+        extra.append((f" [{node.unit}]", "dim"))
+    if compact and node.owner:
+        extra.append((f" · {node.owner}", "cyan"))
     return extra
 
 
-def _node_cells(node: dict[str, Any], unit: str | None, shown: dict[str, bool],
-                result: dict[str, Any], compact: bool) -> list[Any]:
-    style = STYLES[node["status"]]
-    value = Text(value_text(node["value"], unit))
-    if node["value"] is None:
+def _node_cells(node: EvalNode, unit: str | None, shown: dict[str, bool],
+                result: EvalResult, compact: bool) -> list[Any]:
+    style = STYLES[node.status]
+    value = Text(value_text(node.value, unit))
+    if node.value is None:
         value.stylize("dim")
     cells: list[Any] = [value]
     if shown["change"]:
         cells.append(_change(node, unit))
-    shown_node = node if unit == node["unit"] else replace(node, unit=unit)
-    cells += _history_cells(shown_node, shown["trend"], result.get("compare"))
+    shown_node = node if unit == node.unit else replace(node, unit=unit)
+    cells += _history_cells(shown_node, shown["trend"], result.compare)
     if shown["observed"]:
         observed = _observed(shown_node)
         cells.append(Text(observed, style="yellow" if observed.startswith("≠") else "dim"))
-    benchmark = node["benchmark"]
+    benchmark = node.benchmark
     cells.append("" if benchmark is None else value_text(benchmark, unit))
-    mark = MARKS[node["status"]]
+    mark = MARKS[node.status]
     if compact:
         cells.append(Text(f"{gap_text(node)} {mark}".strip(), style=style))
     else:
         cells += [Text(gap_text(node), style=style), Text(mark, style=style)]
     if shown["target"]:
-        target = "" if node["target"] is None else value_text(node["target"], unit)
+        target = "" if node.target is None else value_text(node.target, unit)
         reached, met = target_gap(shown_node)
         met_style = "" if met is None else ("green" if met else "red")
         if compact:
@@ -227,21 +234,21 @@ def _node_cells(node: dict[str, Any], unit: str | None, shown: dict[str, bool],
         else:
             cells += [target, Text(reached, style=met_style)]
     if not compact:
-        cells.append(Text(node["owner"] or "", style="cyan"))
+        cells.append(Text(node.owner or "", style="cyan"))
     return cells
 
 
-def _change(node: dict[str, Any], unit: str | None) -> Text:
-    delta, base = node.get("change"), node.get("base")
+def _change(node: EvalNode, unit: str | None) -> Text:
+    delta, base = present(node.change), present(node.base)
     if delta is None or abs(delta) <= 1e-12:
         return Text("")
     text = change_text(delta, unit)
-    if node["unit"] != "%" and base:
+    if node.unit != "%" and base:
         text += f" {percent(delta / abs(base), signed=True, decimals=1)}"
     return Text(text, style="bold")
 
 
-def _bounds(guard: Any) -> str:
+def _bounds(guard: GuardrailRow) -> str:
     parts = []
     if guard.min is not None:
         parts.append(f"≥ {value_text(guard.min, guard.unit)}")
@@ -260,7 +267,8 @@ def _add_history_columns(table: Table, show_trend: bool, compare: str | None) ->
         table.add_column(f"vs {compare}", justify="right", no_wrap=True)
 
 
-def _history_cells(row: Any, show_trend: bool, compare: str | None) -> list[Any]:
+def _history_cells(row: EvalNode | GuardrailRow, show_trend: bool,
+                   compare: str | None) -> list[Any]:
     """The cells under `_add_history_columns` for one node or guardrail."""
     cells: list[Any] = []
     if show_trend:
@@ -271,11 +279,11 @@ def _history_cells(row: Any, show_trend: bool, compare: str | None) -> list[Any]
     return cells
 
 
-def guardrail_table(guardrails: list[Any], compare: str | None = None,
+def guardrail_table(guardrails: list[GuardrailRow], compare: str | None = None,
                     width: int | None = None, compact: bool = False) -> Table:
     """Guardrails with value, bound and status; names wrapped to `width` cells, and in the
     `compact` form each owner beside its name, so a narrow terminal cuts no number or mark."""
-    show_trend = any("trend" in guard for guard in guardrails)
+    show_trend = any(present(guard.trend) is not None for guard in guardrails)
     table = plain_table()
     table.add_column(Text("Guardrails", style="bold"))
     table.add_column("value", justify="right", no_wrap=True)
@@ -339,10 +347,10 @@ def render_markdown(result: EvalResult) -> str:
             row += ["", ""] if is_ref else [f"`{node.trend.sparkline}`",
                                             move_text(node.trend, node.unit)]
         if compare:
-            row += ["", ""] if is_ref else [value_text(node["compare"]["value"], node["unit"]),
-                                            move_text(node["compare"], node["unit"])]
-        row += [bench, "" if is_ref else gap_text(node), "" if is_ref else MARKS[node["status"]],
-                target, "" if is_ref else target_gap(node)[0], md_cell(node["owner"] or "")]
+            row += ["", ""] if is_ref else [value_text(node.compare.value, node.unit),
+                                            move_text(node.compare, node.unit)]
+        row += [bench, "" if is_ref else gap_text(node), "" if is_ref else MARKS[node.status],
+                target, "" if is_ref else target_gap(node)[0], md_cell(node.owner or "")]
         lines.append(md_row(row))
     if result.guardrails:
         lines += ["", "| guardrail | value | bound | status |", "|:--|--:|:--|:--|"]
