@@ -496,5 +496,16 @@ def test_a_database_block_groups_by_segment_in_its_one_query(nsm, write, tmp_pat
     run = nsm("rank-levers", "t.yaml", "--by", "region", "--format", "json")
     assert [lever["delta"] for lever in json.loads(run.stdout)["levers"]] == \
         pytest.approx([3.3, 3.3, 1.0, 1.0])
-    run = nsm("eval", "t.yaml", "--where", "region=华北")
-    assert run.code == 1 and "lives in a database" in run.stderr
+    # --where pushed into the same query: 华北's rows only (100 + 300 active users;
+    # retained 100 × 0.9 + 300 × 0.8 = 330)
+    run = nsm("eval", "t.yaml", "--where", "region=华北", "--format", "json")
+    assert run.code == 0 and run.stderr == "", run.stderr
+    assert values(json.loads(run.stdout)["nodes"]) == pytest.approx(
+        {"retained": 330, "last_active": 400, "retention": 330 / 400})
+    run = nsm("eval", "t.yaml", "--by", "region", "--where", "region=华东", "--format", "json")
+    result = json.loads(run.stdout)
+    assert values(result["nodes"])["retained"] == pytest.approx(100)
+    assert [s["segment"] for s in result["segments"]] == ["华东"]
+    run = nsm("eval", "t.yaml", "--where", "region=华南")
+    assert run.code == 1 and run.stdout == ""
+    assert "--where region=华南: no rows of data 'users' (table users) match" in run.stderr
