@@ -371,6 +371,30 @@ def test_report_by_segment(nsm, tmp_path):
     assert run.code == 1 and not (tmp_path / "x.html").exists()
 
 
+def test_report_where_computes_every_part_on_the_matching_rows(nsm, tmp_path):
+    out = tmp_path / "r.html"
+    run = nsm("report", TREES / "regions.yaml", "--where", "region=华北", "--by", "store",
+              "-o", out)
+    assert run.code == 0 and run.stdout == "", run.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "<title>区域件数 · 2025-06 · region=华北</title>" in page
+    assert '<div class="sub">period 2025-06 · where region=华北</div>' in page
+    # 华北 in 2025-06: 5 orders of 2, 2, 5, 3, 1 items = 13; in 2025-05 3 orders, 9 items
+    assert '<div class="value">13 件</div>' in page and "vs 2025-05: ▲ +4 +44.4%" in page
+    # by store within 华北: 北京一店 3 orders (2 + 2 + 5 = 9 items), 天津店 2 orders (3 + 1)
+    assert ('<td class="name" style="padding-left:0px">售出件数</td><td class="n">13 件</td>'
+            '<td class="n">9 件 ★</td><td class="n">4 件</td>') in page
+    # 每单件数 +1% in 北京一店 only: its 3 orders carry 0.03 more items each, +0.09 in all
+    assert ("<td>北京一店</td><td class=\"name\">每单件数</td><td class=\"n\">+0.09</td>"
+            in page)
+    run = nsm("report", TREES / "regions.yaml", "--where", "region=华西", "-o", out.with_name(
+        "x.html"))
+    assert run.code == 1 and "--where region=华西: no rows of data 'orders'" in run.stderr
+    assert not out.with_name("x.html").exists()
+    run = nsm("report", TREES / "regions.yaml", "--where", "region", "-o", out)
+    assert run.code == 2 and "expected COL=VALUE" in run.stderr
+
+
 def test_a_long_csv_with_a_segment_column(nsm, write):
     write("l.csv", """
         period,region,metric,value

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, report_diagnostics
-from nsm_cli.cli.options import ByOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg
+from nsm_cli.cli.options import ByOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg, WhereOpt
 
 OutputOpt = Annotated[
     Path,
@@ -27,6 +27,7 @@ def report_command(
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
     by: ByOpt = None,
+    where: WhereOpt = None,
 ) -> None:
     """Write one HTML file: the tree as a diagram, guardrails, levers, why, alerts, forecast.
 
@@ -39,14 +40,17 @@ def report_command(
     landscape.
     """
     from nsm_cli.analysis.report import report_result
+    from nsm_cli.analysis.segments import parse_where
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
     from nsm_cli.render.report_html import render_report
     from nsm_cli.tree.changes import parse_assignment
 
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = load_tree(str(tree), slices_for(by, ()))
-    result = report_result(loaded, period=period, scenario=scenario, sets=sets, by=by)
+    filters = parse_where(where or [])
+    loaded = load_tree(str(tree), slices_for(by, filters))
+    result = report_result(loaded, period=period, scenario=scenario, sets=sets, by=by,
+                           where=filters)
     report_diagnostics(_warnings(result["eval"]["warnings"]))
     write_atomically(output, render_report(result))
     print(f"wrote {output}", file=sys.stderr)
