@@ -533,3 +533,26 @@ def test_a_database_block_groups_by_segment_in_its_one_query(nsm, write, tmp_pat
     run = nsm("eval", "t.yaml", "--where", "region=华南")
     assert run.code == 1 and run.stdout == ""
     assert "--where region=华南: no rows of data 'users' (table users) match" in run.stderr
+
+
+def test_eval_by_json_written_from_columns_is_the_same_text_as_from_rows(shop, write):
+    """The JSON writer that skips the per-row dicts gives json.dumps' bytes, escapes included."""
+    from nsm_cli.analysis.segments import SegmentRows, evaluate_by, segment_eval_result
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
+    from nsm_cli.render import to_json
+    from nsm_cli.render.segment_formats import render_eval_json
+
+    text = SHOP.replace("name: 成交额", 'name: "成交额 \\"GMV\\" \\\\ 😀"').replace(
+        "- {id: aov, source:", "- {id: aov, target: 55, unit: 元, source:")
+    write("shop.yaml", text)
+    write("shop.csv", SHOP_CSV + "2025-06,华南,d,,,\n")   # a segment without values
+    for by in ("region", "store"):
+        segmented = evaluate_by(load_tree(str(shop), slices_for(by, ())), by)
+        for index in (0, 1):
+            columns = segment_eval_result(segmented, index, None, columns=True)
+            rows = segment_eval_result(segmented, index, None)
+            assert isinstance(columns["segments"], SegmentRows)
+            assert render_eval_json(columns) == to_json(rows)
+            assert json.loads(to_json(rows))["segments"][0]["nodes"][0]["name"] == \
+                '成交额 "GMV" \\ 😀'
