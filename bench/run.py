@@ -198,6 +198,9 @@ def case_detail(quick: bool) -> str:
                             [PYTHON, "-c", launch, *args], repeat).row(base))
     rows_out.append(measure("same, editable dev install (`.venv/bin/nsm`)",
                             [NSM, *args], repeat).row(base))
+    # check reads a big block's columns and first rows only (I301), not the million rows
+    rows_out.append(measure(f"`nsm check {rel}` (columns and first 10,000 rows)",
+                            [NSM, "check", str(tree)], repeat, ok_codes=(0, 1)).row(base))
     return "\n".join([
         "## 2. Detail CSV: read and aggregate per period (target: ≤ 0.7× pandas)", "",
         f"{rows:,} rows × 10 columns ({size:.0f} MB; a date, a Chinese store name, 8 numbers, "

@@ -57,4 +57,6 @@ CORE_CODES: dict[str, str] = {
     "W201": "formula gives a missing value (division by zero, log of a non-positive number)",
     "W202": "explain sampled fewer permutations than asked, to finish in seconds",
     "W301": "data file has a header but no rows",
+    # I3xx: notes about data
+    "I301": "a big data block was checked on its first rows only (values not judged)",
 }

@@ -139,7 +139,13 @@ _FORM = re.compile(
     r"\s*(?P<unit>%|pp|pts?|)",
     re.IGNORECASE,
 )
-_GROUPED = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+GROUPED_DIGITS = r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?"
+_GROUPED = re.compile(GROUPED_DIGITS)
+# The cells most files hold beyond plain numbers, as one pattern the engine's SQL can match
+# (RE2 and Python alike): a sign, a currency, digits (grouped by three or not), a percent.
+# It is a strict subset of _FORM, read the same way (digits as a float, % over 100, then the
+# sign); every other form goes to read_number (nsm_cli/data/sql.py).
+SIMPLE_CELL = r"[+-]?[$¥€£]?(?:" + GROUPED_DIGITS + r"|[0-9]+(?:\.[0-9]*)?|\.[0-9]+)%?"
 _MINUSES = str.maketrans({"−": "-", "‒": "-", "–": "-"})
 EXAMPLES = "1200, 1,200, 1.5, 92%, ¥1,200"
 

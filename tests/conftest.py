@@ -30,6 +30,13 @@ class Run:
     stderr: str
 
 
+@pytest.fixture(autouse=True)
+def show_bugs(monkeypatch):
+    """NSM_DEBUG=1 in every test: a bug in nsm fails the test with its traceback instead of
+    hiding behind the one-line 'internal error' a user sees (tests of that line unset it)."""
+    monkeypatch.setenv("NSM_DEBUG", "1")
+
+
 @pytest.fixture
 def nsm(capsys, monkeypatch):
     """Run `nsm ARGS...` in-process; return exit code, stdout and stderr separately."""

@@ -108,3 +108,40 @@ def test_the_errors_are_caught_by_the_names_the_readme_gives():
     with pytest.raises(nsm.NsmError):
         nsm.load(TREES / "README.md")
     assert nsm.NsmError is NsmError and nsm.RequestError is RequestError
+
+
+def test_the_library_names_no_command_line_option(write):
+    """The library speaks of periods, points and what-if changes; only the CLI says --period."""
+    with pytest.raises(RequestError) as caught:
+        nsm.rank_levers(TREES / "arpu.yaml", step="abc")
+    assert str(caught.value) == ("step abc: expected a percentage such as 1%, 0.5% or 2 (= 2%), "
+                                 "or points such as 1pp (implies points)")
+    held = nsm.rank_levers(TREES / "arpu.yaml", set={"visits": "2.8"})
+    reason = next(lever.reason for lever in held.levers if lever.id == "first_purchase")
+    assert reason == ("no effect: '年消费频次' (visits) is fixed at 2.8 by a what-if change, "
+                      "so this leaf no longer moves the root")
+    sought = nsm.goal_seek(TREES / "arpu.yaml", target=5000, set={"visits": "2.8"})
+    reason = next(lever.reason for lever in sought.levers if lever.id == "first_purchase")
+    assert reason == ("the root does not move with first_purchase: 'visits' is fixed by the "
+                      "scenario or a what-if change")
+    write("d.csv", "period,a,b\np1,1,\np2,2,3\n")
+    write("t.yaml", "version: 1\nname: t\ndata:\n  d: d.csv\nroot:\n  id: root\n"
+          "  formula: a * b\n  children:\n    - id: a\n      source: d.a\n"
+          "    - id: b\n      source: d.b\n")
+    with pytest.raises(NsmError) as caught:
+        nsm.goal_seek("t.yaml", target=5, period="p1")
+    assert str(caught.value) == ("t.yaml:12:15: 'b' has no data for p1 in d.b: goal-seek needs "
+                                 "the root's value; fill the data or choose another period "
+                                 "[E310]")
+    with pytest.raises(NsmError) as caught:
+        nsm.explain("t.yaml")
+    assert str(caught.value) == ("t.yaml:12:15: 'b' has no data for p1 in d.b: explain needs "
+                                 "every leaf in both periods; fill the data or choose other "
+                                 "periods [E310]")
+
+
+def test_the_command_line_adds_its_option_names(nsm):
+    run = nsm("rank-levers", TREES / "mau.yaml", "--step", "abc")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == ("nsm: error: --step abc: expected a percentage such as 1%, 0.5% or 2 "
+                          "(= 2%), or points such as 1pp (implies --points)\n")

@@ -129,3 +129,65 @@ def test_an_invalid_old_tree_names_the_revision(nsm, write, repo):
     run = nsm("diff", "HEAD:t/tree.yaml", "t/tree.yaml")
     assert run.code == 1 and run.stdout == ""
     assert run.stderr.startswith("HEAD:t/tree.yaml:") and "nsm-diff-" not in run.stderr
+
+
+def test_the_files_own_changes_are_the_entry_tree_of_changed(nsm, write):
+    write("s.csv", CSV)
+    write("s2.csv", CSV)
+    write("a.yaml", TREE + "scenarios:\n  plan: {set: {buyers: +10%}}\n")
+    write("b.yaml", TREE.replace("name: Sales", "name: Sales v2\nperiod: 2025-01")
+          .replace("data: {s: s.csv}", "data:\n  s: s2.csv\n  t: {path: s.csv, encoding: gbk}")
+          + "scenarios:\n  plan: {description: Ads, set: {buyers: +20%}}\n"
+            "  cheap: {set: {price: 90}}\n")
+    run = nsm("diff", "a.yaml", "b.yaml", "--format", "json", "--fail-on-change")
+    assert (run.code, run.stderr) == (1, "")
+    result = json.loads(run.stdout)
+    assert result["changed"] == [{"id": "(tree)", "fields": {
+        "name": ["Sales", "Sales v2"], "period": [None, "2025-01"],
+        "data s": ["s.csv", "s2.csv"], "data t": [None, "s.csv (encoding gbk)"],
+        "scenario plan": ["buyers=+10%", "Ads: buyers=+20%"],
+        "scenario cheap": [None, "price=90"]}}]
+    assert result["added"] == result["removed"] == []
+    text = nsm("diff", "a.yaml", "b.yaml")
+    assert (text.code, text.stderr) == (0, "")
+    line = " ".join(text.stdout.split())
+    assert ("~ changed the file name Sales → Sales v2; period — → 2025-01; data s s.csv → "
+            "s2.csv; data t — → s.csv (encoding gbk); scenario plan buyers=+10% → Ads: "
+            "buyers=+20%; scenario cheap — → price=90") in line
+    markdown = nsm("diff", "a.yaml", "b.yaml", "--format", "markdown").stdout
+    assert ("| ~ changed | the file | name Sales → Sales v2; period — → 2025-01; data s s.csv → "
+            "s2.csv; data t — → s.csv (encoding gbk); scenario plan buyers=+10% → Ads: "
+            "buyers=+20%; scenario cheap — → price=90 |") in markdown
+
+
+def test_an_added_node_lists_its_fields(nsm, write):
+    write("s.csv", CSV)
+    write("a.yaml", TREE)
+    write("b.yaml", TREE.replace("buyers * price", "buyers * price * share")
+          .replace("    - {id: price", "    - {id: share, name: Share, unit: '%', value: 50%, "
+                   "owner: Ann}\n    - {id: price")
+          + "guardrails:\n  - {id: visits, name: Visits, source: s.visits, direction: up}\n")
+    run = nsm("diff", "a.yaml", "b.yaml", "--format", "json")
+    assert (run.code, run.stderr) == (0, "")
+    result = json.loads(run.stdout)
+    assert result["added"] == ["share", "visits"]
+    assert result["added_nodes"] == [
+        {"id": "share", "fields": {"unit": "%", "value": 0.5, "owner": "Ann",
+                                   "parent": "revenue"}},
+        {"id": "visits", "fields": {"source": "s.visits", "guardrail": True}}]
+    lines = [" ".join(line.split()) for line in nsm("diff", "a.yaml", "b.yaml").stdout
+             .splitlines()]
+    assert "+ added Share (share) unit %; value 50%; owner Ann; parent revenue" in lines
+    assert "+ added Visits (visits) source s.visits; guardrail True" in lines
+
+
+def test_a_connection_url_change_is_a_change_of_the_file(nsm, write):
+    base = TREE.replace("data: {s: s.csv}", "connections:\n  wh: {url: '${NSM_A}'}\n"
+                        "data: {s: s.csv}")
+    write("s.csv", CSV)
+    write("a.yaml", base)
+    write("b.yaml", base.replace("NSM_A", "NSM_B"))
+    run = nsm("diff", "a.yaml", "b.yaml", "--format", "json")
+    assert (run.code, run.stderr) == (0, "")
+    assert json.loads(run.stdout)["changed"] == [
+        {"id": "(tree)", "fields": {"connection wh": ["${NSM_A}", "${NSM_B}"]}}]

@@ -262,8 +262,53 @@ def test_a_short_history_stays_at_its_last_value(write):
     # 1,080 + 10·2 = 1,100 visits × 0.104 × 30 = 3,432 (t = 4, wobble 2)
     root = result.node("revenue")
     assert root.p10 == root.p50 == root.p90 == (3432.0,)
-    assert root.p_target == (1.0,)
+    # 3,432 ≥ 3,000, but a band of no width for lack of history is no certainty of 100%
+    assert root.p_target == (None,)
+    assert result.no_forecast == ("no leaf could be forecast (a forecast needs 6 periods of "
+                                  "history; the data has 5): every leaf is held at its last "
+                                  "value")
     assert result.variance == ()
+
+
+def test_too_little_history_says_so_and_gives_no_chance(nsm, write):
+    shop(write, count=5, target=8400)
+    run = nsm("forecast", "t.yaml", "--seed", "0", "--horizon", "2", "--format", "json")
+    assert (run.code, run.stderr) == (0, "")
+    result = json.loads(run.stdout)
+    assert result["p_target"] == [{"period": "2023-06", "probability": None},
+                                  {"period": "2023-07", "probability": None}]
+    assert result["nodes"][0]["p_target"] == result["p_target"]
+    assert result["no_forecast"].startswith("no leaf could be forecast (a forecast needs 6 ")
+    run = nsm("forecast", "t.yaml", "--seed", "0", "--horizon", "2")
+    assert (run.code, run.stderr) == (0, "")
+    assert ("No leaf could be forecast (a forecast needs 6 periods of history; the data has "
+            "5): every leaf is held at its last value. The bands have no width (p10 = p50 = "
+            "p90) and the chance of meeting a target is not available (n/a).") in " ".join(
+                run.stdout.split())
+    chance = next(line for line in run.stdout.splitlines() if line.startswith("  P(≥"))
+    assert chance.split() == ["P(≥", "8,400", "元)", "n/a", "n/a"]
+    assert "0%" not in run.stdout
+    run = nsm("forecast", "t.yaml", "--seed", "0", "--horizon", "2", "--format", "markdown")
+    assert (run.code, run.stderr) == (0, "")
+    assert "| **P(≥ 8,400 元)** | n/a | n/a |" in run.stdout
+    assert "p90).\n\nNo leaf could be forecast (a forecast needs 6 periods" in run.stdout
+
+
+def test_one_forecast_leaf_gives_a_chance_and_no_note(write):
+    # price never moves (held), visits and conversion are forecast: the chance is real
+    result = forecast_of(shop(write), horizon=1, samples=500, seed=3)
+    assert result.no_forecast is None
+    assert all(p is not None for p in result.node("revenue").p_target)
+
+
+def test_constants_alone_are_a_known_future_not_a_missing_forecast(nsm, write):
+    write("t.yaml", "version: 1\nname: t\nroot:\n  id: r\n  formula: a * b\n  target: 10\n"
+          "  children:\n    - {id: a, value: 2}\n    - {id: b, value: 3}\n")
+    run = nsm("forecast", "t.yaml", "--seed", "0", "--horizon", "1", "--format", "json")
+    assert (run.code, run.stderr) == (0, "")
+    result = json.loads(run.stdout)
+    # 2 × 3 = 6 < 10 every time: 0% is exact here
+    assert result["p_target"][0]["probability"] == 0.0 and result["no_forecast"] is None
 
 
 def test_a_leaf_without_data_has_no_forecast(nsm, write):

@@ -146,3 +146,62 @@ def test_report_in_headless_chromium(nsm, tmp_path, tree):
     assert page.pdf.startswith(b"%PDF")
     assert re.findall(rb"/MediaBox \[0 0 (\d+)\.?\d* (\d+)", page.pdf)[0] == (b"841", b"594")
     assert int(re.search(rb"/Type /Pages\s*/Count (\d+)", page.pdf).group(1)) <= 2
+
+
+def _levers_rows(page: str) -> list[str]:
+    """The lever section's rows as `# | lever | value → stepped | Δ` text."""
+    import re
+
+    section = page[page.index("<h2>Levers"):]
+    section = section[:section.index("</section>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", section)[1:]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+    return [" | ".join(re.sub(r"<[^>]+>", "", cell) for cell in (c[0], c[1], c[3], c[4]))
+            for c in cells]
+
+
+@pytest.mark.parametrize(("args", "heading", "first"), [
+    # retention 92% × 1.01 of 6,500 → +59.8 (tied with the 6,500 customers at +1%)
+    ([], "one step (+1%) better", "1 | 上月活跃客户 | 6,500 → 6,565 | +59.8"),
+    # --points: 92% → 93% of 6,500 customers = +65
+    (["--points"], "one step (+1 pt for rates, +1% for others) better",
+     "1 | 月留存率 | 92% → 93% | +65.0"),
+    # 2pp turns points on: 6,500 × 2% = +130
+    (["--step", "2pp"], "one step (+2 pt for rates, +2% for others) better",
+     "1 | 月留存率 | 92% → 94% | +130.0"),
+    # 2 is 2%: 6,500 × 2% = 130 customers × 92% = +119.6
+    (["--step", "2"], "one step (+2%) better", "1 | 上月活跃客户 | 6,500 → 6,630 | +119.6"),
+])
+def test_report_ranks_levers_with_step_and_points_as_rank_levers(nsm, tmp_path, args, heading,
+                                                                  first):
+    out = tmp_path / "r.html"
+    run = nsm("report", TREES / "mau.yaml", "-o", out, *args)
+    assert (run.code, run.stdout, run.stderr) == (0, "", f"wrote {out}\n")
+    page = out.read_text(encoding="utf-8")
+    assert f"<h2>Levers: each leaf alone {heading}</h2>" in page
+    assert _levers_rows(page)[0] == first
+
+
+def test_report_refuses_a_bad_step_like_rank_levers(nsm, tmp_path):
+    out = tmp_path / "r.html"
+    run = nsm("report", TREES / "mau.yaml", "-o", out, "--step", "-1%")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("nsm: error: --step -1%: ")
+    assert not out.exists()
+
+
+def test_report_by_segment_steps_the_segment_levers_too(nsm, tmp_path):
+    import re
+
+    def where_to_act(*args: str) -> list[str]:
+        out = tmp_path / "r.html"
+        run = nsm("report", TREES / "regions.yaml", "-o", out, "--by", "region", *args)
+        assert (run.code, run.stdout) == (0, ""), run.stderr
+        page = out.read_text(encoding="utf-8")
+        section = page[page.index("Where to act"):]
+        section = section[:section.index("</section>")]
+        return re.findall(r'<td class="n">([+−-][0-9.]+)</td>', section)
+
+    # a product of the leaves: a 2% step of one leaf moves its region's items by 2%, twice 1%
+    one, two = where_to_act(), where_to_act("--step", "2")
+    assert one[:2] == ["+0.15", "+0.13"] and two[:2] == ["+0.30", "+0.26"]

@@ -125,7 +125,7 @@ def _missing_data(ev: Evaluation, start: int, end: int) -> None:
             span = node.source.span if node.source is not None else node.span
             found.append(error("E310", f"'{leaf}' has no data for {' and '.join(gaps)}{where}: "
                                "explain needs every leaf in both periods; fill the data or "
-                               "choose other periods with --from/--to", span))
+                               "choose other periods", span))
     if found:
         raise NsmError(found)
 

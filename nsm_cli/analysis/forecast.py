@@ -12,7 +12,7 @@ and the probability that a node meets its target are read off the paths.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -418,7 +418,7 @@ class NodeForecast:
     p10: tuple[float | None, ...]
     p50: tuple[float | None, ...]
     p90: tuple[float | None, ...]
-    p_target: tuple[float, ...] | None
+    p_target: tuple[float | None, ...] | None   # None in a period: not available
     guardrail: bool = False
 
     def to_json(self, periods: Sequence[str]) -> dict[str, object]:
@@ -472,6 +472,7 @@ class ForecastResult:
     variance: tuple[VarianceShare, ...]
     backtest: tuple[BacktestRow, ...] | None = None
     method: str = METHOD
+    no_forecast: str | None = None   # why no leaf could be forecast; None when one was
 
     def node(self, node_id: str) -> NodeForecast:
         return next(n for n in self.nodes if n.id == node_id)
@@ -496,6 +497,7 @@ class ForecastResult:
                          "time with the others at their median",
                          "leaves": [v.to_json() for v in self.variance]},
             "backtest": None if self.backtest is None else [b.to_json() for b in self.backtest],
+            "no_forecast": self.no_forecast,
         }
 
 
@@ -508,11 +510,27 @@ def _tuple(values: np.ndarray) -> tuple[float | None, ...]:
     return tuple(json_number(float(v)) for v in values)
 
 
+def no_forecast(leaves: Iterable[LeafModel], history: int) -> str | None:
+    """Why no leaf could be forecast, or None when one was (or every leaf is a constant, whose
+    future is known). Held leaves make bands of no width: that is not certainty."""
+    methods = {leaf.method for leaf in leaves}
+    if methods - {"constant", "last_value"} or "last_value" not in methods:
+        return None
+    if history < MIN_HISTORY:
+        return (f"no leaf could be forecast (a forecast needs {MIN_HISTORY} periods of history; "
+                f"the data has {history}): every leaf is held at its last value")
+    return ("no leaf could be forecast (each lacks data, never moved, or is a constant): "
+            "every leaf is held at its last value")
+
+
 def _node_forecast(tree: CompiledTree, node_id: str, past: np.ndarray, paths: np.ndarray,
-                   horizon: int) -> NodeForecast:
+                   horizon: int, chances: bool = True) -> NodeForecast:
+    """A node's band and, when `chances`, its probability of meeting its target."""
     node = tree.nodes[node_id]
     chance = None
-    if node.target is not None:
+    if node.target is not None and not chances:
+        chance = (None,) * horizon
+    elif node.target is not None:
         chance = tuple(round(float(p), 6) for p in
                        target_probability(paths, node.target, node.direction, horizon))
     band = quantiles(paths, horizon, scratch=True)   # the last use of the paths
@@ -556,9 +574,10 @@ def forecast(loaded: LoadedTree, options: ForecastOptions) -> ForecastResult:
     history = {leaf: np.asarray(x, dtype=float)[:end] for leaf, x in evaluation.inputs.items()}
     leaves, values = simulate_tree(tree, history, periods[:end], horizon, samples, seed)
     shares = tuple(variance_shares(tree, leaves, values[tree.root]))
+    unknown = no_forecast(leaves.models.values(), end)
     nodes = tuple(
         _node_forecast(tree, node_id, np.asarray(evaluation.values[node_id], dtype=float)[:end],
-                       values[node_id], horizon)
+                       values[node_id], horizon, chances=unknown is None)
         for node_id in [*tree.order, *tree.guardrails])
     rows = None
     if backtest:
@@ -568,4 +587,4 @@ def forecast(loaded: LoadedTree, options: ForecastOptions) -> ForecastResult:
         history_periods=tuple(periods[:end]), periods=tuple(future), samples=samples,
         seed=seed, season_length=season_length(periods[:end]), nodes=nodes,
         leaves=tuple(leaves.models[leaf] for leaf in history),
-        variance=shares, backtest=rows)
+        variance=shares, backtest=rows, no_forecast=unknown)

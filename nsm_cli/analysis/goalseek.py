@@ -446,7 +446,7 @@ def _missing_root(tree: CompiledTree, base: Mapping[str, float], period: str) ->
             span = node.source.span if node.source is not None else node.span
             found.append(error("E310", f"'{leaf}' has no data for {period}{where}: goal-seek "
                                "needs the root's value; fill the data or choose another "
-                               "--period", span))
+                               "period", span))
     if not found:
         root = tree.nodes[tree.root]
         found.append(error("E311", f"'{tree.root}' has no value for {period} (a division by "
@@ -491,7 +491,8 @@ def _lever_steps(tree: CompiledTree, lever: str, value: float, target: float,
         row["reason"] = "the root has no value anywhere in the lever's range"
     elif reach["max"] - reach["min"] <= RESIDUAL * max(1.0, abs(root_value)):
         row["reason"] = (f"the root does not move with {lever}"
-                         + (f": '{holder}' is fixed by the scenario/--set" if holder else ""))
+                         + (f": '{holder}' is fixed by the scenario or a what-if "
+                            "change" if holder else ""))
     elif target > reach["max"]:
         row["reason"] = (f"even at {_level(reach['at_max'], node.unit)} the root reaches only "
                          f"{value_text(reach['max'], root_unit)}")

@@ -31,7 +31,8 @@ DEFAULT_STEP = 0.01
 # deltas equal to 9 significant digits are ties: binary floats differ in the last bits
 TIE_DIGITS = 9
 
-STEP_HELP = "a percentage such as 1%, 0.5% or 2 (= 2%), or points such as 1pp (implies --points)"
+# `{points}` is the caller's name for points mode (the CLI's --points), filled by RequestError
+STEP_HELP = "a percentage such as 1%, 0.5% or 2 (= 2%), or points such as 1pp (implies {points})"
 
 
 def parse_step(text: str) -> tuple[float, bool]:
@@ -44,8 +45,9 @@ def parse_step(text: str) -> tuple[float, bool]:
     try:
         return read_step(text)
     except NumberError as exc:
-        reason = f"expected {STEP_HELP}" if exc.shapeless else str(exc)
-        raise RequestError("step", text, reason) from None
+        if exc.shapeless:
+            raise RequestError("step", text, "", f"expected {STEP_HELP}") from None
+        raise RequestError("step", text, str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,8 @@ def _fill(row: dict[str, Any], value: float, new: float, step_at: int | None,
     if step_at is not None and step_at in held:
         node_id = held[step_at]
         setter = [c for c in changes[node_id] if c.kind == VALUE][-1]
-        by = f"scenario {scenario}" if setter.span is not None and scenario else "--set"
+        by = (f"scenario {scenario}" if setter.span is not None and scenario
+              else "a what-if change")
         row["reason"] = (f"no effect: '{tree.nodes[node_id].name}' ({node_id}) is fixed at "
                          f"{setter.text} by {by}, so this leaf no longer moves the root")
     if not math.isfinite(delta):

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from nsm_cli.analysis.evaluate import evaluate
+from nsm_cli.analysis.levers import LeverOptions
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import NsmError
 from nsm_cli.tree.changes import Change
@@ -25,21 +26,24 @@ FORECAST_VALUES = 6_000_000   # paths × periods × nodes the report's forecast 
 
 def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
                   sets: Iterable[Change] = (), by: str | None = None,
+                  levers: LeverOptions | None = None,
                   where: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
-    """The report's data: eval with trend, levers, why the root moved, alerts, warnings;
-    with `where`, all of it over the matching rows (loaded with slices_for(by, where))."""
+    """The report's data: eval with trend, levers (ranked with `levers`, default +1%), why
+    the root moved, alerts, warnings; with `where`, all of it over the matching rows (the
+    tree loaded with slices_for(by, where))."""
     from nsm_cli.analysis.alerts import alerts_result
     from nsm_cli.analysis.eval_result import eval_result
-    from nsm_cli.analysis.levers import LeverOptions, levers_result
+    from nsm_cli.analysis.levers import levers_result
     from nsm_cli.analysis.segments import where_view, with_where
 
-    sets, whole, loaded = list(sets), loaded, where_view(loaded, where)
+    sets, levers = list(sets), levers or LeverOptions()
+    whole, loaded = loaded, where_view(loaded, where)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
     base = evaluate(loaded) if evaluation.changes else evaluation
     result = {
         "eval": with_where(eval_result(evaluation, index, trend=TREND_PERIODS), where),
-        "levers": levers_result(evaluation, index, LeverOptions()),
+        "levers": levers_result(evaluation, index, levers),
         "explain": None,
         "explain_note": None,
         "alerts": alerts_result(evaluation, index),
@@ -48,7 +52,7 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     result["explain"], result["explain_note"] = _why(base, index)
     result["forecast"], result["forecast_note"] = _ahead(loaded, base, index)
     if by is not None:
-        result["segments"] = _by_segment(whole, by, evaluation.periods[index], where)
+        result["segments"] = _by_segment(whole, by, evaluation.periods[index], levers, where)
     return result
 
 
@@ -56,7 +60,7 @@ SEGMENT_COLUMNS = 8   # segments the report shows as columns
 SEGMENT_LEVERS = 10   # (segment, leaf) pairs it lists
 
 
-def _by_segment(loaded: LoadedTree, by: str, period: str,
+def _by_segment(loaded: LoadedTree, by: str, period: str, levers: LeverOptions,
                 where: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
     """The segment matrix and the strongest (segment, leaf) levers, as eval/rank-levers --by."""
     from nsm_cli.analysis.segments import evaluate_by, segment_eval_result, segment_levers
@@ -64,7 +68,8 @@ def _by_segment(loaded: LoadedTree, by: str, period: str,
     segmented = evaluate_by(loaded, by, where)
     index = segmented.periods.index(period)
     return [{"eval": segment_eval_result(segmented, index, SEGMENT_COLUMNS, everything=False),
-             "levers": segment_levers(segmented, index, 0.01, False, SEGMENT_LEVERS)}]
+             "levers": segment_levers(segmented, index, levers.step, levers.points,
+                                     SEGMENT_LEVERS)}]
 
 
 def _ahead(loaded: LoadedTree, base: Any, index: int) -> tuple[dict[str, Any] | None, str]:

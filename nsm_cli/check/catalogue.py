@@ -21,6 +21,7 @@ GROUPS = {
     "E3": "data",
     "W2": "evaluation",
     "W3": "data",
+    "I3": "data",
     "W4": "tree quality",
     "E9": "nsm itself",
 }
@@ -112,6 +113,9 @@ _CORE_EXAMPLES: dict[str, tuple[str, str, str]] = {
              "Install the extra the message names."),
     "W301": ("d.csv holding only period,visits", "d.csv with a row per period",
              "Export the rows too, or point the data entry at the file that has them."),
+    "I301": ("nsm check on a tree reading a 60 MB CSV", "—",
+             "Nothing to fix: nsm check reads the columns and the first 10,000 rows of a "
+             "big block; nsm eval reads every row (and reports any bad cell further down)."),
     "W201": ("formula: a / b where b is 0", "formula: a / max(b, 1)",
              "Guard the formula (max, clip) or fix the data that makes it undefined."),
     "W202": ("nsm explain over 5,000 changed leaves of a 10,000-node tree",
@@ -141,7 +145,7 @@ class Entry:
 
 
 def _core_severity(code: str) -> str:
-    return "error" if code.startswith("E") else "warning"
+    return {"E": "error", "I": "info"}.get(code[0], "warning")
 
 
 def catalogue() -> dict[str, Entry]:

@@ -26,7 +26,7 @@ KEYS = ("select", "ignore", "tolerance", "max_depth", "max_children", "money_uni
 class Config:
     """What to report and the thresholds of the tree-quality rules."""
 
-    select: tuple[str, ...] = ("E", "W")   # code prefixes: every code starts with E or W
+    select: tuple[str, ...] = ("E", "W", "I")   # code prefixes: every code starts with one
     ignore: tuple[str, ...] = ()
     tolerance: float = 0.01      # W401: relative gap between observed and formula
     max_depth: int = 4           # W403: levels, the root being level 1

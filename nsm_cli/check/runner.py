@@ -18,6 +18,7 @@ from nsm_cli.check.config import Config
 from nsm_cli.diagnostics import ERROR, INFO, WARNING, Diagnostic, NsmError, Span
 
 PATTERNS = ("*.yaml", "*.yml")
+SAMPLE_ROWS = 10_000  # rows of a big data block nsm check reads (the rest is not scanned)
 
 
 @dataclass
@@ -120,7 +121,11 @@ def _check(path: str, config: Config, databases: str) -> list[Diagnostic]:
     from nsm_cli.tree.compile import compile_tree
     from nsm_cli.tree.parser import parse_tree
 
-    loaded, diagnostics = inspect_tree(path, databases)
+    loaded, diagnostics = inspect_tree(path, databases, sample=SAMPLE_ROWS)
+    if loaded is not None and loaded.data.sampled:
+        # big blocks were read in part: their columns and first rows are checked, values
+        # (and the rules that judge them) wait for a command that reads every row
+        return diagnostics + sampled_notes(loaded) + run_rules(loaded.tree, config)
     if loaded is not None:
         evaluation = evaluate(loaded)
         found = silence_core_warnings(loaded.tree, evaluation.warnings)
@@ -132,6 +137,17 @@ def _check(path: str, config: Config, databases: str) -> list[Diagnostic]:
     if compiled is not None:
         diagnostics = diagnostics + run_rules(compiled, config)
     return diagnostics
+
+
+def sampled_notes(loaded) -> list[Diagnostic]:
+    """An I301 note at each block that was read in part."""
+    notes = []
+    for name in loaded.data.sampled:
+        spec = loaded.data.tables[name].spec
+        notes.append(Diagnostic("I301", INFO, f"data '{name}' ({spec.path}) is big: nsm check "
+                                f"read its columns and first {SAMPLE_ROWS:,} rows only, and "
+                                "judged no values (nsm eval reads every row)", spec.span))
+    return notes
 
 
 def run_rules(tree, config: Config, evaluation=None, data=None) -> list[Diagnostic]:

@@ -3,6 +3,8 @@
 Typer handles its own usage errors (exit 2, with help); the library raises
 :class:`NsmError` for invalid input (exit 1) and :class:`RequestError` for a
 request the tree cannot answer (a period it lacks: exit 2, named by option).
+Anything else is a bug in nsm: one line on stderr asking for a report, exit 1
+(NSM_DEBUG=1 lets it through with its traceback).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from nsm_cli.diagnostics import (
 # A reader that stops early (`nsm eval … | head -1`) closes the pipe: exit quietly with the
 # code a shell reports for a program ended by SIGPIPE (128 + 13), as `cat` or `grep` do.
 EXIT_BROKEN_PIPE = 141
+EXIT_INTERRUPTED = 130   # 128 + SIGINT, what a shell reports for Ctrl-C
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +79,24 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         say(f"nsm: error: cannot write the output: {exc}")
         return EXIT_INVALID
+    except KeyboardInterrupt:   # typer turns one inside a command into exit 130 itself
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("NSM_DEBUG", "").strip() not in ("", "0"):
+            raise
+        say(internal_error(exc))
+        return EXIT_INVALID
     return 0
+
+
+def internal_error(exc: BaseException) -> str:
+    """The one line for a bug: what went wrong, and how to get the traceback for a report."""
+    what = type(exc).__name__
+    message = str(exc)
+    if message:
+        what = f"{what}: {message}"
+    return escape_control(f"nsm: internal error: {what} — please report it "
+                          "(set NSM_DEBUG=1 for the traceback)")
 
 
 def _ascii_safe(stream) -> None:

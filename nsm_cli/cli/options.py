@@ -15,7 +15,7 @@ OPTION_NAMES = {
     "sort": "--sort", "top": "--top", "method": "--method", "max_exact": "--max-exact",
     "samples": "--samples", "target": "--target", "levers": "--lever", "config": "--config",
     "by": "--by", "where": "--where",
-    "horizon": "--horizon", "seed": "--seed", "backtest": "--backtest",
+    "horizon": "--horizon", "seed": "--seed", "backtest": "--backtest", "points": "--points",
 }
 
 TreeArg = Annotated[Path, typer.Argument(help="The tree file (YAML).", show_default=False,
@@ -40,6 +40,26 @@ SetOpt = Annotated[
         "factor (x1.1). Repeatable; applied after --scenario.",
     ),
 ]
+StepOpt = Annotated[
+    str,
+    typer.Option("--step", metavar="STEP",
+                 help="Size of the improving step: a percentage (1%, 0.5%; a bare number "
+                 "like 2 means 2%). With --points, % leaves move by that many percentage points "
+                 "(1pp, which also turns --points on)."),
+]
+PointsOpt = Annotated[
+    bool,
+    typer.Option("--points", help="Move leaves whose unit is % by percentage points "
+                 "(92% → 93%) instead of relatively; other leaves still move by --step %."),
+]
+
+
+def lever_options(step: str, points: bool, **ranking: Any) -> Any:
+    """`--step` and `--points` (and the ranking's own options) as the library's LeverOptions."""
+    from nsm_cli.analysis.levers import LeverOptions, parse_step
+
+    amount, by_points = parse_step(step)
+    return LeverOptions(step=amount, points=points or by_points, **ranking)
 
 
 def format_option(others: str = "markdown for a pull-request comment") -> Any:

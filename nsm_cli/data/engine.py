@@ -41,6 +41,7 @@ from nsm_cli.data.sql import (
 )
 from nsm_cli.data.tables import (
     ALL,
+    MAX_BAD_CELLS,
     ColumnUse,
     Table,
     _capped,
@@ -105,12 +106,14 @@ ENGINE_BYTES = 1 << 20  # delimited files this big go to DuckDB (see bench/resul
 ENGINE_COLUMNS = 200
 
 
-def read_block(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
+def read_block(spec: DataSpec, uses: Sequence[ColumnUse], sample: int | None = None) -> Table:
     """Read one data block by the cheapest route that gives the same answer.
 
     Small pre-aggregated CSV files take the light csv reader (no DuckDB import, which
     would cost start-up time); big files, raw rows, Parquet, JSON lines, globs and the
-    aggregations only the engine computes go through DuckDB.
+    aggregations only the engine computes go through DuckDB. With `sample`, the engine
+    reads only the first rows of a block (`nsm check`: columns, types and the cells of
+    those rows are checked; the table says `sampled` when rows were left unread).
     """
     if spec.format == "long":
         fancy = [use for use in uses if use.needs_engine]
@@ -127,10 +130,11 @@ def read_block(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
             check_regular(spec, spec.path) < ENGINE_BYTES
             or len({use.column for use in uses}) > ENGINE_COLUMNS):
         return read_table(spec, uses)
-    return read_with_engine(spec, uses)
+    return read_with_engine(spec, uses, sample)
 
 
-def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
+def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse],
+                     sample: int | None = None) -> Table:
     """Read a block with DuckDB and aggregate every use per period (see the module doc)."""
     files = data_files(spec)
     import duckdb
@@ -138,7 +142,9 @@ def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
     con = duckdb.connect()
     try:
         with _utf8_copies(spec, files) as readable:
-            return _Block(spec, uses, files, readable, con).table()
+            table = _Block(spec, uses, files, readable, con, sample).table()
+            table.sampled = sample is not None and table.rows >= sample
+            return table
     except (duckdb.InvalidInputException, duckdb.ConversionException,
             duckdb.IOException) as exc:  # the file, not nsm's query: find out where
         message = str(exc)
@@ -280,14 +286,19 @@ class _Plan:
 
 
 class _Block:
+    ONE_PASS = True  # may aggregate straight from the files (subclasses that query the
+    # prepared rows again, per segment, say False)
+
     def __init__(self, spec: DataSpec, uses: Sequence[ColumnUse], files: list[str],
-                 readable: list[str], con) -> None:
+                 readable: list[str], con, sample: int | None = None) -> None:
         self.spec, self.uses, self.files, self.readable, self.con = (
             spec, list(uses), files, readable, con)
+        self.limit = "" if sample is None else f" LIMIT {int(sample)}"  # nsm's own number
         self.base = "rows AS b"
         self.base_params: list[object] = []
         self.order = "b.rowid"
         self.plan_time: Column | None = None
+        self.planned: _Plan | None = None
 
     def table(self) -> Table:
         layout = self.layout()
@@ -298,7 +309,12 @@ class _Block:
             if exact is not None:
                 return exact
             raise
-        self.plan_time = plan.time
+        self.plan_time, self.planned = plan.time, plan
+        if self.ONE_PASS and self.spec.kind == "delimited" and not any(
+                use.agg == "last" for use in self.uses):
+            found = self.one_pass(layout, plan)
+            if found is not None:
+                return found
         self.load(layout, plan)
         self.map_cells(plan)
         return self.finish(layout, plan, self.aggregate(plan))
@@ -340,7 +356,8 @@ class _Block:
         if self.spec.kind == "parquet":
             extra = "" if described else ", filename=true, file_row_number=true"
             return f"read_parquet(?, union_by_name=true{extra})", [self.readable]
-        return ("read_json(?, format='newline_delimited', union_by_name=true)",
+        extra = "" if described else ", filename=true"
+        return (f"read_json(?, format='newline_delimited', union_by_name=true{extra})",
                 [self.readable])
 
     def plan(self, layout: Layout) -> _Plan:
@@ -410,35 +427,17 @@ class _Block:
         if plan.time is not None:
             out.append(f"{time_expression(plan.time)} AS ts")
         if plan.period is not None:
-            out.append(f"NULLIF(trim(CAST({plan.period.ref} AS VARCHAR)), '') AS k")
+            out.append(f"NULLIF(trim({plan.period.as_text()}), '') AS k")
         return out or ["1 AS c0"]
 
     def load(self, layout: Layout, plan: _Plan) -> None:
         """Read the rows once into a temporary table of prepared columns (delimited files,
         JSON lines), or prepare Parquet where it lies (its columns are cheap to scan again)."""
         prepared = ", ".join(self.prepared(plan))
-        refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
         if self.spec.kind == "delimited":
-            parts, params = [], []
-            for path in self.readable:
-                header, skip = layout.headers[path]
-                names = {name: layout.columns[name].ref for name in header
-                         if name and name not in layout.ambiguous}
-                positional = {names.get(name, f"z{i}") if name else f"z{i}": "VARCHAR"
-                              for i, name in enumerate(header)}
-                have = set(positional)
-                select = ", ".join(r if r in have else f"NULL::VARCHAR AS {r}" for r in refs)
-                parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
-                             "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
-                             "columns=?, null_padding=true, strict_mode=true, parallel=?)")
-                params += [path, skip, delimiter(path), positional, True]
-            sql = f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM ({' UNION ALL '.join(parts)})"
-            try:
-                self.con.execute(sql, params)
-            except Exception as exc:  # duckdb.Error: quoted newlines need the serial reader
-                if "parallel=false" not in str(exc):
-                    raise
-                self.con.execute(sql, [False if p is True else p for p in params])
+            source, params = self.csv_source(layout, plan)
+            _serial_if_needed(self.con, f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM "
+                              f"({source})", params)
             return
         reader, params = self.scan_function()
         positions = {name: i + 1 for i, name in enumerate(layout.names)}
@@ -449,15 +448,64 @@ class _Block:
                 # periods from time (or one for all): file order is never asked for, and the
                 # query is the one a person would write by hand
                 self.base = f"(SELECT {prepared} FROM (SELECT {raw or '1 AS c0'} FROM " \
-                    f"{self.scan_function(described=True)[0]})) AS b"
+                    f"{self.scan_function(described=True)[0]}{self.limit})) AS b"
                 self.order = "0"
                 return
             self.base = (f"(SELECT {prepared}, o FROM (SELECT {raw or '1 AS c0'}, "
-                         f"{{'f': filename, 'r': file_row_number}} AS o FROM {reader})) AS b")
+                         f"{{'f': filename, 'r': file_row_number}} AS o FROM {reader}"
+                         f"{self.limit})) AS b")
             self.order = "b.o"
             return
-        self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM (SELECT "
-                         f"{raw or '1 AS c0'} FROM {reader})", params)
+        self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared}, f FROM (SELECT "
+                         f"{raw or '1 AS c0'}, filename AS f FROM {reader}{self.limit})", params)
+
+    def csv_source(self, layout: Layout, plan: _Plan) -> tuple[str, list[object]]:
+        """The used columns of every file as text, by position (UNION ALL of read_csv)."""
+        refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
+        parts, params = [], []
+        for path in self.readable:
+            header, skip = layout.headers[path]
+            names = {name: layout.columns[name].ref for name in header
+                     if name and name not in layout.ambiguous}
+            positional = {names.get(name, f"z{i}") if name else f"z{i}": "VARCHAR"
+                          for i, name in enumerate(header)}
+            have = set(positional)
+            select = ", ".join(r if r in have else f"NULL::VARCHAR AS {r}" for r in refs)
+            parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
+                         "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
+                         "columns=?, null_padding=true, strict_mode=true, parallel=?)")
+            params += [path, skip, delimiter(path), positional, True]
+        if self.limit:
+            return f"SELECT * FROM ({' UNION ALL '.join(parts)}){self.limit}", params
+        return " UNION ALL ".join(parts), params
+
+    def one_pass(self, layout: Layout, plan: _Plan) -> Table | None:
+        """The block aggregated straight from the files in one scan, cells read by SQL where
+        that is exact (Column.read_sql); None when anything needs the prepared rows: a cell
+        SQL cannot read, a blank period or time, labels kept in file order, two spellings
+        of one period, or several rows where one is expected."""
+        for column in plan.numbers.values():
+            column.one_pass = True
+        source, params = self.csv_source(layout, plan)
+        self.base = f"(SELECT {', '.join(self.prepared(plan))} FROM ({source})) AS b"
+        self.base_params, self.order = params, "0"
+        try:
+            result = self.aggregate(plan)
+        finally:
+            for column in plan.numbers.values():
+                column.one_pass = False
+            self.base, self.base_params, self.order = "rows AS b", [], "b.rowid"
+        if any(result.odd.values()) or any(row[0] is None for row in result.rows):
+            return None
+        if any(use.agg is None for use in self.uses) and any(r[1] > 1 for r in result.rows):
+            return None
+        if plan.period is not None and len(result.rows) > 1:
+            raw = [str(row[0]) for row in result.rows]
+            ordered = order_labels(raw)
+            if ordered.grain is None or ordered.mixed is not None or len(
+                    {ordered.periods[ordered.index[label]] for label in raw}) < len(raw):
+                return None
+        return self.finish(layout, plan, result)
 
     # -- the query ----------------------------------------------------------------------------
     def key(self, plan: _Plan, params: Params, relabel: dict[str, str] | None = None) -> str:
@@ -509,18 +557,27 @@ class _Block:
         params = Params()  # the select list's, then the base's: in the order of the text
         sources = dict.fromkeys(use.key for use in self.uses)
         by_key = {use.key: use for use in self.uses}
-        parts = [f"{self.key(plan, params, relabel)} AS key", "count(*) AS n",
-                 f"min({self.order}) AS first"]
+        first = "0 AS first" if self.order == "0" else f"min({self.order}) AS first"
+        parts = [f"{self.key(plan, params, relabel)} AS key", f"{self.row_count()} AS n", first]
         parts += [self.source_sql(by_key[k], plan, params) for k in sources]
         odd_names = list(plan.numbers)
         parts += [plan.numbers[name].odd() for name in odd_names]
         joins = "".join(c.join() for c in plan.numbers.values())
         sql = f"SELECT {', '.join(parts)} FROM {self.base}{joins} GROUP BY 1"
-        rows = self.con.execute(sql, params.values + self.base_params).fetchall()
+        rows = _serial_if_needed(self.con, sql, params.values + self.base_params).fetchall()
         width = len(sources)
         odd = {name: sum(int(r[3 + width + i]) for r in rows) for i, name in
                enumerate(odd_names)}
         return _Result(rows, list(sources), odd)
+
+    def row_count(self) -> str:
+        """count(*), or 1 per period where counting the rows beside a count(DISTINCT) would
+        cost the query a tenth of its time and nobody needs the number: Table.rows is then
+        the number of periods (0 still means no rows; nothing else reads it)."""
+        if self.limit or any(use.agg is None for use in self.uses) or not any(
+                use.agg == "count_distinct" for use in self.uses):
+            return "count(*)"
+        return "1"
 
     def map_cells(self, plan: _Plan) -> None:
         """Read the cells that are no plain number (`1,200`, `92%`) by nsm's rules, once per
@@ -600,10 +657,108 @@ class _Block:
         if self.plan_time is not None:
             column = self.plan_time
             found = self.con.execute(
-                f"SELECT DISTINCT trim(CAST({column.ref} AS VARCHAR)) FROM {self.base} WHERE "
+                f"SELECT DISTINCT trim({column.as_text()}) FROM {self.base} WHERE "
                 "ts IS NULL LIMIT 1000", self.base_params).fetchall()
             bad_times = {"" if row[0] is None else row[0] for row in found}
+        if self.spec.kind != "delimited" and self.planned is not None:
+            found = self.bad_values(self.planned)
+            if found:
+                raise NsmError(found)
         return _problems(self.spec, self.uses, self.files, "", bad_times)
+
+    def located(self, plan: _Plan) -> tuple[str, list[object]]:
+        """The prepared rows of Parquet or JSON lines with their file (f) and 1-based row (r)."""
+        if self.spec.kind == "jsonl":
+            return ("(SELECT *, row_number() OVER (PARTITION BY f ORDER BY rowid) AS r "
+                    "FROM rows) AS b", [])
+        raw = ", ".join(f"#{int(c.ref[1:])} AS {c.ref}" for c in plan.used.values())
+        mapped = [c for c in plan.used.values() if c.mapped]
+        for column in mapped:  # the rows as load() prepares them; the maps join afterwards
+            column.mapped = False
+        prepared = ", ".join(self.prepared(plan))
+        for column in mapped:
+            column.mapped = True
+        return (f"(SELECT {prepared}, f, r FROM (SELECT "
+                f"{raw or '1 AS c0'}, filename AS f, file_row_number + 1 AS r FROM "
+                f"{self.scan_function()[0]}{self.limit})) AS b", [self.readable])
+
+    def bad_values(self, plan: _Plan) -> list[Diagnostic]:
+        """E304 at the row (Parquet) or line (JSON lines) of each value nsm cannot read: a
+        number, a time, a period label; the first few of each column."""
+        base, params = self.located(plan)
+        names = {column.ref: name for name, column in plan.used.items()}
+        checks = [(c, f"r_{c.ref}", f"{c.number()} IS NULL AND {c.rest()}", c.join())
+                  for c in plan.numbers.values()]
+        if plan.time is not None:
+            checks.append((plan.time, plan.time.as_text(), "ts IS NULL", ""))
+        if plan.period is not None:
+            checks.append((plan.period, plan.period.as_text(), "k IS NULL", ""))
+        found: list[tuple[str, int, int, str]] = []
+        for column, cell, test, join in checks:
+            rows = self.con.execute(
+                f"SELECT f, r, CAST({cell} AS VARCHAR) FROM {base}{join} WHERE {test} "
+                f"ORDER BY f, r LIMIT {MAX_BAD_CELLS + 1}", params).fetchall()
+            for path, row, cell in rows:
+                text = _value_problem(self.spec, names[column.ref], column, plan, cell)
+                found.append((path, int(row), int(column.ref[1:]), text))
+        return _located_diagnostics(self.spec, found)
+
+
+def _value_problem(spec: DataSpec, name: str, column: Column, plan: _Plan,
+                   cell: str | None) -> str:
+    """What is wrong with one value, in the words the CSV reader uses for a cell."""
+    if column is plan.time or column is plan.period:
+        if cell is None or not cell.strip():
+            what = (f"a time in column '{name}'" if column is plan.time else
+                    f"a period label like 2025-06 in column '{name}'")
+            return f"bad value '' in column '{name}': every row needs {what}"
+        return (f"bad value {_quote(cell)} in column '{name}': expected a date like "
+                "2025-06-03 or a timestamp")
+    return f"bad value {_quote(cell or '')} in column '{name}': {cell_hint(cell or '')}"
+
+
+def _located_diagnostics(spec: DataSpec, found: list[tuple[str, int, int, str]]
+                         ) -> list[Diagnostic]:
+    """E304s per file: JSON lines at their line, Parquet at `row N` (its rows have no lines)."""
+    by_file: dict[str, list[tuple[int, int, str]]] = {}
+    for path, row, column, text in found:
+        by_file.setdefault(path, []).append((row, column, text))
+    out: list[Diagnostic] = []
+    for path, cells in by_file.items():
+        if spec.kind == "jsonl":
+            lines = _record_lines(path, {row for row, _, _ in cells})
+            cells = [(lines.get(row, row), column, text) for row, column, text in cells]
+        else:
+            cells = [(row, column, f"row {row}: {text}") for row, column, text in cells]
+        out += _capped(DataSpec(spec.name, path, spec.span), cells)
+    return out
+
+
+def _record_lines(path: str, records: set[int]) -> dict[int, int]:
+    """The line of each wanted JSON record (the N-th line that is not blank)."""
+    out: dict[int, int] = {}
+    last = max(records, default=0)
+    record = 0
+    with open(path, "rb") as handle:
+        for line, text in enumerate(handle, start=1):
+            if text.strip():
+                record += 1
+                if record in records:
+                    out[record] = line
+                if record >= last:
+                    break
+    return out
+
+
+def _serial_if_needed(con, sql: str, params: list[object]):
+    """Run a query over read_csv; again with the serial reader when the file has quoted
+    newlines (DuckDB's parallel reader asks for parallel=false)."""
+    try:
+        return con.execute(sql, params)
+    except Exception as exc:  # duckdb.Error
+        if "parallel=false" not in str(exc):
+            raise
+        return con.execute(sql, [False if p is True else p for p in params])
 
 
 def _time_order(label: str, grain: str | None, index: int) -> tuple:

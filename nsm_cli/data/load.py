@@ -36,6 +36,7 @@ class DataStore:
 
     periods: list[str]
     tables: dict[str, Table] = field(default_factory=dict)
+    sampled: list[str] = field(default_factory=list)  # blocks read only in part (nsm check)
     _positions: dict[str, np.ndarray] = field(default_factory=dict)
 
     def series(self, ref: SourceRef) -> np.ndarray:
@@ -60,10 +61,11 @@ def source_refs(tree: TreeFile) -> list[SourceRef]:
     return refs
 
 
-def load_data(tree: TreeFile, databases: str = "run", slices: Sequence[Slice] = ()
-              ) -> tuple[DataStore, list[Diagnostic]]:
+def load_data(tree: TreeFile, databases: str = "run", slices: Sequence[Slice] = (),
+              sample: int | None = None) -> tuple[DataStore, list[Diagnostic]]:
     """Read each data file once with every column any node asks of it (and, for the segment
-    slices asked of it, grouped by segment too)."""
+    slices asked of it, grouped by segment too; with `sample`, big file blocks only up to that
+    many rows: see read_block)."""
     diagnostics: list[Diagnostic] = []
     uses: dict[str, list[ColumnUse]] = {}
     for ref in source_refs(tree):
@@ -81,7 +83,7 @@ def load_data(tree: TreeFile, databases: str = "run", slices: Sequence[Slice] = 
                                            else mine, databases, wheres)
             else:
                 tables[name] = (read_sliced_block(spec, mine, wanted) if wanted
-                                else read_block(spec, mine))
+                                else read_block(spec, mine, sample))
         except NsmError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
@@ -93,7 +95,8 @@ def load_data(tree: TreeFile, databases: str = "run", slices: Sequence[Slice] = 
     if clash is not None:
         diagnostics.append(clash)
         tables = {}
-    store = DataStore(periods=periods, tables=tables)
+    store = DataStore(periods=periods, tables=tables,
+                      sampled=[name for name, table in tables.items() if table.sampled])
     index = {label: i for i, label in enumerate(periods)}
     for name, table in tables.items():
         positions = np.full(len(periods), -1, dtype=np.int64)
@@ -151,10 +154,10 @@ def read_source(tree: TreeFile, spec, uses: list[ColumnUse], databases: str,
     return read_database(spec, uses, tree, databases, wheres)
 
 
-def inspect_tree(path: str, databases: str = "run", slices: Sequence[Slice] = ()
-                 ) -> tuple[LoadedTree | None, list[Diagnostic]]:
+def inspect_tree(path: str, databases: str = "run", slices: Sequence[Slice] = (),
+                 sample: int | None = None) -> tuple[LoadedTree | None, list[Diagnostic]]:
     """Everything that can be found wrong with a tree file, never raising for bad input."""
-    return _inspect(path, databases, slices)
+    return _inspect(path, databases, slices, sample)
 
 
 def _stages_to_show(path: str) -> int:
@@ -165,7 +168,7 @@ def _stages_to_show(path: str) -> int:
         return 0
 
 
-def _inspect(path: str, databases: str, slices: Sequence[Slice] = ()
+def _inspect(path: str, databases: str, slices: Sequence[Slice] = (), sample: int | None = None
              ) -> tuple[LoadedTree | None, list[Diagnostic]]:
     with stage(f"loading {path}", total=_stages_to_show(path), minimum=1) as advance:
         try:
@@ -177,7 +180,7 @@ def _inspect(path: str, databases: str, slices: Sequence[Slice] = ()
         compiled, more = compile_tree(parsed)
         diagnostics += more
         advance(1)
-        store, more = load_data(parsed, databases, slices)
+        store, more = load_data(parsed, databases, slices, sample)
         diagnostics += more
         advance(1)
     if compiled is None or any(d.is_error for d in diagnostics):

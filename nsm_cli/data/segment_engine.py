@@ -32,6 +32,8 @@ from nsm_cli.tree.model import DataSpec
 class SegmentBlock(_Block):
     """A block that also answers per (period, segment) for the slices asked of it."""
 
+    ONE_PASS = False  # grouped() queries the prepared rows again, once per slice
+
     def __init__(self, *args, slices: Sequence[Slice] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.slices = list(slices)

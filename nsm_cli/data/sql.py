@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nsm_cli.numbers import SIMPLE_CELL
 from nsm_cli.tree.where import Both, Compare, Filter, InList, Not
 
 # cells that mean "no value" (the csv reader's MISSING_CELLS), compared lower-cased
@@ -28,6 +29,7 @@ def _constant(text: str) -> str:
 
 
 MARKERS = ", ".join(_constant(m) for m in ("",) + MISSING)
+SIMPLE = _constant(SIMPLE_CELL)  # nsm's own pattern (numbers.py), never user text
 
 
 def is_numeric(type_name: str) -> bool:
@@ -41,17 +43,24 @@ class Column:
     ref: str  # c1, c2, …
     type: str
     mapped: bool = False  # a cell map (formatted numbers like 1,200) is joined as m_<ref>
+    one_pass: bool = False  # read straight from the file: the common cells by SQL, else NaN
 
     @property
     def numeric(self) -> bool:
         return is_numeric(self.type)
 
     # -- the prepared rows: each cell read once, when the rows are loaded ---------------------
+    def as_text(self) -> str:
+        """The cell as text; a JSON value (JSON lines mixing numbers and text) unquoted."""
+        if self.type.upper() == "JSON":
+            return f"({self.ref} ->> '$')"
+        return f"CAST({self.ref} AS VARCHAR)"
+
     def text_sql(self) -> str:
         """The cell as text: trimmed, NULL when empty or a missing marker (`NA`, `-`)."""
         if self.numeric:
             return self.ref  # ids stored as numbers count as they are
-        cell = f"trim(CAST({self.ref} AS VARCHAR))"
+        cell = f"trim({self.as_text()})"
         return f"(CASE WHEN lower({cell}) IN ({MARKERS}) THEN NULL ELSE {cell} END)"
 
     def plain(self) -> str:
@@ -59,22 +68,41 @@ class Column:
         if self.numeric:
             cast = f"CAST({self.ref} AS DOUBLE)"
             return f"(CASE WHEN isfinite({cast}) THEN {cast} END)"
-        text = f"CAST({self.ref} AS VARCHAR)"
+        text = self.as_text()
         cast = f"TRY_CAST({text} AS DOUBLE)"
         # DuckDB also reads 1_000 and +-3, which nsm's cell rules refuse
         return (f"(CASE WHEN isfinite({cast}) AND NOT contains({text}, '_') AND NOT "
                 f"contains({text}, '+-') THEN {cast} END)")
 
+    def read_sql(self) -> str:
+        """A text cell by nsm's grammar where SQL can read it exactly: plain numbers, the
+        SIMPLE_CELL forms (`1,200`, `92%`, `-¥1,200.5`), NULL for missing markers, and NaN
+        for anything else (the caller then reads the rows again the exact way)."""
+        c = self.ref
+        cast = f"TRY_CAST({c} AS DOUBLE)"
+        # DuckDB's cast also reads 1_000 and a leading sign pair (+-3), which the grammar
+        # refuses; a sign pair can only lead, so cells starting with a digit skip that test
+        plain = (f"isfinite({cast}) AND NOT contains({c}, '_') AND ({c} >= '0' OR NOT "
+                 f"regexp_matches({c}, '[+-][+-]'))")
+        digits = f"CAST(regexp_replace({c}, '[^0-9.]', '', 'g') AS DOUBLE)"
+        scaled = f"(CASE WHEN suffix({c}, '%') THEN {digits} / 100 ELSE {digits} END)"
+        signed = f"(CASE WHEN starts_with({c}, '-') THEN -{scaled} ELSE {scaled} END)"
+        return (f"(CASE WHEN {c} IS NULL THEN NULL WHEN {plain} THEN {cast} "
+                f"WHEN regexp_full_match({c}, {SIMPLE}) THEN {signed} "
+                f"WHEN lower(trim({c})) IN ({MARKERS}) THEN NULL ELSE 'nan'::DOUBLE END)")
+
     def rest_sql(self) -> str:
         """The cell as text where it is no plain number (`1,200`, `92%`, `inf`), else NULL."""
-        return f"(CASE WHEN {self.number()} IS NULL THEN CAST({self.ref} AS VARCHAR) END)"
+        return f"(CASE WHEN {self.number()} IS NULL THEN {self.as_text()} END)"
 
     def prepared(self, as_number: bool, as_text: bool) -> list[str]:
         """The column's cells as the query reads them; the raw cells only when nothing else
         (the period and time columns)."""
         out = [] if as_number or as_text else [self.ref]
-        if as_number:
-            out += [f"{self.plain()} AS {self.number()}", f"{self.rest_sql()} AS r_{self.ref}"]
+        if as_number and self.one_pass:
+            out.append(f"{self.read_sql()} AS n_{self.ref}")
+        elif as_number:
+            out += [f"{self.plain()} AS n_{self.ref}", f"{self.rest_sql()} AS r_{self.ref}"]
         if as_text:
             out.append(f"{self.text_sql()} AS {self.text()}")
         return out
@@ -97,6 +125,8 @@ class Column:
 
     def odd(self) -> str:
         """How many cells are still no number: the map's work, or bad cells after it."""
+        if self.one_pass:  # NaN (a cell SQL cannot read) or infinity (1e400)
+            return f"count(*) FILTER (WHERE NOT isfinite({self.number()}))"
         return f"count(*) FILTER (WHERE {self.number()} IS NULL AND {self.rest()})"
 
     def join(self) -> str:
@@ -160,7 +190,7 @@ def time_expression(column: Column) -> str:
     """A timestamp from a date column, whatever its type or spelling; NULL when unreadable."""
     if column.type.upper() in TIME_TYPES:
         return f"CAST({column.ref} AS TIMESTAMP)"
-    text = f"trim(CAST({column.ref} AS VARCHAR))"
+    text = f"trim({column.as_text()})"
     formats = ", ".join(_constant(f) for f in TIME_FORMATS)
     return f"COALESCE(TRY_CAST({text} AS TIMESTAMP), TRY_STRPTIME({text}, [{formats}]))"
 

@@ -70,6 +70,7 @@ class Table:
     columns: list[str]
     grain: str | None = None  # the calendar grain of the periods; None for other labels
     rows: int = -1  # data rows read (0: a header and nothing else)
+    sampled: bool = False  # only the first rows were read (nsm check on a big block)
     sliced: dict = field(default_factory=dict)  # segments.Slice -> segments.Sliced
 
 

@@ -7,8 +7,7 @@ and every label is escaped for the target language: names are untrusted text.
 
 from __future__ import annotations
 
-from typing import Any
-
+from nsm_cli.analysis.results import EvalNode, EvalResult
 from nsm_cli.diagnostics import escape_control
 from nsm_cli.numbers import value_text
 
@@ -40,68 +39,68 @@ def dot_text(text: str) -> str:
     return one_line(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _label_lines(node: dict[str, Any]) -> list[str]:
-    lines = [node["name"], value_text(node["value"], node["unit"])]
-    if node.get("target") is not None:
-        lines.append("target " + value_text(node["target"], node["unit"]))
+def _label_lines(node: EvalNode) -> list[str]:
+    lines = [node.name, value_text(node.value, node.unit)]
+    if node.target is not None:
+        lines.append("target " + value_text(node.target, node.unit))
     return lines
 
 
-def _short_ids(result: dict[str, Any]) -> dict[str, str]:
-    ids = [node["id"] for node in result["nodes"]] + [g["id"] for g in result["guardrails"]]
+def _short_ids(result: EvalResult) -> dict[str, str]:
+    ids = [node.id for node in result.nodes] + [guard.id for guard in result.guardrails]
     return {node_id: f"n{position}" for position, node_id in enumerate(ids)}
 
 
-def _edges(result: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(node["id"], kid) for node in result["nodes"] for kid in node["children"]]
+def _edges(result: EvalResult) -> list[tuple[str, str]]:
+    return [(node.id, kid) for node in result.nodes for kid in node.children]
 
 
-def render_mermaid(result: dict[str, Any]) -> str:
+def render_mermaid(result: EvalResult) -> str:
     """A Mermaid `flowchart TD`: one box per node with its name and value, coloured by status."""
     short = _short_ids(result)
-    lines = [f"%% {one_line(result['tree'] or result['root'])} · period {result['period']}",
+    lines = [f"%% {one_line(result.tree or result.root)} · period {result.period}",
              "flowchart TD"]
-    for node in result["nodes"]:
+    for node in result.nodes:
         label = "<br/>".join(mermaid_text(line) for line in _label_lines(node))
-        lines.append(f'    {short[node["id"]]}["{label}"]')
+        lines.append(f'    {short[node.id]}["{label}"]')
     for parent, kid in _edges(result):
         lines.append(f"    {short[parent]} --> {short[kid]}")
-    if result["guardrails"]:
+    if result.guardrails:
         lines.append('    subgraph guardrails["Guardrails"]')
-        for guard in result["guardrails"]:
+        for guard in result.guardrails:
             label = "<br/>".join(mermaid_text(line) for line in
-                                 (guard["name"], value_text(guard["value"], guard["unit"])))
-            lines.append(f'        {short[guard["id"]]}["{label}"]')
+                                 (guard.name, value_text(guard.value, guard.unit)))
+            lines.append(f'        {short[guard.id]}["{label}"]')
         lines.append("    end")
     lines += [f"    {line}" for line in MERMAID_CLASSES]
-    for node in result["nodes"]:
-        if node["status"] in MERMAID_STATUS:
-            lines.append(f"    class {short[node['id']]} {MERMAID_STATUS[node['status']]}")
-    for guard in result["guardrails"]:
-        lines.append(f"    class {short[guard['id']]} {'behind' if guard['breached'] else 'guard'}")
+    for node in result.nodes:
+        if node.status in MERMAID_STATUS:
+            lines.append(f"    class {short[node.id]} {MERMAID_STATUS[node.status]}")
+    for guard in result.guardrails:
+        lines.append(f"    class {short[guard.id]} {'behind' if guard.breached else 'guard'}")
     return "\n".join(lines) + "\n"
 
 
-def render_dot(result: dict[str, Any]) -> str:
+def render_dot(result: EvalResult) -> str:
     """A Graphviz `digraph`, top to bottom, boxes filled by status against the benchmark."""
     short = _short_ids(result)
-    title = dot_text(f"{result['tree'] or result['root']} · period {result['period']}")
+    title = dot_text(f"{result.tree or result.root} · period {result.period}")
     lines = ["digraph nsm {", f'    label="{title}";', "    labelloc=t;", "    rankdir=TB;",
              '    node [shape=box, style="rounded,filled", fontname="sans-serif"];']
-    for node in result["nodes"]:
+    for node in result.nodes:
         label = "\\n".join(dot_text(line) for line in _label_lines(node))
-        fill = DOT_COLOURS.get(node["status"], "#ffffff")
-        lines.append(f'    {short[node["id"]]} [label="{label}", fillcolor="{fill}"];')
+        fill = DOT_COLOURS.get(node.status, "#ffffff")
+        lines.append(f'    {short[node.id]} [label="{label}", fillcolor="{fill}"];')
     for parent, kid in _edges(result):
         lines.append(f"    {short[parent]} -> {short[kid]};")
-    if result["guardrails"]:
+    if result.guardrails:
         lines += ["    subgraph cluster_guardrails {", '        label="Guardrails";',
                   "        style=dashed;"]
-        for guard in result["guardrails"]:
+        for guard in result.guardrails:
             label = "\\n".join(dot_text(line) for line in
-                               (guard["name"], value_text(guard["value"], guard["unit"])))
-            fill = DOT_COLOURS["behind"] if guard["breached"] else "#f1f3f4"
-            lines.append(f'        {short[guard["id"]]} [label="{label}", fillcolor="{fill}"];')
+                               (guard.name, value_text(guard.value, guard.unit)))
+            fill = DOT_COLOURS["behind"] if guard.breached else "#f1f3f4"
+            lines.append(f'        {short[guard.id]} [label="{label}", fillcolor="{fill}"];')
         lines.append("    }")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
+from nsm_cli.analysis.diff import TREE_ID
 from nsm_cli.numbers import MISSING, change_text, percent, value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table
 
@@ -21,6 +22,7 @@ def to_json(result: dict[str, Any]) -> str:
     extra = ("old", "new", "period", "old_period", "root", "tree", "changed_anything")
     shown = {"added": result["added"], "removed": result["removed"],
              "changed": result["changed"], "values": values,
+             "added_nodes": result["added_nodes"],
              "files": {"old": result["old"], "new": result["new"]}}
     shown.update({key: result[key] for key in extra if key not in ("old", "new")})
     return json.dumps(shown, ensure_ascii=False, indent=2) + "\n"
@@ -44,15 +46,19 @@ def field_text(key: str, value: Any, unit: str | None) -> str:
 
 
 def structure_lines(result: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(mark, who, what) for each added, removed and changed node."""
-    names = result["names"]
-    lines = [("+ added", f"{names[i]} ({i})", "") for i in result["added"]]
+    """(mark, who, what) for the file's own changes and each added, removed and changed node."""
+    names, units = result["names"], result["units"]
+    lines = [("+ added", f"{names[item['id']]} ({item['id']})",
+              "; ".join(f"{key} {field_text(key, value, units.get(item['id']))}"
+                        for key, value in item["fields"].items()))
+             for item in result["added_nodes"]]
     lines += [("− removed", f"{names[i]} ({i})", "") for i in result["removed"]]
     for item in result["changed"]:
-        unit = result["units"].get(item["id"])
+        unit = units.get(item["id"])
         what = "; ".join(f"{key} {field_text(key, old, unit)} → {field_text(key, new, unit)}"
                          for key, (old, new) in item["fields"].items())
-        lines.append(("~ changed", f"{names[item['id']]} ({item['id']})", what))
+        who = "the file" if item["id"] == TREE_ID else f"{names[item['id']]} ({item['id']})"
+        lines.append(("~ changed", who, what))
     return lines
 
 
@@ -85,7 +91,7 @@ def render_text(result: dict[str, Any]) -> Group:
             table.add_row(Text(mark, style=style), who, what)
         parts.append(table)
     else:
-        parts.append(Text("structure: no node added, removed or changed", style="dim"))
+        parts.append(Text("structure: nothing added, removed or changed", style="dim"))
     table = plain_table()
     table.add_column("metric", overflow="fold")
     for header in (result["old"], result["new"], "change"):
@@ -108,7 +114,7 @@ def render_markdown(result: dict[str, Any]) -> str:
         lines += md_table(["", "node", "what changed"], [":--", ":--", ":--"],
                           [[mark, md_cell(who), md_cell(what)] for mark, who, what in structure])
     else:
-        lines.append("Structure: no node added, removed or changed.")
+        lines.append("Structure: nothing added, removed or changed.")
     rows = [[("**" + md_cell(row["name"]) + "**") if row["root"] else md_cell(row["name"]),
              value_text(row["old"], row["unit"]), value_text(row["new"], row["unit"]),
              change_cell(row)] for row in result["values"]]

@@ -10,7 +10,9 @@ to `json.dumps` itself, so errors stay the standard library's.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import is_dataclass
+from itertools import repeat
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -96,63 +98,40 @@ def _write(value: Any, out: list[str], newline: str) -> None:
     if convert is not None:
         out.append(convert(value))
     elif isinstance(value, dict):
-        _write_dict(value, out, newline)
+        _write_members("{}", value.items(), len(value), out, newline)
     elif isinstance(value, (list, tuple)):
-        _write_list(value, out, newline)
+        # written as an object whose every key is _ITEM, which writes no key (most lists are
+        # empty: no zip made for them)
+        members = zip(repeat(_ITEM), value, strict=False) if value else ()
+        _write_members("[]", members, len(value), out, newline)
     elif isinstance(value, Record):
-        _write_pairs(json_items(value), out, newline)
+        pairs = json_items(value)   # a result's fields
+        _write_members("{}", pairs, len(pairs), out, newline)
     elif isinstance(value, Diagnostic):
-        _write_dict(value.to_dict(), out, newline)
+        _write(value.to_dict(), out, newline)
     elif is_dataclass(value):
         raise _Unsupported   # to_json says which type is no result type
     else:
         out.append(_scalar(value))
 
 
-def _write_list(items: list[Any] | tuple[Any, ...], out: list[str], newline: str) -> None:
-    if not items:
-        out.append("[]")
+def _write_members(brackets: str, pairs: Iterable[tuple[Any, Any]], count: int,
+                   out: list[str], newline: str) -> None:
+    """The `count` members of a list or an object, between `brackets`."""
+    if not count:
+        out.append(brackets)
         return
     inner = newline + "  "
-    separator = "," + inner
-    append = out.append
-    append("[")
-    lead = inner
-    for item in items:
-        append(lead)
-        lead = separator
-        convert = _SCALARS.get(type(item))
-        if convert is not None:
-            append(convert(item))
-        else:
-            _write(item, out, inner)
-    append(newline + "]")
-
-
-def _write_dict(mapping: dict[Any, Any], out: list[str], newline: str) -> None:
-    _write_pairs(mapping.items(), out, newline)
-
-
-def _write_pairs(pairs: Any, out: list[str], newline: str) -> None:
-    """A JSON object from (key, value) pairs: a dict's items or a result's fields."""
-    if not len(pairs):
-        out.append("{}")
-        return
-    inner = newline + "  "
-    # `,\n    "key": ` for each key at this depth, made once: result nodes repeat their keys
     known = _PREFIXES.get(inner)
     if known is None:
-        known = _PREFIXES[inner] = {}
+        known = _PREFIXES[inner] = {_ITEM: "," + inner}
     append = out.append
-    append("{")
+    append(brackets[0])
     first = True
     for key, item in pairs:
-        prefix = known.get(key) if type(key) is str else None
+        prefix = known.get(key)
         if prefix is None:
-            written = encode_basestring(key) if type(key) is str else _key(key)
-            prefix = "," + inner + written + ": "
-            if type(key) is str and len(known) < _MAX_PREFIXES:
-                known[key] = prefix
+            prefix = _prefix(key, inner, known)
         append(prefix[1:] if first else prefix)
         first = False
         convert = _SCALARS.get(type(item))
@@ -160,8 +139,21 @@ def _write_pairs(pairs: Any, out: list[str], newline: str) -> None:
             append(convert(item))
         else:
             _write(item, out, inner)
-    append(newline + "}")
+    append(newline + brackets[1])
 
 
-_PREFIXES: dict[str, dict[str, str]] = {}
+def _prefix(key: Any, inner: str, known: dict[Any, str]) -> str:
+    """What stands before a key's value (a comma, the line break and indent, the key, a
+    colon), kept for the next object at this depth: result nodes repeat their keys."""
+    written = encode_basestring(key) if type(key) is str else _key(key)
+    prefix = "," + inner + written + ": "
+    if type(key) is str and len(known) < _MAX_PREFIXES:
+        known[key] = prefix
+    return prefix
+
+
+# per depth (a line break and its indent): what stands before each member, by key; _ITEM is
+# the key of a list's items
+_ITEM = object()
+_PREFIXES: dict[str, dict[Any, str]] = {}
 _MAX_PREFIXES = 10_000   # per depth: keys that are data (ids) must not grow it without end

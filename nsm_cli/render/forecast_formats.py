@@ -19,6 +19,7 @@ from nsm_cli.numbers import MISSING, percent, plain, value_text
 from nsm_cli.render import Renderer, md_cell, md_row, to_json, wrap_words
 
 WIDTH = 80
+NOT_AVAILABLE = "n/a"   # a chance that cannot be known
 NAME_ROOM = 36      # cells a name may take beside a bar of shares
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"
@@ -91,7 +92,7 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
     rows = [[_number(v, node.unit, places) for v in getattr(node, key)] for key in BAND]
     labels = list(BAND)
     if node.p_target is not None:
-        rows.append([percent(p, decimals=0) for p in node.p_target])
+        rows.append([chance_text(p) for p in node.p_target])
         labels.append(_chance_label(node))
         charts.append("")
     lead = max(cell_len(label) for label in BAND) + 4
@@ -109,6 +110,21 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
             line = _pad(_pad("  " + label, lead) + art, lead + chart)
             lines.append((line + "".join(_pad(row[i], cell, True) for i in shown)).rstrip())
     return lines
+
+
+def chance_text(probability: float | None) -> str:
+    """`59%`, or `n/a` when no leaf could be forecast (0% would read as a certainty)."""
+    return NOT_AVAILABLE if probability is None else percent(probability, decimals=0)
+
+
+def _unknown(result: ForecastResult) -> list[str]:
+    """The plain sentence when nothing was forecast: the bands have no width for lack of data."""
+    if result.no_forecast is None:
+        return []
+    text = (f"{result.no_forecast[0].upper()}{result.no_forecast[1:]}. The bands have no width "
+            f"(p10 = p50 = p90) and the chance of meeting a target is not available "
+            f"({NOT_AVAILABLE}).")
+    return ["", *wrap_words(text, WIDTH)]
 
 
 def _count(number: int, noun: str) -> str:
@@ -203,7 +219,7 @@ def _backtest(result: ForecastResult) -> list[str]:
 
 
 def render_text(result: ForecastResult) -> str:
-    lines = _title(result)
+    lines = _title(result) + _unknown(result)
     for node in result.nodes:
         lines.append("")
         lines += node_block(node, result.periods)
@@ -216,6 +232,8 @@ def render_markdown(result: ForecastResult) -> str:
     lines = [f"### Forecast · {md_cell(result.tree or result.root)}", "",
              f"{len(result.history_periods)} periods of history, {result.samples:,} paths; "
              f"cells are p50 (p10–p90).", ""]
+    if result.no_forecast is not None:
+        lines += [md_cell(" ".join(_unknown(result)).strip()), ""]
     lines.append(md_row(["node", *map(md_cell, result.periods)]))
     lines.append("|---|" + "---:|" * len(result.periods))
     for node in result.nodes:
@@ -227,7 +245,7 @@ def render_markdown(result: ForecastResult) -> str:
     root = result.node(result.root)
     if root.p_target is not None:
         lines.append(f"| **{md_cell(_chance_label(root))}** | " +
-                     " | ".join(percent(p, decimals=0) for p in root.p_target) + " |")
+                     " | ".join(chance_text(p) for p in root.p_target) + " |")
     lines += _md_extra(result)
     return "\n".join(lines) + "\n"
 

@@ -339,7 +339,8 @@ def _levers_section(levers: dict[str, Any]) -> str:
             f'<td style="width:22%"><span class="bar{neg}" style="width:{width:.1f}%"></span>'
             + ("" if ranked else f'<span class="muted">{esc(row["reason"] or "")}</span>')
             + "</td></tr>")
-    step = f"{levers['step'] * 100:g}%"
+    size = f"{levers['step'] * 100:g}"
+    step = f"{size} pt for rates, +{size}% for others" if levers["mode"] == "points" else f"{size}%"
     header = esc(f"Δ {short_name(levers['root_name'])}" + (f" ({unit})" if unit and unit != "%"
                                                           else ""))
     return (f"<section><h2>Levers: each leaf alone one step (+{step}) better</h2>"

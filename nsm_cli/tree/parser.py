@@ -156,6 +156,15 @@ class _Parser:
         self.err("E103", f"'{key}' must be text, not {_kind(value)}", value.span)
         return None
 
+    def choice(self, value: YValue | None, key: str, allowed: tuple[str, ...]) -> str | None:
+        """Text that must be one of `allowed`; anything else is reported and read as None."""
+        text = self.text(value, key)
+        if value is not None and text is not None and text not in allowed:
+            self.err("E112", f"{key} must be one of {', '.join(allowed)}, not '{text}'"
+                     f"{suggest(text, allowed)}", value.span)
+            return None
+        return text
+
     def number(self, value: YValue | None, key: str) -> float | None:
         if value is None:
             return None
@@ -313,11 +322,7 @@ class _Parser:
     def raw_rows_options(self, name: str, entry: YMap, options: dict[str, object]) -> None:
         """`time`, `grain` and `segments` of a data block."""
         time = self.text(entry.get("time"), "time", numbers_ok=True)
-        grain = self.text(entry.get("grain"), "grain")
-        if grain is not None and grain not in GRAINS:
-            self.err("E112", f"grain must be one of {', '.join(GRAINS)}, not '{grain}'"
-                     f"{suggest(grain, GRAINS)}", entry.get("grain").span)
-            grain = None
+        grain = self.choice(entry.get("grain"), "grain", GRAINS)
         if time is not None and entry.get("grain") is None:
             self.err("E105", f"data '{name}' has a time column: add grain: "
                      f"{' | '.join(GRAINS)} (the periods its rows roll up to)", entry.span)
@@ -367,11 +372,7 @@ class _Parser:
             self.check_keys(value, SOURCE_KEYS, f"'{key}'")
             data = self.text(value.get("data"), "data")
             column = self.text(value.get("column"), "column", numbers_ok=True)
-            agg = self.text(value.get("agg"), "agg")
-            if agg is not None and agg not in AGGS:
-                self.err("E112", f"agg must be one of {', '.join(AGGS)}, not '{agg}'"
-                         f"{suggest(agg, AGGS)}", value.get("agg").span)
-                agg = None
+            agg = self.choice(value.get("agg"), "agg", AGGS)
             for needed in ("data", "column"):
                 if value.get(needed) is None and not (needed == "column" and agg == "count"):
                     self.err("E105", f"'{key}' needs '{needed}'", value.span)

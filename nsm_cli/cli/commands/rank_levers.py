@@ -11,25 +11,15 @@ from nsm_cli.cli.options import (
     ByOpt,
     FormatOpt,
     PeriodOpt,
+    PointsOpt,
     ScenarioOpt,
     SetOpt,
+    StepOpt,
     TreeArg,
     WhereOpt,
     refuse_with_by,
 )
 
-StepOpt = Annotated[
-    str,
-    typer.Option("--step", metavar="STEP",
-                 help="Size of the improving step: a percentage (1%, 0.5%; a bare number "
-                 "like 2 means 2%). With --points, % leaves move by that many percentage points "
-                 "(1pp, which also turns --points on)."),
-]
-PointsOpt = Annotated[
-    bool,
-    typer.Option("--points", help="Move leaves whose unit is % by percentage points "
-                 "(92% → 93%) instead of relatively; other leaves still move by --step %."),
-]
 TopOpt = Annotated[
     int | None,
     typer.Option("--top", "-n", min=1, metavar="N",

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from nsm_cli.cli.app import app, report_diagnostics
-from nsm_cli.cli.options import ByOpt, PeriodOpt, ScenarioOpt, SetOpt, TreeArg, WhereOpt
+from nsm_cli.cli.options import (
+    ByOpt,
+    PeriodOpt,
+    PointsOpt,
+    ScenarioOpt,
+    SetOpt,
+    StepOpt,
+    TreeArg,
+    WhereOpt,
+    lever_options,
+)
 
 OutputOpt = Annotated[
     Path,
@@ -27,13 +37,15 @@ def report_command(
     scenario: ScenarioOpt = None,
     set_: SetOpt = None,
     by: ByOpt = None,
+    step: StepOpt = "1%",
+    points: PointsOpt = False,
     where: WhereOpt = None,
 ) -> None:
     """Write one HTML file: the tree as a diagram, guardrails, levers, why, alerts, forecast.
 
     The levers, and why the root moved since the previous period, are those of
-    `nsm rank-levers` and `nsm explain`; the alerts, those that fire; the forecast,
-    that of the next three periods.
+    `nsm rank-levers` (with its --step and --points) and `nsm explain`; the alerts,
+    those that fire; the forecast, that of the next three periods.
 
     The file loads nothing from outside (no scripts, fonts or images from the
     network): it opens offline and as an e-mail attachment, and prints on A4
@@ -46,11 +58,12 @@ def report_command(
     from nsm_cli.render.report_html import render_report
     from nsm_cli.tree.changes import parse_assignment
 
+    levers = lever_options(step, points)
     sets = [parse_assignment(text) for text in set_ or []]
     filters = parse_where(where or [])
     loaded = load_tree(str(tree), slices_for(by, filters))
     result = report_result(loaded, period=period, scenario=scenario, sets=sets, by=by,
-                           where=filters)
+                           levers=levers, where=filters)
     report_diagnostics(_warnings(result["eval"]["warnings"]))
     write_atomically(output, render_report(result))
     print(f"wrote {output}", file=sys.stderr)
