@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import psycopg
 import pytest
 from bigrows import REGIONS, expected
@@ -317,3 +318,77 @@ def test_one_query_per_block_per_run_and_only_aggregates_come_back(big_rows, pos
     assert '"shop"."orders"' in queries[0] and "GROUP BY DATE_TRUNC('MONTH', \"ts\")" in queries[0]
     assert {s.split()[0].upper() for s in sent} <= {"SELECT", "BEGIN", "ROLLBACK"}, sent
     assert READER_PASSWORD not in text
+
+
+SEGMENTED = """
+name: shop
+connections:
+  wh: {url: "${NSM_TEST_URL}"}
+data:
+  orders: {connection: wh, table: shop.orders, time: ts, grain: month, segments: [region]}
+root:
+  id: revenue
+  formula: orders * spend + big
+  children:
+    - {id: orders, source: {data: orders, agg: count}}
+    - {id: spend, source: {data: orders, column: amount, agg: mean}}
+    - {id: big, source: {data: orders, column: amount, agg: sum, where: "qty >= 10"}}
+"""
+
+
+@pytest.mark.parametrize("engine", ["postgres", "duckdb"])
+def test_where_is_pushed_into_the_blocks_one_query(engine, big_rows, postgres, write, nsm,
+                                                   monkeypatch):
+    """`--where region=VALUE` (a value with a quote) on PostgreSQL and a DuckDB file: the
+    matching rows' aggregates, computed here with numpy on the raw rows."""
+    rows, _, paths = big_rows
+    url = postgres.url(password=READER_PASSWORD) if engine == "postgres" else \
+        f"duckdb:///{paths['duckdb']}"
+    monkeypatch.setenv("NSM_TEST_URL", url)
+    write("t.yaml", SEGMENTED)
+    region = str(REGIONS[-1])   # it's 华东
+    months = rows["ts"].astype("datetime64[M]")
+    last = months.max()
+    inside = (months == last) & (rows["region"] == region)
+    amount = rows["amount"][inside]
+    spend = np.nansum(amount) / np.count_nonzero(~np.isnan(amount))
+    big = np.nansum(amount[rows["qty"][inside] >= 10])
+    run = nsm("eval", "t.yaml", "--where", f"region={region}", "--format", "json")
+    assert run.code == 0 and run.stderr == "", run.stderr
+    result = json.loads(run.stdout)
+    got = {n["id"]: n["value"] for n in result["nodes"]}
+    assert result["period"] == str(last)
+    assert got["orders"] == int(inside.sum())
+    assert got["spend"] == pytest.approx(spend, rel=1e-12)
+    assert got["big"] == big
+    run = nsm("eval", "t.yaml", "--by", "region", "--where", "region=north", "--format", "json")
+    result = json.loads(run.stdout)
+    assert [s["segment"] for s in result["segments"]] == ["north"]
+    north = (months == last) & (rows["region"] == "north")
+    assert {n["id"]: n["value"] for n in result["nodes"]}["orders"] == int(north.sum())
+    run = nsm("eval", "t.yaml", "--where", "region=north'; DROP TABLE shop.orders; --")
+    assert run.code == 1 and run.stdout == "" and "no rows of data 'orders'" in run.stderr
+
+
+def test_where_reaches_postgres_as_a_quoted_literal_in_the_one_query(big_rows, postgres, write,
+                                                                     nsm, monkeypatch):
+    """The server's statement log: one SELECT, the value a string literal (quote doubled)."""
+    from pathlib import Path
+
+    log = Path(postgres.folder) / "log"
+    with psycopg.connect(postgres.admin(), autocommit=True) as conn:
+        conn.execute("ALTER ROLE nsm_reader SET log_statement = 'all'")
+    try:
+        monkeypatch.setenv("NSM_TEST_URL", postgres.url(password=READER_PASSWORD))
+        write("t.yaml", SEGMENTED)
+        seen = len(log.read_text(encoding="utf-8", errors="replace"))
+        run = nsm("eval", "t.yaml", "--by", "region", "--where", "region=it's 华东")
+        assert run.code == 0, run.stderr
+        text = log.read_text(encoding="utf-8", errors="replace")[seen:]
+    finally:
+        with psycopg.connect(postgres.admin(), autocommit=True) as conn:
+            conn.execute("ALTER ROLE nsm_reader RESET log_statement")
+    queries = [line.split(": ", 2)[-1] for line in text.splitlines()
+               if "statement: SELECT" in line or "execute <unnamed>: SELECT" in line]
+    assert len(queries) == 1, queries
+    assert "TRIM(CAST(\"region\" AS TEXT)) = 'it''s 华东'" in queries[0]

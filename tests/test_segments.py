@@ -371,6 +371,30 @@ def test_report_by_segment(nsm, tmp_path):
     assert run.code == 1 and not (tmp_path / "x.html").exists()
 
 
+def test_report_where_computes_every_part_on_the_matching_rows(nsm, tmp_path):
+    out = tmp_path / "r.html"
+    run = nsm("report", TREES / "regions.yaml", "--where", "region=华北", "--by", "store",
+              "-o", out)
+    assert run.code == 0 and run.stdout == "", run.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "<title>区域件数 · 2025-06 · region=华北</title>" in page
+    assert '<div class="sub">period 2025-06 · where region=华北</div>' in page
+    # 华北 in 2025-06: 5 orders of 2, 2, 5, 3, 1 items = 13; in 2025-05 3 orders, 9 items
+    assert '<div class="value">13 件</div>' in page and "vs 2025-05: ▲ +4 +44.4%" in page
+    # by store within 华北: 北京一店 3 orders (2 + 2 + 5 = 9 items), 天津店 2 orders (3 + 1)
+    assert ('<td class="name" style="padding-left:0px">售出件数</td><td class="n">13 件</td>'
+            '<td class="n">9 件 ★</td><td class="n">4 件</td>') in page
+    # 每单件数 +1% in 北京一店 only: its 3 orders carry 0.03 more items each, +0.09 in all
+    assert ("<td>北京一店</td><td class=\"name\">每单件数</td><td class=\"n\">+0.09</td>"
+            in page)
+    run = nsm("report", TREES / "regions.yaml", "--where", "region=华西", "-o", out.with_name(
+        "x.html"))
+    assert run.code == 1 and "--where region=华西: no rows of data 'orders'" in run.stderr
+    assert not out.with_name("x.html").exists()
+    run = nsm("report", TREES / "regions.yaml", "--where", "region", "-o", out)
+    assert run.code == 2 and "expected COL=VALUE" in run.stderr
+
+
 def test_a_long_csv_with_a_segment_column(nsm, write):
     write("l.csv", """
         period,region,metric,value
@@ -496,5 +520,39 @@ def test_a_database_block_groups_by_segment_in_its_one_query(nsm, write, tmp_pat
     run = nsm("rank-levers", "t.yaml", "--by", "region", "--format", "json")
     assert [lever["delta"] for lever in json.loads(run.stdout)["levers"]] == \
         pytest.approx([3.3, 3.3, 1.0, 1.0])
-    run = nsm("eval", "t.yaml", "--where", "region=华北")
-    assert run.code == 1 and "lives in a database" in run.stderr
+    # --where pushed into the same query: 华北's rows only (100 + 300 active users;
+    # retained 100 × 0.9 + 300 × 0.8 = 330)
+    run = nsm("eval", "t.yaml", "--where", "region=华北", "--format", "json")
+    assert run.code == 0 and run.stderr == "", run.stderr
+    assert values(json.loads(run.stdout)["nodes"]) == pytest.approx(
+        {"retained": 330, "last_active": 400, "retention": 330 / 400})
+    run = nsm("eval", "t.yaml", "--by", "region", "--where", "region=华东", "--format", "json")
+    result = json.loads(run.stdout)
+    assert values(result["nodes"])["retained"] == pytest.approx(100)
+    assert [s["segment"] for s in result["segments"]] == ["华东"]
+    run = nsm("eval", "t.yaml", "--where", "region=华南")
+    assert run.code == 1 and run.stdout == ""
+    assert "--where region=华南: no rows of data 'users' (table users) match" in run.stderr
+
+
+def test_eval_by_json_written_from_columns_is_the_same_text_as_from_rows(shop, write):
+    """The JSON writer that skips the per-row dicts gives json.dumps' bytes, escapes included."""
+    from nsm_cli.analysis.segments import SegmentRows, evaluate_by, segment_eval_result
+    from nsm_cli.data.load import load_tree
+    from nsm_cli.data.segments import slices_for
+    from nsm_cli.render import to_json
+    from nsm_cli.render.segment_formats import render_eval_json
+
+    text = SHOP.replace("name: 成交额", 'name: "成交额 \\"GMV\\" \\\\ 😀"').replace(
+        "- {id: aov, source:", "- {id: aov, target: 55, unit: 元, source:")
+    write("shop.yaml", text)
+    write("shop.csv", SHOP_CSV + "2025-06,华南,d,,,\n")   # a segment without values
+    for by in ("region", "store"):
+        segmented = evaluate_by(load_tree(str(shop), slices_for(by, ())), by)
+        for index in (0, 1):
+            columns = segment_eval_result(segmented, index, None, columns=True)
+            rows = segment_eval_result(segmented, index, None)
+            assert isinstance(columns["segments"], SegmentRows)
+            assert render_eval_json(columns) == to_json(rows)
+            assert json.loads(to_json(rows))["segments"][0]["nodes"][0]["name"] == \
+                '成交额 "GMV" \\ 😀'

@@ -4,7 +4,8 @@ The result holds the results of `nsm eval` (with a trend), `nsm rank-levers`,
 `nsm explain` (previous period → this one), `nsm alerts` and `nsm forecast` (the next
 three periods, seed 0) side by side, each in
 its own contract shape, so the HTML renderer is a pure function of plain data.
-Segments (`--by`, a later issue) will add a `segments` list of such results.
+With `--by` a `segments` list holds the segment matrix and levers; with `--where` every
+part is computed over the matching rows.
 """
 
 from __future__ import annotations
@@ -25,19 +26,23 @@ FORECAST_VALUES = 6_000_000   # paths × periods × nodes the report's forecast 
 
 def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
                   sets: Iterable[Change] = (), by: str | None = None,
-                  levers: LeverOptions | None = None) -> dict[str, Any]:
+                  levers: LeverOptions | None = None,
+                  where: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """The report's data: eval with trend, levers (ranked with `levers`, default +1%), why
-    the root moved, alerts, warnings."""
+    the root moved, alerts, warnings; with `where`, all of it over the matching rows (the
+    tree loaded with slices_for(by, where))."""
     from nsm_cli.analysis.alerts import alerts_result
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.levers import levers_result
+    from nsm_cli.analysis.segments import where_view, with_where
 
     sets, levers = list(sets), levers or LeverOptions()
+    whole, loaded = loaded, where_view(loaded, where)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
     base = evaluate(loaded) if evaluation.changes else evaluation
     result = {
-        "eval": eval_result(evaluation, index, trend=TREND_PERIODS),
+        "eval": with_where(eval_result(evaluation, index, trend=TREND_PERIODS), where),
         "levers": levers_result(evaluation, index, levers),
         "explain": None,
         "explain_note": None,
@@ -47,7 +52,7 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     result["explain"], result["explain_note"] = _why(base, index)
     result["forecast"], result["forecast_note"] = _ahead(loaded, base, index)
     if by is not None:
-        result["segments"] = _by_segment(loaded, by, evaluation.periods[index], levers)
+        result["segments"] = _by_segment(whole, by, evaluation.periods[index], levers, where)
     return result
 
 
@@ -55,12 +60,12 @@ SEGMENT_COLUMNS = 8   # segments the report shows as columns
 SEGMENT_LEVERS = 10   # (segment, leaf) pairs it lists
 
 
-def _by_segment(loaded: LoadedTree, by: str, period: str,
-                levers: LeverOptions) -> list[dict[str, Any]]:
+def _by_segment(loaded: LoadedTree, by: str, period: str, levers: LeverOptions,
+                where: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
     """The segment matrix and the strongest (segment, leaf) levers, as eval/rank-levers --by."""
     from nsm_cli.analysis.segments import evaluate_by, segment_eval_result, segment_levers
 
-    segmented = evaluate_by(loaded, by)
+    segmented = evaluate_by(loaded, by, where)
     index = segmented.periods.index(period)
     return [{"eval": segment_eval_result(segmented, index, SEGMENT_COLUMNS, everything=False),
              "levers": segment_levers(segmented, index, levers.step, levers.points,

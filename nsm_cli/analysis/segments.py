@@ -132,56 +132,95 @@ def _number(value: float) -> float | None:
     return json_number(float(value)) if math.isfinite(value) else None
 
 
-def segment_nodes(sev: SegmentEvaluation, index: int, order: Sequence[int]
-                  ) -> list[list[dict[str, Any]]]:
-    """Every node of every segment (in `order`) as `eval` shows a node, built node by node."""
+@dataclass(frozen=True)
+class SegmentRows:
+    """Every shown segment's node rows as columns: per node its fixed fields (`heads`) and one
+    list over the segments per field (`columns`). `eval --by --format json` writes them
+    straight to text (render.segment_formats) instead of making a dict per (segment, node):
+    500,000 of them on 1,000 segments × 500 nodes. `segments()` gives the plain rows."""
+
+    labels: list[str]
+    heads: list[dict[str, Any]]
+    columns: list[dict[str, list[Any]]]
+
+    def segments(self) -> list[dict[str, Any]]:
+        nodes: list[list[dict[str, Any]]] = [[] for _ in self.labels]
+        for head, column in zip(self.heads, self.columns, strict=True):
+            fields = list(column)
+            for out, values in zip(nodes, zip(*column.values(), strict=True), strict=True):
+                row = dict(head)
+                row.update(zip(fields, values, strict=True))
+                out.append(row)
+        return [{"segment": label, "nodes": rows}
+                for label, rows in zip(self.labels, nodes, strict=True)]
+
+
+NODE_FIELDS = ("value", "benchmark", "gap", "gap_pct", "target", "target_gap", "status")
+
+
+def segment_rows(sev: SegmentEvaluation, index: int, order: Sequence[int]) -> SegmentRows:
+    """Every node of every segment (in `order`) as `eval` shows a node, one column at a time."""
     tree = sev.tree
-    rows: list[list[dict[str, Any]]] = [[] for _ in order]
     pick = np.asarray(order, dtype=np.intp)
+    heads, columns = [], []
     for node_id in tree.order:
         node = tree.nodes[node_id]
-        values = np.asarray(sev.values[node_id][:, index], dtype=float)[pick]
+        values = np.asarray(sev.values[node_id][:, index], dtype=float)[pick].tolist()
         marks = sev.benchmarks.get(node_id)
+        heads.append({"id": node_id, "name": node.name, "parent": tree.parent.get(node_id),
+                      "depth": tree.depth.get(node_id, 0), "unit": node.unit})
+        target = json_number(node.target)
+        shown = [_number(v) for v in values]
+        column: dict[str, list[Any]] = {"value": shown}
         if marks is None:
-            bench = np.full(values.size, np.nan)
+            empty = [None] * len(shown)
+            column.update(benchmark=empty, gap=empty, gap_pct=empty)
         else:
             marks = np.asarray(marks, dtype=float)
-            bench = marks[pick, index] if marks.ndim == 2 else np.full(values.size, marks[index])
-        head = {"id": node_id, "name": node.name, "parent": tree.parent.get(node_id),
-                "depth": tree.depth.get(node_id, 0), "unit": node.unit}
-        target = json_number(node.target)
-        for out, value, mark in zip(rows, values.tolist(), bench.tolist(), strict=True):
-            value_n, mark_n = _number(value), _number(mark)
-            gap = json_number(value - mark) if value_n is not None and mark_n is not None \
-                else None
-            out.append({**head, "value": value_n, "benchmark": mark_n, "gap": gap,
-                        "gap_pct": None if gap is None or not mark else json_number(
-                            gap / abs(mark), 6),
-                        "target": target,
-                        "target_gap": None if value_n is None or target is None
-                        else json_number(value - target),
-                        "status": status(value_n, mark_n, node.direction)})
-    return rows
+            bench = (marks[pick, index] if marks.ndim == 2
+                     else np.full(len(shown), marks[index])).tolist()
+            _gaps(column, values, bench, node.direction)
+        column["target"] = [target] * len(shown)
+        column["target_gap"] = [None] * len(shown) if target is None else [
+            None if v is None else json_number(raw - target)
+            for v, raw in zip(shown, values, strict=True)]
+        column.setdefault("status", [None] * len(shown))
+        columns.append({key: column[key] for key in NODE_FIELDS})
+    return SegmentRows([sev.labels[i] for i in order], heads, columns)
+
+
+def _gaps(column: dict[str, list[Any]], values: list[float], bench: list[float],
+          direction: str) -> None:
+    """benchmark, gap, gap_pct and status of every segment of one node (as `eval` has them)."""
+    marks, gaps, pcts, states = [], [], [], []
+    for value_n, value, mark in zip(column["value"], values, bench, strict=True):
+        mark_n = _number(mark)
+        gap = json_number(value - mark) if value_n is not None and mark_n is not None else None
+        marks.append(mark_n)
+        gaps.append(gap)
+        pcts.append(None if gap is None or not mark else json_number(gap / abs(mark), 6))
+        states.append(status(value_n, mark_n, direction))
+    column.update(benchmark=marks, gap=gaps, gap_pct=pcts, status=states)
 
 
 def segment_eval_result(sev: SegmentEvaluation, index: int, top: int | None = None,
-                        everything: bool = True) -> dict[str, Any]:
+                        everything: bool = True, columns: bool = False) -> dict[str, Any]:
     """`nsm eval --by`: the total as `eval` gives it, then every segment, best root first.
 
     Without `everything` (text and Markdown) only the `top` segments carry their nodes; the
-    rest are summarised as each node's lowest and highest value (`rest`)."""
+    rest are summarised as each node's lowest and highest value (`rest`). With `columns`,
+    `segments` is a SegmentRows (for the JSON writer) rather than a list of plain rows."""
     result = eval_result(sev.total, index).to_json()
     order = ranked_segments(sev, index)
     shown = order if everything or top is None else order[:top]
     best = {node_id: best_segment(sev, node_id, index) for node_id in sev.tree.order}
-    nodes = segment_nodes(sev, index, shown)
+    rows = segment_rows(sev, index, shown)
     result.update({
         "by": sev.by,
         "where": dict(sev.where),
         "top": top,
         "best": {node_id: None if at is None else sev.labels[at] for node_id, at in best.items()},
-        "segments": [{"segment": sev.labels[i], "nodes": rows}
-                     for i, rows in zip(shown, nodes, strict=True)],
+        "segments": rows if columns else rows.segments(),
         "rest": _rest(sev, index, order[top:] if top is not None else []),
     })
     return result

@@ -78,8 +78,9 @@ def load_data(tree: TreeFile, databases: str = "run", slices: Sequence[Slice] = 
             wanted = block_slices(spec, [*slices, *best_slices(tree)])
             mine = uses.get(name, [])
             if spec.database is not None:   # the query groups by every segment column anyway
+                wheres = [s.where for s in wanted if s.where]
                 tables[name] = read_source(tree, spec, mine + basis_uses(mine) if wanted
-                                           else mine, databases)
+                                           else mine, databases, wheres)
             else:
                 tables[name] = (read_sliced_block(spec, mine, wanted) if wanted
                                 else read_block(spec, mine, sample))
@@ -141,14 +142,16 @@ class LoadedTree:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def read_source(tree: TreeFile, spec, uses: list[ColumnUse], databases: str) -> Table:
+def read_source(tree: TreeFile, spec, uses: list[ColumnUse], databases: str,
+                wheres: Sequence[tuple[tuple[str, str], ...]] = ()) -> Table:
     """A file through the embedded engine, or a database block through one query
-    (`databases`: run it, validate it without scanning rows, or offline: skip it)."""
+    (`databases`: run it, validate it without scanning rows, or offline: skip it;
+    `wheres`: the `--where` filters the query answers beside the totals)."""
     if spec.database is None:
         return read_block(spec, uses)
     from nsm_cli.data.warehouse import read_database
 
-    return read_database(spec, uses, tree, databases)
+    return read_database(spec, uses, tree, databases, wheres)
 
 
 def inspect_tree(path: str, databases: str = "run", slices: Sequence[Slice] = (),

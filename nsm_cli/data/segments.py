@@ -269,9 +269,6 @@ def slice_view(tree: TreeFile, store, wanted: Slice) -> SegmentView:
         mine = narrowed(table.spec, wanted)
         if mine.by is None and not mine.where:
             continue
-        if getattr(table.spec, "database", None) is not None and mine.where:
-            raise SegmentError(f"--where: data '{name}' lives in a database, where nsm groups "
-                               "by segment but does not filter by one yet")
         ready = getattr(table, "sliced", {}).get(mine)
         if ready is None and getattr(table.spec, "database", None) is not None:
             raise SegmentError(f"data '{name}' lives in a database and was read without its "
@@ -287,7 +284,10 @@ def slice_view(tree: TreeFile, store, wanted: Slice) -> SegmentView:
 def check_matches(spec: DataSpec, where: tuple[tuple[str, str], ...], sliced: Sliced) -> None:
     if where and sliced.rows == 0:
         said = " and ".join(f"{c}={v}" for c, v in where)
-        raise SegmentError(f"--where {said}: no rows of data '{spec.name}' ({spec.path}) match")
+        database = getattr(spec, "database", None)
+        where = (f"table {database.table}" if database.table else "its sql") \
+            if database is not None else spec.path
+        raise SegmentError(f"--where {said}: no rows of data '{spec.name}' ({where}) match")
 
 
 def slices_for(by: str | None, where: Sequence[tuple[str, str]]) -> list[Slice]:
@@ -322,30 +322,52 @@ def basis_key(use) -> tuple | None:
     return (column, agg) if use.where_text is None else (column, agg, use.where_text, None)
 
 
-def database_slices(uses: Sequence, segments: Sequence[str], names: list[str],
-                    rows: list[tuple], periods: list[str], period_of) -> dict[Slice, Sliced]:
+def database_slices(plan, names: list[str], rows: list[tuple], periods: list[str],
+                    period_of) -> dict[Slice, Sliced]:
     """The per-segment rows of a database block's one query (grouping sets of period and
-    each segment column) as a Sliced per segment column; `period_of(row)` → period index."""
+    each segment column) as a Sliced per slice: each segment column over all rows, and for
+    each `--where` (plan.filtered: its gated measures from index `first`, then its row
+    count) the totals and each segment column over the matching rows only.
+    `period_of(row)` → period index."""
     at = {name.lower(): i for i, name in enumerate(names)}
-    flags = [at[f"nsm_all_{i}"] for i in range(len(segments))]
+    flags = [at[f"nsm_all_{i}"] for i in range(len(plan.segments))]
+    groups: dict[str | None, list[tuple]] = {None: [r for r in rows if all(r[f] for f in flags)]}
+    for i, column in enumerate(plan.segments):
+        groups[column] = [r for r in rows if not r[flags[i]]
+                          and all(r[f] for j, f in enumerate(flags) if j != i)]
+    size = len(plan.uses)
     out: dict[Slice, Sliced] = {}
-    for i, column in enumerate(segments):
-        mine = [r for r in rows if not r[flags[i]]
-                and all(r[f] for j, f in enumerate(flags) if j != i)]
-        cells = [r[at[f"nsm_segment_{i}"]] for r in mine]
-        names_of = [BLANK if c is None or str(c).strip() == "" else str(c).strip()
-                    for c in cells]
-        labels = sorted(set(names_of))
-        where = {label: k for k, label in enumerate(labels)}
-        series = {use.key: np.full((len(labels), len(periods)), np.nan) for use in uses}
-        for row, label in zip(mine, names_of, strict=True):
-            period = period_of(row)
-            if period is None:
-                continue
-            for k, use in enumerate(uses):
-                value = row[at[f"nsm_m{k}"]]
-                series[use.key][where[label], period] = np.nan if value is None else float(value)
-        basis = {use.key: series.get(basis_key(use), np.full((len(labels), len(periods)),
-                                                             np.nan)) for use in uses}
-        out[Slice(column)] = Sliced(labels, series, basis, len(mine))
+    for i, column in enumerate(plan.segments):
+        out[Slice(column)] = _gathered(plan.uses, groups[column], at, f"nsm_segment_{i}", 0,
+                                       None, periods, period_of)
+    for where, first in plan.filtered:
+        for i, column in [(None, None), *enumerate(plan.segments)]:
+            label = None if i is None else f"nsm_segment_{i}"
+            out[Slice(column, where)] = _gathered(plan.uses, groups[column], at, label, first,
+                                                  f"nsm_m{first + size}", periods, period_of)
     return out
+
+
+def _gathered(uses: Sequence, rows: list[tuple], at: dict[str, int], label: str | None,
+              first: int, counted: str | None, periods: list[str], period_of) -> Sliced:
+    """One grouping's rows as (segments, periods) arrays of measures `first`…; with `counted`
+    (the matching rows' count) a group without matching rows is left out, as if absent."""
+    if counted is not None:
+        rows = [r for r in rows if r[at[counted]]]
+    names_of = ["all" if label is None else
+                BLANK if (c := r[at[label]]) is None or str(c).strip() == "" else str(c).strip()
+                for r in rows]
+    labels = sorted(set(names_of))
+    where = {name: k for k, name in enumerate(labels)}
+    series = {use.key: np.full((len(labels), len(periods)), np.nan) for use in uses}
+    for row, name in zip(rows, names_of, strict=True):
+        period = period_of(row)
+        if period is None:
+            continue
+        for k, use in enumerate(uses):
+            value = row[at[f"nsm_m{first + k}"]]
+            series[use.key][where[name], period] = np.nan if value is None else float(value)
+    basis = {use.key: series.get(basis_key(use), np.full((len(labels), len(periods)), np.nan))
+             for use in uses}
+    count = len(rows) if counted is None else sum(int(r[at[counted]]) for r in rows)
+    return Sliced(labels, series, basis, count)

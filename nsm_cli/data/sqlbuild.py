@@ -18,7 +18,8 @@ from sqlglot import exp
 
 from nsm_cli.tree.where import Both, Compare, InList, Not
 
-__all__ = ["Both", "Compare", "InList", "Not", "Measure", "Periods", "build_query", "render"]
+__all__ = ["Both", "Compare", "InList", "Not", "Measure", "Periods", "SegmentIs", "build_query",
+           "render"]
 
 DIALECTS = ("postgres", "duckdb", "bigquery", "snowflake", "trino", "spark", "clickhouse")
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -35,6 +36,15 @@ class Measure:
     column: str | None
     where: object | None = None  # a filter tree of nsm_cli.tree.where
     weight: str | None = None
+
+
+@dataclass(frozen=True)
+class SegmentIs:
+    """`--where COL=VALUE`: the column's text, trimmed, equals the value (as segments are named:
+    the value is a literal of the syntax tree, never pasted into SQL)."""
+
+    column: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,9 @@ def condition(node: object) -> exp.Expression:
     if isinstance(node, InList):
         test = exp.In(this=column(node.column), expressions=[literal(v) for v in node.values])
         return exp.Not(this=exp.Paren(this=test)) if node.negated else test
+    if isinstance(node, SegmentIs):
+        text = exp.Trim(this=exp.Cast(this=column(node.column), to=exp.DataType.build("text")))
+        return exp.EQ(this=text, expression=exp.Literal.string(node.value))
     if isinstance(node, Not):
         return exp.Not(this=exp.Paren(this=condition(node.item)))
     if isinstance(node, Both):

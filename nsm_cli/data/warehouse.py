@@ -13,7 +13,7 @@ import difflib
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -108,10 +108,11 @@ class Plan:
     measures: list[sqlbuild.Measure]
     periods: sqlbuild.Periods | None
     segments: list[str]
+    filtered: list[tuple[tuple[tuple[str, str], ...], int]] = field(default_factory=list)
 
 
 def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str] | None,
-         fold_case: bool = False) -> Plan:
+         fold_case: bool = False, wheres: Sequence[tuple[tuple[str, str], ...]] = ()) -> Plan:
     """Measures for the uses, checked against the relation's columns (E302; None: not
     known, not checked); with `fold_case` (Snowflake) plain names match whatever their case."""
     time, grain = getattr(spec, "time", None), getattr(spec, "grain", None)
@@ -146,7 +147,26 @@ def plan(spec: DataSpec, uses: Sequence[ColumnUse], columns: list[str] | None,
         raise NsmError(problems)
     measures = [sqlbuild.Measure(use.agg, use.column or None, use.where, use.weight)
                 for use in unique.values()]
-    return Plan(list(unique.values()), measures, periods, segments)
+    found = Plan(list(unique.values()), measures, periods, segments)
+    for where in dict.fromkeys(wheres):
+        found.filtered.append((where, len(found.measures)))
+        found.measures += gated(found.measures[:len(found.uses)], where)
+    return found
+
+
+def gated(measures: Sequence[sqlbuild.Measure], where: tuple[tuple[str, str], ...]
+          ) -> list[sqlbuild.Measure]:
+    """`--where` pushed into the block's one query: each measure again on the matching rows
+    only (its own filter and the equalities), then the count of those rows. The totals over
+    all rows stay beside them (`benchmark: {best: COL}` looks at all rows)."""
+    tests = tuple(sqlbuild.SegmentIs(column, value) for column, value in where)
+    out = []
+    for measure in measures:
+        both = tests if measure.where is None else (measure.where, *tests)
+        test = both[0] if len(both) == 1 else sqlbuild.Both("and", both)
+        out.append(sqlbuild.Measure(measure.agg, measure.column, test, measure.weight))
+    rows = tests[0] if len(tests) == 1 else sqlbuild.Both("and", tests)
+    return [*out, sqlbuild.Measure("count", None, rows)]
 
 
 def filter_columns(node: object) -> list[str]:
@@ -168,9 +188,10 @@ def relation(spec: DataSpec, dialect: str) -> exp.Expression:
 
 
 def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
-                  mode: str = RUN) -> Table:
+                  mode: str = RUN, wheres: Sequence[tuple[tuple[str, str], ...]] = ()) -> Table:
     """The block's table: aggregated in the database (RUN), or only planned there
-    (VALIDATE: no row is scanned), or not asked at all (OFFLINE: an empty table)."""
+    (VALIDATE: no row is scanned), or not asked at all (OFFLINE: an empty table).
+    `wheres`: the `--where` filters asked of the block, answered in the same query."""
     screened(spec, dialect_of(spec, tree))  # E323 before any connection, in every mode
     if mode == OFFLINE:
         return _empty(spec, uses)
@@ -179,9 +200,9 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
     session = open_session(where)
     try:
         if mode == RUN and (spec.time or spec.period_column_set):
-            return _aggregate(session, spec, uses, source)
+            return _aggregate(session, spec, uses, source, wheres)
         columns = _columns(session, source, spec)
-        found = plan(spec, uses, columns, where.scheme.dialect in sqlbuild.UNQUOTED)
+        found = plan(spec, uses, columns, where.scheme.dialect in sqlbuild.UNQUOTED, wheres)
         query = sqlbuild.build_query(source, found.periods, found.measures,
                                      segments=found.segments)
         if mode == VALIDATE:
@@ -194,10 +215,11 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
 
 
 def _aggregate(session: Session, spec: DataSpec, uses: Sequence[ColumnUse],
-               source: exp.Expression) -> Table:
+               source: exp.Expression, wheres: Sequence[tuple[tuple[str, str], ...]] = ()
+               ) -> Table:
     """The block's periods are known: one query, and the schema only to explain a failure
     (a missing column as E302 with a suggestion, rather than the engine's words)."""
-    found = plan(spec, uses, None)
+    found = plan(spec, uses, None, wheres=wheres)
     query = sqlbuild.build_query(source, found.periods, found.measures, segments=found.segments)
     try:
         names, rows = _run(session, query, spec)
@@ -302,13 +324,12 @@ def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple]) -> 
         raise NsmError(problems)
     table_grain = ordered.grain if grain is None else grain
     table = Table(spec, periods, series, [], table_grain)
-    if found.segments:   # the per-segment rows: what --by reads (data.segments)
+    if found.segments:   # the per-segment rows: what --by and --where read (data.segments)
         from nsm_cli.data.segments import database_slices
 
         def period_of(row: tuple) -> int | None:
             label = period_label(row[at[sqlbuild.PERIOD]], grain) if found.periods else ALL
             return None if label is None else ordered.index.get(label, 0 if not found.periods
                                                                   else None)
-        table.sliced = database_slices(found.uses, found.segments, names, rows, periods,
-                                       period_of)
+        table.sliced = database_slices(found, names, rows, periods, period_of)
     return table

@@ -82,7 +82,8 @@ def esc(text: object) -> str:
 def render_report(report: dict[str, Any]) -> str:
     """The whole page as one string."""
     ev = report["eval"]
-    title = f"{ev['tree'] or ev['root']} · {ev['period']}"
+    title = f"{ev['tree'] or ev['root']} · {ev['period']}" + "".join(
+        f" · {c}={v}" for c, v in (ev.get("where") or {}).items())
     body = [_header(ev), _tree_section(ev)]
     body.append('<div class="grid">' + _levers_section(report["levers"])
                 + _why_section(report) + "</div>")
@@ -120,6 +121,8 @@ def target_text(node: dict[str, Any]) -> tuple[str, str]:
 def _header(ev: dict[str, Any]) -> str:
     root = _root(ev)
     what = [f"period {esc(ev['period'])}"]
+    if ev.get("where"):   # --where: the rows every part of the page was computed on
+        what.append("where " + esc(" and ".join(f"{c}={v}" for c, v in ev["where"].items())))
     if ev["scenario"]:
         what.append(f"scenario {esc(ev['scenario'])}"
                     + (f" — {esc(ev['scenario_description'])}"

@@ -101,6 +101,7 @@ def _eval_by(tree, by: str, where, period: str | None, top: int | None,
     index = segmented.total.period_index(period)
     people = renderer is not SEGMENT_EVAL_FORMATS["json"]
     shown = (top or DEFAULT_TOP) if people else top
-    result = segment_eval_result(segmented, index, shown, everything=not people)
+    result = segment_eval_result(segmented, index, shown, everything=not people,
+                                 columns=not people)
     report_diagnostics(segmented.warnings)
     emit(renderer(result))

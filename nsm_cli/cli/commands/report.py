@@ -17,6 +17,7 @@ from nsm_cli.cli.options import (
     SetOpt,
     StepOpt,
     TreeArg,
+    WhereOpt,
     lever_options,
 )
 
@@ -38,6 +39,7 @@ def report_command(
     by: ByOpt = None,
     step: StepOpt = "1%",
     points: PointsOpt = False,
+    where: WhereOpt = None,
 ) -> None:
     """Write one HTML file: the tree as a diagram, guardrails, levers, why, alerts, forecast.
 
@@ -50,6 +52,7 @@ def report_command(
     landscape.
     """
     from nsm_cli.analysis.report import report_result
+    from nsm_cli.analysis.segments import parse_where
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
     from nsm_cli.render.report_html import render_report
@@ -57,9 +60,10 @@ def report_command(
 
     levers = lever_options(step, points)
     sets = [parse_assignment(text) for text in set_ or []]
-    loaded = load_tree(str(tree), slices_for(by, ()))
+    filters = parse_where(where or [])
+    loaded = load_tree(str(tree), slices_for(by, filters))
     result = report_result(loaded, period=period, scenario=scenario, sets=sets, by=by,
-                           levers=levers)
+                           levers=levers, where=filters)
     report_diagnostics(_warnings(result["eval"]["warnings"]))
     write_atomically(output, render_report(result))
     print(f"wrote {output}", file=sys.stderr)
