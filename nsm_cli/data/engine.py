@@ -592,6 +592,8 @@ class _Block:
         by_column: dict[int, list[str]] = {}
         for index, cell in found:
             by_column.setdefault(index, []).append(cell)
+        for index, column in enumerate(columns):
+            column.clean = index not in by_column  # rest() holds for no row: odd() is 0
         for index, cells in by_column.items():
             column = columns[index]
             numbers, bad = parse_cells(cells)  # the light reader's rules, exactly

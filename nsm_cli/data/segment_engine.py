@@ -77,6 +77,8 @@ class SegmentBlock(_Block):
             weight = plan.numbers[use.weight].number()
             tests.append(f"{weight} IS NOT NULL")
             return f"sum({weight}) FILTER (WHERE {' AND '.join(tests)})"
+        if len(tests) == 1:  # count() skips NULLs already; a FILTER costs a pass per source
+            return f"count({value})"
         return f"count({value}) FILTER (WHERE {' AND '.join(tests)})"
 
     def grouped(self, wanted: Slice, table: Table) -> Sliced:
