@@ -6,6 +6,8 @@ No mock anywhere: every query here runs on the throwaway server or a DuckDB file
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -18,6 +20,21 @@ from nsm_cli.data.connections import open_session, target
 from nsm_cli.data.warehouse import period_label
 from nsm_cli.diagnostics import Span
 from nsm_cli.tree.model import Connection
+
+
+@contextmanager
+def statement_log(postgres):
+    """Log every statement of nsm's role; yield a function giving what was logged since."""
+    log = Path(postgres.folder) / "log"
+    with psycopg.connect(postgres.admin(), autocommit=True) as conn:
+        conn.execute("ALTER ROLE nsm_reader SET log_statement = 'all'")
+    seen = len(log.read_text(encoding="utf-8", errors="replace"))
+    try:
+        yield lambda: log.read_text(encoding="utf-8", errors="replace")[seen:]
+    finally:
+        with psycopg.connect(postgres.admin(), autocommit=True) as conn:
+            conn.execute("ALTER ROLE nsm_reader RESET log_statement")
+
 
 pytestmark = pytest.mark.slow
 
@@ -296,21 +313,12 @@ def test_a_connection_dropped_mid_query_names_host_and_database(postgres, write,
 def test_one_query_per_block_per_run_and_only_aggregates_come_back(big_rows, postgres, write,
                                                                     nsm, monkeypatch):
     """The server's own statement log: one SELECT for the block, grouped by period."""
-    from pathlib import Path
-
-    log = Path(postgres.folder) / "log"
-    with psycopg.connect(postgres.admin(), autocommit=True) as conn:
-        conn.execute("ALTER ROLE nsm_reader SET log_statement = 'all'")
-    try:
-        monkeypatch.setenv("NSM_TEST_PG_URL", postgres.url(password=READER_PASSWORD))
-        write("t.yaml", TREE)
-        seen = len(log.read_text(encoding="utf-8", errors="replace"))
+    monkeypatch.setenv("NSM_TEST_PG_URL", postgres.url(password=READER_PASSWORD))
+    write("t.yaml", TREE)
+    with statement_log(postgres) as logged:
         run = nsm("eval", "t.yaml", "--format", "json")
         assert run.code == 0, run.stderr
-        text = log.read_text(encoding="utf-8", errors="replace")[seen:]
-    finally:
-        with psycopg.connect(postgres.admin(), autocommit=True) as conn:
-            conn.execute("ALTER ROLE nsm_reader RESET log_statement")
+        text = logged()
     sent = [line.split(": ", 2)[-1] for line in text.splitlines()
             if "statement: " in line or "execute <unnamed>: " in line]
     queries = [s for s in sent if s.upper().startswith("SELECT")]
@@ -373,21 +381,12 @@ def test_where_is_pushed_into_the_blocks_one_query(engine, big_rows, postgres, w
 def test_where_reaches_postgres_as_a_quoted_literal_in_the_one_query(big_rows, postgres, write,
                                                                      nsm, monkeypatch):
     """The server's statement log: one SELECT, the value a string literal (quote doubled)."""
-    from pathlib import Path
-
-    log = Path(postgres.folder) / "log"
-    with psycopg.connect(postgres.admin(), autocommit=True) as conn:
-        conn.execute("ALTER ROLE nsm_reader SET log_statement = 'all'")
-    try:
-        monkeypatch.setenv("NSM_TEST_URL", postgres.url(password=READER_PASSWORD))
-        write("t.yaml", SEGMENTED)
-        seen = len(log.read_text(encoding="utf-8", errors="replace"))
+    monkeypatch.setenv("NSM_TEST_URL", postgres.url(password=READER_PASSWORD))
+    write("t.yaml", SEGMENTED)
+    with statement_log(postgres) as logged:
         run = nsm("eval", "t.yaml", "--by", "region", "--where", "region=it's 华东")
         assert run.code == 0, run.stderr
-        text = log.read_text(encoding="utf-8", errors="replace")[seen:]
-    finally:
-        with psycopg.connect(postgres.admin(), autocommit=True) as conn:
-            conn.execute("ALTER ROLE nsm_reader RESET log_statement")
+        text = logged()
     queries = [line.split(": ", 2)[-1] for line in text.splitlines()
                if "statement: SELECT" in line or "execute <unnamed>: SELECT" in line]
     assert len(queries) == 1, queries
