@@ -145,3 +145,18 @@ def test_the_command_line_adds_its_option_names(nsm):
     assert (run.code, run.stdout) == (2, "")
     assert run.stderr == ("nsm: error: --step abc: expected a percentage such as 1%, 0.5% or 2 "
                           "(= 2%), or points such as 1pp (implies --points)\n")
+
+
+def test_segment_errors_name_the_parameter_and_keep_their_exit_code(nsm):
+    """The data layer says `by`/`where`; the command line says --by/--where (exit 1 both)."""
+    with pytest.raises(RequestError) as caught:
+        nsm.by_segment(TREES / "regions.yaml", by="city")
+    assert str(caught.value) == ("by city: no data block lists 'city' under segments; "
+                                 "declared segment columns are region, store")
+    with pytest.raises(RequestError) as caught:
+        nsm.by_segment(TREES / "regions.yaml", by="region", where={"region": "华西"})
+    assert str(caught.value).startswith("where region=华西: no rows of data 'orders' (")
+    run = nsm("eval", TREES / "regions.yaml", "--by", "city")
+    assert (run.code, run.stdout) == (1, "")
+    assert run.stderr == ("nsm: error: --by city: no data block lists 'city' under segments; "
+                          "declared segment columns are region, store\n")

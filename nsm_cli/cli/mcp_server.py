@@ -16,7 +16,7 @@ from pydantic import Field
 
 from nsm_cli import __version__
 from nsm_cli.cli.options import OPTION_NAMES
-from nsm_cli.diagnostics import NsmError, RequestError, UsageError
+from nsm_cli.diagnostics import InputError, NsmError, RequestError, UsageError
 
 INSTRUCTIONS = (
     "nsm evaluates North Star Metric trees: YAML files whose root is the North Star, each "
@@ -170,6 +170,8 @@ def _guarded(tool):
             raise ToolError(str(exc)) from None
         except UsageError as exc:
             raise ToolError(f"usage: {exc}") from None
+        except InputError as exc:   # the data cannot answer it (exit 1 on the command line)
+            raise ToolError(exc.describe(OPTION_NAMES)) from None
         except RequestError as exc:   # named as the command's options, as the CLI says it
             raise ToolError(f"usage: {exc.describe(OPTION_NAMES)}") from None
 
