@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, TREES
 
 import nsm_cli as nsm
+from nsm_cli import api
 from nsm_cli.diagnostics import NsmError, RequestError
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -150,11 +151,11 @@ def test_the_command_line_adds_its_option_names(nsm):
 def test_segment_errors_name_the_parameter_and_keep_their_exit_code(nsm):
     """The data layer says `by`/`where`; the command line says --by/--where (exit 1 both)."""
     with pytest.raises(RequestError) as caught:
-        nsm.by_segment(TREES / "regions.yaml", by="city")
+        api.by_segment(TREES / "regions.yaml", by="city")
     assert str(caught.value) == ("by city: no data block lists 'city' under segments; "
                                  "declared segment columns are region, store")
     with pytest.raises(RequestError) as caught:
-        nsm.by_segment(TREES / "regions.yaml", by="region", where={"region": "华西"})
+        api.by_segment(TREES / "regions.yaml", by="region", where={"region": "华西"})
     assert str(caught.value).startswith("where region=华西: no rows of data 'orders' (")
     run = nsm("eval", TREES / "regions.yaml", "--by", "city")
     assert (run.code, run.stdout) == (1, "")
