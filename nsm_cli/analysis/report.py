@@ -52,7 +52,8 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     result["explain"], result["explain_note"] = _why(base, index)
     result["forecast"], result["forecast_note"] = _ahead(loaded, base, index)
     if by is not None:
-        result["segments"] = _by_segment(whole, by, evaluation.periods[index], levers, where)
+        result["segments"] = _by_segment(whole, by, evaluation.periods[index], levers, where,
+                                         (scenario, sets))
     return result
 
 
@@ -61,11 +62,13 @@ SEGMENT_LEVERS = 10   # (segment, leaf) pairs it lists
 
 
 def _by_segment(loaded: LoadedTree, by: str, period: str, levers: LeverOptions,
-                where: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
-    """The segment matrix and the strongest (segment, leaf) levers, as eval/rank-levers --by."""
+                where: tuple[tuple[str, str], ...] = (),
+                what_if: tuple[str | None, list[Change]] = (None, [])) -> list[dict[str, Any]]:
+    """The segment matrix and the strongest (segment, leaf) levers, as eval/rank-levers --by
+    (under the scenario and changes, as the rest of the report)."""
     from nsm_cli.analysis.segments import evaluate_by, segment_eval_result, segment_levers
 
-    segmented = evaluate_by(loaded, by, where)
+    segmented = evaluate_by(loaded, by, where, *what_if)
     index = segmented.periods.index(period)
     return [{"eval": segment_eval_result(segmented, index, SEGMENT_COLUMNS, everything=False),
              "levers": segment_levers(segmented, index, levers.step, levers.points,

@@ -9,7 +9,7 @@ leaf aggregated with its own `agg`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from nsm_cli.data.load import LoadedTree
 from nsm_cli.data.segments import STEPPED_AGGS, SegmentView, Slice, check_slice, slice_view
 from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import json_number
+from nsm_cli.tree.changes import ADD, VALUE, Change
 from nsm_cli.tree.model import SourceRef
 
 
@@ -38,6 +39,7 @@ class SegmentEvaluation:
     inputs: dict[str, np.ndarray]
     view: SegmentView
     warnings: list = field(default_factory=list)
+    base: dict[str, np.ndarray] | None = None   # values without the what-if changes
 
     @property
     def tree(self):
@@ -50,10 +52,20 @@ class SegmentEvaluation:
     def segment(self, position: int) -> Evaluation:
         """One segment as an ordinary evaluation (for the per-segment analyses)."""
         pick = {k: v[position] for k, v in self.values.items()}
+        base = pick if self.base is None else {k: v[position] for k, v in self.base.items()}
         marks = {k: (v[position] if np.ndim(v) == 2 else v) for k, v in self.benchmarks.items()}
         return Evaluation(tree=self.total.tree, periods=self.total.periods, values=pick,
-                          base=pick, observed={}, benchmarks=marks,
-                          inputs={k: v[position] for k, v in self.inputs.items()})
+                          base=base, observed={}, benchmarks=marks,
+                          inputs={k: v[position] for k, v in self.inputs.items()},
+                          scenario=self.total.scenario, changes=self.total.changes)
+
+    def formula_changes(self) -> dict[str, list[Change]]:
+        """The what-if changes on nodes with a formula (a leaf's are in its values already)."""
+        out: dict[str, list[Change]] = {}
+        for change in self.total.changes:
+            if self.tree.children[change.node_id]:
+                out.setdefault(change.node_id, []).append(change)
+        return out
 
 
 def parse_where(texts: Sequence[str]) -> tuple[tuple[str, str], ...]:
@@ -83,25 +95,67 @@ def where_view(loaded: LoadedTree, where: tuple[tuple[str, str], ...]) -> Loaded
     return LoadedTree(loaded.tree, view, loaded.warnings)
 
 
-def evaluate_by(loaded: LoadedTree, by: str, where: tuple[tuple[str, str], ...] = ()
-                ) -> SegmentEvaluation:
-    """The total over all (filtered) rows and every segment, each in one vectorised pass."""
+def evaluate_by(loaded: LoadedTree, by: str, where: tuple[tuple[str, str], ...] = (),
+                scenario: str | None = None, sets: Iterable[Change] = ()) -> SegmentEvaluation:
+    """The total over all (filtered) rows and every segment, each in one vectorised pass;
+    the scenario and `sets` apply to the total and to every segment alike."""
     file = loaded.tree.file
     check_slice(file, by, where)
-    total = evaluate(where_view(loaded, where))
+    total = evaluate(where_view(loaded, where), scenario=scenario, sets=sets)
     view = slice_view(file, loaded.data, Slice(by, where))
     tree = loaded.tree
     shape = view.shape
+    check_segment_changes(tree, view, total.changes, scenario)
+    by_node: dict[str, list[Change]] = {}
+    for change in total.changes:
+        by_node.setdefault(change.node_id, []).append(change)
     segmented = LoadedTree(tree, view, loaded.warnings)
     inputs = {k: np.broadcast_to(v, shape) for k, v in leaf_inputs(segmented).items()}
     with np.errstate(all="ignore"):
         values = {k: np.broadcast_to(v, shape) for k, v in compute(tree, inputs).items()}
+        base = None
+        if by_node:
+            base = values
+            values = {k: np.broadcast_to(v, shape)
+                      for k, v in compute(tree, inputs, by_node).items()}
     benchmarks: dict[str, np.ndarray] = dict(total.benchmarks)
     for node_id, node in tree.nodes.items():
         if isinstance(node.benchmark, SourceRef):   # a benchmark column differs by segment
             benchmarks[node_id] = np.broadcast_to(view.series(node.benchmark), shape)
     return SegmentEvaluation(total, by, where, view.labels, values, benchmarks, inputs, view,
-                             list(total.warnings))
+                             list(total.warnings), base)
+
+
+ADDITIVE_AGGS = ("sum", "count", "count_distinct")   # a segment's value is a part of the total
+
+
+def check_segment_changes(tree, view: SegmentView, changes: Sequence[Change],
+                          scenario: str | None) -> None:
+    """A change applies to every segment alike. A relative change, a factor or points always
+    can; a new value or an amount to add only where the node's value does not add up across
+    segments (a rate, a mean, a constant, a leaf the same in every segment): 1,000 visitors
+    in the total says nothing about how many each region has (a RequestError saying so)."""
+    for change in changes:
+        if change.kind not in (VALUE, ADD):
+            continue
+        node = tree.nodes[change.node_id]
+        if node.is_rate:
+            continue
+        if tree.children[change.node_id]:
+            why = "it has a formula, and a formula's value may add up across segments"
+        elif node.source is None or not view.segmented(node.source) \
+                or node.source.agg not in ADDITIVE_AGGS:
+            continue
+        else:
+            why = f"its rows add up across segments (agg {node.source.agg})"
+        what = "a new value" if change.kind == VALUE else "an amount to add"
+        parameter, value = (("scenario", scenario) if change.span is not None and scenario
+                            else ("set", f"{change.node_id}={change.text}"))
+        raise RequestError(parameter, value,
+                           f"{what} for '{change.node_id}' ({change.text}) cannot be split "
+                           f"into segments: {why}",
+                           advice=f"; with {{by}} {view.slice.by} give a relative change "
+                           "(+10%, x1.1) or, for a rate, points (+2pp)")
 
 
 def ranked_segments(sev: SegmentEvaluation, index: int) -> list[int]:
@@ -272,7 +326,7 @@ def _leaf_pairs(sev: SegmentEvaluation, leaf: str, index: int, step: float,
     if ref is None or not sev.view.segmented(ref):
         new = _stepped(np.array([total]), step, node.direction, by_points)
         return _Pairs(leaf, [None], np.array([total]), new, new, [None])
-    values = np.array(sev.inputs[leaf][:, index], dtype=float)
+    values = np.array(sev.values[leaf][:, index], dtype=float)   # after any what-if change
     low, high = node.value_domain()   # a rate stays within 0–100%, never moved back
     new = np.clip(_stepped(values, step, node.direction, by_points),
                   np.minimum(low, values), np.maximum(high, values))
@@ -322,20 +376,26 @@ def _with_weights(sev: SegmentEvaluation, pair: _Pairs, coupled: list[str], inde
         for node_id in sev.tree.topo:
             if not sev.tree.children[node_id] and node_id not in inputs:
                 inputs[node_id] = np.float64(np.asarray(sev.total.values[node_id])[..., index])
-        root = compute(sev.tree, inputs)[sev.tree.root]
+        root = compute(sev.tree, inputs, sev.formula_changes())[sev.tree.root]
     return np.broadcast_to(root, pair.totals.shape)
 
 
 def _pair_roots(sev: SegmentEvaluation, pairs: list[_Pairs], index: int,
                 base: dict[str, float]) -> np.ndarray:
-    """The total root under every (segment, leaf) step, all pushed up the tree at once."""
-    from nsm_cli.analysis.levers import root_under
+    """The total root under every (segment, leaf) step, all pushed up the tree at once; a pair
+    under a node a what-if change fixes gets that as its reason."""
+    from nsm_cli.analysis.levers import held_reason, root_under
 
     variants: list[tuple[str, float]] = []
     for pair in pairs:
         variants.extend(zip([pair.leaf] * len(pair.segments), pair.totals.tolist(), strict=True))
+    changes = sev.formula_changes()
     with np.errstate(all="ignore"):
-        roots, _held = root_under(sev.tree, base, variants)
+        roots, held = root_under(sev.tree, base, variants, changes)
+    owners = [(pair, k) for pair in pairs for k in range(len(pair.segments))]
+    for at, node_id in held.items():
+        pair, k = owners[at]
+        pair.reasons[k] = held_reason(sev.tree, node_id, changes, sev.total.scenario)
     at = 0
     for pair in pairs:
         coupled = _weighted_by(sev, pair.leaf)
@@ -394,10 +454,18 @@ def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool
                      "reason": reason})
     return {**tree.header(), "root_value": json_number(root_value),
             "period": sev.periods[index], "by": sev.by, "where": dict(sev.where),
+            **_what_if(sev),
             "step": json_number(step), "mode": POINTS if points else RELATIVE, "top": top,
             "total": int(deltas.size), "hidden": int(deltas.size) - len(rows),
             "unranked": int(deltas.size) - ranked, "levers": rows,
             "warnings": [d.to_dict() for d in sev.warnings]}
+
+
+def _what_if(sev: SegmentEvaluation) -> dict[str, Any]:
+    """The scenario and changes applied, as `rank-levers` has them (nothing without any)."""
+    from nsm_cli.analysis.results import to_json
+
+    return to_json(sev.total.what_if()) if sev.total.changes else {}
 
 
 # ---------------------------------------------------------------- explain --by

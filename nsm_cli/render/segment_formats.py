@@ -43,8 +43,14 @@ def _guides(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 
 def _where(result: dict[str, Any]) -> str:
+    """The title's tail: the scenario or --set changes applied, and the rows kept."""
     pairs = result.get("where") or {}
-    return " · where " + ", ".join(f"{k}={v}" for k, v in pairs.items()) if pairs else ""
+    changes = result.get("changes") or []
+    said = (f" · scenario {result['scenario']}" if result.get("scenario") else
+            " · set " + ", ".join(f"{c['id']} {c['change']}" for c in changes) if changes
+            else "")
+    return said + (" · where " + ", ".join(f"{k}={v}" for k, v in pairs.items())
+                   if pairs else "")
 
 
 def _shown(result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
