@@ -161,3 +161,22 @@ def test_segment_errors_name_the_parameter_and_keep_their_exit_code(nsm):
     assert (run.code, run.stdout) == (1, "")
     assert run.stderr == ("nsm: error: --by city: no data block lists 'city' under segments; "
                           "declared segment columns are region, store\n")
+
+
+def test_segments_by_parameter(write):
+    """trees/regions.yaml in 2025-06: 华北 has 5 orders of 13 items; 华北 and 天津店: 2 orders
+    of 3 and 1 items, 4 in all."""
+    by = api.evaluate(TREES / "regions.yaml", by="region", where=["store=天津店"])
+    assert by["nodes"][0]["value"] == 4
+    assert [s["segment"] for s in by["segments"]] == ["华北"]
+    kept = api.evaluate(TREES / "regions.yaml", where={"region": "华北"})
+    assert kept.nodes[0].value == 13 and kept.where == {"region": "华北"}
+    with pytest.raises(RequestError) as caught:
+        api.evaluate(TREES / "regions.yaml", by="region", trend=3)
+    assert str(caught.value) == "trend: does not combine with by (region)"
+    with pytest.raises(RequestError) as caught:
+        api.rank_levers(TREES / "regions.yaml", by="region", set={"orders": 10})
+    assert str(caught.value).startswith("set orders=10: a new value for 'orders' (10) cannot "
+                                        "be split into segments")
+    assert str(caught.value).endswith("; with by region give a relative change (+10%, x1.1) "
+                                      "or, for a rate, points (+2pp)")
