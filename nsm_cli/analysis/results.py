@@ -38,11 +38,14 @@ OPTIONAL = {"default": ABSENT}
 LAST = {"default": ABSENT, "metadata": {"last": True}}
 # Python keywords cannot be field names: the JSON key is given in the field's metadata
 JSON_KEY = "json"
+# a field the renderers read that the JSON leaves out (names by id, which row is the root)
+INTERNAL = {"metadata": {"internal": True}}
 
 
 @cache
 def _keys(cls: type) -> tuple[tuple[str, str], ...]:
-    ordered = sorted(fields(cls), key=lambda f: f.metadata.get("last", False))
+    ordered = sorted((f for f in fields(cls) if not f.metadata.get("internal")),
+                     key=lambda f: f.metadata.get("last", False))
     return tuple((f.name, f.metadata.get(JSON_KEY, f.name)) for f in ordered)
 
 
@@ -504,3 +507,55 @@ class GoalSeekResult(TreeHeader):
     changes: list[ChangeApplied]
     levers: list[GoalLever]
     warnings: list[Diagnostic]
+
+
+# ---------------------------------------------------------------- diff
+
+
+@frozen
+class NodeFields(Record):
+    """A node's fields in `nsm diff`: changed ones as [old, new] (the file's own under the id
+    `(tree)`), or an added node's as set."""
+
+    id: str
+    fields: dict[str, Any]
+
+
+@frozen
+class ValueChange(Record):
+    """A node whose value in the period differs (the root always listed)."""
+
+    id: str
+    old: float | None
+    new: float | None
+    change: float | None
+    name: str
+    unit: str | None
+    root: bool = field(default=False, **INTERNAL)
+
+
+@frozen
+class DiffFiles(Record):
+    """How the two sides were named on the command line (`HEAD~1:trees/mau.yaml`)."""
+
+    old: str
+    new: str
+
+
+@frozen
+class DiffResult(Record):
+    """`nsm diff`: the contract's four lists, then what the other formats also show."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[NodeFields]
+    values: list[ValueChange]
+    added_nodes: list[NodeFields]
+    files: DiffFiles
+    period: str
+    old_period: str | None
+    root: str
+    tree: str | None
+    changed_anything: bool
+    names: dict[str, str] = field(**INTERNAL)             # every id of either side → its name
+    units: dict[str, str | None] = field(**INTERNAL)
