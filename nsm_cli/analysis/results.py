@@ -75,6 +75,8 @@ def to_json(value: Any) -> Any:
         return [to_json(item) for item in value]
     if isinstance(value, dict):
         return {key: to_json(item) for key, item in value.items()}
+    if callable(getattr(value, "to_json", None)):   # a result with its own JSON (forecast)
+        return value.to_json()
     if is_dataclass(value):
         raise TypeError(f"{type(value).__name__} is not a result type")
     return value
@@ -559,3 +561,29 @@ class DiffResult(Record):
     changed_anything: bool
     names: dict[str, str] = field(**INTERNAL)             # every id of either side → its name
     units: dict[str, str | None] = field(**INTERNAL)
+
+
+# ---------------------------------------------------------------- report
+
+
+@frozen
+class SegmentReport(Record):
+    """`report --by`: the segment matrix (as `eval --by`) and the strongest (segment, leaf)
+    levers (as `rank-levers --by`)."""
+
+    eval: dict[str, Any]
+    levers: dict[str, Any]
+
+
+@frozen
+class ReportResult(Record):
+    """`nsm report`: every analysis a weekly review reads, each in its command's result."""
+
+    eval: EvalResult
+    levers: LeversResult
+    explain: ExplainResult | None     # None: `explain_note` says why (the first period…)
+    explain_note: str | None
+    alerts: AlertsResult
+    segments: list[SegmentReport]     # with --by: one
+    forecast: Any                     # the ForecastResult of analysis.forecast
+    forecast_note: str
