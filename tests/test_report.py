@@ -91,7 +91,7 @@ def test_a_warning_is_shown_and_the_report_still_written(nsm, write, tmp_path):
                           "a negative number; the value is shown as missing [W201]\n"
                           "wrote out.html\n")
     page = (tmp_path / "out.html").read_text(encoding="utf-8")
-    assert '<div class="value">1.5</div>' in page   # 3 / 2 in 2025-06
+    assert '<div class="value">1.50</div>' in page   # 3 / 2 in 2025-06
 
 
 def test_nothing_is_written_when_the_tree_is_invalid(nsm, write, tmp_path):
