@@ -25,6 +25,8 @@ if TYPE_CHECKING:
         ExplainResult,
         GoalSeekResult,
         LeversResult,
+        SegmentExplainResult,
+        SegmentLeversResult,
     )
     from nsm_cli.data.load import LoadedTree
     from nsm_cli.tree.changes import Change
@@ -148,11 +150,12 @@ def evaluate(tree: Tree, period: str | None = None, scenario: str | None = None,
 def rank_levers(tree: Tree, period: str | None = None, step: str | float = "1%",
                 points: bool = False, sort: str = "delta", top: int | None = None,
                 scenario: str | None = None, set: Sets = None,  # noqa: A002
-                by: str | None = None, where: Where = None) -> LeversResult | dict:
+                by: str | None = None, where: Where = None
+                ) -> LeversResult | SegmentLeversResult:
     """Each leaf stepped alone and the root's change, strongest first (`nsm rank-levers`).
 
     `step` is text (`"1%"`, `"2pp"`) or a fraction (0.01). With `by`, (segment, leaf) pairs
-    by the change of the total root, as plain data (`rank-levers --by --format json`).
+    by the change of the total root (`nsm rank-levers --by`).
     """
     from nsm_cli.analysis.levers import LeverOptions, levers_result, parse_step
     from nsm_cli.analysis.segments import segment_levers, with_where
@@ -173,9 +176,10 @@ def rank_levers(tree: Tree, period: str | None = None, step: str | float = "1%",
 
 def explain(tree: Tree, from_period: str | None = None, to_period: str | None = None,
             method: str = "shapley", max_exact: int = 16, samples: int = 1000,
-            seed: int = 0, by: str | None = None, where: Where = None) -> ExplainResult | dict:
+            seed: int = 0, by: str | None = None, where: Where = None
+            ) -> ExplainResult | SegmentExplainResult:
     """Each leaf's contribution to the root's change between two periods (`nsm explain`);
-    with `by`, each segment's part of it as plain data (`explain --by --format json`)."""
+    with `by`, each segment's part of it (`nsm explain --by`)."""
     from nsm_cli.analysis.explain import ExplainOptions, explain_result, period_pair
     from nsm_cli.analysis.segments import segment_explain, with_where
 

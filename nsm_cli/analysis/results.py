@@ -511,6 +511,99 @@ class GoalSeekResult(TreeHeader):
     warnings: list[Diagnostic]
 
 
+# ---------------------------------------------------------------- by segment
+
+
+@frozen
+class SegmentLever(Record):
+    """One (segment, leaf) pair of `rank-levers --by`: the leaf one step better in that
+    segment alone, and the change of the total root (None with the reason when it has none)."""
+
+    rank: int | None
+    id: str
+    name: str
+    unit: str | None
+    owner: str | None
+    direction: str
+    step_kind: str
+    segment: str | None   # None: the leaf's block has no segment column (ranked once)
+    value: float | None
+    new_value: float | None
+    total_new_value: float | None
+    delta: float | None
+    delta_pct: float | None
+    reason: str | None
+
+
+@frozen
+class SegmentLeversResult(TreeHeader):
+    """`nsm rank-levers --by`."""
+
+    root_value: float | None
+    period: str
+    by: str
+    where: dict[str, str]
+    scenario: str | None = field(**OPTIONAL)   # the what-if trio, only when changes apply
+    scenario_description: str | None = field(**OPTIONAL)
+    changes: list[ChangeApplied] = field(**OPTIONAL)
+    step: float | None
+    mode: str
+    top: int | None
+    total: int
+    hidden: int
+    unranked: int
+    levers: list[SegmentLever]
+    warnings: list[Diagnostic]
+
+
+@frozen
+class SegmentLeaf(Record):
+    """A leaf's contribution to one segment's own change."""
+
+    id: str
+    name: str
+    unit: str | None
+    from_value: float | None
+    to_value: float | None
+    contribution: float | None
+    share: float | None
+
+
+@frozen
+class SegmentShare(Record):
+    """One segment's part of the total root's change (`explain --by`)."""
+
+    segment: str
+    from_value: float | None
+    to_value: float | None
+    contribution: float | None
+    share: float | None
+    volume: float | None = field(**OPTIONAL)   # the mix / rate split of an additive root
+    mix: float | None = field(**OPTIONAL)
+    rate: float | None = field(**OPTIONAL)
+    leaves: list[SegmentLeaf] | None = field(**OPTIONAL)   # the top segments; None: no split
+
+
+@frozen
+class SegmentExplainResult(TreeHeader):
+    """`nsm explain --by`."""
+
+    by: str
+    where: dict[str, str]
+    from_: str = field(metadata={JSON_KEY: "from"})
+    to: str
+    from_value: float | None
+    to_value: float | None
+    change: float | None
+    additive: bool
+    method: str
+    volume: str | None
+    volume_name: str | None
+    interaction: float | None
+    segments: list[SegmentShare]
+    warnings: list[Diagnostic]
+
+
 # ---------------------------------------------------------------- diff
 
 
@@ -571,8 +664,8 @@ class SegmentReport(Record):
     """`report --by`: the segment matrix (as `eval --by`) and the strongest (segment, leaf)
     levers (as `rank-levers --by`)."""
 
-    eval: dict[str, Any]
-    levers: dict[str, Any]
+    eval: dict[str, Any]   # plain data: `eval --by` writes its segments straight from columns
+    levers: SegmentLeversResult
 
 
 @frozen

@@ -17,7 +17,14 @@ import numpy as np
 
 from nsm_cli.analysis.eval_result import eval_result, status
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate, leaf_inputs
-from nsm_cli.analysis.results import AlertsResult
+from nsm_cli.analysis.results import (
+    AlertsResult,
+    SegmentExplainResult,
+    SegmentLeaf,
+    SegmentLever,
+    SegmentLeversResult,
+    SegmentShare,
+)
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.data.segments import STEPPED_AGGS, SegmentView, Slice, check_slice, slice_view
 from nsm_cli.diagnostics import RequestError
@@ -417,7 +424,7 @@ def _order(deltas: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool,
-                   top: int | None = None) -> dict[str, Any]:
+                   top: int | None = None) -> SegmentLeversResult:
     """`nsm rank-levers --by`: (segment, leaf) pairs by the change of the total root, ranked
     with numpy; only the pairs shown become rows."""
     from nsm_cli.analysis.levers import POINTS, RELATIVE
@@ -442,30 +449,23 @@ def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool
         good = bool(known[at])
         reason = reasons[at] or (None if good else
                                  f"{tree.nodes[tree.root].name} has no value when stepped")
-        rows.append({"rank": rank if good else None, "id": pair.leaf, "name": node.name,
-                     "unit": node.unit, "owner": node.owner, "direction": node.direction,
-                     "step_kind": POINTS if points and node.is_rate else RELATIVE,
-                     "segment": pair.segments[k], "value": _number(pair.values[k]),
-                     "new_value": _number(pair.new_values[k]) if good else None,
-                     "total_new_value": _number(pair.totals[k]) if good else None,
-                     "delta": json_number(float(deltas[at])) if good else None,
-                     "delta_pct": json_number(float(deltas[at]) / abs(root_value), 6)
-                     if good and root_value else None,
-                     "reason": reason})
-    return {**tree.header(), "root_value": json_number(root_value),
-            "period": sev.periods[index], "by": sev.by, "where": dict(sev.where),
-            **_what_if(sev),
-            "step": json_number(step), "mode": POINTS if points else RELATIVE, "top": top,
-            "total": int(deltas.size), "hidden": int(deltas.size) - len(rows),
-            "unranked": int(deltas.size) - ranked, "levers": rows,
-            "warnings": [d.to_dict() for d in sev.warnings]}
-
-
-def _what_if(sev: SegmentEvaluation) -> dict[str, Any]:
-    """The scenario and changes applied, as `rank-levers` has them (nothing without any)."""
-    from nsm_cli.analysis.results import to_json
-
-    return to_json(sev.total.what_if()) if sev.total.changes else {}
+        rows.append(SegmentLever(
+            rank=rank if good else None, id=pair.leaf, name=node.name, unit=node.unit,
+            owner=node.owner, direction=node.direction,
+            step_kind=POINTS if points and node.is_rate else RELATIVE,
+            segment=pair.segments[k], value=_number(pair.values[k]),
+            new_value=_number(pair.new_values[k]) if good else None,
+            total_new_value=_number(pair.totals[k]) if good else None,
+            delta=json_number(float(deltas[at])) if good else None,
+            delta_pct=json_number(float(deltas[at]) / abs(root_value), 6)
+            if good and root_value else None,
+            reason=reason))
+    return SegmentLeversResult(
+        **tree.header(), root_value=json_number(root_value), period=sev.periods[index],
+        by=sev.by, where=dict(sev.where), **(sev.total.what_if() if sev.total.changes else {}),
+        step=json_number(step), mode=POINTS if points else RELATIVE, top=top,
+        total=int(deltas.size), hidden=int(deltas.size) - len(rows),
+        unranked=int(deltas.size) - ranked, levers=rows, warnings=list(sev.warnings))
 
 
 # ---------------------------------------------------------------- explain --by
@@ -533,10 +533,9 @@ def _alone(sev: SegmentEvaluation, start: int, end: int) -> np.ndarray:
 
 
 def segment_explain(sev: SegmentEvaluation, start: int, end: int, options: Any = None
-                    ) -> dict[str, Any]:
+                    ) -> SegmentExplainResult:
     """`nsm explain --by`: how much of the total root's change came from each segment."""
-    from nsm_cli.analysis.explain import ExplainOptions, explain_result
-    from nsm_cli.diagnostics import NsmError
+    from nsm_cli.analysis.explain import ExplainOptions
 
     options = options or ExplainOptions()
 
@@ -572,21 +571,29 @@ def segment_explain(sev: SegmentEvaluation, start: int, end: int, options: Any =
         if split is not None:
             row.update({k: _number(v[i]) for k, v in split.items()})
         if rank < TOP_EXPLAINED:
-            try:
-                inner = explain_result(sev.segment(i), start, end, options).to_json()
-                row["leaves"] = [{k: c[k] for k in ("id", "name", "unit", "from_value",
-                                                    "to_value", "contribution", "share")}
-                                 for c in inner["contributions"] if c["contribution"]]
-            except NsmError:
-                row["leaves"] = None
-        rows.append(row)
-    return {**tree.header(), "by": sev.by, "where": dict(sev.where),
-            "from": sev.periods[start], "to": sev.periods[end],
-            "from_value": _number(y0), "to_value": _number(y1), "change": _number(change),
-            "additive": additive, "method": method_used, "volume": volume,
-            "volume_name": tree.nodes[volume].name if volume else None,
-            "interaction": json_number(residual), "segments": rows,
-            "warnings": [d.to_dict() for d in sev.warnings]}
+            row["leaves"] = _segment_leaves(sev, i, start, end, options)
+        rows.append(SegmentShare(**row))
+    return SegmentExplainResult(
+        **tree.header(), by=sev.by, where=dict(sev.where), from_=sev.periods[start],
+        to=sev.periods[end], from_value=_number(y0), to_value=_number(y1),
+        change=_number(change), additive=additive, method=method_used, volume=volume,
+        volume_name=tree.nodes[volume].name if volume else None,
+        interaction=json_number(residual), segments=rows, warnings=list(sev.warnings))
+
+
+def _segment_leaves(sev: SegmentEvaluation, position: int, start: int, end: int,
+                    options: Any) -> list[SegmentLeaf] | None:
+    """The leaves that moved one segment's root, as `explain` splits it (None: it cannot)."""
+    from nsm_cli.analysis.explain import explain_result
+    from nsm_cli.diagnostics import NsmError
+
+    try:
+        inner = explain_result(sev.segment(position), start, end, options)
+    except NsmError:
+        return None
+    return [SegmentLeaf(id=c.id, name=c.name, unit=c.unit, from_value=c.from_value,
+                        to_value=c.to_value, contribution=c.contribution, share=c.share)
+            for c in inner.contributions if c.contribution]
 
 
 # ---------------------------------------------------------------- alerts --by

@@ -21,6 +21,7 @@ from nsm_cli.analysis.results import (
     GuardrailRow,
     LeversResult,
     ReportResult,
+    SegmentLeversResult,
     present,
 )
 from nsm_cli.numbers import PREFIX_UNITS, change_text, json_number, percent, value_text
@@ -395,18 +396,18 @@ def _segments_section(result: dict[str, Any]) -> str:
             "</section>")
 
 
-def _segment_levers_section(levers: dict[str, Any]) -> str:
-    unit = levers["root_unit"]
+def _segment_levers_section(levers: SegmentLeversResult) -> str:
+    unit = levers.root_unit
     rows = []
-    for row in levers["levers"]:
-        rows.append(f'<tr><td class="n">{row["rank"] or ""}</td>'
-                    f'<td>{esc(row["segment"] if row["segment"] is not None else "(all)")}</td>'
-                    f'<td class="name">{esc(row["name"])}</td>'
-                    f'<td class="n">{esc(change_text(row["delta"], unit if unit == "%" else None))}'
-                    f'</td><td class="muted">{esc(row["reason"] or "")}</td></tr>')
-    return (f"<section><h2>Where to act: one step in one {esc(levers['by'])}</h2>"
-            f'<table><tr><th class="n">#</th><th>{esc(levers["by"])}</th><th>lever</th>'
-            f'<th class="n">Δ total {esc(short_name(levers["root_name"]))}</th><th></th></tr>'
+    for row in levers.levers:
+        rows.append(f'<tr><td class="n">{row.rank or ""}</td>'
+                    f'<td>{esc(row.segment if row.segment is not None else "(all)")}</td>'
+                    f'<td class="name">{esc(row.name)}</td>'
+                    f'<td class="n">{esc(change_text(row.delta, unit if unit == "%" else None))}'
+                    f'</td><td class="muted">{esc(row.reason or "")}</td></tr>')
+    return (f"<section><h2>Where to act: one step in one {esc(levers.by)}</h2>"
+            f'<table><tr><th class="n">#</th><th>{esc(levers.by)}</th><th>lever</th>'
+            f'<th class="n">Δ total {esc(short_name(levers.root_name))}</th><th></th></tr>'
             + "".join(rows) + "</table></section>")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
+from nsm_cli.analysis.results import SegmentExplainResult, SegmentLeversResult, present
 from nsm_cli.numbers import change_text, percent, value_text
 from nsm_cli.render import (
     Fitted,
@@ -42,13 +43,16 @@ def _guides(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
     return tree_guides([SimpleNamespace(**node) for node in result["nodes"]], result["root"])
 
 
-def _where(result: dict[str, Any]) -> str:
+def _where(result: dict[str, Any] | SegmentLeversResult | SegmentExplainResult) -> str:
     """The title's tail: the scenario or --set changes applied, and the rows kept."""
-    pairs = result.get("where") or {}
-    changes = result.get("changes") or []
-    said = (f" · scenario {result['scenario']}" if result.get("scenario") else
-            " · set " + ", ".join(f"{c['id']} {c['change']}" for c in changes) if changes
-            else "")
+    if isinstance(result, dict):   # eval --by: plain data
+        pairs, scenario = result.get("where") or {}, result.get("scenario")
+        changes = [(c["id"], c["change"]) for c in result.get("changes") or []]
+    else:
+        pairs, scenario = result.where, present(getattr(result, "scenario", None))
+        changes = [(c.id, c.change) for c in present(getattr(result, "changes", None)) or []]
+    said = (f" · scenario {scenario}" if scenario else
+            " · set " + ", ".join(f"{i} {c}" for i, c in changes) if changes else "")
     return said + (" · where " + ", ".join(f"{k}={v}" for k, v in pairs.items())
                    if pairs else "")
 
@@ -220,55 +224,55 @@ SEGMENT_EVAL_FORMATS = {"text": render_eval_text, "json": render_eval_json,
 # ---------------------------------------------------------------- rank-levers --by
 
 
-def _lever_rows(result: dict[str, Any]) -> list[list[str]]:
+def _lever_rows(result: SegmentLeversResult) -> list[list[str]]:
     rows = []
-    root_unit = result.get("root_unit")
-    for lever in result["levers"]:
-        segment = lever["segment"] if lever["segment"] is not None else "(all)"
-        if lever["delta"] is None:
-            move, effect = "", lever["reason"] or ""
+    root_unit = result.root_unit
+    for lever in result.levers:
+        segment = lever.segment if lever.segment is not None else "(all)"
+        if lever.delta is None:
+            move, effect = "", lever.reason or ""
         else:
-            move = (f"{value_text(lever['value'], lever['unit'])} → "
-                    f"{value_text(lever['new_value'], lever['unit'])}")
-            pct = lever["delta_pct"]
-            effect = change_text(lever["delta"], root_unit if root_unit == "%" else None) + (
+            move = (f"{value_text(lever.value, lever.unit)} → "
+                    f"{value_text(lever.new_value, lever.unit)}")
+            pct = lever.delta_pct
+            effect = change_text(lever.delta, root_unit if root_unit == "%" else None) + (
                 f" ({percent(pct, signed=True, decimals=2)})" if pct is not None else "")
-        rows.append([str(lever["rank"] or ""), segment, lever["name"], move, effect])
+        rows.append([str(lever.rank or ""), segment, lever.name, move, effect])
     return rows
 
 
-def _lever_title(result: dict[str, Any]) -> str:
-    step = (f"{percent(result['step'])} step" if result["mode"] == "relative"
-            else f"{result['step'] * 100:g} pp step for rates")
-    return (f"{result['tree']} · period {result['period']} · by {result['by']} · {step} in one "
-            f"segment · change of the total {result['root_name']} "
-            f"({value_text(result['root_value'], result['root_unit'])}){_where(result)}")
+def _lever_title(result: SegmentLeversResult) -> str:
+    step = (f"{percent(result.step)} step" if result.mode == "relative"
+            else f"{result.step * 100:g} pp step for rates")
+    return (f"{result.tree} · period {result.period} · by {result.by} · {step} in one "
+            f"segment · change of the total {result.root_name} "
+            f"({value_text(result.root_value, result.root_unit)}){_where(result)}")
 
 
-def _levers_table(result: dict[str, Any]) -> Any:
+def _levers_table(result: SegmentLeversResult) -> Any:
     """One row per pair: `1  华北 · 订单数`, the segment's step, the total root's change."""
     table = plain_table()
-    table.add_column(f"#  {result['by']} · leaf", no_wrap=True)
+    table.add_column(f"#  {result.by} · leaf", no_wrap=True)
     table.add_column("segment's value", justify="right", no_wrap=True)
     table.add_column("total root", no_wrap=True)
     for rank, segment, name, move, effect in _lever_rows(result):
-        table.add_row(f"{rank:>{len(str(result['total']))}}  {segment} · {name}", move, effect)
-    return keep_numbers_whole(table, (f"#  {result['by']} · leaf", "total root"))
+        table.add_row(f"{rank:>{len(str(result.total))}}  {segment} · {name}", move, effect)
+    return keep_numbers_whole(table, (f"#  {result.by} · leaf", "total root"))
 
 
-def render_levers_text(result: dict[str, Any]) -> Group:
+def render_levers_text(result: SegmentLeversResult) -> Group:
     parts: list[Any] = [Text(_lever_title(result), style="bold"),
                         Fitted(lambda width, compact: _levers_table(result))]
-    if result["hidden"]:
-        unranked = f"; {result['unranked']} without a delta" if result["unranked"] else ""
-        parts.append(Text(f"{result['hidden']} more pairs (--top N shows more{unranked})",
+    if result.hidden:
+        unranked = f"; {result.unranked} without a delta" if result.unranked else ""
+        parts.append(Text(f"{result.hidden} more pairs (--top N shows more{unranked})",
                           style="dim"))
     return Group(*parts)
 
 
-def render_levers_markdown(result: dict[str, Any]) -> str:
+def render_levers_markdown(result: SegmentLeversResult) -> str:
     lines = [f"### {md_cell(_lever_title(result))}", ""]
-    lines += md_table(["#", md_cell(result["by"]), "leaf", "segment's value", "total root"],
+    lines += md_table(["#", md_cell(result.by), "leaf", "segment's value", "total root"],
                       ["--:", ":--", ":--", "--:", ":--"],
                       [[md_cell(c) for c in row] for row in _lever_rows(result)])
     return "\n".join(lines) + "\n"
@@ -281,35 +285,36 @@ SEGMENT_LEVER_FORMATS = {"text": render_levers_text, "json": to_json,
 # ---------------------------------------------------------------- explain --by
 
 
-def _explain_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    unit = result.get("root_unit")
-    split = result["volume"] is not None
-    header = [result["by"], "from", "to", "contribution", "share"]
+def _explain_rows(result: SegmentExplainResult) -> tuple[list[str], list[list[str]]]:
+    unit = result.root_unit
+    split = result.volume is not None
+    header = [result.by, "from", "to", "contribution", "share"]
     if split:
         header += ["volume", "mix", "rate"]
     rows = []
-    for row in result["segments"]:
-        cells = [row["segment"], value_text(row["from_value"], unit),
-                 value_text(row["to_value"], unit), change_text(row["contribution"], unit),
-                 "" if row["share"] is None else percent(row["share"], decimals=1)]
+    for row in result.segments:
+        cells = [row.segment, value_text(row.from_value, unit),
+                 value_text(row.to_value, unit), change_text(row.contribution, unit),
+                 "" if row.share is None else percent(row.share, decimals=1)]
         if split:
-            cells += [change_text(row.get(k), unit) for k in ("volume", "mix", "rate")]
+            cells += [change_text(present(value), unit) for value in (row.volume, row.mix,
+                                                                      row.rate)]
         rows.append(cells)
-    if result["interaction"]:
-        rows.append(["(together)", "", "", change_text(result["interaction"], unit), ""]
+    if result.interaction:
+        rows.append(["(together)", "", "", change_text(result.interaction, unit), ""]
                     + ([""] * 3 if split else []))
     return header, rows
 
 
-def _explain_title(result: dict[str, Any]) -> list[str]:
-    unit = result.get("root_unit")
-    lines = [f"{result['root_name']}: {value_text(result['from_value'], unit)} ({result['from']})"
-             f" → {value_text(result['to_value'], unit)} ({result['to']}), "
-             f"{change_text(result['change'], unit)} · by {result['by']}{_where(result)}"]
-    if result["additive"]:
+def _explain_title(result: SegmentExplainResult) -> list[str]:
+    unit = result.root_unit
+    lines = [f"{result.root_name}: {value_text(result.from_value, unit)} ({result.from_})"
+             f" → {value_text(result.to_value, unit)} ({result.to}), "
+             f"{change_text(result.change, unit)} · by {result.by}{_where(result)}"]
+    if result.additive:
         how = "the total is the sum of the segments: each segment's own change"
-        if result["volume"]:
-            how += (f"; volume = {result['volume_name']}'s growth, mix = its shift between "
+        if result.volume:
+            how += (f"; volume = {result.volume_name}'s growth, mix = its shift between "
                     "segments, rate = the segment's own rate (they sum exactly)")
     else:
         how = ("the total is not a sum of segments: each segment's change moves the total "
@@ -318,19 +323,19 @@ def _explain_title(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _leaf_lines(result: dict[str, Any]) -> list[str]:
+def _leaf_lines(result: SegmentExplainResult) -> list[str]:
     out = []
-    for row in result["segments"]:
-        leaves = row.get("leaves")
+    for row in result.segments:
+        leaves = present(row.leaves)
         if not leaves:
             continue
-        parts = [f"{leaf['name']} {change_text(leaf['contribution'], result.get('root_unit'))}"
+        parts = [f"{leaf.name} {change_text(leaf.contribution, result.root_unit)}"
                  for leaf in leaves[:5]]
-        out.append(f"{row['segment']}: " + ", ".join(parts))
+        out.append(f"{row.segment}: " + ", ".join(parts))
     return out
 
 
-def _explain_table(result: dict[str, Any]) -> Any:
+def _explain_table(result: SegmentExplainResult) -> Any:
     header, rows = _explain_rows(result)
     table = plain_table()
     for position, name in enumerate(header):
@@ -340,7 +345,7 @@ def _explain_table(result: dict[str, Any]) -> Any:
     return keep_numbers_whole(table, ())
 
 
-def render_explain_text(result: dict[str, Any]) -> Group:
+def render_explain_text(result: SegmentExplainResult) -> Group:
     title = _explain_title(result)
     parts: list[Any] = [Text(title[0], style="bold"), Text(title[1], style="dim"),
                         Fitted(lambda width, compact: _explain_table(result))]
@@ -351,7 +356,7 @@ def render_explain_text(result: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def render_explain_markdown(result: dict[str, Any]) -> str:
+def render_explain_markdown(result: SegmentExplainResult) -> str:
     header, rows = _explain_rows(result)
     title = _explain_title(result)
     lines = [f"### {md_cell(title[0])}", "", md_cell(title[1]), ""]
