@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         ExplainResult,
         GoalSeekResult,
         LeversResult,
+        SegmentEvalResult,
         SegmentExplainResult,
         SegmentLeversResult,
     )
@@ -130,9 +131,9 @@ def _alone(by: str | None, **others: object) -> None:
 def evaluate(tree: Tree, period: str | None = None, scenario: str | None = None,
              set: Sets = None, trend: int | None = None,  # noqa: A002 (the CLI's --set)
              compare: str | None = None, by: str | None = None,
-             where: Where = None) -> EvalResult | dict:
+             where: Where = None) -> EvalResult | SegmentEvalResult:
     """Every node's value, benchmark, gap and target in one period (`nsm eval`); over the
-    rows `where` keeps. With `by`, plain data as :func:`by_segment` gives it."""
+    rows `where` keeps. With `by`, every segment too, as :func:`by_segment` gives it."""
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.segments import segment_eval_result, with_where
 
@@ -237,9 +238,10 @@ def forecast(tree: Tree, horizon: int = 3, samples: int = 2000, seed: int | None
     return run(_loaded(tree), options)
 
 
-def by_segment(tree: Tree, by: str, where: Where = None, period: str | None = None) -> dict:
-    """The tree per value of a segment column (`nsm eval --by COL --format json`): the total
-    over all (filtered) rows in `nodes`, every segment in `segments`, best root first."""
+def by_segment(tree: Tree, by: str, where: Where = None, period: str | None = None
+               ) -> SegmentEvalResult:
+    """The tree per value of a segment column (`nsm eval --by COL`): the total over all
+    (filtered) rows in `nodes`, every segment in `segments`, best root first."""
     from nsm_cli.analysis.segments import segment_eval_result
 
     segmented = _segmented(tree, by, _filters(where))

@@ -167,8 +167,8 @@ def test_segments_by_parameter(write):
     """trees/regions.yaml in 2025-06: 华北 has 5 orders of 13 items; 华北 and 天津店: 2 orders
     of 3 and 1 items, 4 in all."""
     by = api.evaluate(TREES / "regions.yaml", by="region", where=["store=天津店"])
-    assert by["nodes"][0]["value"] == 4
-    assert [s["segment"] for s in by["segments"]] == ["华北"]
+    assert by.nodes[0].value == 4
+    assert [s.segment for s in by.segments] == ["华北"]
     kept = api.evaluate(TREES / "regions.yaml", where={"region": "华北"})
     assert kept.nodes[0].value == 13 and kept.where == {"region": "华北"}
     with pytest.raises(RequestError) as caught:

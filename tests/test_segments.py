@@ -461,11 +461,12 @@ def test_python_api_by_segment():
     import nsm_cli as nsm
 
     result = nsm.by_segment(TREES / "regions.yaml", "region", period="2025-06")
-    assert [(s["segment"], s["nodes"][0]["value"]) for s in result["segments"]] == [
+    assert [(s.segment, s.nodes[0].value) for s in result.segments] == [
         ("华北", 13), ("华南", 10), ("华东", 4)]
-    assert result["nodes"][0]["value"] == 27
+    assert result.nodes[0].value == 27 and result.best["items"] == "华北"
     stores = nsm.by_segment(nsm.load(TREES / "regions.yaml"), "store", where={"region": "华北"})
-    assert [s["segment"] for s in stores["segments"]] == ["北京一店", "天津店"]
+    assert [s.segment for s in stores.segments] == ["北京一店", "天津店"]
+    assert stores.to_json()["segments"][0]["nodes"][0]["value"] == 9   # 北京一店: 2 + 2 + 5
 
 
 def test_a_rate_stepped_in_one_segment_stays_within_100_percent(nsm, retention, write):
@@ -552,7 +553,7 @@ def test_eval_by_json_written_from_columns_is_the_same_text_as_from_rows(shop, w
         for index in (0, 1):
             columns = segment_eval_result(segmented, index, None, columns=True)
             rows = segment_eval_result(segmented, index, None)
-            assert isinstance(columns["segments"], SegmentRows)
+            assert isinstance(columns.segments, SegmentRows)
             assert render_eval_json(columns) == to_json(rows)
             assert json.loads(to_json(rows))["segments"][0]["nodes"][0]["name"] == \
                 '成交额 "GMV" \\ 😀'

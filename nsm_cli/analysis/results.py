@@ -515,6 +515,54 @@ class GoalSeekResult(TreeHeader):
 
 
 @frozen
+class SegmentNode(Record):
+    """One node in one segment (`eval --by`): its value and how it stands, as in `eval`."""
+
+    id: str
+    name: str
+    parent: str | None
+    depth: int
+    unit: str | None
+    value: float | None
+    benchmark: float | None
+    gap: float | None
+    gap_pct: float | None
+    target: float | None
+    target_gap: float | None
+    status: str | None
+
+
+@frozen
+class SegmentColumn(Record):
+    """Every node of one segment."""
+
+    segment: str
+    nodes: list[SegmentNode]
+
+
+@frozen
+class SegmentRest(Record):
+    """The segments after the top ones: how many, and each node's lowest and highest value."""
+
+    count: int
+    range: dict[str, list[float | None]]
+
+
+@frozen
+class SegmentEvalResult(EvalResult):
+    """`nsm eval --by`: the total as `eval` has it, then every segment, best root first."""
+
+    by: str
+    where: dict[str, str] = field(**LAST)
+    top: int | None = field(**LAST)
+    best: dict[str, str | None] = field(**LAST)   # node id → the segment best at it
+    # list[SegmentColumn]; for the JSON writer a SegmentRows (analysis.segments): the same
+    # JSON, written from its columns without a record per (segment, node)
+    segments: Any = field(**LAST)
+    rest: SegmentRest = field(**LAST)
+
+
+@frozen
 class SegmentLever(Record):
     """One (segment, leaf) pair of `rank-levers --by`: the leaf one step better in that
     segment alone, and the change of the total root (None with the reason when it has none)."""
@@ -664,7 +712,7 @@ class SegmentReport(Record):
     """`report --by`: the segment matrix (as `eval --by`) and the strongest (segment, leaf)
     levers (as `rank-levers --by`)."""
 
-    eval: dict[str, Any]   # plain data: `eval --by` writes its segments straight from columns
+    eval: SegmentEvalResult
     levers: SegmentLeversResult
 
 

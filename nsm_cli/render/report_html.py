@@ -21,6 +21,7 @@ from nsm_cli.analysis.results import (
     GuardrailRow,
     LeversResult,
     ReportResult,
+    SegmentEvalResult,
     SegmentLeversResult,
     present,
 )
@@ -365,32 +366,32 @@ def _levers_section(levers: LeversResult) -> str:
             + "".join(body) + "</table></section>")
 
 
-def _segments_section(result: dict[str, Any]) -> str:
+def _segments_section(result: SegmentEvalResult) -> str:
     """The segment matrix: nodes down, the total and the best segments across, ★ the best
     segment of each node, the gap to the benchmark coloured."""
-    segments, rest = result["segments"], result["rest"]
-    head = "".join(f'<th class="n">{esc(s["segment"])}</th>' for s in segments)
-    head += f'<th class="n">{rest["count"]} more</th>' if rest["count"] else ""
-    columns = [{n["id"]: n for n in s["nodes"]} for s in segments]
+    segments, rest = result.segments, result.rest
+    head = "".join(f'<th class="n">{esc(s.segment)}</th>' for s in segments)
+    head += f'<th class="n">{rest.count} more</th>' if rest.count else ""
+    columns = [{n.id: n for n in s.nodes} for s in segments]
     rows = []
-    for node in result["nodes"]:
-        cells = [f'<td class="name" style="padding-left:{node["depth"] * 12}px">'
-                 f'{esc(node["name"])}</td><td class="n">'
-                 f'{esc(value_text(node["value"], node["unit"]))}</td>']
+    for node in result.nodes:
+        cells = [f'<td class="name" style="padding-left:{node.depth * 12}px">'
+                 f'{esc(node.name)}</td><td class="n">'
+                 f'{esc(value_text(node.value, node.unit))}</td>']
         for segment, by_id in zip(segments, columns, strict=True):
-            cell = by_id[node["id"]]
-            best = result["best"].get(node["id"]) == segment["segment"]
-            status = {"ahead": " ahead", "behind": " behind"}.get(cell["status"] or "", "")
+            cell = by_id[node.id]
+            best = result.best.get(node.id) == segment.segment
+            status = {"ahead": " ahead", "behind": " behind"}.get(cell.status or "", "")
             mark = " ★" if best else ""
-            cells.append(f'<td class="n{status}">{esc(value_text(cell["value"], node["unit"]))}'
+            cells.append(f'<td class="n{status}">{esc(value_text(cell.value, node.unit))}'
                          f"{mark}</td>")
-        if rest["count"]:
-            low, high = rest["range"][node["id"]]
-            span = "—" if low is None else (f"{value_text(low, node['unit'])}…"
-                                            f"{value_text(high, node['unit'])}")
+        if rest.count:
+            low, high = rest.range[node.id]
+            span = "—" if low is None else (f"{value_text(low, node.unit)}…"
+                                            f"{value_text(high, node.unit)}")
             cells.append(f'<td class="n muted">{esc(span)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<section><h2>By {esc(result['by'])}: the total and the best segments</h2>"
+    return (f"<section><h2>By {esc(result.by)}: the total and the best segments</h2>"
             f'<table><tr><th>metric</th><th class="n">total</th>{head}</tr>'
             + "".join(rows) + '</table><p class="muted">★ the best segment of each node</p>'
             "</section>")

@@ -16,7 +16,15 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from nsm_cli.analysis.results import SegmentExplainResult, SegmentLeversResult, present
+from nsm_cli.analysis.results import (
+    SegmentColumn,
+    SegmentEvalResult,
+    SegmentExplainResult,
+    SegmentLeversResult,
+    SegmentNode,
+    SegmentRest,
+    present,
+)
 from nsm_cli.numbers import change_text, percent, value_text
 from nsm_cli.render import (
     Fitted,
@@ -36,37 +44,34 @@ DEFAULT_TOP = 6  # segments shown as columns when --top is not given
 DEFAULT_PAIRS = 20  # (segment, leaf) pairs rank-levers --by shows people without --top
 
 
-def _guides(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
+Segmented = SegmentEvalResult | SegmentLeversResult | SegmentExplainResult
+
+
+def _guides(result: SegmentEvalResult) -> list[tuple[str, str, bool]]:
     """The tree's rows (guides, id, shared) from the total's nodes."""
-    from types import SimpleNamespace
-
-    return tree_guides([SimpleNamespace(**node) for node in result["nodes"]], result["root"])
+    return tree_guides(result.nodes, result.root)
 
 
-def _where(result: dict[str, Any] | SegmentLeversResult | SegmentExplainResult) -> str:
+def _where(result: Segmented) -> str:
     """The title's tail: the scenario or --set changes applied, and the rows kept."""
-    if isinstance(result, dict):   # eval --by: plain data
-        pairs, scenario = result.get("where") or {}, result.get("scenario")
-        changes = [(c["id"], c["change"]) for c in result.get("changes") or []]
-    else:
-        pairs, scenario = result.where, present(getattr(result, "scenario", None))
-        changes = [(c.id, c.change) for c in present(getattr(result, "changes", None)) or []]
+    pairs, scenario = result.where, present(getattr(result, "scenario", None))
+    changes = [(c.id, c.change) for c in present(getattr(result, "changes", None)) or []]
     said = (f" · scenario {scenario}" if scenario else
             " · set " + ", ".join(f"{i} {c}" for i, c in changes) if changes else "")
     return said + (" · where " + ", ".join(f"{k}={v}" for k, v in pairs.items())
                    if pairs else "")
 
 
-def _shown(result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _shown(result: SegmentEvalResult) -> tuple[list[SegmentColumn], SegmentRest]:
     """The segments shown as columns and the summary of the rest."""
-    top = result.get("top") or DEFAULT_TOP
-    return result["segments"][:top], result["rest"]
+    top = result.top or DEFAULT_TOP
+    return result.segments[:top], result.rest
 
 
-def _cell(node: dict[str, Any], best: bool) -> Text:
-    mark = " ".join(m for m in (BEST if best else "", MARKS[node["status"]]) if m)
-    text = value_text(node["value"], node["unit"]) + (f" {mark}" if mark else "")
-    style = STYLES[node["status"]] + (" bold" if best else "")
+def _cell(cell: SegmentNode, unit: str | None, best: bool) -> Text:
+    mark = " ".join(m for m in (BEST if best else "", MARKS[cell.status]) if m)
+    text = value_text(cell.value, unit) + (f" {mark}" if mark else "")
+    style = STYLES[cell.status] + (" bold" if best else "")
     return Text(text, style=style.strip())
 
 
@@ -79,87 +84,87 @@ def _rest(span: list[float | None], unit: str | None) -> str:
     return f"{value_text(low, None if unit != '%' else unit)}…{value_text(high, unit)}"
 
 
-def matrix_table(result: dict[str, Any], width: int | None = None, compact: bool = False):
+def matrix_table(result: SegmentEvalResult, width: int | None = None, compact: bool = False):
     """Nodes down, the total then each shown segment across, the rest as one range column."""
     shown, rest = _shown(result)
     table = plain_table()
     table.add_column("metric", no_wrap=True)
     table.add_column("total", justify="right", no_wrap=True)
     for segment in shown:
-        table.add_column(segment["segment"], justify="right", no_wrap=True)
-    if rest["count"]:
-        table.add_column(f"{rest['count']} more", justify="right", no_wrap=True)
-    total = {node["id"]: node for node in result["nodes"]}
-    columns = [{n["id"]: n for n in segment["nodes"]} for segment in shown]
-    best = result["best"]
+        table.add_column(segment.segment, justify="right", no_wrap=True)
+    if rest.count:
+        table.add_column(f"{rest.count} more", justify="right", no_wrap=True)
+    total = {node.id: node for node in result.nodes}
+    columns = [{n.id: n for n in segment.nodes} for segment in shown]
+    best = result.best
     rows = _guides(result)
     for position, (prefix, node_id, is_ref) in enumerate(rows):
         node = total[node_id]
         kids = position + 1 < len(rows) and len(rows[position + 1][0]) > len(prefix)
-        name = f"↪ {node['name']}" if is_ref else node["name"]
-        extra = [(f" [{node['unit']}]", "dim")] if compact and node["unit"] not in (None, "%") \
+        name = f"↪ {node.name}" if is_ref else node.name
+        extra = [(f" [{node.unit}]", "dim")] if compact and node.unit not in (None, "%") \
             else []
-        label = tree_label(prefix, name, width, kids, "bold" if node["depth"] == 0 else "", extra)
-        unit = node["unit"] if not compact or node["unit"] == "%" else None
-        cells: list[Any] = [value_text(node["value"], unit)]
+        label = tree_label(prefix, name, width, kids, "bold" if node.depth == 0 else "", extra)
+        unit = node.unit if not compact or node.unit == "%" else None
+        cells: list[Any] = [value_text(node.value, unit)]
         for segment, by_id in zip(shown, columns, strict=True):
-            cell = by_id[node_id]
-            cells.append(_cell({**cell, "unit": unit}, best.get(node_id) == segment["segment"]))
-        if rest["count"]:
-            cells.append(Text(_rest(rest["range"][node_id], unit), style="dim"))
+            cells.append(_cell(by_id[node_id], unit, best.get(node_id) == segment.segment))
+        if rest.count:
+            cells.append(Text(_rest(rest.range[node_id], unit), style="dim"))
         table.add_row(label, *cells)
     return keep_numbers_whole(table)
 
 
-def render_eval_text(result: dict[str, Any]) -> Group:
+def render_eval_text(result: SegmentEvalResult) -> Group:
     shown, rest = _shown(result)
-    count = len(shown) + rest["count"]
-    title = (f"{result['tree'] or result['root']} · period {result['period']} · by "
-             f"{result['by']} ({count} segment{'s' if count != 1 else ''}, best "
-             f"{result['nodes'][0]['name']} first){_where(result)}")
+    count = len(shown) + rest.count
+    title = (f"{result.tree or result.root} · period {result.period} · by "
+             f"{result.by} ({count} segment{'s' if count != 1 else ''}, best "
+             f"{result.nodes[0].name} first){_where(result)}")
     legend = f"{BEST} best segment  ✓ ahead of benchmark  ✗ behind"
-    if rest["count"]:
-        legend += f"  ·  {rest['count']} more: their lowest…highest (--top N shows more)"
+    if rest.count:
+        legend += f"  ·  {rest.count} more: their lowest…highest (--top N shows more)"
     narrowest = min_name_width(_guides(result))
     return Group(Text(title, style="bold"),
                  Fitted(lambda width, compact: matrix_table(result, width, compact), narrowest),
                  Text(legend, style="dim"))
 
 
-def render_eval_markdown(result: dict[str, Any]) -> str:
+def render_eval_markdown(result: SegmentEvalResult) -> str:
     shown, rest = _shown(result)
-    lines = [f"### {md_cell(result['tree'] or result['root'])} · {result['period']} · by "
-             f"{md_cell(result['by'])}{md_cell(_where(result))}", ""]
-    header = ["metric", "total", *[md_cell(s["segment"]) for s in shown]]
-    if rest["count"]:
-        header.append(f"{rest['count']} more")
-    columns = [{n["id"]: n for n in s["nodes"]} for s in shown]
+    lines = [f"### {md_cell(result.tree or result.root)} · {result.period} · by "
+             f"{md_cell(result.by)}{md_cell(_where(result))}", ""]
+    header = ["metric", "total", *[md_cell(s.segment) for s in shown]]
+    if rest.count:
+        header.append(f"{rest.count} more")
+    columns = [{n.id: n for n in s.nodes} for s in shown]
     body = []
-    for node in result["nodes"]:
-        row = ["&nbsp;" * 2 * node["depth"] + md_cell(node["name"]),
-               value_text(node["value"], node["unit"])]
+    for node in result.nodes:
+        row = ["&nbsp;" * 2 * node.depth + md_cell(node.name), value_text(node.value, node.unit)]
         for segment, by_id in zip(shown, columns, strict=True):
-            cell = by_id[node["id"]]
-            best = result["best"].get(node["id"]) == segment["segment"]
-            mark = " ".join(m for m in (BEST if best else "", MARKS[cell["status"]]) if m)
-            row.append(value_text(cell["value"], node["unit"]) + (f" {mark}" if mark else ""))
-        if rest["count"]:
-            row.append(_rest(rest["range"][node["id"]], node["unit"]))
+            cell = by_id[node.id]
+            best = result.best.get(node.id) == segment.segment
+            mark = " ".join(m for m in (BEST if best else "", MARKS[cell.status]) if m)
+            row.append(value_text(cell.value, node.unit) + (f" {mark}" if mark else ""))
+        if rest.count:
+            row.append(_rest(rest.range[node.id], node.unit))
         body.append(row)
     lines += md_table(header, [":--"] + ["--:"] * (len(header) - 1), body)
     lines += ["", f"{BEST} best segment · ✓ ahead of benchmark · ✗ behind"]
     return "\n".join(lines) + "\n"
 
 
-def render_eval_json(result: dict[str, Any]) -> str:
+def render_eval_json(result: SegmentEvalResult) -> str:
     """`eval --by --format json`: the same bytes as to_json of the plain rows, with every
-    segment's node rows written straight from their columns (no dict per row)."""
+    segment's node rows written straight from their columns (no record per row)."""
+    from dataclasses import replace
+
     from nsm_cli.analysis.segments import SegmentRows
 
-    rows = result["segments"]
+    rows = result.segments
     if not isinstance(rows, SegmentRows):
         return to_json(result)
-    text = to_json({**result, "segments": []})
+    text = to_json(replace(result, segments=[]))
     marker = '\n  "segments": []'   # a top-level key: only those are indented by 2 spaces
     at = text.index(marker)
     return "".join([text[:at], '\n  "segments": ', *_segments_json(rows),
