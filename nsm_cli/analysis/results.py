@@ -5,7 +5,8 @@ order, nested results and diagnostics included). A field whose value is :data:`A
 is left out of the JSON: a key the contract only shows in some cases (a node's
 `base` under changes, its `alerts` when it has an `alert:` block, `trend`/`compare`
 when asked). Results read like their JSON too (`result["levers"][0]["delta"]`), so a
-script written against the JSON reads a notebook result the same way.
+script written against the JSON reads a notebook result the same way; nsm's own renderers
+and commands read attributes (tests/test_typed_results.py runs them with that switched off).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class Record:
         except KeyError:
             raise KeyError(key) from None
 
-    def __getitem__(self, key: str) -> Any:   # renderers read every node this way: one lookup
+    def __getitem__(self, key: str) -> Any:   # for scripts; nsm itself reads attributes
         try:
             value = getattr(self, _names(type(self))[key])
         except KeyError:
