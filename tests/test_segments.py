@@ -688,3 +688,42 @@ def test_alerts_by_segment_under_a_change(nsm):
     fired = json.loads(run.stdout)["fired"]
     assert [a["segment"] for a in fired] == ["华北", "华东"]
     assert [a["value"] for a in fired] == pytest.approx([2.34, 1.8])
+
+
+def test_pairs_under_a_node_a_change_fixes_say_so(nsm, write):
+    """conv = buyers / clicks fixed at 30% (a rate: the same in every region): the total
+    400 visitors × 30% = 120; b's 300 visitors +1% → 403 × 30% = 120.9; buyers and clicks no
+    longer move the root."""
+    write("held.csv", "period,region,visitors,buyers,clicks\n"
+          "2025-06,a,100,10,50\n2025-06,b,300,20,100\n")
+    write("held.yaml", """
+        name: held
+        data:
+          s: {path: held.csv, segments: [region]}
+        root:
+          id: gmv
+          formula: visitors * conv
+          children:
+            - {id: visitors, source: {data: s, column: visitors, agg: sum}}
+            - id: conv
+              unit: "%"
+              formula: buyers / clicks
+              children:
+                - {id: buyers, source: {data: s, column: buyers, agg: sum}}
+                - {id: clicks, source: {data: s, column: clicks, agg: sum}}
+        """)
+    run = nsm("rank-levers", "held.yaml", "--by", "region", "--set", "conv=30%",
+              "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    assert result["root_value"] == pytest.approx(120)
+    levers = [(x["segment"], x["id"], x["delta"]) for x in result["levers"]]
+    assert levers[:2] == [("b", "visitors", pytest.approx(0.9)),
+                          ("a", "visitors", pytest.approx(0.3))]
+    held = result["levers"][2:]
+    assert {(x["segment"], x["id"]) for x in held} == {
+        (s, leaf) for s in ("a", "b") for leaf in ("buyers", "clicks")}
+    assert {x["reason"] for x in held} == {
+        "no effect: 'conv' (conv) is fixed at 30% by a what-if change, so this leaf no longer "
+        "moves the root"}
+    assert all(x["delta"] is None for x in held)
