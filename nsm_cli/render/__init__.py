@@ -282,9 +282,25 @@ def _append_styled(label: Any, line: str, start: int, name_length: int, style: s
             label.append(line[low - start:high - start], style=piece_style)
 
 
-class Fitted:
+class LaidOut:
+    """A renderable laid out for the terminal's width when printed: `parts(width)` are the
+    tables and lines it prints (render/plain.py writes them without rich when it can)."""
+
+    def parts(self, width: int) -> list[Any]:
+        raise NotImplementedError
+
+    def __rich_console__(self, console: Any, options: Any):
+        yield from self.parts(options.max_width)
+
+
+STACK_BELOW = 60   # a table that fits no other way: records below this width, split above
+
+
+class Fitted(LaidOut):
     """A table laid out when printed: as built if it fits, else with names wrapped, else in
-    its compact form (units and owners beside the names), so numbers are never cut.
+    its compact form (units and owners beside the names), so numbers are never cut; else
+    continued below with the names repeated, or (below STACK_BELOW columns, or when a
+    column alone does not fit) one record per row.
 
     `build(name_width, compact)` makes the table; column 0 holds the names. `min_name` is
     the narrowest the names' column may get (tree guides included).
@@ -292,29 +308,30 @@ class Fitted:
 
     WIDE_ENOUGH = 36   # below this many cells for names, the compact form reads better
 
-    def __init__(self, build: Callable[[int | None, bool], Any], min_name: int = MIN_NAME):
+    def __init__(self, build: Callable[[int | None, bool], Any], min_name: int = MIN_NAME,
+                 heading: int = 1):
         self.build = build
         self.min_name = min_name
+        self.heading = heading
 
-    def __rich_console__(self, console: Any, options: Any):
-        width = options.max_width
-        room = self.min_name
+    def parts(self, width: int) -> list[Any]:
         for compact in (False, True):
             table = self.build(None, compact)
             whole = natural_width(table)
             if whole <= width:
-                yield table
-                return
+                return [table]
             names = max([cell_width(table.columns[0].header),
                          *map(cell_width, table.columns[0].cells)])
             room = width - (whole - names)
             if room >= (self.min_name if compact else max(self.min_name, self.WIDE_ENOUGH)):
-                yield self.build(room, compact)
-                return
+                return [self.build(room, compact)]
         # too many columns for one table: the names and as many columns as fit, then the
         # names again with the rest, so no column is cut off at the terminal's edge
-        table = self.build(max(self.min_name, width // 3), True)
-        yield from split_columns(table, width)
+        if width >= STACK_BELOW:
+            pieces = split_columns(self.build(max(self.min_name, width // 3), True), width)
+            if all(natural_width(piece) <= width for piece in pieces if piece != ""):
+                return pieces
+        return stacked(self.build(None, False), width, self.heading)
 
 
 def split_columns(table: Any, width: int) -> list[Any]:
@@ -340,6 +357,178 @@ def split_columns(table: Any, width: int) -> list[Any]:
             parts.append("")
         parts.append(part)
     return parts
+
+
+# --- a flat table that fits: wrapped names, optional columns hidden, or records ------------
+
+NAME_FLOOR = 10   # cells a wrapped name keeps at the least: no one-character slivers
+
+
+class FitTable(LaidOut):
+    """A flat table laid out when printed: as built if it fits; else its `names` columns wrap
+    (none narrower than NAME_FLOOR cells); else the `optional` columns go, in that order,
+    said in one line; else one record per row (:func:`stacked`). Numbers never shrink."""
+
+    def __init__(self, table: Any, names: tuple[str, ...] = (), optional: tuple[str, ...] = (),
+                 heading: int = 1):
+        self.table = table
+        self.names = names
+        self.optional = optional
+        self.heading = heading
+
+    def parts(self, width: int) -> list[Any]:
+        table = self.table
+        if natural_width(table) <= width:
+            return [table]
+        headers = [header_text(column.header) for column in table.columns]
+        hidden: list[str] = []
+        for drop in [None, *self.optional]:
+            if drop is not None:
+                if drop not in headers:
+                    continue
+                hidden.append(drop)
+            kept = [i for i, header in enumerate(headers) if header not in hidden]
+            sizes = _name_widths(table, kept, [i for i in kept if headers[i] in self.names],
+                                 width)
+            if sizes is not None:
+                fitted = _wrapped(table, kept, sizes)
+                return [fitted, hidden_note(hidden, width)] if hidden else [fitted]
+        return stacked(table, width, self.heading)
+
+
+def header_text(header: Any) -> str:
+    from rich.text import Text
+
+    return header.plain if isinstance(header, Text) else str(header)
+
+
+def hidden_note(hidden: list[str], width: int) -> Any:
+    """The one line that says which columns a narrow terminal hid, and how to see them."""
+    from rich.text import Text
+
+    return Text(f"{', '.join(hidden)}: hidden at {width} columns; widen the terminal or use "
+                "--format markdown", style="dim")
+
+
+def _name_widths(table: Any, kept: list[int], names: list[int],
+                 width: int) -> dict[int, int] | None:
+    """Widths for the `names` columns so the `kept` columns fit `width`, None if they cannot
+    (each name column keeps NAME_FLOOR cells, or its natural width if less)."""
+    sizes = {i: column_width([table.columns[i].header, *table.columns[i].cells]) for i in kept}
+    floors = {i: min(sizes[i], NAME_FLOOR) for i in names}
+    excess = sum(sizes.values()) + 2 * (len(kept) - 1) - width
+    while excess > 0:
+        wide = [i for i in names if sizes[i] > floors[i]]
+        if not wide:
+            return None
+        widest = max(wide, key=lambda i: sizes[i])
+        sizes[widest] -= 1
+        excess -= 1
+    return {i: sizes[i] for i in names}
+
+
+def _wrapped(table: Any, kept: list[int], sizes: dict[int, int]) -> Any:
+    """A copy of the table with only the `kept` columns, the name columns' cells wrapped
+    between words to their `sizes` (so rich and the plain writer lay it out alike)."""
+    part = plain_table()
+    for i in kept:
+        column = table.columns[i]
+        part.add_column(column.header, justify=column.justify, no_wrap=True,
+                        min_width=column.min_width, overflow=column.overflow)
+    for row in range(table.row_count):
+        part.add_row(*[wrap_cell(table.columns[i]._cells[row], sizes[i]) if i in sizes
+                       else table.columns[i]._cells[row] for i in kept])
+    return part
+
+
+def wrap_cell(cell: Any, width: int) -> Any:
+    """A cell's text wrapped between words to `width` cells, its styles kept."""
+    from rich.text import Text
+
+    text = cell if isinstance(cell, Text) else Text(str(cell))
+    if cell_width(text) <= width:
+        return text
+    plain = text.plain
+    lines = wrap_words(plain, width)
+    pieces, position = [], 0
+    for line in lines:
+        start = plain.index(line, position) if line else position
+        pieces.append(text[start:start + len(line)])
+        position = start + len(line)
+    return Text("\n").join(pieces)
+
+
+def stacked(table: Any, width: int, heading: int = 1) -> list[Any]:
+    """One record per row: its first `heading` cells as a heading line, then one
+    `header: value` line per other cell that holds something (a column without a header,
+    or with an arrow-like header as each of its cells, joins the field before it)."""
+    from rich.text import Text
+
+    headers = [header_text(column.header) for column in table.columns]
+    lines: list[Any] = []
+    for row in range(table.row_count):
+        cells = [_as_text(column._cells[row]) for column in table.columns]
+        head = Text("  ").join([cell for cell in cells[:heading] if cell.plain])
+        lead = _continuation(head.plain)
+        lines.append(head)
+        for label, value in _fields(headers[heading:], cells[heading:], table, heading):
+            lines += _field_lines(lead, label, value, width)
+    return lines
+
+
+def _as_text(cell: Any) -> Any:
+    from rich.text import Text
+
+    return cell if isinstance(cell, Text) else Text(str(cell))
+
+
+def _continuation(head: str) -> str:
+    """The tree guides a record's fields carry under its heading: `│   ` where a branch goes on."""
+    guides = head[:len(head) - len(head.lstrip("│├└─  "))]
+    return guides.replace("├── ", "│   ").replace("└── ", "    ").replace("─", " ")
+
+
+def _fields(headers: list[str], cells: list[Any], table: Any,
+            offset: int) -> list[tuple[str, Any]]:
+    from rich.text import Text
+
+    fields: list[tuple[str, Any]] = []
+    joining = False
+    for position, (header, cell) in enumerate(zip(headers, cells, strict=True)):
+        column = table.columns[offset + position]
+        joiner = bool(header) and all(header_text(c) in (header, "") for c in column.cells)
+        if not cell.plain.strip() and not joiner:
+            joining = False
+            continue
+        if (not header or joiner or joining) and fields:
+            label, value = fields[-1]
+            label = f"{label} {header}" if joiner or joining else label
+            fields[-1] = (label, Text(" ").join([value, cell]) if cell.plain else value)
+            joining = joiner
+            continue
+        fields.append((header, cell))
+        joining = False
+    return fields
+
+
+def _field_lines(lead: str, label: str, value: Any, width: int) -> list[Any]:
+    """`label: value` under a record's heading; the value on a line of its own when both do
+    not fit, and never cut."""
+    from rich.text import Text
+
+    def joined(*pieces: Any) -> Any:
+        line = Text()
+        for piece in pieces:
+            line.append(piece) if isinstance(piece, Text) else line.append(*piece)
+        return line
+
+    indent = (lead + "  ", "dim")
+    if not label:
+        return [joined(indent, value)]
+    line = joined(indent, (f"{label}: ", ""), value)
+    if cell_width(line) <= width:
+        return [line]
+    return [joined(indent, (f"{label}:", "")), joined((lead + "    ", "dim"), value)]
 
 
 def min_name_width(rows: list[tuple[str, str, bool]]) -> int:

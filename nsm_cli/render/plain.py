@@ -19,7 +19,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from nsm_cli.render import Fitted
+from nsm_cli.render import LaidOut
 
 # what rich's str → Text conversion would change (markup, emoji codes, control characters)
 _RICH_STR = re.compile(r"[\[:\x00-\x1f\x7f]")
@@ -53,7 +53,7 @@ def _render(renderable: Any, console: Console, lines: list[str]) -> None:
     if isinstance(renderable, Group):
         for part in renderable.renderables:
             _render(part, console, lines)
-    elif isinstance(renderable, Fitted):
+    elif isinstance(renderable, LaidOut):
         for part in renderable.__rich_console__(console, console.options):
             _render(part, console, lines)
     elif isinstance(renderable, Table):
