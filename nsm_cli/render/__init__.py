@@ -370,11 +370,20 @@ class FitTable(LaidOut):
     said in one line; else one record per row (:func:`stacked`). Numbers never shrink."""
 
     def __init__(self, table: Any, names: tuple[str, ...] = (), optional: tuple[str, ...] = (),
-                 heading: int = 1):
+                 heading: int = 1, charts: tuple[str, ...] = ()):
         self.table = table
         self.names = names
         self.optional = optional
         self.heading = heading
+        self.charts = charts   # columns of bars: hidden as `bars`, and left out of records
+
+    def fits(self, width: int) -> bool:
+        """True when the whole table fits `width`, its names wrapped if need be."""
+        table = self.table
+        names = [i for i, c in enumerate(table.columns) if header_text(c.header) in self.names]
+        return (natural_width(table) <= width
+                or _name_widths(table, list(range(len(table.columns))), names, width,
+                                self.optional) is not None)
 
     def parts(self, width: int) -> list[Any]:
         table = self.table
@@ -389,11 +398,13 @@ class FitTable(LaidOut):
                 hidden.append(drop)
             kept = [i for i, header in enumerate(headers) if header not in hidden]
             sizes = _name_widths(table, kept, [i for i in kept if headers[i] in self.names],
-                                 width)
+                                 width, self.optional)
             if sizes is not None:
                 fitted = _wrapped(table, kept, sizes)
-                return [fitted, hidden_note(hidden, width)] if hidden else [fitted]
-        return stacked(table, width, self.heading)
+                said = [name or "bars" for name in hidden]
+                return [fitted, hidden_note(said, width)] if hidden else [fitted]
+        kept = [i for i, header in enumerate(headers) if header not in self.charts]
+        return stacked(_wrapped(table, kept, {}), width, self.heading)
 
 
 def header_text(header: Any) -> str:
@@ -410,31 +421,48 @@ def hidden_note(hidden: list[str], width: int) -> Any:
                 "--format markdown", style="dim")
 
 
-def _name_widths(table: Any, kept: list[int], names: list[int],
-                 width: int) -> dict[int, int] | None:
+WORD_ROOM = 16      # a name's longest word (a Chinese name is one) stays whole up to this
+OPTIONAL_FLOOR = 20   # cells an optional text column needs to read; narrower, it is hidden
+
+
+def _floor(cells: list[Any], natural: int, optional: bool) -> int:
+    """The narrowest a text column may wrap to: NAME_FLOOR cells, or its longest word."""
+    from rich.cells import cell_len
+
+    words = [cell_len(word) for cell in cells for word in header_text(cell).split()]
+    floor = max(NAME_FLOOR, min(max(words, default=0), WORD_ROOM))
+    return min(natural, max(floor, OPTIONAL_FLOOR) if optional else floor)
+
+
+def _name_widths(table: Any, kept: list[int], names: list[int], width: int,
+                 optional: tuple[str, ...] = ()) -> dict[int, int] | None:
     """Widths for the `names` columns so the `kept` columns fit `width`, None if they cannot
-    (each name column keeps NAME_FLOOR cells, or its natural width if less)."""
-    sizes = {i: column_width([table.columns[i].header, *table.columns[i].cells]) for i in kept}
-    floors = {i: min(sizes[i], NAME_FLOOR) for i in names}
+    (each keeps its :func:`_floor`)."""
+    cells = {i: [table.columns[i].header, *table.columns[i].cells] for i in kept}
+    sizes = {i: column_width(cells[i]) for i in kept}
+    floors = {i: _floor(cells[i], sizes[i],
+                        header_text(table.columns[i].header) in optional) for i in names}
     excess = sum(sizes.values()) + 2 * (len(kept) - 1) - width
     while excess > 0:
         wide = [i for i in names if sizes[i] > floors[i]]
         if not wide:
             return None
-        widest = max(wide, key=lambda i: sizes[i])
+        widest = max(wide, key=lambda i: sizes[i] - floors[i])
         sizes[widest] -= 1
         excess -= 1
     return {i: sizes[i] for i in names}
 
 
 def _wrapped(table: Any, kept: list[int], sizes: dict[int, int]) -> Any:
-    """A copy of the table with only the `kept` columns, the name columns' cells wrapped
-    between words to their `sizes` (so rich and the plain writer lay it out alike)."""
+    """A copy of the table with only the `kept` columns, the name columns' cells (and
+    headers) wrapped between words to their `sizes`, so rich and the plain writer agree."""
     part = plain_table()
     for i in kept:
         column = table.columns[i]
-        part.add_column(column.header, justify=column.justify, no_wrap=True,
-                        min_width=column.min_width, overflow=column.overflow)
+        header = wrap_cell(column.header, sizes[i]) if i in sizes else column.header
+        part.add_column(header, justify=column.justify, no_wrap=True,
+                        min_width=None if i in sizes else column.min_width,
+                        overflow=column.overflow)
     for row in range(table.row_count):
         part.add_row(*[wrap_cell(table.columns[i]._cells[row], sizes[i]) if i in sizes
                        else table.columns[i]._cells[row] for i in kept])
@@ -528,7 +556,10 @@ def _field_lines(lead: str, label: str, value: Any, width: int) -> list[Any]:
     line = joined(indent, (f"{label}: ", ""), value)
     if cell_width(line) <= width:
         return [line]
-    return [joined(indent, (f"{label}:", "")), joined((lead + "    ", "dim"), value)]
+    deeper = (lead + "    ", "dim")
+    room = width - cell_width(Text(deeper[0]))
+    values = wrap_cell(value, room).split("\n") if cell_width(value) > room else [value]
+    return [joined(indent, (f"{label}:", "")), *[joined(deeper, part) for part in values]]
 
 
 def min_name_width(rows: list[tuple[str, str, bool]]) -> int:

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from nsm_cli.analysis.results import AlertsResult, present
 from nsm_cli.numbers import value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
+from nsm_cli.render import FitTable, Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
 BELL = "🔔"
 
@@ -49,7 +49,9 @@ def render_text(result: AlertsResult) -> Group:
                           value_text(alert.value, alert.unit),
                           Text(alert.owner or "", style="cyan"),
                           Text(alert.message, style="red"))
-        parts.append(keep_numbers_whole(table, ("metric", "what happened", "owner")))
+        parts.append(FitTable(keep_numbers_whole(table, ("metric", "what happened", "owner")),
+                              names=("metric", "owner", "what happened"),
+                              optional=("owner", "what happened"), heading=2))
     if result.skipped:
         parts.append(Text(""))
         for skip in result.skipped:

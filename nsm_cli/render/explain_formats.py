@@ -15,6 +15,7 @@ from nsm_cli.analysis.results import ExplainResult, present
 from nsm_cli.numbers import MINUS, MISSING, change_text, percent, plain, value_text
 
 WATERFALL_WIDTH = 30
+MIN_BARS = 8   # the shortest waterfall bars: narrower, the bars go
 UP, DOWN = "█", "░"   # rising and falling steps differ without colour too
 
 
@@ -182,6 +183,26 @@ def waterfall(result: ExplainResult, width: int = WATERFALL_WIDTH) -> Table:
     return render.keep_numbers_whole(table, ("waterfall",))
 
 
+class FittedWaterfall(render.LaidOut):
+    """The waterfall laid out when printed: its bars shorten (to MIN_BARS cells) before the
+    names wrap; narrower, the bars go (said in a line), then one record per step."""
+
+    def __init__(self, result: ExplainResult):
+        self.result = result
+
+    def parts(self, width: int) -> list[Any]:
+        shapes = [render.FitTable(waterfall(self.result, bars), names=("waterfall",),
+                                  optional=("",), charts=("",))
+                  for bars in range(WATERFALL_WIDTH, MIN_BARS - 1, -1)]
+        for fitted in shapes:   # shorter bars first, then wrapped names
+            if render.natural_width(fitted.table) <= width:
+                return fitted.parts(width)
+        for fitted in shapes:
+            if fitted.fits(width):
+                return fitted.parts(width)
+        return shapes[-1].parts(width)
+
+
 def _edge(value: float, low: float, high: float, width: int) -> str:
     """Where a total stands on the waterfall's scale: a thin mark."""
     if high <= low:
@@ -195,7 +216,7 @@ def render_text(result: ExplainResult) -> Group:
     parts: list[Any] = [Text(title(result), style="bold"),
                         render.Fitted(lambda width, compact: tree_table(result, width, compact),
                                narrowest),
-                        Text(""), waterfall(result)]
+                        Text(""), FittedWaterfall(result)]
     still = [row.name for row in result.contributions if not row.contribution]
     if still:
         parts.append(Text("Unchanged or without effect (0): " + ", ".join(still), style="dim"))

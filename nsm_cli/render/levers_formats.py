@@ -12,7 +12,7 @@ from rich.text import Text
 
 from nsm_cli.analysis.results import Lever, LeversResult, present
 from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
+from nsm_cli.render import FitTable, Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
 
 BAR_WIDTH = 20
 NAME_ROOM = 18   # cells a lever's name or owner keeps before it wraps, when room is short
@@ -176,8 +176,16 @@ class LeverTable:
         return cap, benchmark, potential, min(BAR_WIDTH, room) if room >= 3 else 0
 
     def __rich_console__(self, console, options):
-        cap, benchmark, potential, bar_width = self.layout(options.max_width)
-        yield self.table(bar_width, benchmark, potential, cap)
+        width = options.max_width
+        cap, benchmark, potential, bar_width = self.layout(width)
+        table = self.table(bar_width, benchmark, potential, cap)
+        if bar_width or natural_width(table) <= width:
+            yield table
+            return
+        # narrower: names wrap between words (never to slivers), then the owners go, then
+        # one record per lever
+        yield from FitTable(table, names=("lever", "owner"), optional=("owner",),
+                            heading=2).parts(width)
 
     def table(self, bar_width: int, benchmark: bool = True, potential: bool = True,
               cap: int | None = None) -> Table:
