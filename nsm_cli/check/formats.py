@@ -16,6 +16,7 @@ from typing import Any
 
 from nsm_cli.check.runner import CheckResult
 from nsm_cli.diagnostics import ERROR, INFO, WARNING, Diagnostic
+from nsm_cli.render import LaidOut, column_width, wrap_words
 
 SYMBOLS = {ERROR: "✗", WARNING: "⚠", INFO: "ℹ"}
 STYLES = {ERROR: "bold red", WARNING: "yellow", INFO: "cyan"}
@@ -39,31 +40,64 @@ def _by_file(result: CheckResult) -> list[tuple[str, list[Diagnostic]]]:
             groupby(result.diagnostics, key=lambda d: d.span.file)]
 
 
+MESSAGE_ROOM = 30   # cells a message needs beside its location; narrower, it goes below
+
+
 def render_text(result: CheckResult) -> Any:
     """Findings grouped under each file, aligned, then the summary line."""
     from rich.console import Group
     from rich.text import Text
 
-    from nsm_cli.render.text_table import TextTable
-
     parts: list[Any] = []
     for file, items in _by_file(result):
         parts.append(Text(file, style="bold underline"))
-        table = TextTable.text_grid(padding=(0, 2), collapse_padding=True)
-        table.add_column(justify="right", no_wrap=True)
-        table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True)
-        table.add_column(overflow="fold")
-        for d in items:
-            table.add_row(f"{d.span.line}:{d.span.column}",
-                          Text(f"{SYMBOLS[d.severity]} {d.severity}", style=STYLES[d.severity]),
-                          Text(d.code, style="bold"), d.message)
-        parts.append(table)
+        parts.append(Findings(items))
         parts.append(Text(""))
     style = "bold red" if result.errors else ("yellow" if result.warnings else "green")
     mark = "✗" if result.errors else ("⚠" if result.warnings else "✓")
     parts.append(Text(f"{mark} {summary(result)}", style=style))
     return Group(*parts)
+
+
+def _findings_table(items: list[Diagnostic]) -> Any:
+    from rich.text import Text
+
+    from nsm_cli.render.text_table import TextTable
+
+    table = TextTable.text_grid(padding=(0, 2), collapse_padding=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for d in items:
+        table.add_row(f"{d.span.line}:{d.span.column}",
+                      Text(f"{SYMBOLS[d.severity]} {d.severity}", style=STYLES[d.severity]),
+                      Text(d.code, style="bold"), d.message)
+    return table
+
+
+class Findings(LaidOut):
+    """The findings aligned in columns; on a narrow terminal each message goes below its
+    location, wrapped between words, so no number in it is split."""
+
+    def __init__(self, items: list[Diagnostic]):
+        self.items = items
+
+    def parts(self, width: int) -> list[Any]:
+        table = _findings_table(self.items)
+        lead = sum(column_width(c.cells) + 2 for c in table.columns[:3])
+        if width - lead >= MESSAGE_ROOM:
+            return [table]
+        return [line for d in self.items for line in _finding_lines(d, width)]
+
+
+def _finding_lines(d: Diagnostic, width: int) -> list[Any]:
+    from rich.text import Text
+
+    head = Text(f"{d.span.line}:{d.span.column}  ")
+    head.append(f"{SYMBOLS[d.severity]} {d.severity}", style=STYLES[d.severity])
+    head.append(f"  {d.code}", style="bold")
+    return [head, *[Text("  " + line) for line in wrap_words(d.message, width - 2)]]
 
 
 def check_result(result: CheckResult) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from rich.text import Text
 from nsm_cli.analysis.diff import TREE_ID
 from nsm_cli.analysis.results import DiffResult, ValueChange
 from nsm_cli.numbers import MISSING, change_text, percent, value_text
-from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table
+from nsm_cli.render import FitTable, Renderer, keep_numbers_whole, md_cell, md_table, plain_table
 
 NUMBER_FIELDS = ("value", "benchmark", "target", "min", "max")
 
@@ -82,7 +82,7 @@ def render_text(result: DiffResult) -> Group:
             style = "green" if mark.startswith("+") else ("red" if mark.startswith("−")
                                                           else "yellow")
             table.add_row(Text(mark, style=style), who, what)
-        parts.append(table)
+        parts.append(FitTable(table, names=("node", "what changed"), heading=2))
     else:
         parts.append(Text("structure: nothing added, removed or changed", style="dim"))
     table = plain_table()
@@ -93,7 +93,7 @@ def render_text(result: DiffResult) -> Group:
         name = Text(row.name, style="bold" if row.root else "")
         table.add_row(name, value_text(row.old, row.unit), value_text(row.new, row.unit),
                       change_cell(row))
-    parts += [Text(""), keep_numbers_whole(table, ("metric",))]
+    parts += [Text(""), FitTable(keep_numbers_whole(table, ("metric",)), names=("metric",))]
     if not result.changed_anything:
         parts.append(Text("no change", style="green"))
     return Group(*parts)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from rich.cells import cell_len
 
 from nsm_cli.analysis.forecast import ForecastResult, NodeForecast
 from nsm_cli.numbers import MISSING, percent, plain, value_text
-from nsm_cli.render import Renderer, md_cell, md_row, to_json, wrap_words
+from nsm_cli.render import LaidOut, Renderer, md_cell, md_row, to_json, wrap_words
 
-WIDTH = 80
+WIDTH = 80        # the widest the text gets; a narrower terminal gets its own width
+MIN_CHART = 8     # cells of the shortest fan chart: narrower, the numbers stand alone
 NOT_AVAILABLE = "n/a"   # a chance that cannot be known
 NAME_ROOM = 36      # cells a name may take beside a bar of shares
 BARS = "▁▂▃▄▅▆▇█"
@@ -87,9 +89,11 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
     indent = "  " * node.depth
     title = node.name + unit + target + (" · guardrail" if node.guardrail else "")
     lines = [indent + line for line in wrap_words(title, width - len(indent))]
-    charts = fan(node, room=width // 2)
     places = decimals([*node.p10, *node.p50, *node.p90])
     rows = [[_number(v, node.unit, places) for v in getattr(node, key)] for key in BAND]
+    cell = max(cell_len(text) for text in [*periods, *(t for row in rows for t in row)]) + 2
+    room = min(width // 2, width - 7 - cell - 2)   # a narrow terminal: a shorter chart
+    charts = fan(node, room=room) if room >= MIN_CHART else ["", "", ""]
     labels = list(BAND)
     if node.p_target is not None:
         rows.append([chance_text(p) for p in node.p_target])
@@ -99,7 +103,6 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
     chart = max(cell_len(c) for c in charts) + 2
     if node.p_target is not None:
         chart = max(chart, cell_len(labels[-1]) + 4 - lead)
-    cell = max(cell_len(text) for text in [*periods, *(t for row in rows for t in row)]) + 2
     per_block = max(1, (width - lead - chart) // cell)
     for begin in range(0, len(periods), per_block):
         shown = range(begin, min(begin + per_block, len(periods)))
@@ -117,29 +120,29 @@ def chance_text(probability: float | None) -> str:
     return NOT_AVAILABLE if probability is None else percent(probability, decimals=0)
 
 
-def _unknown(result: ForecastResult) -> list[str]:
+def _unknown(result: ForecastResult, width: int = WIDTH) -> list[str]:
     """The plain sentence when nothing was forecast: the bands have no width for lack of data."""
     if result.no_forecast is None:
         return []
     text = (f"{result.no_forecast[0].upper()}{result.no_forecast[1:]}. The bands have no width "
             f"(p10 = p50 = p90) and the chance of meeting a target is not available "
             f"({NOT_AVAILABLE}).")
-    return ["", *wrap_words(text, WIDTH)]
+    return ["", *wrap_words(text, width)]
 
 
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def _title(result: ForecastResult) -> list[str]:
+def _title(result: ForecastResult, width: int = WIDTH) -> list[str]:
     first, last = result.periods[0], result.periods[-1]
     span = first if first == last else f"{first} … {last}"
     mode = "backtest of" if result.backtest is not None else "forecast"
     seed = "" if result.seed is None else f" · seed {result.seed}"
-    return [*wrap_words(f"{result.tree or result.root} · {mode} {span}", WIDTH),
-            f"{_count(len(result.history_periods), 'period')} of history · "
-            f"{result.samples:,} paths"
-            f"{seed} · chart: history │ forecast"]
+    second = (f"{_count(len(result.history_periods), 'period')} of history · "
+              f"{result.samples:,} paths{seed} · chart: history │ forecast")
+    return [*wrap_words(f"{result.tree or result.root} · {mode} {span}", width),
+            *([second] if cell_len(second) <= width else wrap_words(second, width))]
 
 
 def _kept(result: ForecastResult) -> list[str]:
@@ -151,14 +154,18 @@ def _kept(result: ForecastResult) -> list[str]:
     return lines
 
 
-def _variance(result: ForecastResult) -> list[str]:
+def _variance(result: ForecastResult, width: int = WIDTH) -> list[str]:
     if not result.variance:
         return []
     names = {n.id: n.name for n in result.nodes}
-    lines = ["", f"Which leaf matters: share of the root's variance in "
-                 f"{result.periods[-1]} (first order)"]
-    width = min(NAME_ROOM, max(cell_len(names.get(v.id, v.id)) for v in result.variance))
-    bar_room = min(30, WIDTH - 2 - width - 2 - 6 - 2)
+    lines = ["", *wrap_words(f"Which leaf matters: share of the root's variance in "
+                             f"{result.periods[-1]} (first order)", max(width, WIDTH))]
+    if width < WIDTH:
+        lines[1:] = wrap_words(" ".join(lines[1:]), width)
+    terminal = width
+    width = min(NAME_ROOM, max(cell_len(names.get(v.id, v.id)) for v in result.variance),
+                max(terminal - 2 - 2 - 6, 4))
+    bar_room = max(0, min(30, terminal - 2 - width - 2 - 6 - 2))
     for share in result.variance:
         amount = share.share or 0.0
         bar = "█" * round(amount * bar_room)
@@ -190,7 +197,7 @@ def better(mae: float, naive_mae: float) -> str:
     return "forecast" if mae < naive_mae else "last value"
 
 
-def _backtest(result: ForecastResult) -> list[str]:
+def _backtest(result: ForecastResult, width: int = WIDTH) -> list[str]:
     if result.backtest is None:
         return []
     nodes = {n.id: n for n in result.nodes}
@@ -210,7 +217,11 @@ def _backtest(result: ForecastResult) -> list[str]:
                       _errors(row.mae, row.mape, node.unit, places),
                       _errors(row.naive_mae, row.naive_mape, node.unit, places), verdict])
     widths = [max(cell_len(r[i]) for r in table) for i in range(len(header))]
-    widths[0] = max(cell_len(header[0]), min(widths[0], WIDTH - 6 - sum(widths[1:])))
+    widths[0] = max(cell_len(header[0]), min(widths[0], width - 6 - sum(widths[1:])))
+    if sum(widths) + 6 > width:   # a narrow terminal: one record per node
+        return lines + [line for r in table[1:] for line in
+                        [r[0].strip(), *(f"  {h}: {c}" for h, c in zip(header[1:], r[1:],
+                                                                      strict=True))]]
     for r in table:
         r[0] = crop(r[0], widths[0])
         lines.append("  ".join(_pad(c, w, i in (1, 2)) for i, (c, w) in
@@ -218,13 +229,30 @@ def _backtest(result: ForecastResult) -> list[str]:
     return lines
 
 
-def render_text(result: ForecastResult) -> str:
-    lines = _title(result) + _unknown(result)
+def text_lines(result: ForecastResult, width: int = WIDTH) -> list[str]:
+    """The text output's lines, at most `width` cells wide where the numbers allow."""
+    lines = _title(result, width) + _unknown(result, width)
     for node in result.nodes:
         lines.append("")
-        lines += node_block(node, result.periods)
-    lines += _kept(result) + _variance(result) + _backtest(result)
-    return "\n".join(lines) + "\n"
+        lines += node_block(node, result.periods, width)
+    lines += _kept(result) + _variance(result, width) + _backtest(result, width)
+    return lines
+
+
+class ForecastText(LaidOut):
+    """The fan charts laid out when printed: WIDTH cells wide, or the terminal's width."""
+
+    def __init__(self, result: ForecastResult):
+        self.result = result
+
+    def parts(self, width: int) -> list[Any]:
+        from rich.text import Text
+
+        return [Text(line) for line in text_lines(self.result, min(width, WIDTH))]
+
+
+def render_text(result: ForecastResult) -> ForecastText:
+    return ForecastText(result)
 
 
 def render_markdown(result: ForecastResult) -> str:
