@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -293,7 +294,7 @@ class LaidOut:
         yield from self.parts(options.max_width)
 
 
-STACK_BELOW = 60   # a table that fits no other way: records below this width, split above
+STACK_BELOW = 80   # a table that fits no other way: records below this width, split above
 
 
 class Fitted(LaidOut):
@@ -421,7 +422,7 @@ def hidden_note(hidden: list[str], width: int) -> Any:
                 "--format markdown", style="dim")
 
 
-WORD_ROOM = 16      # a name's longest word (a Chinese name is one) stays whole up to this
+WORD_ROOM = 20      # a name's longest word (a Chinese name is one) stays whole up to this
 OPTIONAL_FLOOR = 20   # cells an optional text column needs to read; narrower, it is hidden
 
 
@@ -493,15 +494,31 @@ def stacked(table: Any, width: int, heading: int = 1) -> list[Any]:
     from rich.text import Text
 
     headers = [header_text(column.header) for column in table.columns]
+    rows = [[_as_text(column._cells[row]) for column in table.columns]
+            for row in range(table.row_count)]
+    heads = [Text("  ").join([cell for cell in cells[:heading] if cell.plain]) for cells in rows]
+    deepest = max((len(_guides(head.plain)) for head in heads), default=0)
     lines: list[Any] = []
-    for row in range(table.row_count):
-        cells = [_as_text(column._cells[row]) for column in table.columns]
-        head = Text("  ").join([cell for cell in cells[:heading] if cell.plain])
+    for cells, head in zip(rows, heads, strict=True):
+        if deepest > width // 3:   # deep trees on a very narrow terminal: guides half as wide
+            guides = _guides(head.plain)
+            head = Text(_half(guides), style="dim") + head[len(guides):]
         lead = _continuation(head.plain)
         lines.append(head)
         for label, value in _fields(headers[heading:], cells[heading:], table, heading):
             lines += _field_lines(lead, label, value, width)
     return lines
+
+
+def _guides(head: str) -> str:
+    return head[:len(head) - len(head.lstrip("│├└─ "))]
+
+
+def _half(guides: str) -> str:
+    """`│   ├── ` as `│ ├ `: the same tree in half the cells."""
+    for wide, narrow in (("├── ", "├ "), ("└── ", "└ "), ("│   ", "│ "), ("    ", "  ")):
+        guides = guides.replace(wide, narrow)
+    return guides
 
 
 def _as_text(cell: Any) -> Any:
@@ -512,8 +529,9 @@ def _as_text(cell: Any) -> Any:
 
 def _continuation(head: str) -> str:
     """The tree guides a record's fields carry under its heading: `│   ` where a branch goes on."""
-    guides = head[:len(head) - len(head.lstrip("│├└─  "))]
-    return guides.replace("├── ", "│   ").replace("└── ", "    ").replace("─", " ")
+    guides = _guides(head)
+    return (guides.replace("├── ", "│   ").replace("└── ", "    ").replace("├ ", "│ ")
+            .replace("└ ", "  ").replace("─", " "))
 
 
 def _fields(headers: list[str], cells: list[Any], table: Any,
@@ -558,8 +576,23 @@ def _field_lines(lead: str, label: str, value: Any, width: int) -> list[Any]:
         return [line]
     deeper = (lead + "    ", "dim")
     room = width - cell_width(Text(deeper[0]))
-    values = wrap_cell(value, room).split("\n") if cell_width(value) > room else [value]
-    return [joined(indent, (f"{label}:", "")), *[joined(deeper, part) for part in values]]
+    values = _whole_words(value, room) if cell_width(value) > room else [value]
+    return [joined(indent, (f"{label}:", "")),
+            *[joined(deeper if cell_width(part) <= room else ("", ""), part) for part in values]]
+
+
+def _whole_words(value: Any, room: int) -> list[Any]:
+    """The value's lines of at most `room` cells, broken only between words: a number (or
+    any word) longer than a line stands whole on its own."""
+    plain, lines, start, end = value.plain, [], 0, 0
+    for word in re.finditer(r"\S+", plain):
+        unit = len(word.group()) <= 3 and not re.search(r"[\d→▲▼=≠]", word.group())
+        if end > start and not unit and cell_width(plain[start:word.end()]) > room:
+            lines.append(value[start:end])
+            start = word.start()
+        end = word.end()
+    lines.append(value[start:end])
+    return lines
 
 
 def min_name_width(rows: list[tuple[str, str, bool]]) -> int:
