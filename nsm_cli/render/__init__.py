@@ -366,8 +366,9 @@ NAME_FLOOR = 10   # cells a wrapped name keeps at the least: no one-character sl
 
 
 class FitTable(LaidOut):
-    """A flat table laid out when printed: as built if it fits; else its `names` columns wrap
-    (none narrower than NAME_FLOOR cells); else the `optional` columns go, in that order,
+    """A flat table laid out when printed: as built if it fits (or rich wraps its text columns,
+    from STACK_BELOW columns); else its `names` columns wrap (none narrower than their floor);
+    else the `optional` columns go, in that order,
     said in one line; else one record per row (:func:`stacked`). Numbers never shrink."""
 
     def __init__(self, table: Any, names: tuple[str, ...] = (), optional: tuple[str, ...] = (),
@@ -388,8 +389,8 @@ class FitTable(LaidOut):
 
     def parts(self, width: int) -> list[Any]:
         table = self.table
-        if natural_width(table) <= width:
-            return [table]
+        if natural_width(table) <= width or width >= STACK_BELOW:
+            return [table]   # from 80 columns rich wraps the text columns, as it always did
         headers = [header_text(column.header) for column in table.columns]
         hidden: list[str] = []
         for drop in [None, *self.optional]:

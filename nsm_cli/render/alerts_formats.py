@@ -9,7 +9,15 @@ from rich.text import Text
 
 from nsm_cli.analysis.results import AlertsResult, present
 from nsm_cli.numbers import value_text
-from nsm_cli.render import FitTable, Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
+from nsm_cli.render import (
+    FitTable,
+    Renderer,
+    keep_numbers_whole,
+    md_cell,
+    md_table,
+    plain_table,
+    to_json,
+)
 
 BELL = "🔔"
 

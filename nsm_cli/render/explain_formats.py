@@ -191,6 +191,8 @@ class FittedWaterfall(render.LaidOut):
         self.result = result
 
     def parts(self, width: int) -> list[Any]:
+        if width >= render.STACK_BELOW:
+            return [waterfall(self.result)]   # rich wraps the names, as it always did
         shapes = [render.FitTable(waterfall(self.result, bars), names=("waterfall",),
                                   optional=("",), charts=("",))
                   for bars in range(WATERFALL_WIDTH, MIN_BARS - 1, -1)]

@@ -12,7 +12,15 @@ from rich.text import Text
 
 from nsm_cli.analysis.results import Lever, LeversResult, present
 from nsm_cli.numbers import MINUS, MISSING, percent, plain, value_text
-from nsm_cli.render import FitTable, Renderer, keep_numbers_whole, md_cell, md_table, plain_table, to_json
+from nsm_cli.render import (
+    FitTable,
+    Renderer,
+    keep_numbers_whole,
+    md_cell,
+    md_table,
+    plain_table,
+    to_json,
+)
 
 BAR_WIDTH = 20
 NAME_ROOM = 18   # cells a lever's name or owner keeps before it wraps, when room is short
