@@ -146,4 +146,6 @@ def rules_listing(name: str):
         table.add_column(column, overflow="fold", no_wrap=column in ("code", "severity"))
     for e in entries.values():
         table.add_row(e.code, e.severity, e.title, e.bad, e.good)
-    return table
+    from nsm_cli.render import FitTable
+
+    return FitTable(table, names=("what", "bad", "good"), optional=("bad", "good"))
