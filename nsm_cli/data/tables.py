@@ -216,11 +216,12 @@ def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[s
     return header, body
 
 
-def read_rows(spec: DataSpec, wanted: set[str]) -> RawRows:
-    """Read a file with the csv module into text rows, keeping only the wanted columns."""
+def read_rows(spec: DataSpec, wanted: set[str], text: str | None = None) -> RawRows:
+    """Read a file (or its `text`, already read) with the csv module into text rows, keeping
+    only the wanted columns."""
     if spec.format not in FORMATS:
         raise ValueError(f"unknown data format {spec.format!r}")
-    header, body = _split(spec, read_text(spec))
+    header, body = _split(spec, read_text(spec) if text is None else text)
     period_at = _find(header, spec.period_column)
     if period_at is None and spec.period_column_set:
         message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"
