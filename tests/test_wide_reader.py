@@ -110,7 +110,8 @@ def test_bulk_and_exact_readers_agree(tmp_path_factory, data):
     path.write_text(text, encoding="utf-8")
     aggs = data.draw(st.lists(st.sampled_from([None, "sum", "mean", "min", "max", "last",
                                                "count"]), min_size=width, max_size=width))
-    wanted = [ColumnUse(name, agg, Span("tree.yaml", 10, 9)) for name, agg in zip(names, aggs)]
+    wanted = [ColumnUse(name, agg, Span("tree.yaml", 10, 9)) for name, agg in
+              zip(names, aggs, strict=True)]
     exact = _outcome(lambda: build_table(spec(path), read_rows(spec(path), set(names)),
                                          wanted))
     assert _outcome(lambda: read_light(spec(path), wanted)) == exact

@@ -35,6 +35,7 @@ from nsm_cli.data.tables import (
 )
 from nsm_cli.tree.model import TEXT_AGGS, DataSpec
 
+
 @dataclass
 class WideRows:
     """A wide file cut into its data rows: the header, and per row its line number, its
