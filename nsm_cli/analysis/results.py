@@ -109,6 +109,31 @@ def build(cls: type[R], values: dict[str, Any]) -> R:
     return record
 
 
+def build_rows(cls: type[R], columns: dict[str, list[Any]]) -> list[R]:
+    """`[cls(**row) for row in rows]` for rows given field by field (every list as long),
+    each record made as :func:`build` makes one."""
+    layout = _layout(cls)
+    names = tuple(columns)
+    rows = zip(*columns.values(), strict=True)
+    if (layout is None or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__")
+            or not set(names) <= layout[2] or not layout[1] <= set(names)):
+        return [cls(**dict(zip(names, row, strict=True))) for row in rows]
+    defaults = layout[0]
+    made = []
+    for row in rows:
+        record = object.__new__(cls)
+        state = record.__dict__
+        state.update(defaults)
+        state.update(zip(names, row, strict=True))
+        made.append(record)
+    return made
+
+
+def json_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """A result type's (field name, JSON key) pairs in the JSON's order."""
+    return _keys(cls)
+
+
 def json_items(record: Record) -> list[tuple[str, Any]]:
     """A result's (JSON key, value) pairs in the JSON's order, left-out fields skipped: what
     :func:`to_json` makes a dict of, for a writer that streams the values instead."""

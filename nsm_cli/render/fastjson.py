@@ -10,13 +10,14 @@ to `json.dumps` itself, so errors stay the standard library's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import is_dataclass
 from itertools import repeat
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any
 
-from nsm_cli.analysis.results import Record, json_items
+from nsm_cli.analysis.results import ABSENT, Record, json_fields, json_items
 from nsm_cli.diagnostics import Diagnostic
 
 _SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -100,6 +101,8 @@ def _write(value: Any, out: list[str], newline: str) -> None:
     elif isinstance(value, dict):
         _write_members("{}", value.items(), len(value), out, newline)
     elif isinstance(value, (list, tuple)):
+        if len(value) >= MIN_TABLE and _write_table(value, out, newline):
+            return
         # written as an object whose every key is _ITEM, which writes no key (most lists are
         # empty: no zip made for them)
         members = zip(repeat(_ITEM), value, strict=False) if value else ()
@@ -157,3 +160,84 @@ def _prefix(key: Any, inner: str, known: dict[Any, str]) -> str:
 _ITEM = object()
 _PREFIXES: dict[str, dict[Any, str]] = {}
 _MAX_PREFIXES = 10_000   # per depth: keys that are data (ids) must not grow it without end
+
+
+# --- many results of one type (the rows of a 100,000-node eval): written column by column
+
+MIN_TABLE = 16   # records in a list before it is written as a table
+
+
+def _write_table(records: Sequence[Any], out: list[str], newline: str) -> bool:
+    """Write a list of records of one result type as the generic writer would, a field at a
+    time over all records, then each record's text from one template; False (nothing
+    written) for a list of anything else."""
+    kind = type(records[0])
+    if (not isinstance(records[0], Record) or hasattr(kind, "__slots__")
+            or any(type(r) is not kind for r in records)):
+        return False
+    inner = newline + "  "
+    fields = json_fields(kind)
+    columns = zip(*map(itemgetter(*[name for name, _ in fields]), map(vars, records)),
+                  strict=True) if len(fields) > 1 else [[vars(r)[fields[0][0]] for r in records]]
+    parts = [""]   # the template: the text around the values that differ
+    texts: list[list[str]] = []
+    loose: set[int] = set()   # records a left-out field sets apart: written one by one
+    for (_, key), column in zip(fields, columns, strict=True):
+        absent = [i for i, item in enumerate(column) if item is ABSENT] \
+            if ABSENT in column else []
+        if 2 * len(absent) >= len(column):   # left out of most: of the others too
+            loose.update(i for i, item in enumerate(column) if item is not ABSENT)
+            continue
+        loose.update(absent)
+        parts[-1] += ("," if parts != [""] else "") + inner + "  " + _key(key) + ": "
+        found = _column_texts(column, inner + "  ")
+        if found.count(found[0]) == len(found):   # the same in every record: in the template
+            parts[-1] += found[0]
+        else:
+            texts.append(found)
+            parts.append("")
+    rows = _fill(parts, texts, inner, len(records))
+    for i in loose:
+        one: list[str] = []
+        _write(records[i], one, inner)
+        rows[i] = "".join(one)
+    out.append("[" + inner + ("," + inner).join(rows) + newline + "]")
+    return True
+
+
+def _fill(parts: list[str], texts: list[list[str]], inner: str, count: int) -> list[str]:
+    """Each record's text: the template's fixed parts around its own values."""
+    if parts == [""]:
+        return ["{}"] * count
+    template = "{" + "%s".join(part.replace("%", "%%") for part in parts) + inner + "}"
+    if not texts:
+        return [template] * count
+    return list(map(template.__mod__, zip(*texts, strict=True)))
+
+
+def _column_texts(column: Sequence[Any], newline: str) -> list[str]:
+    """Each value's JSON at the indent `newline`: plain strings and numbers in bulk."""
+    kinds = set(map(type, column))
+    if kinds == {type(None)}:
+        return ["null"] * len(column)
+    if kinds == {str}:
+        return list(map(encode_basestring, column))
+    if kinds <= _SCALARS.keys():
+        return [_SCALARS[type(item)](item) for item in column]
+    nested = newline + "  "
+    between = "," + nested
+    out = []
+    for item in column:
+        convert = _SCALARS.get(type(item))
+        if convert is not None:
+            out.append(convert(item))
+        elif type(item) is list and not item:
+            out.append("[]")
+        elif type(item) is list and all(type(x) is str for x in item):
+            out.append("[" + nested + between.join(map(encode_basestring, item))
+                       + newline + "]")
+        else:
+            one: list[str] = []
+            _write(item, one, newline)
+            out.append("".join(one))
+    return out
