@@ -183,14 +183,18 @@ def _write_table(records: Sequence[Any], out: list[str], newline: str) -> bool:
     texts: list[list[str]] = []
     loose: set[int] = set()   # records a left-out field sets apart: written one by one
     for (_, key), column in zip(fields, columns, strict=True):
+        kinds = set(map(type, column))
         absent = [i for i, item in enumerate(column) if item is ABSENT] \
-            if ABSENT in column else []
+            if type(ABSENT) in kinds else []
         if 2 * len(absent) >= len(column):   # left out of most: of the others too
             loose.update(i for i, item in enumerate(column) if item is not ABSENT)
             continue
-        loose.update(absent)
+        if absent:   # written apart: null holds their place
+            loose.update(absent)
+            column = [None if item is ABSENT else item for item in column]
+            kinds = set(map(type, column))
         parts[-1] += ("," if parts != [""] else "") + inner + "  " + _key(key) + ": "
-        found = _column_texts(column, inner + "  ")
+        found = _column_texts(column, kinds, inner + "  ")
         if found.count(found[0]) == len(found):   # the same in every record: in the template
             parts[-1] += found[0]
         else:
@@ -215,9 +219,9 @@ def _fill(parts: list[str], texts: list[list[str]], inner: str, count: int) -> l
     return list(map(template.__mod__, zip(*texts, strict=True)))
 
 
-def _column_texts(column: Sequence[Any], newline: str) -> list[str]:
-    """Each value's JSON at the indent `newline`: plain strings and numbers in bulk."""
-    kinds = set(map(type, column))
+def _column_texts(column: Sequence[Any], kinds: set[type], newline: str) -> list[str]:
+    """Each value's JSON at the indent `newline` (`kinds`: the values' types): plain strings
+    and numbers in bulk."""
     if kinds == {type(None)}:
         return ["null"] * len(column)
     if kinds == {str}:
