@@ -16,6 +16,7 @@ from nsm_cli.analysis.results import (
     EvalNode,
     FiringRule,
     GuardrailRow,
+    Rows,
     build_rows,
     to_json,
 )
@@ -85,3 +86,33 @@ def test_json_numbers_cut_each_figure_as_json_number_does():
                0.1 + 0.2, -1234.5678901234567]
     assert json_numbers(figures) == [json_number(v) for v in figures]
     assert json_numbers([0.1 + 0.2, 1 / 3, -0.0]) == [0.3, 0.333333333333, 0.0]
+
+
+def _guard_columns(count: int, name: str = "g") -> dict[str, list]:
+    return {"id": [f"g{i}" for i in range(count)], "name": [name] * count,
+            "unit": [None] * count, "value": [float(i) for i in range(count)],
+            "min": [None] * count, "max": [2.0] * count, "breached": [i > 2 for i in range(count)],
+            "direction": ["up"] * count, "owner": [None] * count}
+
+
+def test_rows_read_as_the_list_of_records_and_write_the_same_json():
+    columns = _guard_columns(MIN_TABLE + 2)
+    rows = Rows(GuardrailRow, columns)
+    records = build_rows(GuardrailRow, columns)
+    assert len(rows) == MIN_TABLE + 2 and rows == records and records == rows
+    assert rows[3]["value"] == 3.0 and [r.id for r in rows[:2]] == ["g0", "g1"]
+    assert dumps({"rows": rows}) == dumps({"rows": records})
+    assert dumps({"rows": rows}) == json.dumps({"rows": to_json(records)}, ensure_ascii=False,
+                                               indent=2)
+    with_alerts = Rows(GuardrailRow, {**columns, "alerts": [[]] + [ABSENT] * (MIN_TABLE + 1)})
+    assert dumps(with_alerts) == json.dumps(to_json(list(with_alerts)), ensure_ascii=False,
+                                            indent=2)
+    assert Rows(GuardrailRow, _guard_columns(0)) == [] and dumps(Rows(GuardrailRow,
+                                                                      _guard_columns(0))) == "[]"
+
+
+def test_rows_shown_to_people_have_their_control_characters_escaped():
+    from nsm_cli.render import printable
+
+    shown = printable({"rows": Rows(GuardrailRow, _guard_columns(2, "a\x1bb"))})
+    assert [row.name for row in shown["rows"]] == ["a\\x1bb", "a\\x1bb"]

@@ -15,8 +15,8 @@ from nsm_cli.analysis.results import (
     EvalResult,
     FiringRule,
     GuardrailRow,
+    Rows,
     TrendWindow,
-    build_rows,
 )
 from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import json_number, json_numbers
@@ -156,7 +156,7 @@ def _extras(ev: Evaluation, node_id: str, index: int, row: dict[str, object],
 
 
 def _node_rows(ev: Evaluation, index: int, alerts: dict[str, list[FiringRule]],
-               trend: int | None, compare: int | None) -> list[EvalNode]:
+               trend: int | None, compare: int | None) -> Rows[EvalNode]:
     """Every node's row of `nsm eval`, in tree order, built field by field."""
     from nsm_cli.analysis.trend import node_compare, node_trend
 
@@ -170,7 +170,7 @@ def _node_rows(ev: Evaluation, index: int, alerts: dict[str, list[FiringRule]],
         columns["trend"] = [node_trend(ev, node_id, index, trend) for node_id in ids]
     if compare is not None:
         columns["compare"] = [node_compare(ev, node_id, index, compare) for node_id in ids]
-    return build_rows(EvalNode, columns)
+    return Rows(EvalNode, columns)
 
 
 def eval_result(ev: Evaluation, index: int, *, trend: int | None = None,

@@ -10,6 +10,7 @@ script written against the JSON reads a notebook result the same way.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -68,7 +69,7 @@ def to_json(value: Any) -> Any:
                 if (item := getattr(value, name)) is not ABSENT}
     if isinstance(value, Diagnostic):
         return value.to_dict()
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | Rows):
         return [to_json(item) for item in value]
     if isinstance(value, dict):
         return {key: to_json(item) for key, item in value.items()}
@@ -127,6 +128,44 @@ def build_rows(cls: type[R], columns: dict[str, list[Any]]) -> list[R]:
         state.update(zip(names, row, strict=True))
         made.append(record)
     return made
+
+
+class Rows(Sequence[R]):
+    """Results of one type kept field by field (the 100,000 rows of a big eval): reads as a
+    list of records, made on first use; the JSON writer takes the fields as they are and
+    never makes them (see render/fastjson.py)."""
+
+    def __init__(self, kind: type[R], columns: dict[str, list[Any]]):
+        self.kind = kind
+        self.columns = columns
+        self._records: list[R] | None = None
+        layout = _layout(kind)
+        if layout is None or not set(columns) <= layout[2] or not layout[1] <= set(columns):
+            self.records()   # fields the type does not take: its __init__ says which, now
+
+    def records(self) -> list[R]:
+        if self._records is None:
+            self._records = build_rows(self.kind, self.columns)
+        return self._records
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), ()))
+
+    def __getitem__(self, index):   # type: ignore[override]
+        return self.records()[index]
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.records())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rows):
+            other = other.records()
+        return self.records() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None   # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.records())
 
 
 def json_fields(cls: type) -> tuple[tuple[str, str], ...]:
@@ -376,7 +415,7 @@ class EvalResult(TreeHeader):
     scenario: str | None
     scenario_description: str | None
     changes: list[ChangeApplied]
-    nodes: list[EvalNode]
+    nodes: Sequence[EvalNode]   # a list, or Rows (what eval_result makes)
     guardrails: list[GuardrailRow]
     trend: TrendWindow | None
     compare: str | None

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import is_dataclass
+from dataclasses import fields, is_dataclass
 from itertools import repeat
 from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any
 
-from nsm_cli.analysis.results import ABSENT, Record, json_fields, json_items
+from nsm_cli.analysis.results import ABSENT, Record, Rows, json_fields, json_items
 from nsm_cli.diagnostics import Diagnostic
 
 _SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -100,6 +100,8 @@ def _write(value: Any, out: list[str], newline: str) -> None:
         out.append(convert(value))
     elif isinstance(value, dict):
         _write_members("{}", value.items(), len(value), out, newline)
+    elif isinstance(value, Rows):
+        _write_rows(value, out, newline)
     elif isinstance(value, (list, tuple)):
         if len(value) >= MIN_TABLE and _write_table(value, out, newline):
             return
@@ -169,20 +171,40 @@ MIN_TABLE = 16   # records in a list before it is written as a table
 
 def _write_table(records: Sequence[Any], out: list[str], newline: str) -> bool:
     """Write a list of records of one result type as the generic writer would, a field at a
-    time over all records, then each record's text from one template; False (nothing
-    written) for a list of anything else."""
+    time over all records; False (nothing written) for a list of anything else."""
     kind = type(records[0])
     if (not isinstance(records[0], Record) or hasattr(kind, "__slots__")
             or any(type(r) is not kind for r in records)):
         return False
+    names = [name for name, _ in json_fields(kind)]
+    columns = zip(*map(itemgetter(*names), map(vars, records)), strict=True) \
+        if len(names) > 1 else [[vars(r)[names[0]] for r in records]]
+    _write_columns(kind, dict(zip(names, columns, strict=True)), records, out, newline)
+    return True
+
+
+def _write_rows(rows: Rows, out: list[str], newline: str) -> None:
+    """Write :class:`Rows` from its fields, the records never made (unless a field some
+    rows leave out sets a few apart)."""
+    if not len(rows) or any(f.name not in rows.columns and f.default is not ABSENT
+                            for f in fields(rows.kind)):
+        _write(rows.records(), out, newline)
+        return
+    _write_columns(rows.kind, rows.columns, rows, out, newline)
+
+
+def _write_columns(kind: type, columns: dict[str, Sequence[Any]], records: Sequence[Any],
+                   out: list[str], newline: str) -> None:
+    """The records' JSON from their fields (a field missing from `columns` is left out of
+    every record): each field's values in bulk, then each record's text from a template."""
     inner = newline + "  "
-    fields = json_fields(kind)
-    columns = zip(*map(itemgetter(*[name for name, _ in fields]), map(vars, records)),
-                  strict=True) if len(fields) > 1 else [[vars(r)[fields[0][0]] for r in records]]
     parts = [""]   # the template: the text around the values that differ
     texts: list[list[str]] = []
     loose: set[int] = set()   # records a left-out field sets apart: written one by one
-    for (_, key), column in zip(fields, columns, strict=True):
+    for name, key in json_fields(kind):
+        column = columns.get(name)
+        if column is None:
+            continue
         kinds = set(map(type, column))
         absent = [i for i, item in enumerate(column) if item is ABSENT] \
             if type(ABSENT) in kinds else []
@@ -206,7 +228,6 @@ def _write_table(records: Sequence[Any], out: list[str], newline: str) -> bool:
         _write(records[i], one, inner)
         rows[i] = "".join(one)
     out.append("[" + inner + ("," + inner).join(rows) + newline + "]")
-    return True
 
 
 def _fill(parts: list[str], texts: list[list[str]], inner: str, count: int) -> list[str]:
