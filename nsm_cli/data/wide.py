@@ -125,14 +125,31 @@ def _blank(line: str) -> bool:
 def read_numbers(texts: list[str], wanted: list[int], counted: list[bool]) -> np.ndarray | None:
     """The wanted cells of every row as numbers, rows × wanted (a column only counted: 1.0
     where a cell holds anything); None when a cell is no number of nsm's grammar."""
-    out = np.empty((len(texts), len(wanted)))
-    for row in _numbers(texts, 0, len(texts), wanted, out):
+    out = _plain_block(texts, wanted)
+    odd: list[int] = []
+    if out is None:
+        out = np.empty((len(texts), len(wanted)))
+        odd = _numbers(texts, 0, len(texts), wanted, out)
+    for row in odd:
         if not _odd_row(texts[row].split(","), wanted, counted, out[row]):
             return None
     counts = [j for j, only in enumerate(counted) if only]
     if counts:   # what the exact reader keeps of a counted column: whether a cell is there
         out[:, counts] = np.where(np.isnan(out[:, counts]), np.nan, 1.0)
     return out
+
+
+def _plain_block(texts: list[str], wanted: list[int]) -> np.ndarray | None:
+    """Every row at once when all wanted cells are plain finite numbers (the usual export),
+    else None."""
+    if not texts:   # a header and nothing else
+        return np.empty((0, len(wanted)))
+    try:
+        block = np.loadtxt(texts, delimiter=",", comments=None, usecols=wanted,
+                           dtype=np.float64, ndmin=2)
+    except ValueError:
+        return None
+    return block if block.shape[0] == len(texts) and np.isfinite(block).all() else None
 
 
 def _numbers(texts: list[str], start: int, stop: int, wanted: list[int],
