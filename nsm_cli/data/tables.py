@@ -28,6 +28,7 @@ MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
 
 LIGHT_AGGS = ("sum", "mean", "min", "max", "last", "count")  # what aggregate() computes
+_LIGHT_OR_NONE = frozenset((*LIGHT_AGGS, None))
 AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
 NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
@@ -57,7 +58,7 @@ class ColumnUse:
     def needs_engine(self) -> bool:
         """Filters, weights, medians and distinct counts are computed by the engine."""
         return (self.where is not None or self.weight is not None or not self.column
-                or self.agg not in LIGHT_AGGS + (None,))
+                or self.agg not in _LIGHT_OR_NONE)
 
 
 @dataclass

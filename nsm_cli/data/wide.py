@@ -196,8 +196,11 @@ def combine(values: np.ndarray, codes: np.ndarray, size: int,
     if plain:
         if codes.size and np.bincount(codes, minlength=size).max() > 1:
             return None
-        placed = np.full((len(aggs), size), np.nan)
-        placed[:, codes] = values.T
+        if codes.size == size and np.array_equal(codes, np.arange(size)):
+            placed = np.ascontiguousarray(values.T)   # a row per period, in period order
+        else:
+            placed = np.full((len(aggs), size), np.nan)
+            placed[:, codes] = values.T
         names = list(aggs)
         for j in plain:
             series[(names[j], None)] = placed[j]
