@@ -227,7 +227,9 @@ def _write_columns(kind: type, columns: dict[str, Sequence[Any]], records: Seque
         one: list[str] = []
         _write(records[i], one, inner)
         rows[i] = "".join(one)
-    out.append("[" + inner + ("," + inner).join(rows) + newline + "]")
+    out.append("[" + inner)
+    out.append(("," + inner).join(rows))   # tens of MB: appended, not copied once more
+    out.append(newline + "]")
 
 
 def _fill(parts: list[str], texts: list[list[str]], inner: str, count: int) -> list[str]:
