@@ -369,9 +369,9 @@ NAME_FLOOR = 10   # cells a wrapped name keeps at the least: no one-character sl
 
 
 class FitTable(LaidOut):
-    """A flat table laid out when printed: as built if it fits (or rich wraps its text columns,
-    from STACK_BELOW columns); else its `names` columns wrap (none narrower than their floor);
-    else the `optional` columns go, in that order,
+    """A flat table laid out when printed: as built if it fits (or, from STACK_BELOW columns,
+    with rich wrapping its text columns, as before); else its `names` columns wrap between
+    words (none narrower than its floor); else the `optional` columns go, in that order,
     said in one line; else one record per row (:func:`stacked`). Numbers never shrink."""
 
     def __init__(self, table: Any, names: tuple[str, ...] = (), optional: tuple[str, ...] = (),
