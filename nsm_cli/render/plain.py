@@ -6,7 +6,8 @@ that fits the width is just columns padded and joined with two spaces, so this m
 that directly. It handles what the renderers use (Group, Text, str, what a `LaidOut` (Fitted,
 FitTable…) lays out for the width, and tables made by `plain_table()`) and answers None for
 anything else, or anything it cannot be sure to lay out exactly as rich would (a tab, markup,
-a line wider than the terminal, a fixed-width column): the caller then prints through rich. Tests compare both outputs.
+a line wider than the terminal, a fixed-width column): the caller then prints through rich.
+Tests compare both outputs.
 """
 
 from __future__ import annotations
