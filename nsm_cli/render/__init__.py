@@ -502,6 +502,7 @@ def stacked(table: Any, width: int, heading: int = 1) -> list[Any]:
             for row in range(table.row_count)]
     heads = [Text("  ").join([cell for cell in cells[:heading] if cell.plain]) for cells in rows]
     deepest = max((len(_guides(head.plain)) for head in heads), default=0)
+    joiners = _joiners(table, headers[heading:], heading)
     lines: list[Any] = []
     for cells, head in zip(rows, heads, strict=True):
         if deepest > width // 3:   # deep trees on a very narrow terminal: guides half as wide
@@ -509,7 +510,7 @@ def stacked(table: Any, width: int, heading: int = 1) -> list[Any]:
             head = Text(_half(guides), style="dim") + head[len(guides):]
         lead = _continuation(head.plain)
         lines.append(head)
-        for label, value in _fields(headers[heading:], cells[heading:], table, heading):
+        for label, value in _fields(headers[heading:], cells[heading:], joiners):
             lines += _field_lines(lead, label, value, width)
     return lines
 
@@ -538,15 +539,20 @@ def _continuation(head: str) -> str:
             .replace("└ ", "  ").replace("─", " "))
 
 
-def _fields(headers: list[str], cells: list[Any], table: Any,
-            offset: int) -> list[tuple[str, Any]]:
+def _joiners(table: Any, headers: list[str], offset: int) -> list[bool]:
+    """Per column from `offset`: True for an arrow-like column (each cell its header, `→`),
+    which joins the fields on either side of it (`value → stepped: 92% → 93%`)."""
+    return [bool(header) and all(header_text(c) in (header, "") for c in column.cells)
+            for header, column in zip(headers, table.columns[offset:], strict=True)]
+
+
+def _fields(headers: list[str], cells: list[Any],
+            joiners: list[bool]) -> list[tuple[str, Any]]:
     from rich.text import Text
 
     fields: list[tuple[str, Any]] = []
     joining = False
-    for position, (header, cell) in enumerate(zip(headers, cells, strict=True)):
-        column = table.columns[offset + position]
-        joiner = bool(header) and all(header_text(c) in (header, "") for c in column.cells)
+    for header, cell, joiner in zip(headers, cells, joiners, strict=True):
         if not cell.plain.strip() and not joiner:
             joining = False
             continue
