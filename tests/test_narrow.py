@@ -26,7 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def trees(tmp_path, monkeypatch):
     """The bundled trees and a changed copy of mau.yaml (target 8,600, benchmark 96%)."""
     for name in ("mau.yaml", "mau.csv", "arpu.yaml", "arpu.csv", "regions.yaml",
-                 "regions.csv"):
+                 "regions.csv", "journey.yaml", "journey.csv"):
         shutil.copy(ROOT / "trees" / name, tmp_path / name)
     shutil.copy(ROOT / "tests/data/airline.yaml", tmp_path / "airline.yaml")
     shutil.copy(ROOT / "tests/data/airline.csv", tmp_path / "airline.csv")
@@ -141,6 +141,17 @@ def test_check_messages_whole(nsm, monkeypatch, trees, width):
     text = shown(nsm, monkeypatch, width, False, "check", "mau.yaml", "--tolerance", "0.3%")
     for number in ("5,700", "5,733", "−0.58%", "0.3%", "26:15"):
         assert any(number in line for line in text.splitlines()), number
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_forecast_periods_and_bands_whole(nsm, monkeypatch, trees, width):
+    # three periods of history: every leaf held at its last value, 77.22% in both periods
+    text = shown(nsm, monkeypatch, width, False, "forecast", "journey.yaml", "--horizon", "2",
+                 "--seed", "0")
+    lines = text.splitlines()
+    for period in ("2025-07", "2025-08"):
+        assert any(period in line for line in lines), period
+    assert sum(line.count("77.22%") for line in lines) == 6   # p10, p50, p90 × 2 periods
 
 
 @pytest.mark.parametrize("width", (30, 40, 50, 60))

@@ -103,6 +103,10 @@ def node_block(node: NodeForecast, periods: Sequence[str], width: int = WIDTH) -
     chart = max(cell_len(c) for c in charts) + 2
     if node.p_target is not None:
         chart = max(chart, cell_len(labels[-1]) + 4 - lead)
+    if lead + chart + cell > width:   # not even one period beside the labels: records
+        return lines + [line for i, period in enumerate(periods) for line in
+                        [f"  {period}", *(f"    {label}: {row[i]}"
+                                          for label, row in zip(labels, rows, strict=True))]]
     per_block = max(1, (width - lead - chart) // cell)
     for begin in range(0, len(periods), per_block):
         shown = range(begin, min(begin + per_block, len(periods)))
