@@ -180,7 +180,7 @@ def filter_columns(node: object) -> list[str]:
     return [name for item in getattr(node, "items", ()) for name in filter_columns(item)]
 
 
-def relation(spec: DataSpec, dialect: str) -> exp.Expression:
+def relation(spec: DataSpec, dialect: str) -> sqlbuild.TableName | exp.Subquery:
     """The block's rows: its table, or its checked `sql:` as a subquery."""
     if spec.database.sql is not None:
         return sqlbuild.sql_relation(checked_sql(spec, dialect))
@@ -215,7 +215,7 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
 
 
 def _aggregate(session: Session, spec: DataSpec, uses: Sequence[ColumnUse],
-               source: exp.Expression, wheres: Sequence[tuple[tuple[str, str], ...]] = ()
+               source: object, wheres: Sequence[tuple[tuple[str, str], ...]] = ()
                ) -> Table:
     """The block's periods are known: one query, and the schema only to explain a failure
     (a missing column as E302 with a suggestion, rather than the engine's words)."""
@@ -233,7 +233,7 @@ def _aggregate(session: Session, spec: DataSpec, uses: Sequence[ColumnUse],
     return _table(spec, found, names, rows)
 
 
-def _run(session: Session, query: exp.Expression, spec: DataSpec,
+def _run(session: Session, query: object, spec: DataSpec,
          plan_only: bool = False) -> tuple[list[str], list[tuple]]:
     """Send one query (or only plan it); a refusal becomes E325 or E324, secrets scrubbed."""
     sql = sqlbuild.render(query, session.target.scheme.dialect)
@@ -243,12 +243,9 @@ def _run(session: Session, query: exp.Expression, spec: DataSpec,
         raise query_failed(session.target, exc, spec.span) from None
 
 
-def _columns(session: Session, source: exp.Expression, spec: DataSpec) -> list[str]:
+def _columns(session: Session, source: object, spec: DataSpec) -> list[str]:
     """The relation's column names from a LIMIT 0 query: planned, nothing scanned."""
-    from sqlglot import exp
-
-    query = exp.select(exp.Star()).from_(source.copy()).limit(0)
-    return _run(session, query, spec, plan_only=True)[0]
+    return _run(session, sqlbuild.Probe(source), spec, plan_only=True)[0]
 
 
 def _empty(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
