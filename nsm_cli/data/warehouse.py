@@ -12,30 +12,36 @@ import datetime as dt
 import difflib
 import logging
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from nsm_cli.data import sqlbuild
 from nsm_cli.data.connections import (
     SCHEMES,
+    SENT,
+    Sent,
     Session,
+    Target,
+    claim_sent,
     open_session,
     query_failed,
     target,
 )
 from nsm_cli.data.periods import day_period, month_period, order_labels, quarter_period, week_period
-from nsm_cli.data.tables import ALL, ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error
 from nsm_cli.tree.model import AGGS, DataSpec, TreeFile
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from nsm_cli.data.tables import ColumnUse, Table
+
 RUN, VALIDATE, OFFLINE = "run", "validate", "offline"  # what load_data does with databases
+BIG_TREE = 1 << 20  # bytes: a tree this big is not parsed a second time to send queries ahead
 _WRITES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command",
            "Copy", "Pragma", "Set", "Attach", "Detach", "Install", "Use", "Transaction",
            "Commit", "Rollback", "Into", "Lock", "TruncateTable", "Grant", "Revoke",
@@ -197,10 +203,10 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
         return _empty(spec, uses)
     where = target(tree.connections[spec.database.connection], tree.path)
     source = relation(spec, where.scheme.dialect)
+    if mode == RUN and (spec.time or spec.period_column_set):
+        return _aggregate(where, spec, uses, source, wheres, tree.path)
     session = open_session(where)
     try:
-        if mode == RUN and (spec.time or spec.period_column_set):
-            return _aggregate(session, spec, uses, source, wheres)
         columns = _columns(session, source, spec)
         found = plan(spec, uses, columns, where.scheme.dialect in sqlbuild.UNQUOTED, wheres)
         query = sqlbuild.build_query(source, found.periods, found.measures,
@@ -214,23 +220,86 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
         session.close()
 
 
-def _aggregate(session: Session, spec: DataSpec, uses: Sequence[ColumnUse],
-               source: object, wheres: Sequence[tuple[tuple[str, str], ...]] = ()
-               ) -> Table:
-    """The block's periods are known: one query, and the schema only to explain a failure
-    (a missing column as E302 with a suggestion, rather than the engine's words)."""
+def _aggregate(where: Target, spec: DataSpec, uses: Sequence[ColumnUse], source: object,
+               wheres: Sequence[tuple[tuple[str, str], ...]], tree_path: str) -> Table:
+    """The block's periods are known: one query (perhaps sent ahead, see queries_ahead),
+    and the schema only to explain a failure (a missing column as E302 with a suggestion,
+    rather than the engine's words)."""
     found = plan(spec, uses, None, wheres=wheres)
     query = sqlbuild.build_query(source, found.periods, found.measures, segments=found.segments)
+    sql = sqlbuild.render(query, where.scheme.dialect)
+    sent = claim_sent(tree_path, spec.name, where, sql)
+    sent = sent.wait() if sent is not None else Sent(where, sql).run()
+    if sent.session is None:  # the connection failed: open_session's E324/E326
+        raise sent.failure
     try:
-        names, rows = _run(session, query, spec)
-    except NsmError as failure:
-        try:
-            columns = _columns(session, source, spec)
-        except NsmError:
+        if sent.failure is not None:
+            failure = query_failed(where, sent.failure, spec.span)
+            try:
+                columns = _columns(sent.session, source, spec)
+            except NsmError:
+                raise failure from None
+            plan(spec, uses, columns, where.scheme.dialect in sqlbuild.UNQUOTED)
             raise failure from None
-        plan(spec, uses, columns, session.target.scheme.dialect in sqlbuild.UNQUOTED)
-        raise
-    return _table(spec, found, names, rows)
+        names, rows = sent.answer
+        return _table(spec, found, names, rows)
+    finally:
+        sent.session.close()
+
+
+@contextmanager
+def queries_ahead(path: str | None) -> Iterator[None]:
+    """Send the tree's database queries now, each on a thread, and run the block: the
+    database works while nsm imports the rest (numpy, the analyses, the renderers), and
+    read_database takes the answers. Any answer not taken is dropped at the end."""
+    try:
+        if path is not None:
+            _send_ahead(path)
+        yield
+    finally:
+        while SENT:
+            SENT.popitem()[1].drop()
+
+
+def _send_ahead(path: str) -> None:
+    """Each table block's query, as read_database will build it for a plain `nsm eval` (one
+    block per connection). A tree that is big, has no connection, does not parse or asks a
+    best segment (more in the query) sends nothing: the block then asks in its turn."""
+    from nsm_cli.tree.model import BestOf, SourceRef
+    from nsm_cli.tree.parser import parse_tree
+
+    try:
+        with open(path, "rb") as file:
+            head = file.read(BIG_TREE + 1)
+    except OSError:
+        return
+    if len(head) > BIG_TREE or b"connection" not in head:
+        return
+    try:
+        tree, diagnostics = parse_tree(path)
+    except NsmError:
+        return
+    if any(d.is_error for d in diagnostics) or any(
+            isinstance(node.benchmark, BestOf) for node in tree.nodes.values()):
+        return
+    refs = [ref for node in tree.nodes.values() for ref in (node.source, node.benchmark)
+            if isinstance(ref, SourceRef)]
+    urls: set[str] = set()
+    for name, spec in tree.data.items():
+        if spec.database is None or spec.database.sql is not None or not (
+                spec.time or spec.period_column_set):
+            continue
+        try:
+            where = target(tree.connections[spec.database.connection], tree.path)
+            found = plan(spec, [ref for ref in refs if ref.data == name], None)
+        except (NsmError, KeyError):
+            continue
+        if where.url not in urls:
+            urls.add(where.url)
+            query = sqlbuild.build_query(relation(spec, where.scheme.dialect), found.periods,
+                                         found.measures, segments=found.segments)
+            sql = sqlbuild.render(query, where.scheme.dialect)
+            SENT[(os.path.abspath(path), name)] = Sent(where, sql).start()
 
 
 def _run(session: Session, query: object, spec: DataSpec,
@@ -251,6 +320,10 @@ def _columns(session: Session, source: object, spec: DataSpec) -> list[str]:
 def _empty(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
     """A block with no rows read: one period `all`, every value missing. A database table's
     columns are not listed: nsm check's unused-column rule is for exported files."""
+    import numpy as np
+
+    from nsm_cli.data.tables import ALL, Table
+
     series = {u.key: np.full(1, np.nan) for u in uses}
     return Table(spec, [ALL], series, [])
 
@@ -282,6 +355,8 @@ def period_label(value: object, grain: str | None) -> str | None:
 
 
 def _number(value: object) -> float:
+    import numpy as np
+
     if value is None:
         return math.nan
     if isinstance(value, (Decimal, int, float, np.number)):
@@ -291,6 +366,10 @@ def _number(value: object) -> float:
 
 def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple]) -> Table:
     """Rows of (period, [segment, flag]…, count, measures…) → the block's Table."""
+    import numpy as np
+
+    from nsm_cli.data.tables import ALL, Table
+
     at = {name.lower(): i for i, name in enumerate(names)}  # Snowflake answers in upper case
     grain = found.periods.grain if found.periods else None
     totals = [r for r in rows if all(r[at[f"{sqlbuild.SEGMENT_FLAG}{i}"]]
