@@ -229,7 +229,11 @@ class Sent:
 
     def wait(self) -> Sent:
         if self.thread is not None:
-            self.thread.join()
+            try:
+                self.thread.join()
+            except BaseException:  # Ctrl-C: the query is cancelled, as the driver would
+                self.drop()
+                raise
         return self
 
     def drop(self) -> None:

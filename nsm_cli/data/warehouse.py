@@ -8,8 +8,10 @@ anything is sent (E323). `nsm check` plans the query without scanning rows (LIMI
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
+import importlib
 import logging
 import math
 import os
@@ -299,6 +301,8 @@ def _send_ahead(path: str) -> None:
             query = sqlbuild.build_query(relation(spec, where.scheme.dialect), found.periods,
                                          found.measures, segments=found.segments)
             sql = sqlbuild.render(query, where.scheme.dialect)
+            with contextlib.suppress(ImportError):  # the thread's import would share the GIL
+                importlib.import_module(where.scheme.module)  # with nsm's: the query went later
             SENT[(os.path.abspath(path), name)] = Sent(where, sql).start()
 
 
