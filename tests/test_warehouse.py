@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -518,3 +520,70 @@ def test_sql_in_the_dialect_of_a_url_from_the_environment(write, nsm, tmp_path, 
     run = nsm("eval", "t.yaml", "--period", "2025-06", "--format", "json")
     assert run.code == 0, run.stderr
     assert json.loads(run.stdout)["nodes"][0]["value"] == 42.0
+
+
+def test_eval_sends_the_query_ahead_and_takes_its_answer(write, tmp_path, monkeypatch):
+    """`nsm eval` sends a block's query before importing the analyses; read_database takes
+    that answer (one query in all) and nothing is left behind."""
+    from nsm_cli.data import connections, warehouse
+
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP)
+    sent, claimed = [], []
+    real_claim = warehouse.claim_sent
+    monkeypatch.setattr(connections.Sent, "start", lambda self: sent.append(self.sql) or self.run())
+    monkeypatch.setattr(warehouse, "claim_sent",
+                        lambda *args: claimed.append(real_claim(*args)) or claimed[-1])
+    with warehouse.queries_ahead("t.yaml"):
+        assert list(connections.SENT) == [(str(tmp_path / "t.yaml"), "orders")]
+        from nsm_cli.data.load import load_tree
+
+        loaded = load_tree("t.yaml")
+    assert len(sent) == 1 and claimed[0] is not None and claimed[0].sql == sent[0]
+    assert loaded.data.periods == ["2025-05", "2025-06", "2025-07"]
+    assert list(loaded.data.tables["orders"].series.values())[0].tolist() == [5.0, 42.0, 7.0]
+    assert connections.SENT == {}
+
+
+def test_a_query_sent_ahead_that_is_not_the_blocks_is_dropped(write, tmp_path):
+    """A tree changed between the two reads: the block sends its own query, the other one
+    is interrupted and closed; an answer nobody took is dropped when the command ends."""
+    from nsm_cli.data import connections, warehouse
+    from nsm_cli.data.load import load_tree
+
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP)
+    with warehouse.queries_ahead("t.yaml"):
+        early = connections.SENT[(str(tmp_path / "t.yaml"), "orders")]
+        write("t.yaml", SHOP.replace("agg: sum", "agg: max"))
+        loaded = load_tree("t.yaml")
+        assert connections.SENT == {}
+    assert early.wait().answer is not None and not early.thread.is_alive()
+    assert list(loaded.data.tables["orders"].series.values())[0].tolist() == [5.0, 32.0, 7.0]
+    with warehouse.queries_ahead("t.yaml"):
+        left = connections.SENT[(str(tmp_path / "t.yaml"), "orders")]
+    assert connections.SENT == {} and not left.thread.is_alive()
+
+
+def test_a_missing_duckdb_file_sent_ahead_fails_as_it_would_in_turn(write, nsm, tmp_path):
+    write("t.yaml", SHOP)
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1 and run.stdout == ""
+    assert run.stderr == ("t.yaml:3:13: connection 'wh': the DuckDB file data/warehouse.duckdb "
+                          "does not exist [E324]\n")
+
+
+def test_eval_of_a_duckdb_file_does_not_import_sqlglot(write, tmp_path):
+    """The query of a table block is written without sqlglot (0.1 s to import)."""
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP)
+    probe = ("import sys\nfrom nsm_cli.cli.main import main\n"
+             "code = main(['eval', 't.yaml', '--format', 'json'])\n"
+             "print(code, 'sqlglot' in sys.modules, file=sys.stderr)\n")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert run.stderr.splitlines()[-1] == "0 False", run.stderr
+    assert json.loads(run.stdout)["nodes"][0]["value"] == 7.0  # July, the latest period
