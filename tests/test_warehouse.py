@@ -526,6 +526,7 @@ def test_eval_sends_the_query_ahead_and_takes_its_answer(write, tmp_path, monkey
     """`nsm eval` sends a block's query before importing the analyses; read_database takes
     that answer (one query in all) and nothing is left behind."""
     from nsm_cli.data import connections, warehouse
+    from nsm_cli.data.ahead import queries_ahead
 
     (tmp_path / "data").mkdir()
     make_shop(tmp_path / "data" / "warehouse.duckdb")
@@ -535,7 +536,7 @@ def test_eval_sends_the_query_ahead_and_takes_its_answer(write, tmp_path, monkey
     monkeypatch.setattr(connections.Sent, "start", lambda self: sent.append(self.sql) or self.run())
     monkeypatch.setattr(warehouse, "claim_sent",
                         lambda *args: claimed.append(real_claim(*args)) or claimed[-1])
-    with warehouse.queries_ahead("t.yaml"):
+    with queries_ahead("t.yaml"):
         assert list(connections.SENT) == [(str(tmp_path / "t.yaml"), "orders")]
         from nsm_cli.data.load import load_tree
 
@@ -549,20 +550,21 @@ def test_eval_sends_the_query_ahead_and_takes_its_answer(write, tmp_path, monkey
 def test_a_query_sent_ahead_that_is_not_the_blocks_is_dropped(write, tmp_path):
     """A tree changed between the two reads: the block sends its own query, the other one
     is interrupted and closed; an answer nobody took is dropped when the command ends."""
-    from nsm_cli.data import connections, warehouse
+    from nsm_cli.data import connections
+    from nsm_cli.data.ahead import queries_ahead
     from nsm_cli.data.load import load_tree
 
     (tmp_path / "data").mkdir()
     make_shop(tmp_path / "data" / "warehouse.duckdb")
     write("t.yaml", SHOP)
-    with warehouse.queries_ahead("t.yaml"):
+    with queries_ahead("t.yaml"):
         early = connections.SENT[(str(tmp_path / "t.yaml"), "orders")]
         write("t.yaml", SHOP.replace("agg: sum", "agg: max"))
         loaded = load_tree("t.yaml")
         assert connections.SENT == {}
     assert early.wait().answer is not None and not early.thread.is_alive()
     assert list(loaded.data.tables["orders"].series.values())[0].tolist() == [5.0, 32.0, 7.0]
-    with warehouse.queries_ahead("t.yaml"):
+    with queries_ahead("t.yaml"):
         left = connections.SENT[(str(tmp_path / "t.yaml"), "orders")]
     assert connections.SENT == {} and not left.thread.is_alive()
 

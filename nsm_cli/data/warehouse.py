@@ -15,8 +15,7 @@ import importlib
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
     from nsm_cli.data.tables import ColumnUse, Table
 
 RUN, VALIDATE, OFFLINE = "run", "validate", "offline"  # what load_data does with databases
-BIG_TREE = 1 << 20  # bytes: a tree this big is not parsed a second time to send queries ahead
 _WRITES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command",
            "Copy", "Pragma", "Set", "Attach", "Detach", "Install", "Use", "Transaction",
            "Commit", "Rollback", "Into", "Lock", "TruncateTable", "Grant", "Revoke",
@@ -224,7 +222,7 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
 
 def _aggregate(where: Target, spec: DataSpec, uses: Sequence[ColumnUse], source: object,
                wheres: Sequence[tuple[tuple[str, str], ...]], tree_path: str) -> Table:
-    """The block's periods are known: one query (perhaps sent ahead, see queries_ahead),
+    """The block's periods are known: one query (perhaps sent ahead: data/ahead.py),
     and the schema only to explain a failure (a missing column as E302 with a suggestion,
     rather than the engine's words)."""
     found = plan(spec, uses, None, wheres=wheres)
@@ -249,34 +247,13 @@ def _aggregate(where: Target, spec: DataSpec, uses: Sequence[ColumnUse], source:
         sent.session.close()
 
 
-@contextmanager
-def queries_ahead(path: str | None) -> Iterator[None]:
-    """Send the tree's database queries now, each on a thread, and run the block: the
-    database works while nsm imports the rest (numpy, the analyses, the renderers), and
-    read_database takes the answers. Any answer not taken is dropped at the end."""
-    try:
-        if path is not None:
-            _send_ahead(path)
-        yield
-    finally:
-        while SENT:
-            SENT.popitem()[1].drop()
-
-
-def _send_ahead(path: str) -> None:
+def send_ahead(path: str) -> None:
     """Each table block's query, as read_database will build it for a plain `nsm eval` (one
-    block per connection). A tree that is big, has no connection, does not parse or asks a
-    best segment (more in the query) sends nothing: the block then asks in its turn."""
+    block per connection), sent on a thread (data/ahead.py). A tree that does not parse or
+    asks a best segment (more in the query) sends nothing: the block then asks in its turn."""
     from nsm_cli.tree.model import BestOf, SourceRef
     from nsm_cli.tree.parser import parse_tree
 
-    try:
-        with open(path, "rb") as file:
-            head = file.read(BIG_TREE + 1)
-    except OSError:
-        return
-    if len(head) > BIG_TREE or b"connection" not in head:
-        return
     try:
         tree, diagnostics = parse_tree(path)
     except NsmError:
@@ -304,6 +281,12 @@ def _send_ahead(path: str) -> None:
             with contextlib.suppress(ImportError):  # the thread's import would share the GIL
                 importlib.import_module(where.scheme.module)  # with nsm's: the query went later
             SENT[(os.path.abspath(path), name)] = Sent(where, sql).start()
+
+
+def drop_unclaimed() -> None:
+    """Drop every query sent ahead that no block took (the command ended before)."""
+    while SENT:
+        SENT.popitem()[1].drop()
 
 
 def _run(session: Session, query: object, spec: DataSpec,

@@ -62,7 +62,7 @@ def eval_command(
     whose observed value (its `source`) differs from its formula is marked ≠; a
     node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
     """
-    from nsm_cli.data.warehouse import queries_ahead
+    from nsm_cli.data.ahead import queries_ahead
 
     # A database block's query goes out before the analyses are imported (issue 12).
     plain = by is None and not where
