@@ -9,6 +9,8 @@ megabyte, and nothing of the database code is imported for it.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,6 +37,9 @@ def _names_a_connection(path: str) -> bool:
     """Whether a tree of at most BIG_TREE bytes mentions connections (a big tree is not
     parsed twice: its blocks ask in their turn)."""
     try:
+        found = os.stat(path)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > BIG_TREE:
+            return False  # a FIFO or a device would block: the parser refuses it (E100)
         with open(path, "rb") as file:
             head = file.read(BIG_TREE + 1)
     except OSError:
