@@ -325,8 +325,10 @@ def _duckdb(target: Target) -> Session:
 def _postgres(target: Target) -> Session:
     import psycopg
 
+    # standard_conforming_strings: a backslash in a string literal is a backslash, whatever
+    # the server's or the role's setting (literals are written into the query, quotes doubled)
     options = (f"-c default_transaction_read_only=on -c statement_timeout="
-               f"{int(target.timeout * 1000)} -c TimeZone=UTC")
+               f"{int(target.timeout * 1000)} -c TimeZone=UTC -c standard_conforming_strings=on")
     url = target.url.replace("postgresql+psycopg://", "postgresql://", 1)
     conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, options=options,
                            application_name="nsm")
