@@ -11,7 +11,8 @@
    the file read-only and runs the same query (DuckDB's own CLI is not installed here).
 
 Each runs two trees: three cheap aggregates (count, mean, sum), where the ratio is mostly
-nsm's fixed start-up (Python, typer, rich, numpy, sqlglot, the driver), and the same with
+nsm's fixed start-up (Python, typer, numpy, the driver; the query goes out as soon as the tree
+is read, and nsm loads the rest while the database works), and the same with
 two more leaves a North Star tree often has (distinct buyers, the median order), where the
 database does more of the work. The second runs half as many times (it is slow).
 

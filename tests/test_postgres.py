@@ -107,7 +107,7 @@ def test_csv_parquet_duckdb_and_postgres_give_the_same_numbers(big_rows, postgre
 
 def test_the_query_builder_gives_the_same_numbers_on_every_engine_it_can_reach(
         big_rows, postgres, tmp_path, monkeypatch):
-    """One sqlglot tree, rendered for PostgreSQL and DuckDB, over the same million rows."""
+    """One query, written for PostgreSQL and DuckDB, over the same million rows."""
     rows, _, paths = big_rows
     want = expected(rows)
     monkeypatch.setenv("NSM_TEST_PG_PASSWORD", READER_PASSWORD)
