@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/databases.py            # PostgreSQL 1,000,000 rows, DuckDB 10,000,000
     .venv/bin/python bench/databases.py --quick    # 100,000 and 1,000,000 rows, fewer repeats
+    .venv/bin/python bench/databases.py --compare /work/main   # before/after, interleaved
 
 1. PostgreSQL (a throwaway server, tests/pgserver.py) with 1,000,000 order rows: `nsm eval
    --format json` on a tree whose leaves sum, count and average the rows per month and per
@@ -106,20 +107,38 @@ def interleaved(hand: list[str], ours: list[list[str]], env: dict[str, str], rep
     return found
 
 
+COMPARE: list[str] = []  # --compare: another checkout, installed beside (before/after)
+
+
 def nsm_commands(tree: Path) -> list[list[str]]:
-    """nsm as users get it (regular install: the target's row), then as `make setup` has it."""
-    site = HERE / "out" / "site"
-    launch = f"import sys; sys.path.insert(0, {str(site)!r}); from nsm_cli.cli import run; run()"
+    """nsm as users get it (regular install: the target's row), then as `make setup` has it,
+    then the --compare checkout's regular install."""
     args = ["eval", str(tree), "--format", "json"]
-    return [[PYTHON, "-c", launch, *args], [NSM, *args]]
+    commands = [launcher("site", args), [NSM, *args]]
+    return commands + [launcher("site-compare", args) for _ in COMPARE]
 
 
-def installed_copy() -> None:
-    """The project installed without its dependencies into bench/out/site (as bench/run.py)."""
-    site = HERE / "out" / "site"
+def launcher(folder: str, args: list[str]) -> list[str]:
+    site = HERE / "out" / folder
+    launch = f"import sys; sys.path.insert(0, {str(site)!r}); from nsm_cli.cli import run; run()"
+    return [PYTHON, "-c", launch, *args]
+
+
+def installed_copy(source: Path = ROOT, folder: str = "site") -> None:
+    """A checkout installed without its dependencies into bench/out/FOLDER (as bench/run.py)."""
+    site = HERE / "out" / folder
     shutil.rmtree(site, ignore_errors=True)
     subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-                    str(site), str(ROOT)], check=True, capture_output=True)
+                    str(site), str(source)], check=True, capture_output=True)
+
+
+def nsm_rows(label: str, runs: list[Runs], hand: Runs, target: str) -> list[str]:
+    """The installed row (judged), the editable one and the --compare checkout's."""
+    ours, editable, *other = runs
+    lines = [row(f"{label}: `nsm eval --format json` (installed)", ours, hand, target),
+             row("same, editable dev install (`.venv/bin/nsm`)", editable, hand, "")]
+    return lines + [row(f"same, {COMPARE[0]} installed (--compare)", runs, hand, "")
+                    for runs in other]
 
 
 def nsm_query(tree: Path, url: str) -> str:
@@ -169,16 +188,14 @@ def bench_postgres(rows: int, repeat: int, folder: Path) -> list[str]:
                     pgserver.DATABASE, "-c", sql]
             returned = subprocess.run(psql, env=env, capture_output=True, text=True,
                                       check=True).stdout.strip().splitlines()
-            hand, ours, editable = interleaved(psql, nsm_commands(tree), env,
-                                               repeat if text is TREE else max(3, repeat // 2))
+            hand, *ours = interleaved(psql, nsm_commands(tree), env,
+                                      repeat if text is TREE else max(3, repeat // 2))
             periods = len({line.split("|")[0] for line in returned})
             regions = len({line.split("|")[1] for line in returned} - {""})
             lines += [
                 row(f"PostgreSQL {rows:,} rows, {name}: `psql -c` with nsm's query", hand,
                     None, ""),
-                row(f"PostgreSQL, {name}: `nsm eval --format json` (installed)", ours, hand,
-                    "≤ 1.5×"),
-                row("same, editable dev install (`.venv/bin/nsm`)", editable, hand, ""),
+                *nsm_rows(f"PostgreSQL, {name}", ours, hand, "≤ 1.5×"),
                 f"| rows returned by the server | {len(returned)} | {periods} months × "
                 f"({regions} regions + 1 total) = {periods * (regions + 1)} | | | "
                 "periods × segments |",
@@ -210,14 +227,12 @@ def bench_duckdb(rows: int, repeat: int, folder: Path) -> list[str]:
         by_hand = [PYTHON, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], "
                    "read_only=True); print(len(c.execute(sys.argv[2]).fetchall()))", str(path),
                    sql]
-        hand, ours, editable = interleaved(by_hand, nsm_commands(tree), env,
-                                           repeat if text is TREE else max(3, repeat // 2))
+        hand, *ours = interleaved(by_hand, nsm_commands(tree), env,
+                                  repeat if text is TREE else max(3, repeat // 2))
         lines += [
             row(f"DuckDB file {rows:,} rows, {name}: a Python process running nsm's query",
                 hand, None, ""),
-            row(f"DuckDB file, {name}: `nsm eval --format json` (installed)", ours, hand,
-                "≤ 1.3×"),
-            row("same, editable dev install (`.venv/bin/nsm`)", editable, hand, ""),
+            *nsm_rows(f"DuckDB file, {name}", ours, hand, "≤ 1.3×"),
         ]
     return lines
 
@@ -244,11 +259,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-rows", type=int)
     parser.add_argument("--duckdb-rows", type=int)
     parser.add_argument("--repeat", type=int)
+    parser.add_argument("--compare", metavar="CHECKOUT",
+                        help="also time this checkout (e.g. /work/main), installed the same way")
     args = parser.parse_args(argv)
     pg_rows = args.pg_rows or (100_000 if args.quick else 1_000_000)
     duck_rows = args.duckdb_rows or (1_000_000 if args.quick else 10_000_000)
     repeat = args.repeat or (3 if args.quick else 7)
     installed_copy()
+    if args.compare:
+        installed_copy(Path(args.compare), "site-compare")
+        COMPARE.append(args.compare)
     with tempfile.TemporaryDirectory(prefix="nsm-bench-db-") as tmp:
         lines = bench_postgres(pg_rows, repeat, Path(tmp))
         lines += bench_duckdb(duck_rows, repeat, Path(tmp))
