@@ -589,3 +589,35 @@ def test_eval_of_a_duckdb_file_does_not_import_sqlglot(write, tmp_path):
                          text=True, timeout=120)
     assert run.stderr.splitlines()[-1] == "0 False", run.stderr
     assert json.loads(run.stdout)["nodes"][0]["value"] == 7.0  # July, the latest period
+
+
+def test_two_blocks_on_one_duckdb_file_each_ask_in_their_turn(write, nsm, tmp_path):
+    """A DuckDB file takes one connection at a time in a process (its settings are locked):
+    a block that shares its file with another is not sent ahead, so nothing collides."""
+    from nsm_cli.data import connections
+    from nsm_cli.data.ahead import queries_ahead
+
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", """
+        name: shop
+        connections:
+          wh: {url: "duckdb:///data/warehouse.duckdb"}
+          same: {url: "duckdb:///data/../data/warehouse.duckdb"}
+        data:
+          late: {connection: same, sql: "SELECT ts, amount FROM shop.orders", time: ts,
+                 grain: month}
+          orders: {connection: wh, table: shop.orders, time: ts, grain: month}
+        root:
+          id: revenue
+          formula: sales + late
+          children:
+            - {id: sales, source: {data: orders, column: amount, agg: sum}}
+            - {id: late, source: {data: late, column: amount, agg: max}}
+        """)
+    with queries_ahead("t.yaml"):
+        assert connections.SENT == {}
+    run = nsm("eval", "t.yaml", "--format", "json")
+    assert run.code == 0, run.stderr
+    values = {node["id"]: node["value"] for node in json.loads(run.stdout)["nodes"]}
+    assert values == {"revenue": 14.0, "sales": 7.0, "late": 7.0}  # July: 7 and max 7

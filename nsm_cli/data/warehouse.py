@@ -248,9 +248,10 @@ def _aggregate(where: Target, spec: DataSpec, uses: Sequence[ColumnUse], source:
 
 
 def send_ahead(path: str) -> None:
-    """Each table block's query, as read_database will build it for a plain `nsm eval` (one
-    block per connection), sent on a thread (data/ahead.py). A tree that does not parse or
-    asks a best segment (more in the query) sends nothing: the block then asks in its turn."""
+    """Each table block's query, as read_database will build it for a plain `nsm eval`, sent
+    on a thread (data/ahead.py). A tree that does not parse or asks a best segment (more in
+    the query) sends nothing, nor a block whose database another block also reads (a DuckDB
+    file takes one connection at a time in a process): those blocks ask in their turn."""
     from nsm_cli.tree.model import BestOf, SourceRef
     from nsm_cli.tree.parser import parse_tree
 
@@ -263,24 +264,38 @@ def send_ahead(path: str) -> None:
         return
     refs = [ref for node in tree.nodes.values() for ref in (node.source, node.benchmark)
             if isinstance(ref, SourceRef)]
-    urls: set[str] = set()
+    for name, spec, where in _alone_on_their_database(tree):
+        if spec.database.sql is not None or not (spec.time or spec.period_column_set):
+            continue
+        try:
+            found = plan(spec, [ref for ref in refs if ref.data == name], None)
+        except NsmError:
+            continue
+        query = sqlbuild.build_query(relation(spec, where.scheme.dialect), found.periods,
+                                     found.measures, segments=found.segments)
+        sql = sqlbuild.render(query, where.scheme.dialect)
+        with contextlib.suppress(ImportError):  # the thread's import would share the GIL with
+            importlib.import_module(where.scheme.module)  # nsm's: the query would go later
+        SENT[(os.path.abspath(path), name)] = Sent(where, sql).start()
+
+
+def _alone_on_their_database(tree: TreeFile) -> list[tuple[str, DataSpec, Target]]:
+    """The database blocks, with their connection, that no other block of the tree reads
+    from the same database (the same URL, or the same DuckDB file by another name)."""
+    found: list[tuple[str, DataSpec, Target]] = []
+    readers: dict[str, int] = {}
     for name, spec in tree.data.items():
-        if spec.database is None or spec.database.sql is not None or not (
-                spec.time or spec.period_column_set):
+        if spec.database is None:
             continue
         try:
             where = target(tree.connections[spec.database.connection], tree.path)
-            found = plan(spec, [ref for ref in refs if ref.data == name], None)
         except (NsmError, KeyError):
-            continue
-        if where.url not in urls:
-            urls.add(where.url)
-            query = sqlbuild.build_query(relation(spec, where.scheme.dialect), found.periods,
-                                         found.measures, segments=found.segments)
-            sql = sqlbuild.render(query, where.scheme.dialect)
-            with contextlib.suppress(ImportError):  # the thread's import would share the GIL
-                importlib.import_module(where.scheme.module)  # with nsm's: the query went later
-            SENT[(os.path.abspath(path), name)] = Sent(where, sql).start()
+            return []  # a block that fails to connect fails in its turn; send nothing
+        database = os.path.realpath(where.path) if where.path else where.url
+        readers[database] = readers.get(database, 0) + 1
+        found.append((name, spec, where))
+    return [(name, spec, where) for name, spec, where in found
+            if readers[os.path.realpath(where.path) if where.path else where.url] == 1]
 
 
 def drop_unclaimed() -> None:
