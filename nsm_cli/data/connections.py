@@ -220,6 +220,10 @@ class Sent:
             self.answer = self.session.rows(self.sql)
         except Exception as exc:  # noqa: BLE001 — raised by whoever reads the answer
             self.failure = exc
+        except BaseException:  # Ctrl-C in the calling thread: nobody reads this session
+            if self.session is not None:
+                self.session.close()
+            raise
         return self
 
     def start(self) -> Sent:
