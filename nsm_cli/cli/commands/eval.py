@@ -72,6 +72,7 @@ def eval_command(
 
 def _eval(tree, period, scenario, set_, format_, trend, last, compare, by, where,
           top) -> None:
+    """The command, once its database queries are on their way."""
     from nsm_cli.analysis.domain import domain_warnings
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.evaluate import evaluate
