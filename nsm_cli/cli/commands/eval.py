@@ -62,6 +62,17 @@ def eval_command(
     whose observed value (its `source`) differs from its formula is marked ≠; a
     node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
     """
+    from nsm_cli.data.ahead import queries_ahead
+
+    # A database block's query goes out before the analyses are imported (issue 12).
+    plain = by is None and not where
+    with queries_ahead(str(tree) if plain else None):
+        _eval(tree, period, scenario, set_, format_, trend, last, compare, by, where, top)
+
+
+def _eval(tree, period, scenario, set_, format_, trend, last, compare, by, where,
+          top) -> None:
+    """The command, once its database queries are on their way."""
     from nsm_cli.analysis.domain import domain_warnings
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.evaluate import evaluate
