@@ -171,6 +171,10 @@ def load_yaml(path: str, text: str | None = None) -> YValue | None:
     """Compose the file and convert it to located values; None for an empty document."""
     if text is None:
         text = read_text(path)
+    if _CParser is not None:
+        fast = _EventReader(path, text).read()
+        if fast is not _COMPOSE:
+            return fast
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -296,3 +300,134 @@ class _Converter:
             return SafeConstructor.yaml_constructors[tag](self.constructor, node)
         except (ValueError, ConstructorError, OverflowError):
             raise self._fail("E112", f"cannot read {node.value!r} as a number", node) from None
+
+
+_CParser = getattr(getattr(yaml, "_yaml", None), "CParser", None) if yaml.__with_libyaml__ else None
+_COMPOSE = object()   # the event reader leaves the file to the composer and the converter
+_RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
+_WILDCARD = list(_RESOLVERS.get(None, []))
+_IMPLICIT = {first: list(found) + _WILDCARD for first, found in _RESOLVERS.items()
+             if first is not None}
+
+
+class _Unusual(Exception):
+    """Something the event reader does not handle: an alias, a tag, a duplicate key, a limit."""
+
+
+class _EventReader:
+    """Builds located values straight from libyaml's events, without a composed node tree.
+
+    This is the path of every ordinary tree file: half the time and memory of composing
+    nodes and converting them. Whatever is unusual (an anchor or alias, a tag, a duplicate
+    key, a refused number, a limit reached, a syntax error) sends the whole file back to
+    the composer and :class:`_Converter`, so each problem is reported exactly as there:
+    the composer's errors first, then the converter's, at the same places.
+    """
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        self.converter = _Converter(path)
+
+    def read(self) -> YValue | None | object:
+        """The file's located values, None for no document, or _COMPOSE."""
+        try:
+            return self._read()
+        except (_Unusual, NsmError, yaml.YAMLError):
+            return _COMPOSE
+
+    def _read(self) -> YValue | None:
+        get = _CParser(self.text).get_event
+        get()   # the stream's start
+        start = get()
+        if type(start) is not yaml.DocumentStartEvent:
+            return None   # an empty stream: no document
+        root = self._document(get)
+        if type(get()) is not yaml.DocumentEndEvent or type(get()) is not yaml.StreamEndEvent:
+            raise _Unusual   # a second document: the composer says so
+        return root
+
+    def _document(self, get) -> YValue:
+        """The document's one value, its collections built with an explicit stack."""
+        stack: list[YMap | YSeq] = []
+        pending: list[YScalar | None] = []   # per open mapping: its key awaiting a value
+        count = 0
+        scalar, scalar_event = self._scalar, yaml.ScalarEvent
+        while True:
+            event = get()
+            kind = type(event)
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                value = stack.pop()
+                if kind is yaml.MappingEndEvent:
+                    pending.pop()
+                    value._indexed = len(value.items)
+            elif (count := count + 1) > MAX_NODES:
+                raise _Unusual
+            elif kind is scalar_event:
+                value = scalar(event, len(stack))
+            else:
+                stack.append(self._collection(event, kind, len(stack)))
+                if kind is yaml.MappingStartEvent:
+                    pending.append(None)
+                continue
+            if not stack:
+                return value
+            top = stack[-1]
+            if type(top) is YSeq:
+                top.items.append(value)
+            elif (key := pending[-1]) is None:
+                pending[-1] = self._key(value, top)
+            else:
+                top.items.append((key, value))
+                top._index[key.value] = value
+                pending[-1] = None
+
+    def _collection(self, event: yaml.Event, kind: type, depth: int) -> YMap | YSeq:
+        """A new mapping or list for a start event (plain ones only)."""
+        if depth > MAX_DEPTH or event.anchor is not None:
+            raise _Unusual
+        tag = event.tag
+        mark = event.start_mark
+        span = Span(self.path, mark.line + 1, mark.column + 1)
+        if kind is yaml.MappingStartEvent:
+            if tag is not None and tag != "!" and tag != _MAP_TAG:
+                raise _Unusual
+            return YMap([], span, {}, 0)
+        if kind is not yaml.SequenceStartEvent or (tag is not None and tag != "!"
+                                                    and tag != _SEQ_TAG):
+            raise _Unusual   # an alias
+        return YSeq([], span)
+
+    def _scalar(self, event: yaml.ScalarEvent, depth: int) -> YScalar:
+        """A scalar resolved as the composer resolves it, converted as the converter does."""
+        if depth > MAX_DEPTH or event.anchor is not None:
+            raise _Unusual
+        text, tag, mark = event.value, event.tag, event.start_mark
+        if tag is None or tag == "!":
+            tag = _STR_TAG
+            if event.implicit[0]:
+                for candidate, pattern in _IMPLICIT.get(text[:1], _WILDCARD):
+                    if pattern.match(text):
+                        tag = candidate
+                        break
+        if tag == _STR_TAG:
+            value: object = text
+        elif tag in _PLAIN_TAGS:
+            value = self.converter._scalar(yaml.ScalarNode(tag, text, mark, mark))
+        else:
+            raise _Unusual
+        return YScalar(value, Span(self.path, mark.line + 1, mark.column + 1), text,
+                       event.style)
+
+    @staticmethod
+    def _key(key: YValue, mapping: YMap) -> YScalar:
+        """A mapping's key: a scalar, `null:` and `yes:` as text, not seen before."""
+        if type(key) is not YScalar:
+            raise _Unusual
+        value = key.value
+        if value is None or type(value) is bool:
+            key = YScalar(key.raw, key.span, key.raw, key.style)
+            value = key.raw
+        if value in mapping._index:
+            raise _Unusual
+        return key
