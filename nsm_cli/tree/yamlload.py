@@ -83,6 +83,10 @@ class YMap:
         """The value of `key` (the parser asks a node for ~20 keys: one dict, built once)."""
         if type(key) is not str:
             return next((v for k, v in self.items if k.value == key), None)
+        return self.index().get(key)
+
+    def index(self) -> dict[object, YValue]:
+        """Each text key's value, the first of equal keys (the reader builds it as it goes)."""
         index = self._index
         if index is None or self._indexed != len(self.items):
             index = {}
@@ -90,7 +94,7 @@ class YMap:
                 if type(k.value) is str:
                     index.setdefault(k.value, v)
             self._index, self._indexed = index, len(self.items)
-        return index.get(key)
+        return index
 
 
 @dataclass(slots=True)
