@@ -20,6 +20,7 @@ from nsm_cli.tree.model import (
     BestOf,
     Child,
     DataSpec,
+    KeySpans,
     Node,
     Scenario,
     SourceRef,
@@ -430,12 +431,8 @@ class _Parser:
                      f"another id, e.g. {node_id}_value", id_value.span)
             node_id = None
         node = Node(id=node_id or f"<node at line {value.span.line}>", span=value.span,
-                    name=node_id or "?", is_guardrail=guardrail)
-        keys, values = node.keys, node.values
-        for key, item in value.items:
-            name = key.value if type(key.value) is str else str(key.value)
-            keys[name] = key.span
-            values[name] = item.span
+                    name=node_id or "?", keys=KeySpans(value), values=KeySpans(value, True),
+                    is_guardrail=guardrail)
         if node_id is not None:
             first = self.tree.nodes.get(node_id)
             if first is not None:

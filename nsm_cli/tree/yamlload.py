@@ -53,14 +53,42 @@ def yaml11_problem(text: str) -> str | None:
     return None
 
 
-@dataclass(slots=True)   # slots: a big tree holds hundreds of thousands of values
 class YScalar:
-    """A scalar with its Python value, its source text and where it stands."""
+    """A scalar with its Python value, its source text and where it stands.
 
-    value: object
-    span: Span
-    raw: str = ""
-    style: str | None = None
+    A big tree holds hundreds of thousands of scalars and few are ever pointed at, so the
+    event reader gives the file and libyaml's mark, and the span is made when first asked.
+    """
+
+    __slots__ = ("value", "raw", "style", "_span", "_file")
+
+    def __init__(self, value: object, span: Span | yaml.Mark, raw: str = "",
+                 style: str | None = None, file: str | None = None):
+        self.value = value
+        self._span = span   # a Span, or a mark (0-based) in `file`
+        self.raw = raw
+        self.style = style
+        self._file = file
+
+    @property
+    def span(self) -> Span:
+        span = self._span
+        if self._file is not None:
+            span = self._span = Span(self._file, span.line + 1, span.column + 1)
+            self._file = None
+        return span
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not YScalar:
+            return NotImplemented
+        return (self.value, self.span, self.raw, self.style) == (
+            other.value, other.span, other.raw, other.style)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"YScalar(value={self.value!r}, span={self.span!r}, raw={self.raw!r}, "
+                f"style={self.style!r})")
 
     def text_span(self, offset: int) -> Span:
         """Span of character `offset` inside a single-line scalar (for formula errors)."""
@@ -356,21 +384,25 @@ class _EventReader:
         stack: list[YMap | YSeq] = []
         pending: list[YScalar | None] = []   # per open mapping: its key awaiting a value
         count = 0
-        scalar, scalar_event = self._scalar, yaml.ScalarEvent
+        scalar, collection, key_of = self._scalar, self._collection, self._key
+        scalar_event, map_end, seq_end = yaml.ScalarEvent, yaml.MappingEndEvent, \
+            yaml.SequenceEndEvent
         while True:
             event = get()
             kind = type(event)
-            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            if kind is scalar_event:
+                if (count := count + 1) > MAX_NODES:
+                    raise _Unusual
+                value = scalar(event, len(stack))
+            elif kind is map_end or kind is seq_end:
                 value = stack.pop()
-                if kind is yaml.MappingEndEvent:
+                if kind is map_end:
                     pending.pop()
                     value._indexed = len(value.items)
             elif (count := count + 1) > MAX_NODES:
                 raise _Unusual
-            elif kind is scalar_event:
-                value = scalar(event, len(stack))
             else:
-                stack.append(self._collection(event, kind, len(stack)))
+                stack.append(collection(event, kind, len(stack)))
                 if kind is yaml.MappingStartEvent:
                     pending.append(None)
                 continue
@@ -380,7 +412,7 @@ class _EventReader:
             if type(top) is YSeq:
                 top.items.append(value)
             elif (key := pending[-1]) is None:
-                pending[-1] = self._key(value, top)
+                pending[-1] = key_of(value, top)
             else:
                 top.items.append((key, value))
                 top._index[key.value] = value
@@ -409,19 +441,18 @@ class _EventReader:
         text, tag, mark = event.value, event.tag, event.start_mark
         if tag is None or tag == "!":
             tag = _STR_TAG
-            if event.implicit[0]:
-                for candidate, pattern in _IMPLICIT.get(text[:1], _WILDCARD):
+            if event.implicit[0] and (candidates := _IMPLICIT.get(text[:1], _WILDCARD)):
+                for candidate, pattern in candidates:
                     if pattern.match(text):
                         tag = candidate
                         break
-        if tag == _STR_TAG:
+        if tag is _STR_TAG or tag == _STR_TAG:
             value: object = text
         elif tag in _PLAIN_TAGS:
             value = self.converter._scalar(yaml.ScalarNode(tag, text, mark, mark))
         else:
             raise _Unusual
-        return YScalar(value, Span(self.path, mark.line + 1, mark.column + 1), text,
-                       event.style)
+        return YScalar(value, mark, text, event.style, self.path)
 
     @staticmethod
     def _key(key: YValue, mapping: YMap) -> YScalar:
@@ -432,6 +463,8 @@ class _EventReader:
         if value is None or type(value) is bool:
             key = YScalar(key.raw, key.span, key.raw, key.style)
             value = key.raw
+        elif type(value) is not str:
+            raise _Unusual   # a number as key: the converter says how it reads
         if value in mapping._index:
             raise _Unusual
         return key
