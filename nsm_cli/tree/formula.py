@@ -89,7 +89,7 @@ MAX_SHAPES = 4096
 _SHAPES: dict[str, Formula | None] = {}   # None: formulas of that shape go to the full compiler
 _UNKNOWN = object()
 # an id: not inside a number (1e5, 0x1F, 1_000), an attribute (a.b) or a longer word
-_WORD = re.compile(r"((?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*)")
+_WORD = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*")
 _KEEP = FUNCTIONS | frozenset(kwlist) | frozenset(softkwlist)
 
 
@@ -108,21 +108,21 @@ def _shape(text: str) -> tuple[str, tuple[str, ...], dict[str, int]] | None:
     where each is first used; None for text the shortcut leaves to the full compiler."""
     if not text.isascii() or len(text) > MAX_FORMULA_LENGTH:
         return None
-    parts = _WORD.split(text)   # text between ids, an id, text between ids, …
     offsets: dict[str, int] = {}
     slots: dict[str, str] = {}
-    position = 0
-    for index in range(1, len(parts), 2):
-        position += len(parts[index - 1])
-        word = parts[index]
-        if word not in _KEEP:
-            slot = slots.get(word)
-            if slot is None:
-                slot = slots[word] = f"_{len(slots)}"
-                offsets[word] = position
-            parts[index] = slot
-        position += len(word)
-    return "".join(parts), tuple(offsets), offsets
+
+    def placeholder(match: re.Match[str]) -> str:
+        word = match.group()
+        if word in _KEEP:
+            return word
+        slot = slots.get(word)
+        if slot is None:
+            slot = slots[word] = f"_{len(slots)}"
+            offsets[word] = match.start()
+        return slot
+
+    template = _WORD.sub(placeholder, text)
+    return template, tuple(offsets), offsets
 
 
 def _renamed(run: Fn, placeholders: tuple[str, ...], names: tuple[str, ...]) -> Fn:
