@@ -22,6 +22,9 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
 MAX_ALIAS_REUSE = 10_000   # times a YAML alias may repeat a mapping or list (alias bombs)
 MAX_DEPTH = 200
+_COLUMN_BITS = 24   # a scalar's place packed as line << 24 | column (0-based)
+_COLUMN_MASK = (1 << _COLUMN_BITS) - 1
+assert MAX_FILE_BYTES <= _COLUMN_MASK   # no column of an accepted file overflows
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
@@ -57,15 +60,16 @@ class YScalar:
     """A scalar with its Python value, its source text and where it stands.
 
     A big tree holds hundreds of thousands of scalars and few are ever pointed at, so the
-    event reader gives the file and libyaml's mark, and the span is made when first asked.
+    event reader gives the file and the place packed in one number (`_at`), and the span is
+    made when first asked.
     """
 
     __slots__ = ("value", "raw", "style", "_span", "_file")
 
-    def __init__(self, value: object, span: Span | yaml.Mark, raw: str = "",
+    def __init__(self, value: object, span: Span | int, raw: str = "",
                  style: str | None = None, file: str | None = None):
         self.value = value
-        self._span = span   # a Span, or a mark (0-based) in `file`
+        self._span = span   # a Span, or an _at() place in `file`
         self.raw = raw
         self.style = style
         self._file = file
@@ -74,7 +78,8 @@ class YScalar:
     def span(self) -> Span:
         span = self._span
         if self._file is not None:
-            span = self._span = Span(self._file, span.line + 1, span.column + 1)
+            span = self._span = Span(self._file, (span >> _COLUMN_BITS) + 1,
+                                     (span & _COLUMN_MASK) + 1)
             self._file = None
         return span
 
@@ -452,7 +457,8 @@ class _EventReader:
             value = self.converter._scalar(yaml.ScalarNode(tag, text, mark, mark))
         else:
             raise _Unusual
-        return YScalar(value, mark, text, event.style, self.path)
+        return YScalar(value, mark.line << _COLUMN_BITS | mark.column, text, event.style,
+                       self.path)
 
     @staticmethod
     def _key(key: YValue, mapping: YMap) -> YScalar:
