@@ -62,7 +62,7 @@ def compile_tree(tree: TreeFile) -> tuple[CompiledTree | None, list[Diagnostic]]
         diagnostics.append(error(code, message, span))
 
     nodes = tree.nodes
-    children = _children(nodes, err)
+    children, irregular = _children(nodes, err)
     topo, cycle = _order_or_cycle(tree, children)
     if cycle is not None:
         path, span = cycle
@@ -87,7 +87,7 @@ def compile_tree(tree: TreeFile) -> tuple[CompiledTree | None, list[Diagnostic]]
 
     if tree.root is None or tree.root.id not in nodes:
         return None, diagnostics
-    order, depth, parent = _preorder(tree.root.id, nodes, children)
+    order, depth, parent = _preorder(tree.root.id, nodes, children, irregular)
     leaves = [node_id for node_id in order if not children[node_id]]
     compiled = CompiledTree(
         file=tree, root=tree.root.id, nodes=nodes, children=children, formulas=formulas,
@@ -99,15 +99,18 @@ def compile_tree(tree: TreeFile) -> tuple[CompiledTree | None, list[Diagnostic]]
     return compiled, diagnostics
 
 
-def _children(nodes: dict[str, Node], err) -> dict[str, list[str]]:
-    """Each node's children that exist, each once; a bad `ref` or a repeat is reported."""
+def _children(nodes: dict[str, Node], err) -> tuple[dict[str, list[str]], set[str]]:
+    """Each node's children that exist, each once (a bad `ref` or a repeat is reported), and
+    the nodes whose children are not simply the nodes they define (refs, repeats, refused)."""
     children: dict[str, list[str]] = {}
+    irregular: set[str] = set()
     for node in nodes.values():
-        ids = [child.id for child in node.children]
+        ids = [child.id for child in node.children if not child.is_ref]
         unique = set(ids)
-        if len(unique) == len(ids) and nodes.keys() >= unique:
+        if len(ids) == len(node.children) == len(unique) and nodes.keys() >= unique:
             children[node.id] = ids   # the usual case: nothing to report
             continue
+        irregular.add(node.id)
         kids: list[str] = []
         for child in node.children:
             if child.id not in nodes:
@@ -121,7 +124,7 @@ def _children(nodes: dict[str, Node], err) -> dict[str, list[str]]:
                 continue
             kids.append(child.id)
         children[node.id] = kids
-    return children
+    return children, irregular
 
 
 def _check_node(node: Node, kids: list[str], err) -> Formula | None:
@@ -204,8 +207,10 @@ def _edge_span(tree: TreeFile, parent: str, kid: str) -> Span:
     return next((c.span for c in reversed(node.children) if c.id == kid), node.span)
 
 
-def _preorder(root: str, nodes: dict[str, Node], children: dict[str, list[str]]):
-    """Pre-order over definitions: a `ref` child is not visited again where it is referenced."""
+def _preorder(root: str, nodes: dict[str, Node], children: dict[str, list[str]],
+              irregular: set[str]):
+    """Pre-order over definitions: a `ref` child is not visited again where it is referenced.
+    Only the `irregular` nodes (see :func:`_children`) need their definitions read again."""
     order: list[str] = []
     depth: dict[str, int] = {}
     parent: dict[str, str | None] = {root: None}
@@ -216,10 +221,13 @@ def _preorder(root: str, nodes: dict[str, Node], children: dict[str, list[str]])
         order.append(node_id)
         depth[node_id] = level
         level += 1
-        for child in reversed(nodes[node_id].children):
-            if not child.is_ref and child.id in nodes:
-                parent[child.id] = node_id
-                push((child.id, level))
+        defined = children[node_id] if node_id not in irregular else [
+            c.id for c in nodes[node_id].children if not c.is_ref and c.id in nodes]
+        for kid in reversed(defined):
+            parent[kid] = node_id
+            push((kid, level))
+    if not irregular:
+        return order, depth, parent   # every child is defined where it is listed: all seen
     seen = set(order)
     # shared drivers defined outside the root's subtree (e.g. under a guardrail) still belong
     for node_id in order:   # the loop also visits what it appends
