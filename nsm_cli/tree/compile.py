@@ -142,7 +142,8 @@ def _check_node(node: Node, kids: list[str], err) -> Formula | None:
                 "uses under children, or give the leaf a source or value",
                 node.formula_span())
             return None
-        has_source, has_value = "source" in node.keys, "value" in node.keys
+        has_source = node.source is not None or "source" in node.keys
+        has_value = node.value is not None or "value" in node.keys
         if has_source and has_value:
             err("E110", f"leaf '{node.id}' has both source and value: keep one",
                 node.span_of("value"))
