@@ -419,7 +419,10 @@ class _Parser:
         if len(index) != len(value.items) or not NODE_KEY_SET.issuperset(index):
             self.check_keys(value, NODE_KEYS, "a node")
         id_value = index.get("id")
-        node_id = self.text(id_value, "id", numbers_ok=True)
+        if type(id_value) is YScalar and type(id_value.value) is str:
+            node_id: str | None = id_value.value   # the usual id, without a call
+        else:
+            node_id = self.text(id_value, "id", numbers_ok=True)
         if id_value is None:
             self.err("E105", "missing required key 'id'", value.span)
         if node_id is not None and not ID_PATTERN.match(node_id):
@@ -448,10 +451,11 @@ class _Parser:
                 self.err("E103", f"'children' must be a list of nodes, not {_kind(children)}",
                          children.span)
             else:
+                parse_child, kids = self.parse_child, node.children
                 for item in children.items:
-                    child = self.parse_child(item, guardrail)
+                    child = parse_child(item, guardrail)
                     if child is not None:
-                        node.children.append(child)
+                        kids.append(child)
         return node
 
     def node_fields(self, node: Node, value: YMap) -> None:
@@ -463,9 +467,13 @@ class _Parser:
         if (unit := get("unit")) is not None:
             node.unit = text(unit, "unit", numbers_ok=True)
         if (formula := get("formula")) is not None:
-            node.formula = text(formula, "formula", numbers_ok=True)
-            if isinstance(formula, YScalar):
+            if type(formula) is YScalar:
+                value_of = formula.value
+                node.formula = value_of if type(value_of) is str else text(
+                    formula, "formula", numbers_ok=True)
                 node.formula_offset_span = formula.text_span
+            else:
+                node.formula = text(formula, "formula", numbers_ok=True)
         if (source := get("source")) is not None:
             node.source = self.parse_source(source, "source")
         if (constant := get("value")) is not None:
