@@ -2,8 +2,9 @@
 
 Tree files come from pull requests, so loading is bounded: a size limit, no
 tags beyond plain YAML types, a budget on expanded nodes (alias bombs) and on
-nesting depth. The libyaml composer is used when present: it is fast and
-survives deep flow nesting that the pure-Python one cannot.
+nesting depth. With libyaml, an ordinary file is read straight from its events
+(:class:`_EventReader`); anything unusual, and every file without libyaml, goes
+through the composer and :class:`_Converter`, which report each problem.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ class YScalar:
     """A scalar with its Python value, its source text and where it stands.
 
     A big tree holds hundreds of thousands of scalars and few are ever pointed at, so the
-    event reader gives the file and the place packed in one number (`_at`), and the span is
-    made when first asked.
+    event reader gives the file and the place packed in one number (line << 24 | column,
+    0-based), and the span is made when first asked.
     """
 
     __slots__ = ("value", "raw", "style", "_span", "_file")
@@ -69,7 +70,7 @@ class YScalar:
     def __init__(self, value: object, span: Span | int, raw: str = "",
                  style: str | None = None, file: str | None = None):
         self.value = value
-        self._span = span   # a Span, or an _at() place in `file`
+        self._span = span   # a Span, or a packed place in `file`
         self.raw = raw
         self.style = style
         self._file = file
@@ -205,7 +206,7 @@ def read_regular(path: str, limit: int, what: str, kind: str = "a tree file",
 
 
 def load_yaml(path: str, text: str | None = None) -> YValue | None:
-    """Compose the file and convert it to located values; None for an empty document."""
+    """The file as located values; None for an empty document."""
     if text is None:
         text = read_text(path)
     if _CParser is not None:
@@ -354,11 +355,12 @@ class _Unusual(Exception):
 class _EventReader:
     """Builds located values straight from libyaml's events, without a composed node tree.
 
-    This is the path of every ordinary tree file: half the time and memory of composing
-    nodes and converting them. Whatever is unusual (an anchor or alias, a tag, a duplicate
-    key, a refused number, a limit reached, a syntax error) sends the whole file back to
-    the composer and :class:`_Converter`, so each problem is reported exactly as there:
-    the composer's errors first, then the converter's, at the same places.
+    This is the path of every ordinary tree file: about 0.6 of the time of composing nodes
+    and converting them, and no node tree in memory. Whatever is unusual (an anchor or
+    alias, a tag, a duplicate key, a number as key, a refused number, a limit reached, a
+    syntax error) sends the whole file back to the composer and :class:`_Converter`, so
+    each problem is reported exactly as there: the composer's errors first, then the
+    converter's, at the same places.
     """
 
     def __init__(self, path: str, text: str):
