@@ -11,6 +11,7 @@ and commands read attributes (tests/test_typed_results.py runs them with that sw
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -72,7 +73,7 @@ def to_json(value: Any) -> Any:
                 if (item := getattr(value, name)) is not ABSENT}
     if isinstance(value, Diagnostic):
         return value.to_dict()
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | Rows):
         return [to_json(item) for item in value]
     if isinstance(value, dict):
         return {key: to_json(item) for key, item in value.items()}
@@ -113,6 +114,69 @@ def build(cls: type[R], values: dict[str, Any]) -> R:
     record.__dict__.update(defaults)
     record.__dict__.update(values)
     return record
+
+
+def build_rows(cls: type[R], columns: dict[str, list[Any]]) -> list[R]:
+    """`[cls(**row) for row in rows]` for rows given field by field (every list as long),
+    each record made as :func:`build` makes one."""
+    layout = _layout(cls)
+    names = tuple(columns)
+    rows = zip(*columns.values(), strict=True)
+    if (layout is None or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__")
+            or not set(names) <= layout[2] or not layout[1] <= set(names)):
+        return [cls(**dict(zip(names, row, strict=True))) for row in rows]
+    defaults = layout[0]
+    made = []
+    for row in rows:
+        record = object.__new__(cls)
+        state = record.__dict__
+        state.update(defaults)
+        state.update(zip(names, row, strict=True))
+        made.append(record)
+    return made
+
+
+class Rows(Sequence[R]):
+    """Results of one type kept field by field (the 100,000 rows of a big eval): reads as a
+    list of records, made on first use; the JSON writer takes the fields as they are and
+    never makes them (see render/fastjson.py)."""
+
+    def __init__(self, kind: type[R], columns: dict[str, list[Any]]):
+        self.kind = kind
+        self.columns = columns
+        self._records: list[R] | None = None
+        layout = _layout(kind)
+        if layout is None or not set(columns) <= layout[2] or not layout[1] <= set(columns):
+            self.records()   # fields the type does not take: its __init__ says which, now
+
+    def records(self) -> list[R]:
+        if self._records is None:
+            self._records = build_rows(self.kind, self.columns)
+        return self._records
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), ()))
+
+    def __getitem__(self, index):   # type: ignore[override]
+        return self.records()[index]
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.records())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rows):
+            other = other.records()
+        return self.records() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None   # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.records())
+
+
+def json_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """A result type's (field name, JSON key) pairs in the JSON's order."""
+    return _keys(cls)
 
 
 def json_items(record: Record) -> list[tuple[str, Any]]:
@@ -357,7 +421,7 @@ class EvalResult(TreeHeader):
     scenario: str | None
     scenario_description: str | None
     changes: list[ChangeApplied]
-    nodes: list[EvalNode]
+    nodes: Sequence[EvalNode]   # a list, or Rows (what eval_result makes)
     guardrails: list[GuardrailRow]
     trend: TrendWindow | None
     compare: str | None
