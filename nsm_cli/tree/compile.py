@@ -62,23 +62,8 @@ def compile_tree(tree: TreeFile) -> tuple[CompiledTree | None, list[Diagnostic]]
         diagnostics.append(error(code, message, span))
 
     nodes = tree.nodes
-    children: dict[str, list[str]] = {}
-    for node in nodes.values():
-        kids: list[str] = []
-        for child in node.children:
-            if child.id not in nodes:
-                if not child.is_ref:
-                    continue  # a child whose id was refused: already reported by the parser
-                err("E108", f"ref '{child.id}' names no node in this file"
-                    f"{suggest(child.id, list(nodes))}", child.span)
-                continue
-            if child.id in kids:
-                err("E107", f"'{child.id}' is listed twice under '{node.id}'", child.span)
-                continue
-            kids.append(child.id)
-        children[node.id] = kids
-
-    cycle = _find_cycle(tree, children)
+    children, irregular = _children(nodes, err)
+    topo, cycle = _order_or_cycle(tree, children)
     if cycle is not None:
         path, span = cycle
         err("E109", "cycle: " + " → ".join(path) + ": a node cannot depend on itself", span)
@@ -102,8 +87,7 @@ def compile_tree(tree: TreeFile) -> tuple[CompiledTree | None, list[Diagnostic]]
 
     if tree.root is None or tree.root.id not in nodes:
         return None, diagnostics
-    order, depth, parent = _preorder(tree.root.id, nodes, children)
-    topo = _topological(list(nodes), children)
+    order, depth, parent = _preorder(tree.root.id, nodes, children, irregular)
     leaves = [node_id for node_id in order if not children[node_id]]
     compiled = CompiledTree(
         file=tree, root=tree.root.id, nodes=nodes, children=children, formulas=formulas,
@@ -113,6 +97,34 @@ def compile_tree(tree: TreeFile) -> tuple[CompiledTree | None, list[Diagnostic]]
     if any(d.is_error for d in diagnostics):
         return None, diagnostics
     return compiled, diagnostics
+
+
+def _children(nodes: dict[str, Node], err) -> tuple[dict[str, list[str]], set[str]]:
+    """Each node's children that exist, each once (a bad `ref` or a repeat is reported), and
+    the nodes whose children are not simply the nodes they define (refs, repeats, refused)."""
+    children: dict[str, list[str]] = {}
+    irregular: set[str] = set()
+    for node in nodes.values():
+        ids = [child.id for child in node.children if not child.is_ref]
+        unique = set(ids)
+        if len(ids) == len(node.children) == len(unique) and nodes.keys() >= unique:
+            children[node.id] = ids   # the usual case: nothing to report
+            continue
+        irregular.add(node.id)
+        kids: list[str] = []
+        for child in node.children:
+            if child.id not in nodes:
+                if not child.is_ref:
+                    continue  # a child whose id was refused: already reported by the parser
+                err("E108", f"ref '{child.id}' names no node in this file"
+                    f"{suggest(child.id, list(nodes))}", child.span)
+                continue
+            if child.id in kids:
+                err("E107", f"'{child.id}' is listed twice under '{node.id}'", child.span)
+                continue
+            kids.append(child.id)
+        children[node.id] = kids
+    return children, irregular
 
 
 def _check_node(node: Node, kids: list[str], err) -> Formula | None:
@@ -130,7 +142,8 @@ def _check_node(node: Node, kids: list[str], err) -> Formula | None:
                 "uses under children, or give the leaf a source or value",
                 node.formula_span())
             return None
-        has_source, has_value = "source" in node.keys, "value" in node.keys
+        has_source = node.source is not None or "source" in node.keys
+        has_value = node.value is not None or "value" in node.keys
         if has_source and has_value:
             err("E110", f"leaf '{node.id}' has both source and value: keep one",
                 node.span_of("value"))
@@ -144,97 +157,88 @@ def _check_node(node: Node, kids: list[str], err) -> Formula | None:
     except FormulaError as exc:
         err(exc.code, f"formula of '{node.id}': {exc.message}", node.formula_span(exc.offset))
         return None
+    kid_set, names = set(kids), set(formula.names)
+    if names == kid_set:
+        return formula   # every child used, nothing else: the usual case
     for name in formula.names:
-        if name not in kids:
+        if name not in kid_set:
             hint = suggest(name, kids) or (f": its children are {', '.join(kids)}" if kids
                                             else "")
             err("E203", f"formula of '{node.id}' uses '{name}', which is not one of its "
                 f"children{hint}", node.formula_span(formula.name_offsets[name]))
     for child in node.children:
-        if child.id in kids and child.id not in formula.names:
+        if child.id in kid_set and child.id not in names:
             err("E204", f"child '{child.id}' is not used by the formula of '{node.id}': use it "
                 "in the formula or move it elsewhere", child.span)
     return formula
 
 
-def _find_cycle(tree: TreeFile, children: dict[str, list[str]]):
-    """The first cycle found as a list of ids and the span of the edge that closes it."""
-    white, grey, black = 0, 1, 2
-    colour = dict.fromkeys(children, white)
-    spans = {(n.id, c.id): c.span for n in tree.nodes.values() for c in n.children}
+def _order_or_cycle(tree: TreeFile, children: dict[str, list[str]]):
+    """Every node, children before parents, and None; or None and the first cycle found
+    (a list of ids and the span of the edge that closes it). One depth-first walk."""
+    done: dict[str, bool] = {}   # False while the node is on the walk's path
+    order: list[str] = []
     for start in children:
-        if colour[start] != white:
+        if start in done:
             continue
-        stack: list[tuple[str, int]] = [(start, 0)]
+        done[start] = False
         path = [start]
-        colour[start] = grey
-        while stack:
-            node_id, index = stack[-1]
-            kids = children[node_id]
-            if index < len(kids):
-                stack[-1] = (node_id, index + 1)
-                kid = kids[index]
-                if colour[kid] == grey:
-                    loop = path[path.index(kid):] + [kid]
-                    return loop, spans.get((node_id, kid), tree.nodes[node_id].span)
-                if colour[kid] == white:
-                    colour[kid] = grey
-                    stack.append((kid, 0))
+        walks = [iter(children[start])]
+        while walks:
+            for kid in walks[-1]:
+                finished = done.get(kid)
+                if finished is None:
+                    done[kid] = False
                     path.append(kid)
+                    walks.append(iter(children[kid]))
+                    break
+                if not finished:
+                    return None, (path[path.index(kid):] + [kid], _edge_span(tree, path[-1], kid))
             else:
-                colour[node_id] = black
-                stack.pop()
-                path.pop()
-    return None
+                walks.pop()
+                node_id = path.pop()
+                done[node_id] = True
+                order.append(node_id)
+    return order, None
 
 
-def _preorder(root: str, nodes: dict[str, Node], children: dict[str, list[str]]):
-    """Pre-order over definitions: a `ref` child is not visited again where it is referenced."""
+def _edge_span(tree: TreeFile, parent: str, kid: str) -> Span:
+    """Where `parent` lists `kid` (the last time), else the parent itself."""
+    node = tree.nodes[parent]
+    return next((c.span for c in reversed(node.children) if c.id == kid), node.span)
+
+
+def _preorder(root: str, nodes: dict[str, Node], children: dict[str, list[str]],
+              irregular: set[str]):
+    """Pre-order over definitions: a `ref` child is not visited again where it is referenced.
+    Only the `irregular` nodes (see :func:`_children`) need their definitions read again."""
     order: list[str] = []
     depth: dict[str, int] = {}
     parent: dict[str, str | None] = {root: None}
     stack: list[tuple[str, int]] = [(root, 0)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node_id, level = stack.pop()
+        node_id, level = pop()
         order.append(node_id)
         depth[node_id] = level
-        defined = [c.id for c in nodes[node_id].children if not c.is_ref and c.id in nodes]
+        level += 1
+        defined = children[node_id] if node_id not in irregular else [
+            c.id for c in nodes[node_id].children if not c.is_ref and c.id in nodes]
         for kid in reversed(defined):
             parent[kid] = node_id
-            stack.append((kid, level + 1))
+            push((kid, level))
+    if not irregular:
+        return order, depth, parent   # every child is defined where it is listed: all seen
     seen = set(order)
     # shared drivers defined outside the root's subtree (e.g. under a guardrail) still belong
-    index = 0
-    while index < len(order):
-        node_id = order[index]
-        index += 1
-        for kid in children[node_id]:
+    for node_id in order:   # the loop also visits what it appends
+        kids = children[node_id]
+        if seen.issuperset(kids):
+            continue
+        for kid in kids:
             if kid not in seen:
                 seen.add(kid)
                 order.append(kid)
                 depth[kid] = depth[node_id] + 1
                 parent[kid] = node_id
     return order, depth, parent
-
-
-def _topological(ids: list[str], children: dict[str, list[str]]) -> list[str]:
-    """Children before parents (the graph has no cycle here)."""
-    result: list[str] = []
-    done: set[str] = set()
-    for start in ids:
-        if start in done:
-            continue
-        stack: list[tuple[str, int]] = [(start, 0)]
-        while stack:
-            node_id, index = stack[-1]
-            kids = children[node_id]
-            if index < len(kids):
-                stack[-1] = (node_id, index + 1)
-                if kids[index] not in done:
-                    stack.append((kids[index], 0))
-            else:
-                stack.pop()
-                if node_id not in done:
-                    done.add(node_id)
-                    result.append(node_id)
-    return result

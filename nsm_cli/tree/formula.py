@@ -73,26 +73,33 @@ def compile_formula(text: str) -> Formula:
     shape = _shape(text)
     if shape is not None:
         template, names, offsets = shape
-        known = _SHAPES.get(template)
-        if known is None:
-            try:
-                known = _compile_text(template)
-            except FormulaError:
-                known = None   # the formula itself says what is wrong, at its own offsets
-            else:
-                if len(_SHAPES) >= MAX_SHAPES:
-                    _SHAPES.clear()
-                _SHAPES[template] = known
-        if known is not None and known.names == tuple(f"_{i}" for i in range(len(names))):
+        known = _SHAPES.get(template, _UNKNOWN)
+        if known is _UNKNOWN:
+            known = _shape_formula(template, len(names))
+            if len(_SHAPES) >= MAX_SHAPES:
+                _SHAPES.clear()
+            _SHAPES[template] = known
+        if known is not None:
             return Formula(text, names, offsets, _renamed(known._run, known.names, names))
     return _compile_text(text)
 
 
 MAX_SHAPES = 4096
-_SHAPES: dict[str, Formula] = {}
+_SHAPES: dict[str, Formula | None] = {}   # None: formulas of that shape go to the full compiler
+_UNKNOWN = object()
 # an id: not inside a number (1e5, 0x1F, 1_000), an attribute (a.b) or a longer word
 _WORD = re.compile(r"(?<![A-Za-z0-9_.])[A-Za-z_][A-Za-z0-9_]*")
 _KEEP = FUNCTIONS | frozenset(kwlist) | frozenset(softkwlist)
+
+
+def _shape_formula(template: str, count: int) -> Formula | None:
+    """The compiled shape when it reads `_0`…`_{count-1}` in order; None when the formula
+    itself must be compiled (so that an error is reported at its own offsets)."""
+    try:
+        known = _compile_text(template)
+    except FormulaError:
+        return None
+    return known if known.names == tuple(f"_{i}" for i in range(count)) else None
 
 
 def _shape(text: str) -> tuple[str, tuple[str, ...], dict[str, int]] | None:

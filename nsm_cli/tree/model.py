@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from nsm_cli.diagnostics import Span
@@ -133,6 +134,39 @@ class Rule:
         return f"{self.kind} {self.text}"
 
 
+class KeySpans(Mapping[str, Span]):
+    """Where each key of a node stands (or its value), read from its mapping when first asked:
+    a big tree has 400,000 keys and only a reported problem points at one."""
+
+    __slots__ = ("_mapping", "_of_value", "_spans")
+
+    def __init__(self, mapping: YMap, of_value: bool = False):
+        self._mapping = mapping
+        self._of_value = of_value
+        self._spans: dict[str, Span] | None = None
+
+    def _all(self) -> dict[str, Span]:
+        if self._spans is None:
+            self._spans = {str(key.value): (value if self._of_value else key).span
+                           for key, value in self._mapping.items}
+        return self._spans
+
+    def __contains__(self, key: object) -> bool:
+        index = self._mapping.index()
+        if len(index) == len(self._mapping.items):   # every key is text
+            return key in index
+        return key in self._all()
+
+    def __getitem__(self, key: str) -> Span:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 @dataclass(slots=True)   # slots: a big tree holds 100,000 of them
 class Node:
     """A metric: the root, a driver, a leaf or a guardrail."""
@@ -140,8 +174,8 @@ class Node:
     id: str
     span: Span
     name: str
-    keys: dict[str, Span] = field(default_factory=dict)
-    values: dict[str, Span] = field(default_factory=dict)
+    keys: Mapping[str, Span] = field(default_factory=dict)     # where each key stands
+    values: Mapping[str, Span] = field(default_factory=dict)   # where each key's value does
     unit: str | None = None
     formula: str | None = None
     formula_offset_span: object = None  # callable(offset) -> Span, set by the parser

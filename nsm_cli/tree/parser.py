@@ -20,6 +20,7 @@ from nsm_cli.tree.model import (
     BestOf,
     Child,
     DataSpec,
+    KeySpans,
     Node,
     Scenario,
     SourceRef,
@@ -44,6 +45,7 @@ def reserved(node_id: str) -> str | None:
 # The keys each mapping may hold come from the one key table (also behind `nsm schema`).
 TOP_KEYS = key_names("top")
 NODE_KEYS = key_names("node")
+NODE_KEY_SET = frozenset(NODE_KEYS)
 DATA_KEYS = key_names("data")
 SOURCE_KEYS = key_names("source")
 SCENARIO_KEYS = key_names("scenario")
@@ -413,9 +415,14 @@ class _Parser:
             self.err("E103", f"a node must be a mapping with an id, not {_kind(value)}",
                      value.span)
             return None
-        self.check_keys(value, NODE_KEYS, "a node")
-        id_value = value.get("id")
-        node_id = self.text(id_value, "id", numbers_ok=True)
+        index = value.index()
+        if len(index) != len(value.items) or not NODE_KEY_SET.issuperset(index):
+            self.check_keys(value, NODE_KEYS, "a node")
+        id_value = index.get("id")
+        if type(id_value) is YScalar and type(id_value.value) is str:
+            node_id: str | None = id_value.value   # the usual id, without a call
+        else:
+            node_id = self.text(id_value, "id", numbers_ok=True)
         if id_value is None:
             self.err("E105", "missing required key 'id'", value.span)
         if node_id is not None and not ID_PATTERN.match(node_id):
@@ -426,11 +433,10 @@ class _Parser:
             self.err("E106", f"id '{node_id}' is reserved: it is {why} in formulas; choose "
                      f"another id, e.g. {node_id}_value", id_value.span)
             node_id = None
-        node = Node(id=node_id or f"<node at line {value.span.line}>", span=value.span,
-                    name=node_id or "?", is_guardrail=guardrail)
-        for key, item in value.items:
-            node.keys[str(key.value)] = key.span
-            node.values[str(key.value)] = item.span
+        node = Node(node_id or f"<node at line {value.span.line}>", value.span, node_id or "?",
+                    KeySpans(value), KeySpans(value, True))   # positional: 100,000 calls
+        if guardrail:
+            node.is_guardrail = True
         if node_id is not None:
             first = self.tree.nodes.get(node_id)
             if first is not None:
@@ -439,57 +445,72 @@ class _Parser:
             else:
                 self.tree.nodes[node_id] = node
         self.node_fields(node, value)
-        children = value.get("children")
+        children = index.get("children")
         if children is not None:
             if not isinstance(children, YSeq):
                 self.err("E103", f"'children' must be a list of nodes, not {_kind(children)}",
                          children.span)
             else:
+                parse_child, kids = self.parse_child, node.children
                 for item in children.items:
-                    child = self.parse_child(item, guardrail)
+                    child = parse_child(item, guardrail)
                     if child is not None:
-                        node.children.append(child)
+                        kids.append(child)
         return node
 
     def node_fields(self, node: Node, value: YMap) -> None:
-        """Every key of a node but its id and children."""
-        name = value.get("name")
-        node.name = self.text(name, "name", numbers_ok=True) or node.id
-        node.unit = self.text(value.get("unit"), "unit", numbers_ok=True)
-        formula = value.get("formula")
-        if formula is not None:
-            node.formula = self.text(formula, "formula", numbers_ok=True)
-            if isinstance(formula, YScalar):
+        """Every key of a node but its id and children (absent keys keep the defaults)."""
+        get, text, number = value.index().get, self.text, self.number
+        name = get("name")
+        node.name = (text(name, "name", numbers_ok=True) if name is not None else None) \
+            or node.id
+        if (unit := get("unit")) is not None:
+            node.unit = text(unit, "unit", numbers_ok=True)
+        if (formula := get("formula")) is not None:
+            if type(formula) is YScalar:
+                value_of = formula.value
+                node.formula = value_of if type(value_of) is str else text(
+                    formula, "formula", numbers_ok=True)
                 node.formula_offset_span = formula.text_span
-        if (source := value.get("source")) is not None:
+            else:
+                node.formula = text(formula, "formula", numbers_ok=True)
+        if (source := get("source")) is not None:
             node.source = self.parse_source(source, "source")
-        if (constant := value.get("value")) is not None:
-            node.value = self.number(constant, "value")
-        if (benchmark := value.get("benchmark")) is not None:
+        if (constant := get("value")) is not None:
+            node.value = number(constant, "value")
+        if (benchmark := get("benchmark")) is not None:
             if isinstance(benchmark, YScalar) and _numeric(benchmark.value):
-                node.benchmark = self.number(benchmark, "benchmark")
+                node.benchmark = number(benchmark, "benchmark")
             elif isinstance(benchmark, YMap) and benchmark.get("best") is not None:
                 node.benchmark = self.parse_best(benchmark)
             else:
                 node.benchmark = self.parse_source(benchmark, "benchmark")
-        node.target = self.number(value.get("target"), "target")
-        node.minimum = self.number(value.get("min"), "min")
-        node.maximum = self.number(value.get("max"), "max")
-        direction = value.get("direction")
-        if direction is not None:
-            text = self.text(direction, "direction")
-            if text in DIRECTIONS:
-                node.direction = text
-            elif text is not None:
-                self.err("E112", f"direction must be up or down, not '{text}'"
-                         f"{suggest(text, DIRECTIONS)}", direction.span)
-        node.owner = self.text(value.get("owner"), "owner", numbers_ok=True)
-        node.actions = self.text_list(value.get("actions"), "actions")
-        node.description = self.text(value.get("description"), "description", numbers_ok=True)
-        node.tags = self.text_list(value.get("tags"), "tags")
-        node.ignore = self.text_list(value.get("ignore"), "ignore")
-        node.alert = self.mapping(value.get("alert"), "'alert'")
-        node.domain = self.parse_domain(value.get("domain"))
+        for key, field in (("target", "target"), ("min", "minimum"), ("max", "maximum")):
+            if (bound := get(key)) is not None:
+                setattr(node, field, number(bound, key))
+        if (direction := get("direction")) is not None:
+            self.parse_direction(node, direction)
+        if (owner := get("owner")) is not None:
+            node.owner = text(owner, "owner", numbers_ok=True)
+        if (actions := get("actions")) is not None:
+            node.actions = self.text_list(actions, "actions")
+        if (description := get("description")) is not None:
+            node.description = text(description, "description", numbers_ok=True)
+        for key in ("tags", "ignore"):
+            if (listed := get(key)) is not None:
+                setattr(node, key, self.text_list(listed, key))
+        if (alert := get("alert")) is not None:
+            node.alert = self.mapping(alert, "'alert'")
+        if (domain := get("domain")) is not None:
+            node.domain = self.parse_domain(domain)
+
+    def parse_direction(self, node: Node, direction: YValue) -> None:
+        text = self.text(direction, "direction")
+        if text in DIRECTIONS:
+            node.direction = text
+        elif text is not None:
+            self.err("E112", f"direction must be up or down, not '{text}'"
+                     f"{suggest(text, DIRECTIONS)}", direction.span)
 
     def parse_domain(self, value: YValue | None) -> tuple[float | None, float | None] | None:
         """`domain: [low, high]`: the values a leaf can take (either end may be null)."""
@@ -507,7 +528,7 @@ class _Parser:
         return low, high
 
     def parse_child(self, item: YValue, guardrail: bool) -> Child | None:
-        if isinstance(item, YMap) and item.get("ref") is not None:
+        if type(item) is YMap and "ref" in item.index():
             extra = [k for k, _ in item.items if k.value != "ref"]
             for key in extra:
                 self.err("E104", f"a ref item holds only 'ref', not '{key.value}': change the "

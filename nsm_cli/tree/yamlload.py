@@ -2,8 +2,9 @@
 
 Tree files come from pull requests, so loading is bounded: a size limit, no
 tags beyond plain YAML types, a budget on expanded nodes (alias bombs) and on
-nesting depth. The libyaml composer is used when present: it is fast and
-survives deep flow nesting that the pure-Python one cannot.
+nesting depth. With libyaml, an ordinary file is read straight from its events
+(:class:`_EventReader`); anything unusual, and every file without libyaml, goes
+through the composer and :class:`_Converter`, which report each problem.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_NODES = 1_000_000      # values in a file (a 100,000-node tree has about 500,000)
 MAX_ALIAS_REUSE = 10_000   # times a YAML alias may repeat a mapping or list (alias bombs)
 MAX_DEPTH = 200
+_COLUMN_BITS = 24   # a scalar's place packed as line << 24 | column (0-based)
+_COLUMN_MASK = (1 << _COLUMN_BITS) - 1
+assert MAX_FILE_BYTES <= _COLUMN_MASK   # no column of an accepted file overflows
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
@@ -53,14 +57,44 @@ def yaml11_problem(text: str) -> str | None:
     return None
 
 
-@dataclass(slots=True)   # slots: a big tree holds hundreds of thousands of values
 class YScalar:
-    """A scalar with its Python value, its source text and where it stands."""
+    """A scalar with its Python value, its source text and where it stands.
 
-    value: object
-    span: Span
-    raw: str = ""
-    style: str | None = None
+    A big tree holds hundreds of thousands of scalars and few are ever pointed at, so the
+    event reader gives the file and the place packed in one number (line << 24 | column,
+    0-based), and the span is made when first asked.
+    """
+
+    __slots__ = ("value", "raw", "style", "_span", "_file")
+
+    def __init__(self, value: object, span: Span | int, raw: str = "",
+                 style: str | None = None, file: str | None = None):
+        self.value = value
+        self._span = span   # a Span, or a packed place in `file`
+        self.raw = raw
+        self.style = style
+        self._file = file
+
+    @property
+    def span(self) -> Span:
+        span = self._span
+        if self._file is not None:
+            span = self._span = Span(self._file, (span >> _COLUMN_BITS) + 1,
+                                     (span & _COLUMN_MASK) + 1)
+            self._file = None
+        return span
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not YScalar:
+            return NotImplemented
+        return (self.value, self.span, self.raw, self.style) == (
+            other.value, other.span, other.raw, other.style)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"YScalar(value={self.value!r}, span={self.span!r}, raw={self.raw!r}, "
+                f"style={self.style!r})")
 
     def text_span(self, offset: int) -> Span:
         """Span of character `offset` inside a single-line scalar (for formula errors)."""
@@ -83,6 +117,10 @@ class YMap:
         """The value of `key` (the parser asks a node for ~20 keys: one dict, built once)."""
         if type(key) is not str:
             return next((v for k, v in self.items if k.value == key), None)
+        return self.index().get(key)
+
+    def index(self) -> dict[object, YValue]:
+        """Each text key's value, the first of equal keys (the reader builds it as it goes)."""
         index = self._index
         if index is None or self._indexed != len(self.items):
             index = {}
@@ -90,7 +128,7 @@ class YMap:
                 if type(k.value) is str:
                     index.setdefault(k.value, v)
             self._index, self._indexed = index, len(self.items)
-        return index.get(key)
+        return index
 
 
 @dataclass(slots=True)
@@ -168,9 +206,13 @@ def read_regular(path: str, limit: int, what: str, kind: str = "a tree file",
 
 
 def load_yaml(path: str, text: str | None = None) -> YValue | None:
-    """Compose the file and convert it to located values; None for an empty document."""
+    """The file as located values; None for an empty document."""
     if text is None:
         text = read_text(path)
+    if _CParser is not None:
+        fast = _EventReader(path, text).read()
+        if fast is not _COMPOSE:
+            return fast
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -296,3 +338,141 @@ class _Converter:
             return SafeConstructor.yaml_constructors[tag](self.constructor, node)
         except (ValueError, ConstructorError, OverflowError):
             raise self._fail("E112", f"cannot read {node.value!r} as a number", node) from None
+
+
+_CParser = getattr(getattr(yaml, "_yaml", None), "CParser", None) if yaml.__with_libyaml__ else None
+_COMPOSE = object()   # the event reader leaves the file to the composer and the converter
+_RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
+_WILDCARD = list(_RESOLVERS.get(None, []))
+_IMPLICIT = {first: list(found) + _WILDCARD for first, found in _RESOLVERS.items()
+             if first is not None}
+
+
+class _Unusual(Exception):
+    """Something the event reader does not handle: an alias, a tag, a duplicate key, a limit."""
+
+
+class _EventReader:
+    """Builds located values straight from libyaml's events, without a composed node tree.
+
+    This is the path of every ordinary tree file: about 0.6 of the time of composing nodes
+    and converting them, and no node tree in memory. Whatever is unusual (an anchor or
+    alias, a tag, a duplicate key, a number as key, a refused number, a limit reached, a
+    syntax error) sends the whole file back to the composer and :class:`_Converter`, so
+    each problem is reported exactly as there: the composer's errors first, then the
+    converter's, at the same places.
+    """
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        self.converter = _Converter(path)
+
+    def read(self) -> YValue | None | object:
+        """The file's located values, None for no document, or _COMPOSE."""
+        try:
+            return self._read()
+        except (_Unusual, NsmError, yaml.YAMLError):
+            return _COMPOSE
+
+    def _read(self) -> YValue | None:
+        get = _CParser(self.text).get_event
+        get()   # the stream's start
+        start = get()
+        if type(start) is not yaml.DocumentStartEvent:
+            return None   # an empty stream: no document
+        root = self._document(get)
+        if type(get()) is not yaml.DocumentEndEvent or type(get()) is not yaml.StreamEndEvent:
+            raise _Unusual   # a second document: the composer says so
+        return root
+
+    def _document(self, get) -> YValue:
+        """The document's one value, its collections built with an explicit stack."""
+        stack: list[YMap | YSeq] = []
+        pending: list[YScalar | None] = []   # per open mapping: its key awaiting a value
+        count = 0
+        scalar, collection, key_of = self._scalar, self._collection, self._key
+        scalar_event, map_end, seq_end = yaml.ScalarEvent, yaml.MappingEndEvent, \
+            yaml.SequenceEndEvent
+        while True:
+            event = get()
+            kind = type(event)
+            if kind is scalar_event:
+                if (count := count + 1) > MAX_NODES:
+                    raise _Unusual
+                value = scalar(event, len(stack))
+            elif kind is map_end or kind is seq_end:
+                value = stack.pop()
+                if kind is map_end:
+                    pending.pop()
+                    value._indexed = len(value.items)
+            elif (count := count + 1) > MAX_NODES:
+                raise _Unusual
+            else:
+                stack.append(collection(event, kind, len(stack)))
+                if kind is yaml.MappingStartEvent:
+                    pending.append(None)
+                continue
+            if not stack:
+                return value
+            top = stack[-1]
+            if type(top) is YSeq:
+                top.items.append(value)
+            elif (key := pending[-1]) is None:
+                pending[-1] = key_of(value, top)
+            else:
+                top.items.append((key, value))
+                top._index[key.value] = value
+                pending[-1] = None
+
+    def _collection(self, event: yaml.Event, kind: type, depth: int) -> YMap | YSeq:
+        """A new mapping or list for a start event (plain ones only)."""
+        if depth > MAX_DEPTH or event.anchor is not None:
+            raise _Unusual
+        tag = event.tag
+        mark = event.start_mark
+        span = Span(self.path, mark.line + 1, mark.column + 1)
+        if kind is yaml.MappingStartEvent:
+            if tag is not None and tag != "!" and tag != _MAP_TAG:
+                raise _Unusual
+            return YMap([], span, {}, 0)
+        if kind is not yaml.SequenceStartEvent or (tag is not None and tag != "!"
+                                                    and tag != _SEQ_TAG):
+            raise _Unusual   # an alias
+        return YSeq([], span)
+
+    def _scalar(self, event: yaml.ScalarEvent, depth: int) -> YScalar:
+        """A scalar resolved as the composer resolves it, converted as the converter does."""
+        if depth > MAX_DEPTH or event.anchor is not None:
+            raise _Unusual
+        text, tag, mark = event.value, event.tag, event.start_mark
+        if tag is None or tag == "!":
+            tag = _STR_TAG
+            if event.implicit[0] and (candidates := _IMPLICIT.get(text[:1], _WILDCARD)):
+                for candidate, pattern in candidates:
+                    if pattern.match(text):
+                        tag = candidate
+                        break
+        if tag is _STR_TAG or tag == _STR_TAG:
+            value: object = text
+        elif tag in _PLAIN_TAGS:
+            value = self.converter._scalar(yaml.ScalarNode(tag, text, mark, mark))
+        else:
+            raise _Unusual
+        return YScalar(value, mark.line << _COLUMN_BITS | mark.column, text, event.style,
+                       self.path)
+
+    @staticmethod
+    def _key(key: YValue, mapping: YMap) -> YScalar:
+        """A mapping's key: a scalar, `null:` and `yes:` as text, not seen before."""
+        if type(key) is not YScalar:
+            raise _Unusual
+        value = key.value
+        if value is None or type(value) is bool:
+            key = YScalar(key.raw, key.span, key.raw, key.style)
+            value = key.raw
+        elif type(value) is not str:
+            raise _Unusual   # a number as key: the converter says how it reads
+        if value in mapping._index:
+            raise _Unusual
+        return key
