@@ -15,13 +15,15 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nsm_cli.data.files import check_regular, sniff_binary
+from nsm_cli.data.files import check_regular, numbers_agree, sniff_binary
 from nsm_cli.data.periods import (
     Period,
     day_period,
@@ -64,6 +66,7 @@ from nsm_cli.tree.parser import inside, project_root
 from nsm_cli.tree.where import columns_of
 
 MAX_FILES = 10_000  # files one glob may name
+_CONVERTING = re.compile(r'converting column "(c[0-9]+)"')  # DuckDB's typed-read error
 FIELD_LIMIT = 1 << 30  # the csv module's per-cell limit, raised from 128 KB
 
 
@@ -265,6 +268,15 @@ def read_header(spec: DataSpec, path: str) -> tuple[list[str], int]:
 # --- one block: layout, rows, the aggregate query ----------------------------------------------
 
 
+class _Untype(Exception):
+    """Typed columns that hold a cell nsm's grammar must read: the block is read again with
+    them (all typed columns when the list is empty) as text."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        super().__init__()
+        self.columns = columns
+
+
 @dataclass
 class _Result:
     """The aggregate query's rows: (period key, rows, first row, sources..., odd counts...)."""
@@ -310,14 +322,74 @@ class _Block:
                 return exact
             raise
         self.plan_time, self.planned = plan.time, plan
-        if self.ONE_PASS and self.spec.kind == "delimited" and not any(
-                use.agg == "last" for use in self.uses):
-            found = self.one_pass(layout, plan)
-            if found is not None:
-                return found
-        self.load(layout, plan)
-        self.map_cells(plan)
-        return self.finish(layout, plan, self.aggregate(plan))
+        typed = self.typed_columns(layout, plan)
+        while True:
+            try:
+                return self.read(layout, plan)
+            except _Untype as exc:  # a typed column holds a cell the grammar must read
+                self.reset(plan)
+                for column in exc.columns or typed:
+                    column.typed = False
+
+    def read(self, layout: Layout, plan: _Plan) -> Table:
+        """The table by one scan of the files where that is exact, else by the loaded rows."""
+        import duckdb
+
+        try:
+            if self.ONE_PASS and self.spec.kind == "delimited" and not any(
+                    use.agg == "last" for use in self.uses):
+                found = self.one_pass(layout, plan)
+                if found is not None:
+                    return found
+            self.load(layout, plan)
+            self.check_typed(plan)
+            self.map_cells(plan)
+            return self.finish(layout, plan, self.aggregate(plan))
+        except duckdb.ConversionException as exc:
+            typed = [c for c in plan.numbers.values() if c.typed]
+            if not typed:
+                raise
+            named = _CONVERTING.search(str(exc))
+            raise _Untype([c for c in typed if named and c.ref == named.group(1)]) from None
+
+    def typed_columns(self, layout: Layout, plan: _Plan) -> list[Column]:
+        """The number columns the CSV reader may read as DOUBLE: no other use reads their
+        text, and every file holds no cell the cast reads differently from the grammar."""
+        if self.spec.kind != "delimited":
+            return []
+        keys = (plan.period, plan.time)
+        found = [c for name, c in plan.numbers.items()
+                 if name not in plan.texts and all(c is not k for k in keys)]
+        if not found or not all(numbers_agree(path, layout.headers[path][1])
+                                for path in self.readable):
+            return []
+        for column in found:
+            column.typed = True
+        return found
+
+    def check_typed(self, plan: _Plan) -> None:
+        """Typed columns of the loaded rows with a NaN or infinity (`nan`, `inf`, 1e400) go
+        back to the grammar; the others have nothing odd to count (one cheap max each)."""
+        typed = [c for c in plan.numbers.values() if c.typed]
+        if not typed:
+            return
+        found = self.con.execute(
+            "SELECT " + ", ".join(f"max(abs(n_{c.ref}))" for c in typed) + f" FROM {self.base}",
+            self.base_params).fetchone()
+        odd = [c for c, top in zip(typed, found, strict=True)
+               if top is not None and not math.isfinite(top)]
+        if odd:
+            raise _Untype(odd)
+        for column in typed:
+            column.clean = True
+
+    def reset(self, plan: _Plan) -> None:
+        """Forget the loaded rows and cell maps before the block is read again."""
+        self.con.execute("DROP TABLE IF EXISTS rows")
+        for column in plan.numbers.values():
+            self.con.execute(f"DROP TABLE IF EXISTS m_{column.ref}")
+            column.mapped = column.clean = column.one_pass = False
+        self.base, self.base_params, self.order = "rows AS b", [], "b.rowid"
 
     def metrics(self, layout: Layout, plan: _Plan) -> list[str]:
         """The block's columns but its period (or time) column, as the light reader lists them."""
@@ -462,6 +534,7 @@ class _Block:
     def csv_source(self, layout: Layout, plan: _Plan) -> tuple[str, list[object]]:
         """The used columns of every file as text, by position (UNION ALL of read_csv)."""
         refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
+        typed = {c.ref for c in plan.numbers.values() if c.typed}
         parts, params = [], []
         for path in self.readable:
             header, skip = layout.headers[path]
@@ -469,6 +542,7 @@ class _Block:
                      if name and name not in layout.ambiguous}
             positional = {names.get(name, f"z{i}") if name else f"z{i}": "VARCHAR"
                           for i, name in enumerate(header)}
+            positional.update({r: "DOUBLE" for r in typed if r in positional})
             have = set(positional)
             select = ", ".join(r if r in have else f"NULL::VARCHAR AS {r}" for r in refs)
             parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
@@ -568,6 +642,10 @@ class _Block:
         width = len(sources)
         odd = {name: sum(int(r[3 + width + i]) for r in rows) for i, name in
                enumerate(odd_names)}
+        untyped = [plan.numbers[name] for name in odd_names
+                   if odd[name] and plan.numbers[name].typed]
+        if untyped:  # `nan`, `inf` or 1e400 read by the typed reader: the grammar decides
+            raise _Untype(untyped)
         return _Result(rows, list(sources), odd)
 
     def row_count(self) -> str:
@@ -582,7 +660,7 @@ class _Block:
     def map_cells(self, plan: _Plan) -> None:
         """Read the cells that are no plain number (`1,200`, `92%`) by nsm's rules, once per
         distinct cell, into a small map per column that the aggregate query joins."""
-        columns = [c for c in plan.numbers.values() if not c.numeric]  # typed: no map
+        columns = [c for c in plan.numbers.values() if not c.numeric and not c.typed]
         if not columns:
             return
         parts = [f"SELECT DISTINCT {i} AS c, r_{c.ref} AS s FROM {self.base} WHERE {c.rest()}"

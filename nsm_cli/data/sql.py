@@ -45,6 +45,7 @@ class Column:
     mapped: bool = False  # a cell map (formatted numbers like 1,200) is joined as m_<ref>
     one_pass: bool = False  # read straight from the file: the common cells by SQL, else NaN
     clean: bool = False  # the cell map found no cell left to read: nothing odd to count
+    typed: bool = False  # read as DOUBLE by the CSV reader (a file nsm's grammar agrees on)
 
     @property
     def numeric(self) -> bool:
@@ -66,6 +67,8 @@ class Column:
 
     def plain(self) -> str:
         """The cell as a number when it is a plain one (`12`, `-1.5e3`), else NULL."""
+        if self.typed:  # the reader parsed it; odd() counts the NaN and infinities
+            return self.ref
         if self.numeric:
             cast = f"CAST({self.ref} AS DOUBLE)"
             return f"(CASE WHEN isfinite({cast}) THEN {cast} END)"
@@ -80,6 +83,8 @@ class Column:
         SIMPLE_CELL forms (`1,200`, `92%`, `-¥1,200.5`), NULL for missing markers, and NaN
         for anything else (the caller then reads the rows again the exact way)."""
         c = self.ref
+        if self.typed:
+            return c
         cast = f"TRY_CAST({c} AS DOUBLE)"
         # DuckDB's cast also reads 1_000 and a leading sign pair (+-3), which the grammar
         # refuses; a sign pair can only lead, so cells starting with a digit skip that test
@@ -100,7 +105,9 @@ class Column:
         """The column's cells as the query reads them; the raw cells only when nothing else
         (the period and time columns)."""
         out = [] if as_number or as_text else [self.ref]
-        if as_number and self.one_pass:
+        if as_number and self.typed:  # a number already: nothing left to read by the grammar
+            out.append(f"{self.ref} AS n_{self.ref}")
+        elif as_number and self.one_pass:
             out.append(f"{self.read_sql()} AS n_{self.ref}")
         elif as_number:
             out += [f"{self.plain()} AS n_{self.ref}", f"{self.rest_sql()} AS r_{self.ref}"]
@@ -126,10 +133,11 @@ class Column:
 
     def odd(self) -> str:
         """How many cells are still no number: the map's work, or bad cells after it."""
-        if self.one_pass:  # NaN (a cell SQL cannot read) or infinity (1e400)
-            return f"count(*) FILTER (WHERE NOT isfinite({self.number()}))"
         if self.clean:  # a filtered count per column would cost most of the query
             return "0"
+        if self.one_pass or self.typed:  # NaN (a cell SQL cannot read, or `nan` read by
+            # the typed reader) or infinity (1e400, `inf`)
+            return f"count(*) FILTER (WHERE NOT isfinite({self.number()}))"
         return f"count(*) FILTER (WHERE {self.number()} IS NULL AND {self.rest()})"
 
     def join(self) -> str:
