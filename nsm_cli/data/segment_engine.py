@@ -90,8 +90,10 @@ class SegmentBlock(_Block):
         parts = [f"{self.key(plan, params, self.relabel)} AS key", f"{segment} AS seg"]
         parts += [f"{self.source_sql(use, plan, params)} AS s{j}"
                   for j, use in enumerate(by_key.values())]
-        parts += [f"{self.basis_sql(use, plan, params)} AS b{j}"
-                  for j, use in enumerate(by_key.values())]
+        for j, use in enumerate(by_key.values()):  # no column for a basis that is NULL:
+            basis = self.basis_sql(use, plan, params)  # numpy would hold it as objects
+            if basis != "NULL":
+                parts.append(f"{basis} AS b{j}")
         joins = "".join(c.join() for c in plan.numbers.values())
         values = params.values + self.base_params
         tests = []
@@ -124,7 +126,8 @@ class SegmentBlock(_Block):
         for j, key in enumerate(keys):
             for name, out in ((f"s{j}", series), (f"b{j}", basis)):
                 grid = np.full(shape, np.nan)
-                grid[segs, rows] = _floats(columns[name])[kept]
+                if name in columns:
+                    grid[segs, rows] = _floats(columns[name])[kept]
                 out[key] = grid
         return Sliced(labels, series, basis, int(kept.sum()))
 
