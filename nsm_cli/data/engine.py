@@ -355,14 +355,14 @@ class _Block:
     def typed_columns(self, layout: Layout, plan: _Plan) -> list[Column]:
         """The number columns the CSV reader may read as DOUBLE: no other use reads their
         text, and every file holds no cell the cast reads differently from the grammar."""
-        if self.spec.kind != "delimited":
+        if self.spec.kind != "delimited" or not plan.numbers or not all(
+                numbers_agree(path, layout.headers[path][1]) for path in self.readable):
             return []
         keys = (plan.period, plan.time)
         found = [c for name, c in plan.numbers.items()
                  if name not in plan.texts and all(c is not k for k in keys)]
-        if not found or not all(numbers_agree(path, layout.headers[path][1])
-                                for path in self.readable):
-            return []
+        for column in plan.numbers.values():
+            column.agreed = True
         for column in found:
             column.typed = True
         return found

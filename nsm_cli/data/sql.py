@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nsm_cli.numbers import SIMPLE_CELL
+from nsm_cli.numbers import GROUPED_DIGITS, SIMPLE_CELL
 from nsm_cli.tree.where import Both, Compare, Filter, InList, Not
 
 # cells that mean "no value" (the csv reader's MISSING_CELLS), compared lower-cased
@@ -29,7 +29,8 @@ def _constant(text: str) -> str:
 
 
 MARKERS = ", ".join(_constant(m) for m in ("",) + MISSING)
-SIMPLE = _constant(SIMPLE_CELL)  # nsm's own pattern (numbers.py), never user text
+SIMPLE = _constant(SIMPLE_CELL)  # nsm's own patterns (numbers.py), never user text
+GROUPED = _constant(GROUPED_DIGITS)  # 1,200 and 18,825.5: the commas go, the digits stay
 
 
 def is_numeric(type_name: str) -> bool:
@@ -46,6 +47,7 @@ class Column:
     one_pass: bool = False  # read straight from the file: the common cells by SQL, else NaN
     clean: bool = False  # the cell map found no cell left to read: nothing odd to count
     typed: bool = False  # read as DOUBLE by the CSV reader (a file nsm's grammar agrees on)
+    agreed: bool = False  # its files hold no cell the cast reads otherwise: no guard needed
 
     @property
     def numeric(self) -> bool:
@@ -74,6 +76,8 @@ class Column:
             return f"(CASE WHEN isfinite({cast}) THEN {cast} END)"
         text = self.as_text()
         cast = f"TRY_CAST({text} AS DOUBLE)"
+        if self.agreed:
+            return f"(CASE WHEN isfinite({cast}) THEN {cast} END)"
         # DuckDB also reads 1_000 and +-3, which nsm's cell rules refuse
         return (f"(CASE WHEN isfinite({cast}) AND NOT contains({text}, '_') AND NOT "
                 f"contains({text}, '+-') THEN {cast} END)")
@@ -88,12 +92,16 @@ class Column:
         cast = f"TRY_CAST({c} AS DOUBLE)"
         # DuckDB's cast also reads 1_000 and a leading sign pair (+-3), which the grammar
         # refuses; a sign pair can only lead, so cells starting with a digit skip that test
-        plain = (f"isfinite({cast}) AND NOT contains({c}, '_') AND ({c} >= '0' OR NOT "
+        plain = (f"isfinite({cast})" if self.agreed else
+                 f"isfinite({cast}) AND NOT contains({c}, '_') AND ({c} >= '0' OR NOT "
                  f"regexp_matches({c}, '[+-][+-]'))")
         digits = f"CAST(regexp_replace({c}, '[^0-9.]', '', 'g') AS DOUBLE)"
         scaled = f"(CASE WHEN suffix({c}, '%') THEN {digits} / 100 ELSE {digits} END)"
         signed = f"(CASE WHEN starts_with({c}, '-') THEN -{scaled} ELSE {scaled} END)"
+        # the commonest odd cell (1,200) first, by a cheaper pattern than SIMPLE's
         return (f"(CASE WHEN {c} IS NULL THEN NULL WHEN {plain} THEN {cast} "
+                f"WHEN regexp_full_match({c}, {GROUPED}) THEN "
+                f"CAST(replace({c}, ',', '') AS DOUBLE) "
                 f"WHEN regexp_full_match({c}, {SIMPLE}) THEN {signed} "
                 f"WHEN lower(trim({c})) IN ({MARKERS}) THEN NULL ELSE 'nan'::DOUBLE END)")
 
