@@ -345,9 +345,9 @@ class _Block:
             self.check_typed(plan)
             self.map_cells(plan)
             return self.finish(layout, plan, self.aggregate(plan))
-        except duckdb.ConversionException as exc:
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
             typed = [c for c in plan.numbers.values() if c.typed]
-            if not typed:
+            if not typed:  # the file, not a typed column: read_with_engine finds out where
                 raise
             named = _CONVERTING.search(str(exc))
             raise _Untype([c for c in typed if named and c.ref == named.group(1)]) from None
@@ -544,7 +544,9 @@ class _Block:
                           for i, name in enumerate(header)}
             positional.update({r: "DOUBLE" for r in typed if r in positional})
             have = set(positional)
-            select = ", ".join(r if r in have else f"NULL::VARCHAR AS {r}" for r in refs)
+            select = ", ".join(r if r in have else
+                               f"NULL::{'DOUBLE' if r in typed else 'VARCHAR'} AS {r}"
+                               for r in refs)
             parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
                          "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
                          "columns=?, null_padding=true, strict_mode=true, parallel=?)")

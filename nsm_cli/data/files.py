@@ -14,6 +14,7 @@ from nsm_cli.tree.model import DataSpec
 
 MAX_DATA_BYTES = 4 << 30  # 4 GiB per data file; documented in README "Data files"
 SNIFF_BYTES = 64 << 10
+CHUNK_BYTES = 1 << 23  # what numbers_agree reads at a time when it must look at each `_`
 
 
 def _fail(spec: DataSpec, message: str) -> NsmError:
@@ -91,7 +92,7 @@ def _underscore_between_digits(handle, start: int) -> bool:
 
     handle.seek(max(start - 1, 0))
     tail = b""
-    while chunk := handle.read(1 << 23):
+    while chunk := handle.read(CHUNK_BYTES):
         window = np.frombuffer(tail + chunk, dtype=np.uint8)
         inner = np.flatnonzero(window[1:-1] == ord("_")) + 1
         if inner.size:
