@@ -604,10 +604,10 @@ class _Block:
 
     def source_sql(self, use: ColumnUse, plan: _Plan, params: Params) -> str:
         """One use's aggregate over a period's rows (its where filter as FILTER)."""
-        condition = (compile_filter(use.where, plan.used, params) if use.where is not None
-                     else None)
 
-        def only(*more: str) -> str:
+        def only(*more: str) -> str:  # each copy of the filter binds its own parameters
+            condition = (compile_filter(use.where, plan.used, params)
+                         if use.where is not None else None)
             tests = [t for t in (condition, *more) if t]
             return f" FILTER (WHERE {' AND '.join(tests)})" if tests else ""
 
@@ -620,9 +620,9 @@ class _Block:
         value = plan.numbers[use.column].number()
         if use.weight:
             weight = plan.numbers[use.weight].number()
-            present = only(f"{value} IS NOT NULL", f"{weight} IS NOT NULL")
-            return (f"(sum({value} * {weight}){present} / "
-                    f"NULLIF(sum({weight}){present}, 0))")
+            present = (f"{value} IS NOT NULL", f"{weight} IS NOT NULL")
+            return (f"(sum({value} * {weight}){only(*present)} / "
+                    f"NULLIF(sum({weight}){only(*present)}, 0))")
         if use.agg == "last":
             return f"arg_max({value}, {self.order_key(plan)})" + only(f"{value} IS NOT NULL")
         function = {"mean": "avg", None: "any_value"}.get(use.agg, use.agg)

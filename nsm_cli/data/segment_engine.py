@@ -68,9 +68,9 @@ class SegmentBlock(_Block):
         """How much of the source's total a segment carries: its values (mean), its weights."""
         from nsm_cli.data.sql import compile_filter
 
-        tests = [compile_filter(use.where, plan.used, params)] if use.where is not None else []
         if use.agg not in ("mean", None) or not use.column or use.column not in plan.numbers:
-            return "NULL"
+            return "NULL"  # (before the filter binds parameters the text would not use)
+        tests = [compile_filter(use.where, plan.used, params)] if use.where is not None else []
         value = plan.numbers[use.column].number()
         tests.append(f"{value} IS NOT NULL")
         if use.weight:

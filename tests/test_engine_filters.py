@@ -1,0 +1,66 @@
+"""`where` filters in the engine's queries bind one parameter per `?` the text holds: a
+weighted mean with a filter writes its filter twice, and a segment's basis writes none for
+an aggregation that has no basis. Values are computed by hand from the rows below."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import nsm_cli.data.segment_engine as segment_engine
+from nsm_cli.data.engine import read_block
+from nsm_cli.data.segments import Slice
+from nsm_cli.data.tables import ColumnUse
+from nsm_cli.diagnostics import Span
+from nsm_cli.tree.model import DataSpec
+from nsm_cli.tree.where import parse_where
+
+ROWS = """period,store,kind,a,w
+2025-01,s1,x,3,5
+2025-01,s1,y,2,3
+2025-01,s2,x,2,4
+2025-01,s2,y,8,4
+2025-02,s1,x,1,4
+2025-02,s1,y,7,5
+2025-02,s2,x,1,4
+2025-02,s2,y,5,2
+"""
+
+
+def _uses() -> list[ColumnUse]:
+    span = Span("t.yaml", 9, 7)
+    x, y = (parse_where(f"kind = '{k}'") for k in "xy")
+    return [ColumnUse("a", "sum", span, x, "kind = 'x'"),
+            ColumnUse("a", "mean", span, y, "kind = 'y'", "w")]
+
+
+@pytest.fixture
+def spec(tmp_path) -> DataSpec:
+    path = tmp_path / "rows.csv"
+    path.write_text(ROWS, encoding="utf-8")
+    return DataSpec("d", str(path), Span(os.path.join(tmp_path, "t.yaml"), 3, 5),
+                    segments=("store",))
+
+
+def test_a_weighted_mean_with_a_filter(spec):
+    table = read_block(spec, _uses())  # a filter sends the block to the engine
+    sums, means = (table.series[use.key].tolist() for use in _uses())
+    assert table.periods == ["2025-01", "2025-02"]
+    assert sums == [3 + 2, 1 + 1]
+    assert means == [(2 * 3 + 8 * 4) / (3 + 4), (7 * 5 + 5 * 2) / (5 + 2)]
+
+
+def test_segments_with_filters_are_grouped_in_the_engine(spec, monkeypatch):
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("the engine's grouped query failed: the light reader was asked")
+
+    monkeypatch.setattr(segment_engine, "read_slice", no_fallback)
+    table = segment_engine.read_sliced_block(spec, _uses(), [Slice("store")])
+    part = table.sliced[Slice("store")]
+    sums, means = (part.series[use.key].tolist() for use in _uses())
+    assert part.labels == ["s1", "s2"]
+    assert sums == [[3, 1], [2, 1]]
+    assert means == [[2, 7], [8, 5]]
+    weights = part.basis[_uses()[1].key].tolist()
+    assert weights == [[3, 5], [4, 2]]  # a weighted mean's basis: its weights
