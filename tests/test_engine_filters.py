@@ -64,3 +64,56 @@ def test_segments_with_filters_are_grouped_in_the_engine(spec, monkeypatch):
     assert means == [[2, 7], [8, 5]]
     weights = part.basis[_uses()[1].key].tolist()
     assert weights == [[3, 5], [4, 2]]  # a weighted mean's basis: its weights
+
+
+WIDE = """period,store,kind,a,w,id
+2025-01,s1,x,-0,5,c1
+2025-01,s2,y,"1,200",0,
+2025-01,,x,3,,c2
+2025-02,s1,y,7,5,c1
+2025-02,s2,x,NA,4,c3
+2025-02,,y,-2.5,1,c3
+"""
+
+
+def _every_aggregation() -> list[ColumnUse]:
+    span = Span("t.yaml", 9, 7)
+    x = parse_where("kind = 'x'")
+    uses = [ColumnUse("a", agg, span) for agg in ("sum", "mean", "min", "max", "median",
+                                                  "last", "count")]
+    return uses + [ColumnUse("a", "sum", span, x, "kind = 'x'"),
+                   ColumnUse("a", "mean", span, None, None, "w"),
+                   ColumnUse("a", "mean", span, x, "kind = 'x'", "w"),
+                   ColumnUse("id", "count_distinct", span),
+                   ColumnUse("id", "count", span, x, "kind = 'x'"),
+                   ColumnUse("", "count", span, x, "kind = 'x'")]
+
+
+@pytest.mark.parametrize("rows", [WIDE, WIDE + "2025-02,s1,x,4,2,c4\n"],
+                         ids=["one-row-each", "two-rows-in-one-group"])
+def test_one_row_each_reads_as_the_grouped_query(rows, tmp_path, monkeypatch):
+    """A wide export (one row per period and segment) skips GROUP BY; every aggregation,
+    filter and weight gives what the grouped query gives, to the sign of a zero."""
+    path = tmp_path / "rows.csv"
+    path.write_text(rows, encoding="utf-8")
+    spec = DataSpec("d", str(path), Span(os.path.join(tmp_path, "t.yaml"), 3, 5),
+                    segments=("store",))
+    taken: list[bool] = []
+    original = segment_engine.SegmentBlock.one_row_each
+
+    def spy(self, *args):
+        taken.append(original(self, *args))
+        return taken[-1]
+
+    def sliced(single_allowed: bool) -> str:
+        with monkeypatch.context() as patch:
+            patch.setattr(segment_engine.SegmentBlock, "one_row_each",
+                          spy if single_allowed else lambda self, *args: False)
+            table = segment_engine.read_sliced_block(spec, _every_aggregation(),
+                                                     [Slice("store"), Slice()])
+        return repr([(part.labels, {k: v.tolist() for k, v in part.series.items()},
+                      {k: v.tolist() for k, v in part.basis.items()})
+                     for part in table.sliced.values()])
+
+    assert sliced(True) == sliced(False)
+    assert taken == ([True, False] if rows == WIDE else [False, False])
