@@ -94,8 +94,22 @@ def test_each_cell_reads_as_it_did_before_the_typed_path(cell, agrees, uses, tmp
                     encoding="utf-8")
     before = _outcome(str(path), uses, False, monkeypatch)
     seen = _typed_runs(monkeypatch)
+    monkeypatch.setattr(engine_module, "SAMPLE_ROWS", 0)  # no guess: DuckDB decides
     assert _outcome(str(path), uses, True, monkeypatch) == before
     assert seen == [["c2", "c3"] if agrees else []]
+
+
+@pytest.mark.parametrize(("cell", "typed"), [
+    ("2.5", ["c2", "c3"]), (" -1.5e3 ", ["c2", "c3"]), ("", ["c2", "c3"]),
+    ("nan", ["c2"]), ("12%", ["c2"]), ('"1,200"', ["c2"]), ("NA", ["c2"]),
+])
+def test_the_first_rows_guess_which_columns_to_type(cell, typed, tmp_path, monkeypatch):
+    path = tmp_path / "d.csv"
+    path.write_text(f"period,a,b\n2025-01,1,{cell}\n2025-02,4,0.25\n", encoding="utf-8")
+    before = _outcome(str(path), SUMS, False, monkeypatch)
+    seen = _typed_runs(monkeypatch)
+    assert _outcome(str(path), SUMS, True, monkeypatch) == before
+    assert seen == [typed]
 
 
 def test_a_clean_file_gives_the_hand_computed_values_by_the_typed_path(tmp_path, monkeypatch):
@@ -116,6 +130,7 @@ def test_a_bad_cell_late_in_a_typed_column_keeps_its_exact_place(tmp_path, monke
     assert before[0][:4] == ("E304", str(path), 3002, 3)
     assert _outcome(str(path), SUMS, True, monkeypatch) == before
     other = tmp_path / "e.csv"  # 1_000 anywhere turns the typed path off: put `inf` instead
+    monkeypatch.setattr(engine_module, "SAMPLE_ROWS", 0)
     other.write_text("period,a,b\n" + rows + "2025-01,7,inf\n", encoding="utf-8")
     seen = _typed_runs(monkeypatch)
     typed = _outcome(str(other), SUMS, True, monkeypatch)

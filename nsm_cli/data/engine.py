@@ -359,13 +359,15 @@ class _Block:
                 numbers_agree(path, layout.headers[path][1]) for path in self.readable):
             return []
         keys = (plan.period, plan.time)
-        found = [c for name, c in plan.numbers.items()
+        found = [name for name, c in plan.numbers.items()
                  if name not in plan.texts and all(c is not k for k in keys)]
+        for path in self.readable[:1]:  # a column whose first cells DuckDB would refuse
+            found = _plain_at_first(path, layout.headers[path], found)  # is read as text
         for column in plan.numbers.values():
             column.agreed = True
-        for column in found:
-            column.typed = True
-        return found
+        for name in found:
+            plan.numbers[name].typed = True
+        return [plan.numbers[name] for name in found]
 
     def check_typed(self, plan: _Plan) -> None:
         """Typed columns of the loaded rows with a NaN or infinity (`nan`, `inf`, 1e400) go
@@ -830,6 +832,27 @@ def _record_lines(path: str, records: set[int]) -> dict[int, int]:
                 if record >= last:
                     break
     return out
+
+
+PLAIN_NUMBER = re.compile(r"\s*(?:[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)?\s*")
+SAMPLE_ROWS = 100
+
+
+def _plain_at_first(path: str, header: tuple[list[str], int], names: list[str]) -> list[str]:
+    """The names whose cells in the file's first rows all look like numbers DuckDB reads
+    (or are empty): a guess that spares a typed read failing at its first `1,200`."""
+    columns, skip = header
+    at = {name: columns.index(name) for name in names if name in columns}
+    bad: set[str] = set()
+    with open(path, encoding="utf-8", newline="", errors="replace") as handle:
+        for _ in range(skip):
+            handle.readline()
+        rows = csv.reader(handle, delimiter=delimiter(path))
+        with contextlib.suppress(csv.Error):  # a broken file: DuckDB finds out where
+            for row, _ in zip(rows, range(SAMPLE_ROWS), strict=False):
+                bad.update(name for name, i in at.items()
+                           if i < len(row) and not PLAIN_NUMBER.fullmatch(row[i]))
+    return [name for name in names if name not in bad]
 
 
 def _serial_if_needed(con, sql: str, params: list[object]):
