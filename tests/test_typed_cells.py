@@ -230,3 +230,16 @@ def test_a_cell_the_typed_reader_keeps_is_read_as_the_grammar_reads_it(cell, tmp
     elif math.isfinite(value):
         expected = parse_cell(cell)
         assert expected == value and math.copysign(1, expected) == math.copysign(1, value)
+
+
+@pytest.mark.parametrize("label", ["2025-01", " 2025-01", "2025-01 ", '""', '" "', "\u30002025-01",
+                                   "\t2025-01", "2025-1", "Jan 2025", "", " pilot", "pilot"])
+def test_period_labels_as_written_read_as_trimmed_ones(label, tmp_path, monkeypatch):
+    """The one-pass query groups labels as written and trims them in SQL only when one of
+    them needs it: the same table, or the same messages, as always trimming."""
+    mixed, alone = tmp_path / "mixed.csv", tmp_path / "alone.csv"
+    mixed.write_text(f"period,a,b\n2025-01,1,2\n{label},3,4\n2025-02,5,6\n", encoding="utf-8")
+    alone.write_text(f"period,a,b\n{label},1,2\n{label},3,4\n", encoding="utf-8")
+    as_written = [_outcome(str(path), SUMS, True, monkeypatch) for path in (mixed, alone)]
+    monkeypatch.setattr(engine_module, "_untrimmed", lambda label: True)  # always trim
+    assert [_outcome(str(path), SUMS, True, monkeypatch) for path in (mixed, alone)] == as_written

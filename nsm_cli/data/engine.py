@@ -311,6 +311,7 @@ class _Block:
         self.order = "b.rowid"
         self.plan_time: Column | None = None
         self.planned: _Plan | None = None
+        self.raw_key = False  # the period label as written (DuckDB's trim costs a tenth)
 
     def table(self) -> Table:
         layout = self.layout()
@@ -501,7 +502,10 @@ class _Block:
         if plan.time is not None:
             out.append(f"{time_expression(plan.time)} AS ts")
         if plan.period is not None:
-            out.append(f"NULLIF(trim({plan.period.as_text()}), '') AS k")
+            if self.raw_key:  # one_pass: labels as written, trimmed only when one needs it
+                out.append(f"{plan.period.as_text()} AS k")
+            else:
+                out.append(f"NULLIF(trim({plan.period.as_text()}), '') AS k")
         return out or ["1 AS c0"]
 
     def load(self, layout: Layout, plan: _Plan) -> None:
@@ -565,14 +569,20 @@ class _Block:
         for column in plan.numbers.values():
             column.one_pass = True
         source, params = self.csv_source(layout, plan)
-        self.base = f"(SELECT {', '.join(self.prepared(plan))} FROM ({source})) AS b"
-        self.base_params, self.order = params, "0"
+        self.raw_key = plan.period is not None
         try:
-            result = self.aggregate(plan)
+            while True:
+                self.base = f"(SELECT {', '.join(self.prepared(plan))} FROM ({source})) AS b"
+                self.base_params, self.order = params, "0"
+                result = self.aggregate(plan)
+                if not self.raw_key or not any(_untrimmed(row[0]) for row in result.rows):
+                    break
+                self.raw_key = False  # ` 2025-01` or a quoted empty label: trim in SQL
         finally:
             for column in plan.numbers.values():
                 column.one_pass = False
             self.base, self.base_params, self.order = "rows AS b", [], "b.rowid"
+            self.raw_key = False
         if any(result.odd.values()) or any(row[0] is None for row in result.rows):
             return None
         if any(use.agg is None for use in self.uses) and any(r[1] > 1 for r in result.rows):
@@ -864,6 +874,12 @@ def _serial_if_needed(con, sql: str, params: list[object]):
         if "parallel=false" not in str(exc):
             raise
         return con.execute(sql, [False if p is True else p for p in params])
+
+
+def _untrimmed(label: object) -> bool:
+    """Whether a label read as written differs from what trim() and NULLIF('') make of it
+    (str.strip removes every character DuckDB's trim does, and more)."""
+    return isinstance(label, str) and (not label or label != label.strip())
 
 
 def _time_order(label: str, grain: str | None, index: int) -> tuple:
