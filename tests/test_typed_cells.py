@@ -243,3 +243,14 @@ def test_period_labels_as_written_read_as_trimmed_ones(label, tmp_path, monkeypa
     as_written = [_outcome(str(path), SUMS, True, monkeypatch) for path in (mixed, alone)]
     monkeypatch.setattr(engine_module, "_untrimmed", lambda label: True)  # always trim
     assert [_outcome(str(path), SUMS, True, monkeypatch) for path in (mixed, alone)] == as_written
+
+
+@pytest.mark.parametrize("cell", ["2.5", "1e1", "inf", "nan", "1,200", "NA"])
+@pytest.mark.parametrize(("bom", "newline"), [("", "\r\n"), ("\ufeff", "\n"), ("\ufeff", "\r\n")])
+def test_byte_order_marks_and_crlf_lines(cell, bom, newline, tmp_path, monkeypatch):
+    path = tmp_path / "d.csv"
+    lines = ["period,a,b", "2025-01,1,2.5", f"2025-01,3,{cell}", "2025-02,-4,.25"]
+    path.write_bytes((bom + newline.join(lines) + newline).encode())
+    before = _outcome(str(path), SUMS, False, monkeypatch)
+    monkeypatch.setattr(engine_module, "SAMPLE_ROWS", 0)
+    assert _outcome(str(path), SUMS, True, monkeypatch) == before
