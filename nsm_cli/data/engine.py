@@ -513,9 +513,11 @@ class _Block:
         JSON lines), or prepare Parquet where it lies (its columns are cheap to scan again)."""
         prepared = ", ".join(self.prepared(plan))
         if self.spec.kind == "delimited":
-            source, params = self.csv_source(layout, plan)
-            _serial_if_needed(self.con, f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM "
-                              f"({source})", params)
+            # read serially: DuckDB's parallel CSV reader may store the rows out of file
+            # order, and rowid is what `last` and labels kept in file order go by
+            source, params = self.csv_source(layout, plan, parallel=False)
+            self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM ({source})",
+                             params)
             return
         reader, params = self.scan_function()
         positions = {name: i + 1 for i, name in enumerate(layout.names)}
@@ -537,7 +539,8 @@ class _Block:
         self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared}, f FROM (SELECT "
                          f"{raw or '1 AS c0'}, filename AS f FROM {reader}{self.limit})", params)
 
-    def csv_source(self, layout: Layout, plan: _Plan) -> tuple[str, list[object]]:
+    def csv_source(self, layout: Layout, plan: _Plan,
+                   parallel: bool = True) -> tuple[str, list[object]]:
         """The used columns of every file as text, by position (UNION ALL of read_csv)."""
         refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
         typed = {c.ref for c in plan.numbers.values() if c.typed}
@@ -556,7 +559,7 @@ class _Block:
             parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
                          "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
                          "columns=?, null_padding=true, strict_mode=true, parallel=?)")
-            params += [path, skip, delimiter(path), positional, True]
+            params += [path, skip, delimiter(path), positional, parallel]
         if self.limit:
             return f"SELECT * FROM ({' UNION ALL '.join(parts)}){self.limit}", params
         return " UNION ALL ".join(parts), params
