@@ -117,3 +117,22 @@ def test_one_row_each_reads_as_the_grouped_query(rows, tmp_path, monkeypatch):
 
     assert sliced(True) == sliced(False)
     assert taken == ([True, False] if rows == WIDE else [False, False])
+
+
+def test_last_is_the_last_row_in_the_file_of_a_big_file(tmp_path):
+    """`last` goes by rowid, so the loaded rows must keep the file's order: DuckDB's parallel
+    CSV reader stored a 10 MB file's rows in another order (a wrong `last` in some months)."""
+    periods, stores = 24, 1000
+    tail = ",".join(["1.2345"] * 60)  # 10 MB: several of the reader's buffers
+    lines = [f"{2024 + p // 12}-{p % 12 + 1:02d},store{s:04d},{p * stores + s},{tail}"
+             for p in range(periods) for s in range(stores)]
+    path = tmp_path / "big.csv"
+    path.write_text("month,store,n," + ",".join(f"x{i}" for i in range(60)) + "\n"
+                    + "\n".join(lines) + "\n", encoding="utf-8")
+    span = Span(os.path.join(tmp_path, "t.yaml"), 3, 5)
+    spec = DataSpec("d", str(path), span, period_column="month", period_column_set=True,
+                    segments=("store",))
+    uses = [ColumnUse(f"x{i}", "sum", span) for i in range(60)] + [ColumnUse("n", "last", span)]
+    table = segment_engine.read_sliced_block(spec, uses, [Slice("store")])
+    assert table.series[("n", "last")].tolist() == [p * stores + stores - 1.0
+                                                    for p in range(periods)]
