@@ -102,11 +102,6 @@ class NsmError(Exception):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
-class InputError(Exception):
-    """A request the data cannot answer (an undeclared segment column, a filter that matches
-    no rows): a message without a place, exit code 1."""
-
-
 class UsageError(Exception):
     """The command line asks for something that does not exist. Exit code 2."""
 
@@ -142,6 +137,11 @@ class RequestError(Exception):
         if self.value is not None:
             head = f"{head} {self.value}"
         return f"{head}: {self.reason}{advice}"
+
+
+class InputError(RequestError):
+    """A request the data cannot answer (an undeclared segment column, a filter that matches
+    no rows): named by parameter as a RequestError is, but invalid input (exit code 1)."""
 
 
 def require_choice(parameter: str, value: str, choices) -> str:

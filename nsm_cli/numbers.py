@@ -116,6 +116,13 @@ def json_number(value: float | None, digits: int = 12) -> float | None:
     return float(f"{value:.{digits}g}")
 
 
+def json_numbers(values: list[float | None]) -> list[float | None]:
+    """:func:`json_number` of each value (digits 12), in one pass over a column of figures."""
+    isfinite = math.isfinite
+    return [None if value is None or not isfinite(value) else
+            0.0 if value == 0 else float(f"{float(value):.12g}") for value in values]
+
+
 # ---------------------------------------------------------------- reading
 
 

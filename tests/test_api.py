@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, TREES
 
 import nsm_cli as nsm
+from nsm_cli import api
 from nsm_cli.diagnostics import NsmError, RequestError
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -145,3 +146,37 @@ def test_the_command_line_adds_its_option_names(nsm):
     assert (run.code, run.stdout) == (2, "")
     assert run.stderr == ("nsm: error: --step abc: expected a percentage such as 1%, 0.5% or 2 "
                           "(= 2%), or points such as 1pp (implies --points)\n")
+
+
+def test_segment_errors_name_the_parameter_and_keep_their_exit_code(nsm):
+    """The data layer says `by`/`where`; the command line says --by/--where (exit 1 both)."""
+    with pytest.raises(RequestError) as caught:
+        api.by_segment(TREES / "regions.yaml", by="city")
+    assert str(caught.value) == ("by city: no data block lists 'city' under segments; "
+                                 "declared segment columns are region, store")
+    with pytest.raises(RequestError) as caught:
+        api.by_segment(TREES / "regions.yaml", by="region", where={"region": "华西"})
+    assert str(caught.value).startswith("where region=华西: no rows of data 'orders' (")
+    run = nsm("eval", TREES / "regions.yaml", "--by", "city")
+    assert (run.code, run.stdout) == (1, "")
+    assert run.stderr == ("nsm: error: --by city: no data block lists 'city' under segments; "
+                          "declared segment columns are region, store\n")
+
+
+def test_segments_by_parameter(write):
+    """trees/regions.yaml in 2025-06: 华北 has 5 orders of 13 items; 华北 and 天津店: 2 orders
+    of 3 and 1 items, 4 in all."""
+    by = api.evaluate(TREES / "regions.yaml", by="region", where=["store=天津店"])
+    assert by.nodes[0].value == 4
+    assert [s.segment for s in by.segments] == ["华北"]
+    kept = api.evaluate(TREES / "regions.yaml", where={"region": "华北"})
+    assert kept.nodes[0].value == 13 and kept.where == {"region": "华北"}
+    with pytest.raises(RequestError) as caught:
+        api.evaluate(TREES / "regions.yaml", by="region", trend=3)
+    assert str(caught.value) == "trend: does not combine with by (region)"
+    with pytest.raises(RequestError) as caught:
+        api.rank_levers(TREES / "regions.yaml", by="region", set={"orders": 10})
+    assert str(caught.value).startswith("set orders=10: a new value for 'orders' (10) cannot "
+                                        "be split into segments")
+    assert str(caught.value).endswith("; with by region give a relative change (+10%, x1.1) "
+                                      "or, for a rate, points (+2pp)")

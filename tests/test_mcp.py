@@ -32,6 +32,24 @@ CALLS = {  # name → (tool arguments, the same request on the command line)
     "forecast": ({"tree": "trees/mau.yaml", "seed": 1, "backtest": 1},
                  ["forecast", "trees/mau.yaml", "--seed", "1", "--backtest", "1"]),
 }
+SEGMENTS = {  # case → (tool, arguments, the same request on the command line)
+    "eval by": ("eval", {"tree": "trees/regions.yaml", "by": "region"},
+                ["eval", "trees/regions.yaml", "--by", "region"]),
+    "levers by": ("rank-levers", {"tree": "trees/regions.yaml", "by": "region",
+                                  "where": ["store=北京一店"]},
+                  ["rank-levers", "trees/regions.yaml", "--by", "region", "--where",
+                   "store=北京一店"]),
+    "explain by": ("explain", {"tree": "trees/regions.yaml", "by": "store"},
+                   ["explain", "trees/regions.yaml", "--by", "store"]),
+    "alerts by": ("alerts", {"tree": "trees/regions.yaml", "by": "region",
+                             "changes": ["items_per_order=x0.9"]},
+                  ["alerts", "trees/regions.yaml", "--by", "region", "--set",
+                   "items_per_order=x0.9"]),
+    "eval where": ("eval", {"tree": "trees/regions.yaml", "where": ["region=华北"]},
+                   ["eval", "trees/regions.yaml", "--where", "region=华北"]),
+    "explain where": ("explain", {"tree": "trees/regions.yaml", "where": ["region=华南"]},
+                      ["explain", "trees/regions.yaml", "--where", "region=华南"]),
+}
 FAILING = {  # name → arguments an assistant may get wrong, and what the error says
     "missing": ("eval", {"tree": "trees/nope.yaml"}, "no such file: trees/nope.yaml [E100]"),
     "usage": ("rank-levers", {"tree": "trees/mau.yaml", "sort": "size"}, "--sort"),
@@ -40,6 +58,18 @@ FAILING = {  # name → arguments an assistant may get wrong, and what the error
     "escape": ("check", {"paths": ["trees/../.."]}, "is outside the folder"),
     "no trees": ("check", {"paths": ["requirements"]}, "no *.yaml or *.yml files in "
                  "requirements"),
+    "unknown segment": ("eval", {"tree": "trees/regions.yaml", "by": "city"},
+                        "--by city: no data block lists 'city' under segments; declared "
+                        "segment columns are region, store"),
+    "no rows": ("alerts", {"tree": "trees/regions.yaml", "where": ["region=华西"]},
+                "--where region=华西: no rows of data 'orders' (trees/regions.csv) match"),
+    "no value": ("rank-levers", {"tree": "trees/regions.yaml", "by": "region",
+                                 "where": ["region"]},
+                 "usage: --where region: expected COL=VALUE (like region=华北)"),
+    "split value": ("eval", {"tree": "trees/regions.yaml", "by": "region",
+                             "changes": ["orders=10"]},
+                    "usage: --set orders=10: a new value for 'orders' (10) cannot be split "
+                    "into segments: its rows add up across segments (agg count)"),
 }
 
 
@@ -57,7 +87,7 @@ async def _session() -> dict:
         found["tools"] = (await session.list_tools()).tools
         for name, (arguments, _) in CALLS.items():
             found[name] = await session.call_tool(name, arguments)
-        for case, (name, arguments, _) in FAILING.items():
+        for case, (name, arguments, _) in [*SEGMENTS.items(), *FAILING.items()]:
             found[case] = await session.call_tool(name, arguments)
     return found
 
@@ -131,3 +161,35 @@ def test_the_sdk_and_jsonschema_load_only_for_their_commands():
     run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert run.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SEGMENTS)
+def test_segment_tools_answer_what_the_command_prints_with_format_json(answers, nsm,
+                                                                       monkeypatch, case):
+    monkeypatch.chdir(ROOT)
+    run = nsm(*SEGMENTS[case][2], "--format", "json")
+    assert run.code in (0, 3), run.stderr
+    assert not answers[case].is_error, text_of(answers[case])
+    assert text_of(answers[case]) == run.stdout
+
+
+@pytest.mark.slow
+def test_segments_through_the_server_give_the_hand_computed_values(answers):
+    """trees/regions.yaml, 2025-06 (trees/README): 27 items of 9 orders; 华北 5 orders × 2.6
+    = 13, 华南 2 × 5 = 10, 华东 2 × 2 = 4. 北京一店 alone: 3 orders of 2, 2, 5 items, so a
+    1% step of its orders adds 0.03 × 3 = 0.09 items, of its items per order 3 × 0.03."""
+    result = json.loads(text_of(answers["eval by"]))
+    roots = {s["segment"]: s["nodes"][0]["value"] for s in result["segments"]}
+    assert result["nodes"][0]["value"] == 27
+    assert roots == pytest.approx({"华北": 13, "华南": 10, "华东": 4})
+    assert list(roots) == ["华北", "华南", "华东"]
+    levers = json.loads(text_of(answers["levers by"]))
+    assert levers["root_value"] == 9 and levers["where"] == {"store": "北京一店"}
+    assert [(x["segment"], x["id"]) for x in levers["levers"]] == [
+        ("华北", "orders"), ("华北", "items_per_order")]
+    assert [x["delta"] for x in levers["levers"]] == pytest.approx([0.09, 0.09])
+    fired = json.loads(text_of(answers["alerts by"]))["fired"]
+    assert [(a["segment"], a["id"]) for a in fired] == [("华北", "items_per_order"),
+                                                        ("华东", "items_per_order")]
+    assert [a["value"] for a in fired] == pytest.approx([2.34, 1.8])   # 2.6 and 2 × 0.9

@@ -107,7 +107,7 @@ def test_csv_parquet_duckdb_and_postgres_give_the_same_numbers(big_rows, postgre
 
 def test_the_query_builder_gives_the_same_numbers_on_every_engine_it_can_reach(
         big_rows, postgres, tmp_path, monkeypatch):
-    """One sqlglot tree, rendered for PostgreSQL and DuckDB, over the same million rows."""
+    """One query, written for PostgreSQL and DuckDB, over the same million rows."""
     rows, _, paths = big_rows
     want = expected(rows)
     monkeypatch.setenv("NSM_TEST_PG_PASSWORD", READER_PASSWORD)
@@ -391,3 +391,26 @@ def test_where_reaches_postgres_as_a_quoted_literal_in_the_one_query(big_rows, p
                if "statement: SELECT" in line or "execute <unnamed>: SELECT" in line]
     assert len(queries) == 1, queries
     assert "TRIM(CAST(\"region\" AS TEXT)) = 'it''s 华东'" in queries[0]
+
+
+def test_a_backslash_in_a_literal_stays_a_backslash_whatever_the_role_says(postgres, tmp_path,
+                                                                           monkeypatch):
+    """Literals are written into the query with their quotes doubled: with
+    standard_conforming_strings off, `\\'` would end the string early. nsm's sessions set it."""
+    from nsm_cli.data.sqltext import literal
+
+    monkeypatch.setenv("NSM_TEST_PG_PASSWORD", READER_PASSWORD)
+    with psycopg.connect(postgres.admin(), autocommit=True) as conn:
+        conn.execute("ALTER ROLE nsm_reader SET standard_conforming_strings = off")
+    try:
+        connection = Connection("wh", postgres.url(), Span(str(tmp_path / "t.yaml")))
+        session = open_session(target(connection, str(tmp_path / "t.yaml")))
+        try:
+            hostile = "x\\' OR 1 = 1 --"
+            names, rows = session.rows(f"SELECT {literal(hostile)} AS v")
+        finally:
+            session.close()
+    finally:
+        with psycopg.connect(postgres.admin(), autocommit=True) as conn:
+            conn.execute("ALTER ROLE nsm_reader RESET standard_conforming_strings")
+    assert (names, rows) == (["v"], [(hostile,)])

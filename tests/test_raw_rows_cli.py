@@ -71,6 +71,7 @@ def test_where_parses_to_the_tree_it_spells():
 @pytest.mark.parametrize(("text", "offset"), [
     ("a = ", 4), ("a == 1", 3), ("(a = 1", 6), ("a = 1 b = 2", 6), ("a = 'open", 4),
     ("a in 1", 5), ("", 0), ("a = 1; drop table x", 5),
+    ("amount > 1e400", 9), ("a in (1, -1e999)", 9),
 ])
 def test_where_errors_say_where(text, offset):
     with pytest.raises(WhereError) as caught:

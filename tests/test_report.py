@@ -71,6 +71,29 @@ def test_every_name_is_escaped(nsm, write, tmp_path):
     assert "A&#x27;s &lt;i&gt;" in page
 
 
+def test_a_warning_is_shown_and_the_report_still_written(nsm, write, tmp_path):
+    """b is 0 in 2025-05, so a / b has no value there (W201): a warning, not a crash."""
+    write("w.csv", "period,a,b\n2025-05,1,0\n2025-06,3,2\n")
+    write("w.yaml", """
+        name: w
+        data: {d: w.csv}
+        root:
+          id: r
+          formula: a / b
+          children:
+            - {id: a, source: d.a}
+            - {id: b, source: d.b}
+        """)
+    run = nsm("report", "w.yaml", "-o", "out.html")
+    assert (run.code, run.stdout) == (0, "")
+    assert run.stderr == ("w.yaml:5:12: warning: formula of 'r' (a / b) gives no finite value "
+                          "for period 2025-05: a division by zero, an overflow, or log/sqrt of "
+                          "a negative number; the value is shown as missing [W201]\n"
+                          "wrote out.html\n")
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert '<div class="value">1.50</div>' in page   # 3 / 2 in 2025-06
+
+
 def test_nothing_is_written_when_the_tree_is_invalid(nsm, write, tmp_path):
     write("bad.yaml", "version: 1\nroot: [1, 2\n")
     (tmp_path / "old.html").write_text("the previous report", encoding="utf-8")

@@ -143,7 +143,7 @@ def test_bad_segment_requests(nsm, shop):
     run = nsm("eval", shop, "--where")
     assert run.code == 2 and run.stdout == ""
     run = nsm("eval", shop, "--by", "region", "--scenario", "x")
-    assert run.code == 2 and "--scenario" in run.stderr
+    assert run.code == 2 and run.stderr.startswith("nsm: error: --scenario x: no such scenario")
 
 
 def test_best_must_name_a_segment_column(nsm, write, shop):
@@ -461,11 +461,12 @@ def test_python_api_by_segment():
     import nsm_cli as nsm
 
     result = nsm.by_segment(TREES / "regions.yaml", "region", period="2025-06")
-    assert [(s["segment"], s["nodes"][0]["value"]) for s in result["segments"]] == [
+    assert [(s.segment, s.nodes[0].value) for s in result.segments] == [
         ("华北", 13), ("华南", 10), ("华东", 4)]
-    assert result["nodes"][0]["value"] == 27
+    assert result.nodes[0].value == 27 and result.best["items"] == "华北"
     stores = nsm.by_segment(nsm.load(TREES / "regions.yaml"), "store", where={"region": "华北"})
-    assert [s["segment"] for s in stores["segments"]] == ["北京一店", "天津店"]
+    assert [s.segment for s in stores.segments] == ["北京一店", "天津店"]
+    assert stores.to_json()["segments"][0]["nodes"][0]["value"] == 9   # 北京一店: 2 + 2 + 5
 
 
 def test_a_rate_stepped_in_one_segment_stays_within_100_percent(nsm, retention, write):
@@ -552,7 +553,177 @@ def test_eval_by_json_written_from_columns_is_the_same_text_as_from_rows(shop, w
         for index in (0, 1):
             columns = segment_eval_result(segmented, index, None, columns=True)
             rows = segment_eval_result(segmented, index, None)
-            assert isinstance(columns["segments"], SegmentRows)
+            assert isinstance(columns.segments, SegmentRows)
             assert render_eval_json(columns) == to_json(rows)
             assert json.loads(to_json(rows))["segments"][0]["nodes"][0]["name"] == \
                 '成交额 "GMV" \\ 😀'
+
+
+# ---------------------------------------------------------------- what-if changes by segment
+
+SCENARIOS = """
+scenarios:
+  push:
+    description: more visitors, better conversion
+    set: {visitors: "+10%", conversion: "+2pp"}
+  fixed:
+    set: {visitors: 1000}
+"""
+
+
+@pytest.fixture
+def planned(shop, write):
+    return write("shop.yaml", SHOP + SCENARIOS)
+
+
+def test_where_with_a_scenario_applies_it_to_the_matching_rows(nsm, planned):
+    """华北 in 2025-06: stores a (100, 10%, 50) and b (300, 30%, 60): 400 visitors, 20%, aov
+    55. Push: 440 visitors × 22% × 55 = 5,324 (base 400 × 20% × 55 = 4,400)."""
+    run = nsm("eval", planned, "--where", "region=华北", "--scenario", "push", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    assert result["scenario"] == "push" and result["where"] == {"region": "华北"}
+    nodes = {node["id"]: node for node in result["nodes"]}
+    assert nodes["visitors"]["value"] == pytest.approx(440)
+    assert nodes["conversion"]["value"] == pytest.approx(0.22)
+    assert nodes["gmv"]["value"] == pytest.approx(5324)
+    assert nodes["gmv"]["base"] == pytest.approx(4400)
+    run = nsm("eval", planned, "--where", "store=c", "--set", "aov=x1.5")
+    assert run.code == 0 and run.stderr == ""
+    # 华东's store c: 200 × 20% × (40 × 1.5) = 2,400
+    assert run.stdout.splitlines()[0] == "Shop · period 2025-06 · set aov x1.5 · where store=c"
+    assert run.stdout.splitlines()[2].split()[:2] == ["成交额", "2,400"]
+
+
+def test_by_with_a_scenario_applies_it_to_the_total_and_every_segment(nsm, planned):
+    """2025-06 under push: the total 660 visitors × 22% × aov (50 + 60 + 40)/3 = 7,260;
+    华北 440 × 22% × 55 = 5,324; 华东 220 × 22% × 40 = 1,936."""
+    run = nsm("eval", planned, "--by", "region", "--scenario", "push", "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    assert result["scenario"] == "push"
+    assert values(result["nodes"])["gmv"] == pytest.approx(7260)
+    by_region = {s["segment"]: values(s["nodes"]) for s in result["segments"]}
+    assert by_region["华北"]["gmv"] == pytest.approx(5324)
+    assert by_region["华东"]["gmv"] == pytest.approx(1936)
+    assert by_region["华东"]["conversion"] == pytest.approx(0.22)
+    run = nsm("eval", planned, "--by", "region", "--scenario", "push")
+    assert run.code == 0 and run.stderr == ""
+    assert run.stdout.splitlines()[0] == ("Shop · period 2025-06 · by region (2 segments, best "
+                                          "成交额 first) · scenario push")
+    assert run.stdout.splitlines()[2].split() == ["成交额", "7,260", "5,324", "★", "1,936"]
+
+
+def test_a_new_value_is_kept_where_it_means_the_same_in_every_segment(nsm, planned):
+    """aov is a mean: +5 in every region. 2025-06: the total 600 × 20% × 55 = 6,600,
+    华北 400 × 20% × 60 = 4,800, 华东 200 × 20% × 45 = 1,800. index (no region) = 2 doubles
+    everything: 12,000."""
+    run = nsm("eval", planned, "--by", "region", "--set", "aov=+5", "--format", "json")
+    assert run.code == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert values(result["nodes"])["gmv"] == pytest.approx(6600)
+    assert [values(s["nodes"])["gmv"] for s in result["segments"]] == pytest.approx([4800, 1800])
+    run = nsm("eval", planned, "--by", "region", "--set", "index=2", "--set", "conversion=25%",
+              "--format", "json")
+    assert run.code == 0, run.stderr
+    result = json.loads(run.stdout)
+    # 600 × 25% × 50 × 2 = 15,000; 华北 400 × 25% × 55 × 2 = 11,000; 华东 200 × 25% × 40 × 2
+    assert values(result["nodes"])["gmv"] == pytest.approx(15000)
+    assert [values(s["nodes"])["gmv"] for s in result["segments"]] == pytest.approx(
+        [11000, 4000])
+
+
+def test_a_new_value_of_what_adds_up_across_segments_is_refused(nsm, planned):
+    run = nsm("eval", planned, "--by", "region", "--set", "visitors=1000")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == ("nsm: error: --set visitors=1000: a new value for 'visitors' (1000) "
+                          "cannot be split into segments: its rows add up across segments "
+                          "(agg sum); with --by region give a relative change (+10%, x1.1) or, "
+                          "for a rate, points (+2pp)\n")
+    run = nsm("rank-levers", planned, "--by", "region", "--scenario", "fixed")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("nsm: error: --scenario fixed: a new value for 'visitors' "
+                                 "(1000) cannot be split into segments")
+    run = nsm("alerts", planned, "--by", "store", "--set", "buyers=+20")
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith("nsm: error: --set buyers=+20: an amount to add for 'buyers' "
+                                 "(+20) cannot be split into segments: it has a formula")
+    # without --by the same change is the total's own: fine
+    assert nsm("eval", planned, "--set", "visitors=1000").code == 0
+
+
+def test_rank_levers_by_segment_under_a_change(nsm, planned):
+    """2025-06 with conversion +2pp, total 600 × 22% × 50 = 6,600. With --points a segment's
+    conversion moves 1pp and the total's by its share of rows: 华北 2/3 pp → 600 × 50 ×
+    0.02/3 = +200, 华东 +100; index +1% → +66; aov 华北 55 → 55.55, 2/3 of it in the total:
+    600 × 22% × 0.55 × 2/3 = +48.4; visitors 华北 +4 → 4 × 22% × 50 = +44, 华东 +22; aov 华东
+    40.4, a third: 600 × 22% × 0.4/3 = +17.6."""
+    run = nsm("rank-levers", planned, "--by", "region", "--set", "conversion=+2pp", "--points",
+              "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    assert result["root_value"] == pytest.approx(6600)
+    assert [c["id"] for c in result["changes"]] == ["conversion"]
+    pairs = [(lever["segment"], lever["id"]) for lever in result["levers"]]
+    assert pairs == [("华北", "conversion"), ("华东", "conversion"), (None, "index"),
+                     ("华北", "aov"), ("华北", "visitors"), ("华东", "visitors"), ("华东", "aov")]
+    assert [lever["delta"] for lever in result["levers"]] == pytest.approx(
+        [200, 100, 66, 48.4, 44, 22, 17.6])
+    assert result["levers"][0]["value"] == pytest.approx(0.22)
+    assert result["levers"][0]["new_value"] == pytest.approx(0.23)
+    run = nsm("rank-levers", planned, "--by", "region", "--scenario", "push", "--top", "1")
+    assert run.code == 0 and run.stderr == ""
+    assert " · scenario push" in run.stdout.splitlines()[0]
+
+
+def test_alerts_by_segment_under_a_change(nsm):
+    """trees/regions.yaml, 2025-06, alert min 2.5 items per order: 华北 13/5 = 2.6, 华东 2,
+    华南 5, the total 3. Ten percent fewer: 华北 2.34 fires too, the total 2.7 does not."""
+    run = nsm("alerts", TREES / "regions.yaml", "--by", "region", "--format", "json")
+    assert run.code == 3
+    assert [a["segment"] for a in json.loads(run.stdout)["fired"]] == ["华东"]
+    run = nsm("alerts", TREES / "regions.yaml", "--by", "region", "--set",
+              "items_per_order=x0.9", "--format", "json")
+    assert run.code == 3 and run.stderr == ""
+    fired = json.loads(run.stdout)["fired"]
+    assert [a["segment"] for a in fired] == ["华北", "华东"]
+    assert [a["value"] for a in fired] == pytest.approx([2.34, 1.8])
+
+
+def test_pairs_under_a_node_a_change_fixes_say_so(nsm, write):
+    """conv = buyers / clicks fixed at 30% (a rate: the same in every region): the total
+    400 visitors × 30% = 120; b's 300 visitors +1% → 403 × 30% = 120.9; buyers and clicks no
+    longer move the root."""
+    write("held.csv", "period,region,visitors,buyers,clicks\n"
+          "2025-06,a,100,10,50\n2025-06,b,300,20,100\n")
+    write("held.yaml", """
+        name: held
+        data:
+          s: {path: held.csv, segments: [region]}
+        root:
+          id: gmv
+          formula: visitors * conv
+          children:
+            - {id: visitors, source: {data: s, column: visitors, agg: sum}}
+            - id: conv
+              unit: "%"
+              formula: buyers / clicks
+              children:
+                - {id: buyers, source: {data: s, column: buyers, agg: sum}}
+                - {id: clicks, source: {data: s, column: clicks, agg: sum}}
+        """)
+    run = nsm("rank-levers", "held.yaml", "--by", "region", "--set", "conv=30%",
+              "--format", "json")
+    assert run.code == 0 and run.stderr == ""
+    result = json.loads(run.stdout)
+    assert result["root_value"] == pytest.approx(120)
+    levers = [(x["segment"], x["id"], x["delta"]) for x in result["levers"]]
+    assert levers[:2] == [("b", "visitors", pytest.approx(0.9)),
+                          ("a", "visitors", pytest.approx(0.3))]
+    held = result["levers"][2:]
+    assert {(x["segment"], x["id"]) for x in held} == {
+        (s, leaf) for s in ("a", "b") for leaf in ("buyers", "clicks")}
+    assert {x["reason"] for x in held} == {
+        "no effect: 'conv' (conv) is fixed at 30% by a what-if change, so this leaf no longer "
+        "moves the root"}
+    assert all(x["delta"] is None for x in held)

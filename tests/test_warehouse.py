@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nsm_cli.data import sqlbuild
 from nsm_cli.data.connections import redact
@@ -48,6 +52,62 @@ def test_the_generated_query_matches_its_golden_file_per_dialect(dialect):
     if os.environ.get("NSM_UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
+
+
+def sqlglot_text(query, dialect: str) -> str:
+    """What sqlglot itself writes for the query (render skips it for PostgreSQL and DuckDB)."""
+    return sqlbuild.for_dialect(sqlbuild.tree(query), dialect).sql(dialect=dialect,
+                                                                   comments=False)
+
+
+NAMES = st.text(min_size=1, max_size=6)
+VALUES = st.one_of(st.floats(), st.integers(-10**20, 10**20), st.text(max_size=8),
+                   st.booleans(), st.none())
+LEAF_FILTERS = st.one_of(
+    st.builds(sqlbuild.Compare, NAMES, st.sampled_from(["=", "!=", "<>", "<", "<=", ">", ">="]),
+              VALUES),
+    st.builds(sqlbuild.InList, NAMES, st.lists(VALUES, min_size=1, max_size=3).map(tuple),
+              st.booleans()),
+    st.builds(sqlbuild.SegmentIs, NAMES, st.text(max_size=8)))
+FILTERS = st.recursive(LEAF_FILTERS, lambda inner: st.one_of(
+    st.builds(sqlbuild.Not, inner),
+    st.builds(sqlbuild.Both, st.sampled_from(["and", "or"]),
+              st.lists(inner, min_size=2, max_size=3).map(tuple))), max_leaves=6)
+PERIODS = st.one_of(st.none(), st.builds(sqlbuild.Periods, column=NAMES),
+                    st.builds(sqlbuild.Periods, time=NAMES,
+                              grain=st.sampled_from(sqlbuild.GRAINS)))
+
+
+@st.composite
+def queries(draw):
+    """Any query a block can ask: every aggregation, filters, weights, periods, segments."""
+    periods = draw(PERIODS)
+    aggs = [None, "count", "count_distinct", "sum", "mean", "min", "max", "median"]
+    aggs += ["last"] if periods is not None and periods.time else []
+    measures = []
+    for _ in range(draw(st.integers(0, 4))):
+        agg = draw(st.sampled_from(aggs))
+        name = draw(st.none() if agg == "count" and draw(st.booleans()) else NAMES)
+        measures.append(sqlbuild.Measure(agg, name, draw(st.none() | FILTERS),
+                                         draw(NAMES) if agg == "mean" and draw(st.booleans())
+                                         else None))
+    table = sqlbuild.table_relation(".".join(draw(st.lists(NAMES, min_size=1, max_size=4))))
+    query = sqlbuild.build_query(table, periods, measures, draw(st.none() | FILTERS),
+                                 draw(st.lists(NAMES, max_size=2)))
+    return draw(st.sampled_from([query, sqlbuild.Probe(query), sqlbuild.Probe(table)]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(queries(), st.sampled_from(["postgres", "duckdb"]))
+def test_the_text_written_without_sqlglot_is_what_sqlglot_writes(query, dialect):
+    assert sqlbuild.render(query, dialect) == sqlglot_text(query, dialect)
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb"])
+def test_the_golden_query_without_sqlglot_is_its_golden_file_on_one_line(dialect):
+    one_line = sqlbuild.render(golden_query(), dialect)
+    assert one_line == sqlglot_text(golden_query(), dialect)
+    assert "MONTH" not in one_line and 'FROM "sales"."order""s" GROUP BY GROUPING SETS' in one_line
 
 
 def test_golden_sql_runs_on_duckdb_with_the_right_numbers():
@@ -460,3 +520,104 @@ def test_sql_in_the_dialect_of_a_url_from_the_environment(write, nsm, tmp_path, 
     run = nsm("eval", "t.yaml", "--period", "2025-06", "--format", "json")
     assert run.code == 0, run.stderr
     assert json.loads(run.stdout)["nodes"][0]["value"] == 42.0
+
+
+def test_eval_sends_the_query_ahead_and_takes_its_answer(write, tmp_path, monkeypatch):
+    """`nsm eval` sends a block's query before importing the analyses; read_database takes
+    that answer (one query in all) and nothing is left behind."""
+    from nsm_cli.data import connections, warehouse
+    from nsm_cli.data.ahead import queries_ahead
+
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP)
+    sent, claimed = [], []
+    real_claim = warehouse.claim_sent
+    monkeypatch.setattr(connections.Sent, "start", lambda self: sent.append(self.sql) or self.run())
+    monkeypatch.setattr(warehouse, "claim_sent",
+                        lambda *args: claimed.append(real_claim(*args)) or claimed[-1])
+    with queries_ahead("t.yaml"):
+        assert list(connections.SENT) == [(str(tmp_path / "t.yaml"), "orders")]
+        from nsm_cli.data.load import load_tree
+
+        loaded = load_tree("t.yaml")
+    assert len(sent) == 1 and claimed[0] is not None and claimed[0].sql == sent[0]
+    assert loaded.data.periods == ["2025-05", "2025-06", "2025-07"]
+    assert list(loaded.data.tables["orders"].series.values())[0].tolist() == [5.0, 42.0, 7.0]
+    assert connections.SENT == {}
+
+
+def test_a_query_sent_ahead_that_is_not_the_blocks_is_dropped(write, tmp_path):
+    """A tree changed between the two reads: the block sends its own query, the other one
+    is interrupted and closed; an answer nobody took is dropped when the command ends."""
+    from nsm_cli.data import connections
+    from nsm_cli.data.ahead import queries_ahead
+    from nsm_cli.data.load import load_tree
+
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP)
+    with queries_ahead("t.yaml"):
+        early = connections.SENT[(str(tmp_path / "t.yaml"), "orders")]
+        write("t.yaml", SHOP.replace("agg: sum", "agg: max"))
+        loaded = load_tree("t.yaml")
+        assert connections.SENT == {}
+    assert early.wait().answer is not None and not early.thread.is_alive()
+    assert list(loaded.data.tables["orders"].series.values())[0].tolist() == [5.0, 32.0, 7.0]
+    with queries_ahead("t.yaml"):
+        left = connections.SENT[(str(tmp_path / "t.yaml"), "orders")]
+    assert connections.SENT == {} and not left.thread.is_alive()
+
+
+def test_a_missing_duckdb_file_sent_ahead_fails_as_it_would_in_turn(write, nsm, tmp_path):
+    write("t.yaml", SHOP)
+    run = nsm("eval", "t.yaml")
+    assert run.code == 1 and run.stdout == ""
+    assert run.stderr == ("t.yaml:3:13: connection 'wh': the DuckDB file data/warehouse.duckdb "
+                          "does not exist [E324]\n")
+
+
+def test_eval_of_a_duckdb_file_does_not_import_sqlglot(write, tmp_path):
+    """The query of a table block is written without sqlglot (0.1 s to import)."""
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP)
+    probe = ("import sys\nfrom nsm_cli.cli.main import main\n"
+             "code = main(['eval', 't.yaml', '--format', 'json'])\n"
+             "print(code, 'sqlglot' in sys.modules, file=sys.stderr)\n")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert run.stderr.splitlines()[-1] == "0 False", run.stderr
+    assert json.loads(run.stdout)["nodes"][0]["value"] == 7.0  # July, the latest period
+
+
+def test_two_blocks_on_one_duckdb_file_each_ask_in_their_turn(write, nsm, tmp_path):
+    """A DuckDB file takes one connection at a time in a process (its settings are locked):
+    a block that shares its file with another is not sent ahead, so nothing collides."""
+    from nsm_cli.data import connections
+    from nsm_cli.data.ahead import queries_ahead
+
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", """
+        name: shop
+        connections:
+          wh: {url: "duckdb:///data/warehouse.duckdb"}
+          same: {url: "duckdb:///data/../data/warehouse.duckdb"}
+        data:
+          late: {connection: same, sql: "SELECT ts, amount FROM shop.orders", time: ts,
+                 grain: month}
+          orders: {connection: wh, table: shop.orders, time: ts, grain: month}
+        root:
+          id: revenue
+          formula: sales + late
+          children:
+            - {id: sales, source: {data: orders, column: amount, agg: sum}}
+            - {id: late, source: {data: late, column: amount, agg: max}}
+        """)
+    with queries_ahead("t.yaml"):
+        assert connections.SENT == {}
+    run = nsm("eval", "t.yaml", "--format", "json")
+    assert run.code == 0, run.stderr
+    values = {node["id"]: node["value"] for node in json.loads(run.stdout)["nodes"]}
+    assert values == {"revenue": 14.0, "sales": 7.0, "late": 7.0}  # July: 7 and max 7

@@ -35,6 +35,7 @@ from nsm_cli.tree.model import Node, Rule
 
 if TYPE_CHECKING:
     from nsm_cli.analysis.evaluate import Evaluation
+    from nsm_cli.tree.compile import CompiledTree
 
 
 # -- judging ------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def forecast_chances(ev: Evaluation, index: int) -> dict[str, tuple[list[str], n
     tree = ev.tree
     wanted = {node_id: max(r.horizon for r in node_rules(tree.nodes[node_id])
                            if r.kind == FORECAST_RULE)
-              for node_id in [*tree.order, *tree.guardrails]
+              for node_id in ruled(tree)
               if any(r.kind == FORECAST_RULE for r in node_rules(tree.nodes[node_id]))}
     if not wanted:
         return {}
@@ -153,6 +154,16 @@ def judge_forecast(rule: Rule, node: Node, labels: list[str], chances: np.ndarra
                    probability=json_number(chance, 6))
 
 
+def ruled(tree: CompiledTree) -> list[str]:
+    """The nodes then guardrails that have a rule (a bound or an `alert:` block), in order:
+    most nodes of a big tree have none, and making their (empty) rule lists costs."""
+    nodes = tree.nodes
+    return [node_id for node_id in [*tree.order, *tree.guardrails]
+            if (node := nodes[node_id]).alert_rules or node.minimum is not None
+            or node.maximum is not None
+            or node.alert_rules is None and node.alert is not None]
+
+
 def check_alerts(ev: Evaluation, index: int) -> AlertsReport:
     """Judge every rule of every node and guardrail in the period at `index`.
 
@@ -163,7 +174,7 @@ def check_alerts(ev: Evaluation, index: int) -> AlertsReport:
     skipped: list[Skipped] = []
     checked = 0
     forecasts = forecast_chances(ev, index)
-    for node_id in [*tree.order, *tree.guardrails]:
+    for node_id in ruled(tree):
         node = tree.nodes[node_id]
         rules = node_rules(node)
         if not rules:

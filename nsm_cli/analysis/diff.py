@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from nsm_cli.analysis.evaluate import Evaluation, evaluate
+from nsm_cli.analysis.results import DiffFiles, DiffResult, NodeFields, ValueChange
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.numbers import json_number
 from nsm_cli.tree.model import BestOf, DataSpec, Node, SourceRef, TreeFile
@@ -113,36 +114,37 @@ def added_fields(loaded: LoadedTree, node_id: str) -> dict[str, Any]:
             if key != "name" and value is not None and DEFAULTS.get(key) != value}
 
 
-def structure(old: LoadedTree, new: LoadedTree) -> dict[str, Any]:
-    """Added and removed ids (in each file's order), and the changed fields of the rest;
-    the file's own changes first, as the entry `(tree)`."""
+def structure(old: LoadedTree, new: LoadedTree
+              ) -> tuple[list[str], list[str], list[NodeFields], list[NodeFields]]:
+    """Added and removed ids (in each file's order), the changed fields of the rest (the
+    file's own changes first, as the entry `(tree)`), and each added node's fields."""
     old_ids, new_ids = _ids(old), _ids(new)
     changed = []
     tree_changes = _tree_changes(old.tree.file, new.tree.file)
     if tree_changes:
-        changed.append({"id": TREE_ID, "fields": tree_changes})
+        changed.append(NodeFields(id=TREE_ID, fields=tree_changes))
     for node_id in (i for i in new_ids if i in set(old_ids)):
         before = node_fields(old, old.tree.nodes[node_id])
         after = node_fields(new, new.tree.nodes[node_id])
         fields = {key: [before[key], after[key]] for key in FIELDS
                   if _differs(before[key], after[key])}
         if fields:
-            changed.append({"id": node_id, "fields": fields})
+            changed.append(NodeFields(id=node_id, fields=fields))
     added = [i for i in new_ids if i not in set(old_ids)]
-    return {"added": added, "removed": [i for i in old_ids if i not in set(new_ids)],
-            "changed": changed,
-            "added_nodes": [{"id": i, "fields": added_fields(new, i)} for i in added]}
+    removed = [i for i in old_ids if i not in set(new_ids)]
+    return added, removed, changed, [NodeFields(id=i, fields=added_fields(new, i))
+                                     for i in added]
 
 
 def diff(old: LoadedTree, new: LoadedTree, period: str | None = None,
-         labels: tuple[str, str] = ("old", "new")) -> dict[str, Any]:
+         labels: tuple[str, str] = ("old", "new")) -> DiffResult:
     """The contract's diff, plus the files, the period and each node's name and unit."""
     old_ev, new_ev = evaluate(old), evaluate(new)
     new_index = new_ev.period_index(period)
     label = new_ev.periods[new_index]
     old_index = old_ev.periods.index(label) if label in old_ev.periods else (
         old_ev.period_index(period) if period is None else None)
-    result = structure(old, new)
+    added, removed, changed, added_nodes = structure(old, new)
     names = {i: n.name for i, n in old.tree.nodes.items()} | {
         i: n.name for i, n in new.tree.nodes.items()}
     units = {i: n.unit for i, n in old.tree.nodes.items()} | {
@@ -155,15 +157,13 @@ def diff(old: LoadedTree, new: LoadedTree, period: str | None = None,
             continue
         change = json_number(after - before) if before is not None and after is not None \
             else None
-        values.append({"id": node_id, "old": before, "new": after, "change": change,
-                       "name": names[node_id], "unit": units[node_id], "root": is_root})
-    return {**result, "values": values, "old": labels[0], "new": labels[1], "period": label,
-            "old_period": None if old_index is None else old_ev.periods[old_index],
-            "root": new.tree.root, "tree": new.tree.file.name, "names": names, "units": units,
-            "changed_anything": _anything(result, values)}
-
-
-def _anything(result: dict[str, Any], values: list[dict[str, Any]]) -> bool:
-    if result["added"] or result["removed"] or result["changed"]:
-        return True
-    return any(_differs(row["old"], row["new"]) for row in values)
+        values.append(ValueChange(id=node_id, old=before, new=after, change=change,
+                                  name=names[node_id], unit=units[node_id], root=is_root))
+    anything = bool(added or removed or changed) or any(_differs(row.old, row.new)
+                                                          for row in values)
+    return DiffResult(added=added, removed=removed, changed=changed, values=values,
+                      added_nodes=added_nodes, files=DiffFiles(old=labels[0], new=labels[1]),
+                      period=label,
+                      old_period=None if old_index is None else old_ev.periods[old_index],
+                      root=new.tree.root, tree=new.tree.file.name, changed_anything=anything,
+                      names=names, units=units)

@@ -81,14 +81,28 @@ def leaf_inputs(loaded: LoadedTree) -> dict[str, np.ndarray]:
     tree, data = loaded.tree, loaded.data
     periods = len(data.periods)
     inputs: dict[str, np.ndarray] = {}
+    sourced: list[str] = []
     for node_id, node in tree.nodes.items():
         if tree.children[node_id]:
             continue
         if node.source is not None:
-            inputs[node_id] = data.series(node.source)
+            inputs[node_id] = None   # type: ignore[assignment]  (filled below, in order)
+            sourced.append(node_id)
         else:
             inputs[node_id] = np.full(periods, np.nan if node.value is None else node.value)
+    for node_id, series in zip(sourced, _sources(data, [tree.nodes[i].source for i in sourced]),
+                               strict=True):
+        inputs[node_id] = series
     return inputs
+
+
+def _sources(data: object, refs: list[SourceRef]) -> list[np.ndarray]:
+    """Each source's series: in one gather per block from a DataStore, one by one from the
+    views (--where, segments) that only have `series`."""
+    many = getattr(data, "series_many", None)
+    if many is not None:
+        return many(refs)
+    return [data.series(ref) for ref in refs]   # type: ignore[attr-defined]
 
 
 def compute(
@@ -147,25 +161,40 @@ def evaluate(
     with np.errstate(all="ignore"):
         base = compute(tree, inputs)
         values = compute(tree, inputs, by_node) if by_node else base
-    observed = {
-        node_id: data.series(node.source)
-        for node_id, node in tree.nodes.items()
-        if node.source is not None and tree.children[node_id]
-    }
-    benchmarks: dict[str, np.ndarray] = {}
-    for node_id, node in tree.nodes.items():
-        if isinstance(node.benchmark, SourceRef):
-            benchmarks[node_id] = data.series(node.benchmark)
-        elif isinstance(node.benchmark, BestOf):
-            benchmarks[node_id] = best_values(loaded, node.benchmark.column)[node_id]
-        elif node.benchmark is not None:
-            benchmarks[node_id] = np.full(len(data.periods), float(node.benchmark))
+    checked = [node_id for node_id, node in tree.nodes.items()
+               if node.source is not None and tree.children[node_id]]
+    observed = dict(zip(checked, _sources(data, [tree.nodes[i].source for i in checked]),
+                        strict=True))
+    benchmarks = _benchmarks(loaded)
     warnings = list(loaded.warnings) + formula_warnings(tree, data.periods, values)
     return Evaluation(
         tree=tree, periods=data.periods, values=values, base=base, observed=observed,
         benchmarks=benchmarks, inputs=inputs, scenario=scenario, changes=applied,
         warnings=warnings,
     )
+
+
+def _benchmarks(loaded: LoadedTree) -> dict[str, np.ndarray]:
+    """Each node's benchmark over the periods: a column of data, the best segment, or a
+    constant (the data columns read in one gather)."""
+    tree, data = loaded.tree, loaded.data
+    benchmarks: dict[str, np.ndarray] = {}
+    measured: list[str] = []
+    for node_id, node in tree.nodes.items():
+        mark = node.benchmark
+        if mark is None:
+            continue
+        if isinstance(mark, SourceRef):
+            benchmarks[node_id] = None   # type: ignore[assignment]  (filled below, in order)
+            measured.append(node_id)
+        elif isinstance(mark, BestOf):
+            benchmarks[node_id] = best_values(loaded, mark.column)[node_id]
+        else:
+            benchmarks[node_id] = np.full(len(data.periods), float(mark))
+    found = _sources(data, [tree.nodes[i].benchmark for i in measured])
+    for node_id, series in zip(measured, found, strict=True):
+        benchmarks[node_id] = series
+    return benchmarks
 
 
 def best_values(loaded: LoadedTree, column: str) -> dict[str, np.ndarray]:
@@ -196,7 +225,8 @@ def formula_warnings(
 ) -> list[Diagnostic]:
     """W201 where a formula turns present inputs into a missing or infinite value."""
     found: list[Diagnostic] = []
-    for node_id, formula in tree.formulas.items():
+    for node_id in _not_finite(tree, values):
+        formula = tree.formulas[node_id]
         kids = tree.children[node_id]
         inputs_ok = np.ones(len(periods), dtype=bool)
         for kid in kids:
@@ -216,3 +246,19 @@ def formula_warnings(
             span,
         ))
     return found
+
+
+def _not_finite(tree: CompiledTree, values: Mapping[str, np.ndarray]) -> list[str]:
+    """The formula nodes, in order, whose value is missing or infinite somewhere: the only
+    ones a W201 can name (checked in one pass over all of them when their shapes agree)."""
+    ids = list(tree.formulas)
+    arrays = [values[node_id] for node_id in ids]
+    if not arrays:
+        return []
+    try:
+        stacked = np.array(arrays, dtype=np.float64)
+    except ValueError:   # shapes differ: one by one
+        return [node_id for node_id, array in zip(ids, arrays, strict=True)
+                if not np.isfinite(array).all()]
+    finite = np.isfinite(stacked).reshape(len(ids), -1).all(axis=1)
+    return [ids[k] for k in np.flatnonzero(~finite)]

@@ -336,12 +336,7 @@ def _fill(row: dict[str, Any], value: float, new: float, step_at: int | None,
     """Delta, elasticity and potential of one leaf from the propagated root values."""
     delta = 0.0 if step_at is None else float(root_values[step_at]) - root_value
     if step_at is not None and step_at in held:
-        node_id = held[step_at]
-        setter = [c for c in changes[node_id] if c.kind == VALUE][-1]
-        by = (f"scenario {scenario}" if setter.span is not None and scenario
-              else "a what-if change")
-        row["reason"] = (f"no effect: '{tree.nodes[node_id].name}' ({node_id}) is fixed at "
-                         f"{setter.text} by {by}, so this leaf no longer moves the root")
+        row["reason"] = held_reason(tree, held[step_at], changes, scenario)
     if not math.isfinite(delta):
         row["reason"] = "the root has no value when this leaf is stepped"
         return
@@ -353,6 +348,15 @@ def _fill(row: dict[str, Any], value: float, new: float, step_at: int | None,
     if row["benchmark"] is not None:
         potential = 0.0 if bench_at is None else float(root_values[bench_at]) - root_value
         row["potential"] = json_number(potential)
+
+
+def held_reason(tree: CompiledTree, node_id: str, changes: Mapping[str, list[Change]],
+                scenario: str | None) -> str:
+    """Why a leaf under a node that a change fixes at a value does not move the root."""
+    setter = [c for c in changes[node_id] if c.kind == VALUE][-1]
+    by = f"scenario {scenario}" if setter.span is not None and scenario else "a what-if change"
+    return (f"no effect: '{tree.nodes[node_id].name}' ({node_id}) is fixed at {setter.text} "
+            f"by {by}, so this leaf no longer moves the root")
 
 
 def _sorted(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:

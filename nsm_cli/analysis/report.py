@@ -3,7 +3,7 @@
 The result holds the results of `nsm eval` (with a trend), `nsm rank-levers`,
 `nsm explain` (previous period → this one), `nsm alerts` and `nsm forecast` (the next
 three periods, seed 0) side by side, each in
-its own contract shape, so the HTML renderer is a pure function of plain data.
+its own result type (a ReportResult), so the HTML renderer is a pure function of it.
 With `--by` a `segments` list holds the segment matrix and levers; with `--where` every
 part is computed over the matching rows.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 from nsm_cli.analysis.evaluate import evaluate
 from nsm_cli.analysis.levers import LeverOptions
+from nsm_cli.analysis.results import ExplainResult, ReportResult, SegmentReport
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.diagnostics import NsmError
 from nsm_cli.tree.changes import Change
@@ -27,7 +28,7 @@ FORECAST_VALUES = 6_000_000   # paths × periods × nodes the report's forecast 
 def report_result(loaded: LoadedTree, period: str | None = None, scenario: str | None = None,
                   sets: Iterable[Change] = (), by: str | None = None,
                   levers: LeverOptions | None = None,
-                  where: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+                  where: tuple[tuple[str, str], ...] = ()) -> ReportResult:
     """The report's data: eval with trend, levers (ranked with `levers`, default +1%), why
     the root moved, alerts, warnings; with `where`, all of it over the matching rows (the
     tree loaded with slices_for(by, where))."""
@@ -41,19 +42,16 @@ def report_result(loaded: LoadedTree, period: str | None = None, scenario: str |
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     index = evaluation.period_index(period)
     base = evaluate(loaded) if evaluation.changes else evaluation
-    result = {
-        "eval": with_where(eval_result(evaluation, index, trend=TREND_PERIODS), where),
-        "levers": levers_result(evaluation, index, levers),
-        "explain": None,
-        "explain_note": None,
-        "alerts": alerts_result(evaluation, index),
-        "segments": [],   # the seam for `--by COL`
-    }
-    result["explain"], result["explain_note"] = _why(base, index)
-    result["forecast"], result["forecast_note"] = _ahead(loaded, base, index)
-    if by is not None:
-        result["segments"] = _by_segment(whole, by, evaluation.periods[index], levers, where)
-    return result
+    shown = with_where(eval_result(evaluation, index, trend=TREND_PERIODS), where)
+    ranked = levers_result(evaluation, index, levers)
+    fired = alerts_result(evaluation, index)
+    why, why_note = _why(base, index)
+    ahead, ahead_note = _ahead(loaded, base, index)
+    segments = [] if by is None else [_by_segment(whole, by, evaluation.periods[index], levers,
+                                                  where, (scenario, sets))]
+    return ReportResult(eval=shown, levers=ranked, explain=why, explain_note=why_note,
+                        alerts=fired, segments=segments, forecast=ahead,
+                        forecast_note=ahead_note)
 
 
 SEGMENT_COLUMNS = 8   # segments the report shows as columns
@@ -61,18 +59,20 @@ SEGMENT_LEVERS = 10   # (segment, leaf) pairs it lists
 
 
 def _by_segment(loaded: LoadedTree, by: str, period: str, levers: LeverOptions,
-                where: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
-    """The segment matrix and the strongest (segment, leaf) levers, as eval/rank-levers --by."""
+                where: tuple[tuple[str, str], ...] = (),
+                what_if: tuple[str | None, list[Change]] = (None, [])) -> SegmentReport:
+    """The segment matrix and the strongest (segment, leaf) levers, as eval/rank-levers --by
+    (under the scenario and changes, as the rest of the report)."""
     from nsm_cli.analysis.segments import evaluate_by, segment_eval_result, segment_levers
 
-    segmented = evaluate_by(loaded, by, where)
+    segmented = evaluate_by(loaded, by, where, *what_if)
     index = segmented.periods.index(period)
-    return [{"eval": segment_eval_result(segmented, index, SEGMENT_COLUMNS, everything=False),
-             "levers": segment_levers(segmented, index, levers.step, levers.points,
-                                     SEGMENT_LEVERS)}]
+    return SegmentReport(
+        eval=segment_eval_result(segmented, index, SEGMENT_COLUMNS, everything=False),
+        levers=segment_levers(segmented, index, levers.step, levers.points, SEGMENT_LEVERS))
 
 
-def _ahead(loaded: LoadedTree, base: Any, index: int) -> tuple[dict[str, Any] | None, str]:
+def _ahead(loaded: LoadedTree, base: Any, index: int) -> tuple[Any, str]:
     """`nsm forecast` from the data's last period (seeded: the same file every run)."""
     from nsm_cli.analysis.forecast import ForecastOptions, forecast
 
@@ -81,10 +81,10 @@ def _ahead(loaded: LoadedTree, base: Any, index: int) -> tuple[dict[str, Any] | 
     result = forecast(loaded, ForecastOptions(FORECAST_PERIODS, samples, seed=0))
     note = "" if index == len(base.periods) - 1 else (
         f"From the last period in the data, {base.periods[-1]}, not from {base.periods[index]}.")
-    return result.to_json(), note
+    return result, note
 
 
-def _why(base: Any, index: int) -> tuple[dict[str, Any] | None, str | None]:
+def _why(base: Any, index: int) -> tuple[ExplainResult | None, str | None]:
     """Explain the base's root between the previous period and this one, or say why not."""
     from nsm_cli.analysis.explain import ExplainOptions, explain_result
 

@@ -5,11 +5,13 @@ order, nested results and diagnostics included). A field whose value is :data:`A
 is left out of the JSON: a key the contract only shows in some cases (a node's
 `base` under changes, its `alerts` when it has an `alert:` block, `trend`/`compare`
 when asked). Results read like their JSON too (`result["levers"][0]["delta"]`), so a
-script written against the JSON reads a notebook result the same way.
+script written against the JSON reads a notebook result the same way; nsm's own renderers
+and commands read attributes (tests/test_typed_results.py runs them with that switched off).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -38,11 +40,14 @@ OPTIONAL = {"default": ABSENT}
 LAST = {"default": ABSENT, "metadata": {"last": True}}
 # Python keywords cannot be field names: the JSON key is given in the field's metadata
 JSON_KEY = "json"
+# a field the renderers read that the JSON leaves out (names by id, which row is the root)
+INTERNAL = {"metadata": {"internal": True}}
 
 
 @cache
 def _keys(cls: type) -> tuple[tuple[str, str], ...]:
-    ordered = sorted(fields(cls), key=lambda f: f.metadata.get("last", False))
+    ordered = sorted((f for f in fields(cls) if not f.metadata.get("internal")),
+                     key=lambda f: f.metadata.get("last", False))
     return tuple((f.name, f.metadata.get(JSON_KEY, f.name)) for f in ordered)
 
 
@@ -68,10 +73,12 @@ def to_json(value: Any) -> Any:
                 if (item := getattr(value, name)) is not ABSENT}
     if isinstance(value, Diagnostic):
         return value.to_dict()
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | Rows):
         return [to_json(item) for item in value]
     if isinstance(value, dict):
         return {key: to_json(item) for key, item in value.items()}
+    if callable(getattr(value, "to_json", None)):   # a result with its own JSON (forecast)
+        return value.to_json()
     if is_dataclass(value):
         raise TypeError(f"{type(value).__name__} is not a result type")
     return value
@@ -109,6 +116,69 @@ def build(cls: type[R], values: dict[str, Any]) -> R:
     return record
 
 
+def build_rows(cls: type[R], columns: dict[str, list[Any]]) -> list[R]:
+    """`[cls(**row) for row in rows]` for rows given field by field (every list as long),
+    each record made as :func:`build` makes one."""
+    layout = _layout(cls)
+    names = tuple(columns)
+    rows = zip(*columns.values(), strict=True)
+    if (layout is None or hasattr(cls, "__post_init__") or hasattr(cls, "__slots__")
+            or not set(names) <= layout[2] or not layout[1] <= set(names)):
+        return [cls(**dict(zip(names, row, strict=True))) for row in rows]
+    defaults = layout[0]
+    made = []
+    for row in rows:
+        record = object.__new__(cls)
+        state = record.__dict__
+        state.update(defaults)
+        state.update(zip(names, row, strict=True))
+        made.append(record)
+    return made
+
+
+class Rows(Sequence[R]):
+    """Results of one type kept field by field (the 100,000 rows of a big eval): reads as a
+    list of records, made on first use; the JSON writer takes the fields as they are and
+    never makes them (see render/fastjson.py)."""
+
+    def __init__(self, kind: type[R], columns: dict[str, list[Any]]):
+        self.kind = kind
+        self.columns = columns
+        self._records: list[R] | None = None
+        layout = _layout(kind)
+        if layout is None or not set(columns) <= layout[2] or not layout[1] <= set(columns):
+            self.records()   # fields the type does not take: its __init__ says which, now
+
+    def records(self) -> list[R]:
+        if self._records is None:
+            self._records = build_rows(self.kind, self.columns)
+        return self._records
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), ()))
+
+    def __getitem__(self, index):   # type: ignore[override]
+        return self.records()[index]
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.records())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rows):
+            other = other.records()
+        return self.records() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None   # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.records())
+
+
+def json_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """A result type's (field name, JSON key) pairs in the JSON's order."""
+    return _keys(cls)
+
+
 def json_items(record: Record) -> list[tuple[str, Any]]:
     """A result's (JSON key, value) pairs in the JSON's order, left-out fields skipped: what
     :func:`to_json` makes a dict of, for a writer that streams the values instead."""
@@ -128,7 +198,7 @@ class Record:
         except KeyError:
             raise KeyError(key) from None
 
-    def __getitem__(self, key: str) -> Any:   # renderers read every node this way: one lookup
+    def __getitem__(self, key: str) -> Any:   # for scripts; nsm itself reads attributes
         try:
             value = getattr(self, _names(type(self))[key])
         except KeyError:
@@ -351,7 +421,7 @@ class EvalResult(TreeHeader):
     scenario: str | None
     scenario_description: str | None
     changes: list[ChangeApplied]
-    nodes: list[EvalNode]
+    nodes: Sequence[EvalNode]   # a list, or Rows (what eval_result makes)
     guardrails: list[GuardrailRow]
     trend: TrendWindow | None
     compare: str | None
@@ -504,3 +574,222 @@ class GoalSeekResult(TreeHeader):
     changes: list[ChangeApplied]
     levers: list[GoalLever]
     warnings: list[Diagnostic]
+
+
+# ---------------------------------------------------------------- by segment
+
+
+@frozen
+class SegmentNode(Record):
+    """One node in one segment (`eval --by`): its value and how it stands, as in `eval`."""
+
+    id: str
+    name: str
+    parent: str | None
+    depth: int
+    unit: str | None
+    value: float | None
+    benchmark: float | None
+    gap: float | None
+    gap_pct: float | None
+    target: float | None
+    target_gap: float | None
+    status: str | None
+
+
+@frozen
+class SegmentColumn(Record):
+    """Every node of one segment."""
+
+    segment: str
+    nodes: list[SegmentNode]
+
+
+@frozen
+class SegmentRest(Record):
+    """The segments after the top ones: how many, and each node's lowest and highest value."""
+
+    count: int
+    range: dict[str, list[float | None]]
+
+
+@frozen
+class SegmentEvalResult(EvalResult):
+    """`nsm eval --by`: the total as `eval` has it, then every segment, best root first."""
+
+    by: str
+    where: dict[str, str] = field(**LAST)
+    top: int | None = field(**LAST)
+    best: dict[str, str | None] = field(**LAST)   # node id → the segment best at it
+    # list[SegmentColumn]; for the JSON writer a SegmentRows (analysis.segments): the same
+    # JSON, written from its columns without a record per (segment, node)
+    segments: Any = field(**LAST)
+    rest: SegmentRest = field(**LAST)
+
+
+@frozen
+class SegmentLever(Record):
+    """One (segment, leaf) pair of `rank-levers --by`: the leaf one step better in that
+    segment alone, and the change of the total root (None with the reason when it has none)."""
+
+    rank: int | None
+    id: str
+    name: str
+    unit: str | None
+    owner: str | None
+    direction: str
+    step_kind: str
+    segment: str | None   # None: the leaf's block has no segment column (ranked once)
+    value: float | None
+    new_value: float | None
+    total_new_value: float | None
+    delta: float | None
+    delta_pct: float | None
+    reason: str | None
+
+
+@frozen
+class SegmentLeversResult(TreeHeader):
+    """`nsm rank-levers --by`."""
+
+    root_value: float | None
+    period: str
+    by: str
+    where: dict[str, str]
+    scenario: str | None = field(**OPTIONAL)   # the what-if trio, only when changes apply
+    scenario_description: str | None = field(**OPTIONAL)
+    changes: list[ChangeApplied] = field(**OPTIONAL)
+    step: float | None
+    mode: str
+    top: int | None
+    total: int
+    hidden: int
+    unranked: int
+    levers: list[SegmentLever]
+    warnings: list[Diagnostic]
+
+
+@frozen
+class SegmentLeaf(Record):
+    """A leaf's contribution to one segment's own change."""
+
+    id: str
+    name: str
+    unit: str | None
+    from_value: float | None
+    to_value: float | None
+    contribution: float | None
+    share: float | None
+
+
+@frozen
+class SegmentShare(Record):
+    """One segment's part of the total root's change (`explain --by`)."""
+
+    segment: str
+    from_value: float | None
+    to_value: float | None
+    contribution: float | None
+    share: float | None
+    volume: float | None = field(**OPTIONAL)   # the mix / rate split of an additive root
+    mix: float | None = field(**OPTIONAL)
+    rate: float | None = field(**OPTIONAL)
+    leaves: list[SegmentLeaf] | None = field(**OPTIONAL)   # the top segments; None: no split
+
+
+@frozen
+class SegmentExplainResult(TreeHeader):
+    """`nsm explain --by`."""
+
+    by: str
+    where: dict[str, str]
+    from_: str = field(metadata={JSON_KEY: "from"})
+    to: str
+    from_value: float | None
+    to_value: float | None
+    change: float | None
+    additive: bool
+    method: str
+    volume: str | None
+    volume_name: str | None
+    interaction: float | None
+    segments: list[SegmentShare]
+    warnings: list[Diagnostic]
+
+
+# ---------------------------------------------------------------- diff
+
+
+@frozen
+class NodeFields(Record):
+    """A node's fields in `nsm diff`: changed ones as [old, new] (the file's own under the id
+    `(tree)`), or an added node's as set."""
+
+    id: str
+    fields: dict[str, Any]
+
+
+@frozen
+class ValueChange(Record):
+    """A node whose value in the period differs (the root always listed)."""
+
+    id: str
+    old: float | None
+    new: float | None
+    change: float | None
+    name: str
+    unit: str | None
+    root: bool = field(default=False, **INTERNAL)
+
+
+@frozen
+class DiffFiles(Record):
+    """How the two sides were named on the command line (`HEAD~1:trees/mau.yaml`)."""
+
+    old: str
+    new: str
+
+
+@frozen
+class DiffResult(Record):
+    """`nsm diff`: the contract's four lists, then what the other formats also show."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[NodeFields]
+    values: list[ValueChange]
+    added_nodes: list[NodeFields]
+    files: DiffFiles
+    period: str
+    old_period: str | None
+    root: str
+    tree: str | None
+    changed_anything: bool
+    names: dict[str, str] = field(**INTERNAL)             # every id of either side → its name
+    units: dict[str, str | None] = field(**INTERNAL)
+
+
+# ---------------------------------------------------------------- report
+
+
+@frozen
+class SegmentReport(Record):
+    """`report --by`: the segment matrix (as `eval --by`) and the strongest (segment, leaf)
+    levers (as `rank-levers --by`)."""
+
+    eval: SegmentEvalResult
+    levers: SegmentLeversResult
+
+
+@frozen
+class ReportResult(Record):
+    """`nsm report`: every analysis a weekly review reads, each in its command's result."""
+
+    eval: EvalResult
+    levers: LeversResult
+    explain: ExplainResult | None     # None: `explain_note` says why (the first period…)
+    explain_note: str | None
+    alerts: AlertsResult
+    segments: list[SegmentReport]     # with --by: one
+    forecast: Any                     # the ForecastResult of analysis.forecast
+    forecast_note: str

@@ -9,19 +9,34 @@ leaf aggregated with its own `agg`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from nsm_cli.analysis.eval_result import eval_result, status
 from nsm_cli.analysis.evaluate import Evaluation, compute, evaluate, leaf_inputs
-from nsm_cli.analysis.results import AlertsResult
+from nsm_cli.analysis.results import (
+    AlertsResult,
+    EvalResult,
+    SegmentColumn,
+    SegmentEvalResult,
+    SegmentExplainResult,
+    SegmentLeaf,
+    SegmentLever,
+    SegmentLeversResult,
+    SegmentNode,
+    SegmentRest,
+    SegmentShare,
+    build,
+    to_json,
+)
 from nsm_cli.data.load import LoadedTree
 from nsm_cli.data.segments import STEPPED_AGGS, SegmentView, Slice, check_slice, slice_view
 from nsm_cli.diagnostics import RequestError
 from nsm_cli.numbers import json_number
+from nsm_cli.tree.changes import ADD, VALUE, Change
 from nsm_cli.tree.model import SourceRef
 
 
@@ -38,6 +53,7 @@ class SegmentEvaluation:
     inputs: dict[str, np.ndarray]
     view: SegmentView
     warnings: list = field(default_factory=list)
+    base: dict[str, np.ndarray] | None = None   # values without the what-if changes
 
     @property
     def tree(self):
@@ -50,10 +66,20 @@ class SegmentEvaluation:
     def segment(self, position: int) -> Evaluation:
         """One segment as an ordinary evaluation (for the per-segment analyses)."""
         pick = {k: v[position] for k, v in self.values.items()}
+        base = pick if self.base is None else {k: v[position] for k, v in self.base.items()}
         marks = {k: (v[position] if np.ndim(v) == 2 else v) for k, v in self.benchmarks.items()}
         return Evaluation(tree=self.total.tree, periods=self.total.periods, values=pick,
-                          base=pick, observed={}, benchmarks=marks,
-                          inputs={k: v[position] for k, v in self.inputs.items()})
+                          base=base, observed={}, benchmarks=marks,
+                          inputs={k: v[position] for k, v in self.inputs.items()},
+                          scenario=self.total.scenario, changes=self.total.changes)
+
+    def formula_changes(self) -> dict[str, list[Change]]:
+        """The what-if changes on nodes with a formula (a leaf's are in its values already)."""
+        out: dict[str, list[Change]] = {}
+        for change in self.total.changes:
+            if self.tree.children[change.node_id]:
+                out.setdefault(change.node_id, []).append(change)
+        return out
 
 
 def parse_where(texts: Sequence[str]) -> tuple[tuple[str, str], ...]:
@@ -83,25 +109,67 @@ def where_view(loaded: LoadedTree, where: tuple[tuple[str, str], ...]) -> Loaded
     return LoadedTree(loaded.tree, view, loaded.warnings)
 
 
-def evaluate_by(loaded: LoadedTree, by: str, where: tuple[tuple[str, str], ...] = ()
-                ) -> SegmentEvaluation:
-    """The total over all (filtered) rows and every segment, each in one vectorised pass."""
+def evaluate_by(loaded: LoadedTree, by: str, where: tuple[tuple[str, str], ...] = (),
+                scenario: str | None = None, sets: Iterable[Change] = ()) -> SegmentEvaluation:
+    """The total over all (filtered) rows and every segment, each in one vectorised pass;
+    the scenario and `sets` apply to the total and to every segment alike."""
     file = loaded.tree.file
     check_slice(file, by, where)
-    total = evaluate(where_view(loaded, where))
+    total = evaluate(where_view(loaded, where), scenario=scenario, sets=sets)
     view = slice_view(file, loaded.data, Slice(by, where))
     tree = loaded.tree
     shape = view.shape
+    check_segment_changes(tree, view, total.changes, scenario)
+    by_node: dict[str, list[Change]] = {}
+    for change in total.changes:
+        by_node.setdefault(change.node_id, []).append(change)
     segmented = LoadedTree(tree, view, loaded.warnings)
     inputs = {k: np.broadcast_to(v, shape) for k, v in leaf_inputs(segmented).items()}
     with np.errstate(all="ignore"):
         values = {k: np.broadcast_to(v, shape) for k, v in compute(tree, inputs).items()}
+        base = None
+        if by_node:
+            base = values
+            values = {k: np.broadcast_to(v, shape)
+                      for k, v in compute(tree, inputs, by_node).items()}
     benchmarks: dict[str, np.ndarray] = dict(total.benchmarks)
     for node_id, node in tree.nodes.items():
         if isinstance(node.benchmark, SourceRef):   # a benchmark column differs by segment
             benchmarks[node_id] = np.broadcast_to(view.series(node.benchmark), shape)
     return SegmentEvaluation(total, by, where, view.labels, values, benchmarks, inputs, view,
-                             list(total.warnings))
+                             list(total.warnings), base)
+
+
+ADDITIVE_AGGS = ("sum", "count", "count_distinct")   # a segment's value is a part of the total
+
+
+def check_segment_changes(tree, view: SegmentView, changes: Sequence[Change],
+                          scenario: str | None) -> None:
+    """A change applies to every segment alike. A relative change, a factor or points always
+    can; a new value or an amount to add only where the node's value does not add up across
+    segments (a rate, a mean, a constant, a leaf the same in every segment): 1,000 visitors
+    in the total says nothing about how many each region has (a RequestError saying so)."""
+    for change in changes:
+        if change.kind not in (VALUE, ADD):
+            continue
+        node = tree.nodes[change.node_id]
+        if node.is_rate:
+            continue
+        if tree.children[change.node_id]:
+            why = "it has a formula, and a formula's value may add up across segments"
+        elif node.source is None or not view.segmented(node.source) \
+                or node.source.agg not in ADDITIVE_AGGS:
+            continue
+        else:
+            why = f"its rows add up across segments (agg {node.source.agg})"
+        what = "a new value" if change.kind == VALUE else "an amount to add"
+        parameter, value = (("scenario", scenario) if change.span is not None and scenario
+                            else ("set", f"{change.node_id}={change.text}"))
+        raise RequestError(parameter, value,
+                           f"{what} for '{change.node_id}' ({change.text}) cannot be split "
+                           f"into segments: {why}",
+                           advice=f"; with {{by}} {view.slice.by} give a relative change "
+                           "(+10%, x1.1) or, for a rate, points (+2pp)")
 
 
 def ranked_segments(sev: SegmentEvaluation, index: int) -> list[int]:
@@ -143,16 +211,19 @@ class SegmentRows:
     heads: list[dict[str, Any]]
     columns: list[dict[str, list[Any]]]
 
-    def segments(self) -> list[dict[str, Any]]:
-        nodes: list[list[dict[str, Any]]] = [[] for _ in self.labels]
+    def segments(self) -> list[SegmentColumn]:
+        nodes: list[list[SegmentNode]] = [[] for _ in self.labels]
         for head, column in zip(self.heads, self.columns, strict=True):
             fields = list(column)
             for out, values in zip(nodes, zip(*column.values(), strict=True), strict=True):
                 row = dict(head)
                 row.update(zip(fields, values, strict=True))
-                out.append(row)
-        return [{"segment": label, "nodes": rows}
+                out.append(build(SegmentNode, row))
+        return [SegmentColumn(segment=label, nodes=rows)
                 for label, rows in zip(self.labels, nodes, strict=True)]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return to_json(self.segments())
 
 
 NODE_FIELDS = ("value", "benchmark", "gap", "gap_pct", "target", "target_gap", "status")
@@ -204,32 +275,29 @@ def _gaps(column: dict[str, list[Any]], values: list[float], bench: list[float],
 
 
 def segment_eval_result(sev: SegmentEvaluation, index: int, top: int | None = None,
-                        everything: bool = True, columns: bool = False) -> dict[str, Any]:
+                        everything: bool = True, columns: bool = False) -> SegmentEvalResult:
     """`nsm eval --by`: the total as `eval` gives it, then every segment, best root first.
 
     Without `everything` (text and Markdown) only the `top` segments carry their nodes; the
     rest are summarised as each node's lowest and highest value (`rest`). With `columns`,
     `segments` is a SegmentRows (for the JSON writer) rather than a list of plain rows."""
-    result = eval_result(sev.total, index).to_json()
+    total = eval_result(sev.total, index)
     order = ranked_segments(sev, index)
     shown = order if everything or top is None else order[:top]
     best = {node_id: best_segment(sev, node_id, index) for node_id in sev.tree.order}
     rows = segment_rows(sev, index, shown)
-    result.update({
-        "by": sev.by,
-        "where": dict(sev.where),
-        "top": top,
-        "best": {node_id: None if at is None else sev.labels[at] for node_id, at in best.items()},
-        "segments": rows if columns else rows.segments(),
-        "rest": _rest(sev, index, order[top:] if top is not None else []),
-    })
-    return result
+    return SegmentEvalResult(
+        **{f.name: getattr(total, f.name) for f in fields(EvalResult) if f.name != "where"},
+        by=sev.by, where=dict(sev.where), top=top,
+        best={node_id: None if at is None else sev.labels[at] for node_id, at in best.items()},
+        segments=rows if columns else rows.segments(),
+        rest=_rest(sev, index, order[top:] if top is not None else []))
 
 
-def _rest(sev: SegmentEvaluation, index: int, rest: Sequence[int]) -> dict[str, Any]:
+def _rest(sev: SegmentEvaluation, index: int, rest: Sequence[int]) -> SegmentRest:
     """The segments after the top ones: how many, and each node's lowest and highest value."""
     if not rest:
-        return {"count": 0, "range": {}}
+        return SegmentRest(count=0, range={})
     pick = np.asarray(rest, dtype=np.intp)
     out: dict[str, list[float | None]] = {}
     for node_id in sev.tree.order:
@@ -237,7 +305,7 @@ def _rest(sev: SegmentEvaluation, index: int, rest: Sequence[int]) -> dict[str, 
         values = values[np.isfinite(values)]
         out[node_id] = ([json_number(float(values.min())), json_number(float(values.max()))]
                         if values.size else [None, None])
-    return {"count": len(rest), "range": out}
+    return SegmentRest(count=len(rest), range=out)
 
 
 # ---------------------------------------------------------------- rank-levers --by
@@ -272,7 +340,7 @@ def _leaf_pairs(sev: SegmentEvaluation, leaf: str, index: int, step: float,
     if ref is None or not sev.view.segmented(ref):
         new = _stepped(np.array([total]), step, node.direction, by_points)
         return _Pairs(leaf, [None], np.array([total]), new, new, [None])
-    values = np.array(sev.inputs[leaf][:, index], dtype=float)
+    values = np.array(sev.values[leaf][:, index], dtype=float)   # after any what-if change
     low, high = node.value_domain()   # a rate stays within 0–100%, never moved back
     new = np.clip(_stepped(values, step, node.direction, by_points),
                   np.minimum(low, values), np.maximum(high, values))
@@ -322,20 +390,26 @@ def _with_weights(sev: SegmentEvaluation, pair: _Pairs, coupled: list[str], inde
         for node_id in sev.tree.topo:
             if not sev.tree.children[node_id] and node_id not in inputs:
                 inputs[node_id] = np.float64(np.asarray(sev.total.values[node_id])[..., index])
-        root = compute(sev.tree, inputs)[sev.tree.root]
+        root = compute(sev.tree, inputs, sev.formula_changes())[sev.tree.root]
     return np.broadcast_to(root, pair.totals.shape)
 
 
 def _pair_roots(sev: SegmentEvaluation, pairs: list[_Pairs], index: int,
                 base: dict[str, float]) -> np.ndarray:
-    """The total root under every (segment, leaf) step, all pushed up the tree at once."""
-    from nsm_cli.analysis.levers import root_under
+    """The total root under every (segment, leaf) step, all pushed up the tree at once; a pair
+    under a node a what-if change fixes gets that as its reason."""
+    from nsm_cli.analysis.levers import held_reason, root_under
 
     variants: list[tuple[str, float]] = []
     for pair in pairs:
         variants.extend(zip([pair.leaf] * len(pair.segments), pair.totals.tolist(), strict=True))
+    changes = sev.formula_changes()
     with np.errstate(all="ignore"):
-        roots, _held = root_under(sev.tree, base, variants)
+        roots, held = root_under(sev.tree, base, variants, changes)
+    owners = [(pair, k) for pair in pairs for k in range(len(pair.segments))] if held else []
+    for at, node_id in held.items():
+        pair, k = owners[at]
+        pair.reasons[k] = held_reason(sev.tree, node_id, changes, sev.total.scenario)
     at = 0
     for pair in pairs:
         coupled = _weighted_by(sev, pair.leaf)
@@ -357,7 +431,7 @@ def _order(deltas: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool,
-                   top: int | None = None) -> dict[str, Any]:
+                   top: int | None = None) -> SegmentLeversResult:
     """`nsm rank-levers --by`: (segment, leaf) pairs by the change of the total root, ranked
     with numpy; only the pairs shown become rows."""
     from nsm_cli.analysis.levers import POINTS, RELATIVE
@@ -382,22 +456,23 @@ def segment_levers(sev: SegmentEvaluation, index: int, step: float, points: bool
         good = bool(known[at])
         reason = reasons[at] or (None if good else
                                  f"{tree.nodes[tree.root].name} has no value when stepped")
-        rows.append({"rank": rank if good else None, "id": pair.leaf, "name": node.name,
-                     "unit": node.unit, "owner": node.owner, "direction": node.direction,
-                     "step_kind": POINTS if points and node.is_rate else RELATIVE,
-                     "segment": pair.segments[k], "value": _number(pair.values[k]),
-                     "new_value": _number(pair.new_values[k]) if good else None,
-                     "total_new_value": _number(pair.totals[k]) if good else None,
-                     "delta": json_number(float(deltas[at])) if good else None,
-                     "delta_pct": json_number(float(deltas[at]) / abs(root_value), 6)
-                     if good and root_value else None,
-                     "reason": reason})
-    return {**tree.header(), "root_value": json_number(root_value),
-            "period": sev.periods[index], "by": sev.by, "where": dict(sev.where),
-            "step": json_number(step), "mode": POINTS if points else RELATIVE, "top": top,
-            "total": int(deltas.size), "hidden": int(deltas.size) - len(rows),
-            "unranked": int(deltas.size) - ranked, "levers": rows,
-            "warnings": [d.to_dict() for d in sev.warnings]}
+        rows.append(build(SegmentLever, {   # build: 250,000 pairs on 1,000 segments
+            "rank": rank if good else None, "id": pair.leaf, "name": node.name,
+            "unit": node.unit, "owner": node.owner, "direction": node.direction,
+            "step_kind": POINTS if points and node.is_rate else RELATIVE,
+            "segment": pair.segments[k], "value": _number(pair.values[k]),
+            "new_value": _number(pair.new_values[k]) if good else None,
+            "total_new_value": _number(pair.totals[k]) if good else None,
+            "delta": json_number(float(deltas[at])) if good else None,
+            "delta_pct": json_number(float(deltas[at]) / abs(root_value), 6)
+            if good and root_value else None,
+            "reason": reason}))
+    return SegmentLeversResult(
+        **tree.header(), root_value=json_number(root_value), period=sev.periods[index],
+        by=sev.by, where=dict(sev.where), **(sev.total.what_if() if sev.total.changes else {}),
+        step=json_number(step), mode=POINTS if points else RELATIVE, top=top,
+        total=int(deltas.size), hidden=int(deltas.size) - len(rows),
+        unranked=int(deltas.size) - ranked, levers=rows, warnings=list(sev.warnings))
 
 
 # ---------------------------------------------------------------- explain --by
@@ -465,10 +540,9 @@ def _alone(sev: SegmentEvaluation, start: int, end: int) -> np.ndarray:
 
 
 def segment_explain(sev: SegmentEvaluation, start: int, end: int, options: Any = None
-                    ) -> dict[str, Any]:
+                    ) -> SegmentExplainResult:
     """`nsm explain --by`: how much of the total root's change came from each segment."""
-    from nsm_cli.analysis.explain import ExplainOptions, explain_result
-    from nsm_cli.diagnostics import NsmError
+    from nsm_cli.analysis.explain import ExplainOptions
 
     options = options or ExplainOptions()
 
@@ -504,21 +578,29 @@ def segment_explain(sev: SegmentEvaluation, start: int, end: int, options: Any =
         if split is not None:
             row.update({k: _number(v[i]) for k, v in split.items()})
         if rank < TOP_EXPLAINED:
-            try:
-                inner = explain_result(sev.segment(i), start, end, options).to_json()
-                row["leaves"] = [{k: c[k] for k in ("id", "name", "unit", "from_value",
-                                                    "to_value", "contribution", "share")}
-                                 for c in inner["contributions"] if c["contribution"]]
-            except NsmError:
-                row["leaves"] = None
-        rows.append(row)
-    return {**tree.header(), "by": sev.by, "where": dict(sev.where),
-            "from": sev.periods[start], "to": sev.periods[end],
-            "from_value": _number(y0), "to_value": _number(y1), "change": _number(change),
-            "additive": additive, "method": method_used, "volume": volume,
-            "volume_name": tree.nodes[volume].name if volume else None,
-            "interaction": json_number(residual), "segments": rows,
-            "warnings": [d.to_dict() for d in sev.warnings]}
+            row["leaves"] = _segment_leaves(sev, i, start, end, options)
+        rows.append(SegmentShare(**row))
+    return SegmentExplainResult(
+        **tree.header(), by=sev.by, where=dict(sev.where), from_=sev.periods[start],
+        to=sev.periods[end], from_value=_number(y0), to_value=_number(y1),
+        change=_number(change), additive=additive, method=method_used, volume=volume,
+        volume_name=tree.nodes[volume].name if volume else None,
+        interaction=json_number(residual), segments=rows, warnings=list(sev.warnings))
+
+
+def _segment_leaves(sev: SegmentEvaluation, position: int, start: int, end: int,
+                    options: Any) -> list[SegmentLeaf] | None:
+    """The leaves that moved one segment's root, as `explain` splits it (None: it cannot)."""
+    from nsm_cli.analysis.explain import explain_result
+    from nsm_cli.diagnostics import NsmError
+
+    try:
+        inner = explain_result(sev.segment(position), start, end, options)
+    except NsmError:
+        return None
+    return [SegmentLeaf(id=c.id, name=c.name, unit=c.unit, from_value=c.from_value,
+                        to_value=c.to_value, contribution=c.contribution, share=c.share)
+            for c in inner.contributions if c.contribution]
 
 
 # ---------------------------------------------------------------- alerts --by

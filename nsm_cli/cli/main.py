@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         report_diagnostics(exc.diagnostics)
         return EXIT_INVALID
     except InputError as exc:   # a request the data cannot answer (an undeclared column)
-        say(escape_control(f"nsm: error: {exc}"))
+        say(escape_control(f"nsm: error: {exc.describe(OPTION_NAMES)}"))
         return EXIT_INVALID
     except UsageError as exc:
         say(escape_control(f"nsm: error: {exc}"))

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from nsm_cli import __version__
 from nsm_cli.cli.options import OPTION_NAMES
-from nsm_cli.diagnostics import NsmError, RequestError, UsageError
+from nsm_cli.diagnostics import InputError, NsmError, RequestError, UsageError
 
 INSTRUCTIONS = (
     "nsm evaluates North Star Metric trees: YAML files whose root is the North Star, each "
@@ -59,6 +59,12 @@ Seed = Annotated[int | None, Field(description="Seed of the simulation, for repe
                                    "answers.")]
 Backtest = Annotated[int | None, Field(description="Hide the last K periods, forecast them "
                                        "and report the error beside the last value's.")]
+By = Annotated[str | None, Field(description="A segment column (listed under a data block's "
+                                "segments): the answer for every value of it, beside the total "
+                                "over all rows.")]
+Where = Annotated[list[str] | None, Field(
+    description="Keep only the rows whose segment column COL holds VALUE, each as COL=VALUE "
+    "(a literal, e.g. region=华北); all must hold.")]
 Tolerance = Annotated[str | None, Field(description="W401: how far an observed value may be "
                                         "from its formula, e.g. 1%.")]
 
@@ -76,30 +82,35 @@ def _inside(path: str) -> str:
 
 
 def eval_tool(tree: Tree, period: Period = None, scenario: Scenario = None,
-              changes: Changes = None) -> str:
-    """Fill every node of the tree for a period: value, observed, benchmark, gap, status."""
+              changes: Changes = None, by: By = None, where: Where = None) -> str:
+    """Fill every node of the tree for a period: value, observed, benchmark, gap, status;
+    with `by`, for every segment too (best root first)."""
     from nsm_cli import api
 
-    return _json(api.evaluate(_inside(tree), period=period, scenario=scenario, set=changes))
+    return _json(api.evaluate(_inside(tree), period=period, scenario=scenario, set=changes,
+                              by=by, where=where))
 
 
 def rank_levers_tool(tree: Tree, period: Period = None, step: Step = "1%", points: Points = False,
                      top: Top = None, sort: Sort = "delta", scenario: Scenario = None,
-                     changes: Changes = None) -> str:
-    """Rank the leaves by how much the root moves when each alone improves by one step."""
+                     changes: Changes = None, by: By = None, where: Where = None) -> str:
+    """Rank the leaves by how much the root moves when each alone improves by one step; with
+    `by`, (segment, leaf) pairs by how much the total root moves."""
     from nsm_cli import api
 
     return _json(api.rank_levers(_inside(tree), period=period, step=step, points=points,
-                                 sort=sort, top=top, scenario=scenario, set=changes))
+                                 sort=sort, top=top, scenario=scenario, set=changes, by=by,
+                                 where=where))
 
 
 def explain_tool(tree: Tree, from_period: From = None, to_period: To = None,
-                 method: Method = "shapley") -> str:
-    """Split the root's change between two periods into one contribution per leaf."""
+                 method: Method = "shapley", by: By = None, where: Where = None) -> str:
+    """Split the root's change between two periods into one contribution per leaf; with `by`,
+    first into each segment's part."""
     from nsm_cli import api
 
     return _json(api.explain(_inside(tree), from_period=from_period, to_period=to_period,
-                             method=method))
+                             method=method, by=by, where=where))
 
 
 def goal_seek_tool(tree: Tree, target: Target = None, levers: Levers = None,
@@ -113,11 +124,13 @@ def goal_seek_tool(tree: Tree, target: Target = None, levers: Levers = None,
 
 
 def alerts_tool(tree: Tree, period: Period = None, scenario: Scenario = None,
-                changes: Changes = None) -> str:
-    """The alert rules and guardrail bounds that fire in a period (default: the latest)."""
+                changes: Changes = None, by: By = None, where: Where = None) -> str:
+    """The alert rules and guardrail bounds that fire in a period (default: the latest); with
+    `by`, in every segment too."""
     from nsm_cli import api
 
-    return _json(api.alerts(_inside(tree), period=period, scenario=scenario, set=changes))
+    return _json(api.alerts(_inside(tree), period=period, scenario=scenario, set=changes,
+                            by=by, where=where))
 
 
 def forecast_tool(tree: Tree, horizon: Horizon = 3, samples: Samples = 2000,
@@ -170,6 +183,8 @@ def _guarded(tool):
             raise ToolError(str(exc)) from None
         except UsageError as exc:
             raise ToolError(f"usage: {exc}") from None
+        except InputError as exc:   # the data cannot answer it (exit 1 on the command line)
+            raise ToolError(exc.describe(OPTION_NAMES)) from None
         except RequestError as exc:   # named as the command's options, as the CLI says it
             raise ToolError(f"usage: {exc.describe(OPTION_NAMES)}") from None
 

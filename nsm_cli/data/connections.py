@@ -159,11 +159,19 @@ class Session:
     """An open connection: `rows(sql)` runs one read-only query under the timeout."""
 
     def __init__(self, target: Target, run: Callable[[str], tuple[list[str], list[tuple]]],
-                 close: Callable[[], None], plan: Callable[[str], list[str]] | None = None):
+                 close: Callable[[], None], plan: Callable[[str], list[str]] | None = None,
+                 interrupt: Callable[[], None] | None = None):
         self.target = target
         self._run = run
         self._close = close
         self._plan = plan
+        self._interrupt = interrupt
+
+    def interrupt(self) -> None:
+        """Stop the running query, from another thread (a query sent ahead and not wanted)."""
+        if self._interrupt is not None:
+            with contextlib.suppress(Exception):
+                self._interrupt()
 
     def rows(self, sql: str) -> tuple[list[str], list[tuple]]:
         return self._run(sql)
@@ -191,6 +199,68 @@ def open_session(target: Target) -> Session:
         raise missing_driver(target) from None
     except Exception as exc:  # noqa: BLE001 — every driver has its own exception types
         raise unreachable(target, exc) from None
+
+
+@dataclass
+class Sent:
+    """One query on a connection of its own, sent on a thread so that the database works
+    while nsm goes on (`nsm eval` sends a block's query before importing its analyses).
+    `run` does the same in the calling thread. A failure is kept for the reader to raise."""
+
+    target: Target
+    sql: str
+    session: Session | None = None
+    answer: tuple[list[str], list[tuple]] | None = None
+    failure: Exception | None = None
+    thread: threading.Thread | None = None
+
+    def run(self) -> Sent:
+        try:
+            self.session = open_session(self.target)
+            self.answer = self.session.rows(self.sql)
+        except Exception as exc:  # noqa: BLE001 — raised by whoever reads the answer
+            self.failure = exc
+        except BaseException:  # Ctrl-C in the calling thread: nobody reads this session
+            if self.session is not None:
+                self.session.close()
+            raise
+        return self
+
+    def start(self) -> Sent:
+        self.thread = threading.Thread(target=self.run, name="nsm-query", daemon=True)
+        self.thread.start()
+        return self
+
+    def wait(self) -> Sent:
+        if self.thread is not None:
+            try:
+                self.thread.join()
+            except BaseException:  # Ctrl-C: the query is cancelled, as the driver would
+                self.drop()
+                raise
+        return self
+
+    def drop(self) -> None:
+        """Not wanted after all: stop the query and close its connection."""
+        if self.session is not None:
+            self.session.interrupt()
+        if self.thread is not None:
+            self.thread.join(timeout=2)
+        if self.session is not None and (self.thread is None or not self.thread.is_alive()):
+            self.session.close()
+
+
+SENT: dict[tuple[str, str], Sent] = {}  # (tree file, block) → its query, sent ahead
+
+
+def claim_sent(tree_path: str, block: str, target: Target, sql: str) -> Sent | None:
+    """The query sent ahead for the block, if it is this very query on this very URL (any
+    other is dropped: the block sends its own)."""
+    sent = SENT.pop((os.path.abspath(tree_path), block), None)
+    if sent is not None and (sent.sql != sql or sent.target.url != target.url):
+        sent.drop()
+        return None
+    return sent
 
 
 def missing_driver(target: Target) -> NsmError:
@@ -253,14 +323,16 @@ def _duckdb(target: Target) -> Session:
         finally:
             timer.cancel()
 
-    return Session(target, run, conn.close)
+    return Session(target, run, conn.close, interrupt=conn.interrupt)
 
 
 def _postgres(target: Target) -> Session:
     import psycopg
 
+    # standard_conforming_strings: a backslash in a string literal is a backslash, whatever
+    # the server's or the role's setting (literals are written into the query, quotes doubled)
     options = (f"-c default_transaction_read_only=on -c statement_timeout="
-               f"{int(target.timeout * 1000)} -c TimeZone=UTC")
+               f"{int(target.timeout * 1000)} -c TimeZone=UTC -c standard_conforming_strings=on")
     url = target.url.replace("postgresql+psycopg://", "postgresql://", 1)
     conn = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, options=options,
                            application_name="nsm")
@@ -276,7 +348,7 @@ def _postgres(target: Target) -> Session:
             with contextlib.suppress(Exception):  # a lost connection keeps its own error
                 conn.rollback()  # nothing to keep: the transaction was read-only
 
-    return Session(target, run, conn.close)
+    return Session(target, run, conn.close, interrupt=getattr(conn, "cancel_safe", conn.cancel))
 
 
 def _dbapi(conn, target: Target) -> Session:

@@ -60,6 +60,7 @@ from nsm_cli.data.tables import (
     read_rows,
     read_table,
 )
+from nsm_cli.data.wide import read_light
 from nsm_cli.diagnostics import Diagnostic, NsmError, Span, error
 from nsm_cli.tree.model import TEXT_AGGS, DataSpec
 from nsm_cli.tree.parser import inside, project_root
@@ -132,7 +133,7 @@ def read_block(spec: DataSpec, uses: Sequence[ColumnUse], sample: int | None = N
     if light and not any(use.needs_engine for use in uses) and (
             check_regular(spec, spec.path) < ENGINE_BYTES
             or len({use.column for use in uses}) > ENGINE_COLUMNS):
-        return read_table(spec, uses)
+        return read_light(spec, uses)
     return read_with_engine(spec, uses, sample)
 
 

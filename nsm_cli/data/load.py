@@ -49,6 +49,29 @@ class DataStore:
         out[present] = values[positions[present]]
         return out
 
+    def series_many(self, refs: Sequence[SourceRef]) -> list[np.ndarray]:
+        """:meth:`series` of many sources (the 50,000 leaves of a big tree): one gather per
+        data block instead of one per source. The arrays are rows of one block: read them,
+        do not write into them."""
+        out: list[np.ndarray] = [np.empty(0)] * len(refs)
+        blocks: dict[str, list[int]] = {}
+        for k, ref in enumerate(refs):
+            blocks.setdefault(ref.data, []).append(k)
+        for name, picked in blocks.items():
+            table = self.tables[name]
+            positions = self._positions[name]
+            stacked = np.array([table.series[refs[k].key] for k in picked], dtype=np.float64,
+                               ndmin=2).reshape(len(picked), len(table.periods))
+            if np.array_equal(positions, np.arange(len(table.periods))):
+                block = stacked   # the tree's periods are this block's, in its order
+            else:
+                block = np.full((len(picked), len(self.periods)), np.nan)
+                present = positions >= 0
+                block[:, present] = stacked[:, positions[present]]
+            for k, row in zip(picked, block, strict=True):
+                out[k] = row
+        return out
+
 
 def source_refs(tree: TreeFile) -> list[SourceRef]:
     """Every data column the tree uses: sources and benchmarks of all nodes."""

@@ -92,19 +92,21 @@ def declared_segments(tree: TreeFile) -> list[str]:
 
 
 def check_slice(tree: TreeFile, by: str | None, where: Sequence[tuple[str, str]]) -> None:
-    """--by and --where name declared segment columns (SegmentError naming them otherwise)."""
+    """`by` and `where` name declared segment columns (SegmentError naming them otherwise)."""
     declared = declared_segments(tree)
-    for option, column in [("--by", by)] + [("--where", c) for c, _ in where]:
+    for parameter, column, value in [("by", by, by)] + [("where", c, f"{c}={v}")
+                                                          for c, v in where]:
         if column is None or column in declared:
             continue
         known = (f"declared segment columns are {', '.join(declared)}" if declared else
                  "no data block declares segments: add segments: [COL] to one")
-        raise SegmentError(f"{option} {column}: no data block lists '{column}' under "
-                           f"segments; {known}")
+        raise SegmentError(parameter, value if parameter == "by" else column,
+                           f"no data block lists '{column}' under segments; {known}")
 
 
 class SegmentError(InputError):
-    """A segment request the data cannot answer: exit 1, naming what there is."""
+    """A segment request the data cannot answer: exit 1, naming the parameter and what
+    there is."""
 
 
 def read_slice(spec: DataSpec, refs: Sequence[SourceRef], periods: list[str],
@@ -271,8 +273,8 @@ def slice_view(tree: TreeFile, store, wanted: Slice) -> SegmentView:
             continue
         ready = getattr(table, "sliced", {}).get(mine)
         if ready is None and getattr(table.spec, "database", None) is not None:
-            raise SegmentError(f"data '{name}' lives in a database and was read without its "
-                               "segments")
+            raise SegmentError(None, None, f"data '{name}' lives in a database and was read "
+                               "without its segments")
         blocks[name] = ready if ready is not None else read_slice(
             table.spec, refs.get(name, []), table.periods, mine)
         check_matches(table.spec, mine.where, blocks[name])
@@ -287,7 +289,7 @@ def check_matches(spec: DataSpec, where: tuple[tuple[str, str], ...], sliced: Sl
         database = getattr(spec, "database", None)
         where = (f"table {database.table}" if database.table else "its sql") \
             if database is not None else spec.path
-        raise SegmentError(f"--where {said}: no rows of data '{spec.name}' ({where}) match")
+        raise SegmentError("where", said, f"no rows of data '{spec.name}' ({where}) match")
 
 
 def slices_for(by: str | None, where: Sequence[tuple[str, str]]) -> list[Slice]:

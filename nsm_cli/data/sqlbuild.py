@@ -1,72 +1,73 @@
-"""The one query a data block needs, as a sqlglot syntax tree, rendered per SQL dialect.
+"""The one query a data block needs, rendered per SQL dialect.
 
 `build_query` turns (relation, periods, measures, filters, segments) into one SELECT that
-groups the rows by period (and segment) so that only aggregates leave the database. Every
-name is a quoted identifier and every literal a sqlglot literal node: user text is never
-pasted into SQL. The tree is the same for every engine; `render` applies the few rewrites a
-dialect needs (an exact median, the latest row's value) and prints it in that dialect.
+groups the rows by period (and segment) so that only aggregates leave the database. The
+query is plain data (data/sqltext.py); PostgreSQL and DuckDB get its text from sqltext
+without importing sqlglot (0.1 s), every other dialect from a sqlglot syntax tree built
+here, on which `render` applies the few rewrites a dialect needs (an exact median, the
+latest row's value) before printing it in that dialect. Every name is a quoted identifier
+and every literal a literal node: user text is never pasted into SQL.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sqlglot
-from sqlglot import exp
-
+from nsm_cli.data.sqltext import (
+    PERIOD,
+    ROWS,
+    SEGMENT_FLAG,
+    Measure,
+    Periods,
+    Probe,
+    Query,
+    SegmentIs,
+    TableName,
+    build_query,
+    fast,
+    table_name,
+    text,
+)
 from nsm_cli.tree.where import Both, Compare, InList, Not
 
-__all__ = ["Both", "Compare", "InList", "Not", "Measure", "Periods", "SegmentIs", "build_query",
-           "render"]
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+__all__ = ["PERIOD", "ROWS", "SEGMENT_FLAG", "Both", "Compare", "InList", "Not", "Measure",
+           "Periods", "Probe", "Query", "SegmentIs", "TableName", "build_query", "render"]
 
 DIALECTS = ("postgres", "duckdb", "bigquery", "snowflake", "trino", "spark", "clickhouse")
 GRAINS = ("day", "week", "month", "quarter", "year")
-PERIOD = "nsm_period"  # output column names: nsm_period, nsm_segment_0…, nsm_rows, nsm_m0…
-ROWS = "nsm_rows"
-SEGMENT_FLAG = "nsm_all_"  # GROUPING() of segment i: 1 on the rows that total over it
 
 
-@dataclass(frozen=True)
-class Measure:
-    """One aggregate a leaf asks of the block: agg over column, on the rows `where` keeps."""
-
-    agg: str | None  # None: the block has one row per period (checked with nsm_rows)
-    column: str | None
-    where: object | None = None  # a filter tree of nsm_cli.tree.where
-    weight: str | None = None
+def table_relation(name: str) -> TableName:
+    """`table: schema.table` as a quoted, dotted table name (catalog.schema.table at most)."""
+    return table_name(name)
 
 
-@dataclass(frozen=True)
-class SegmentIs:
-    """`--where COL=VALUE`: the column's text, trimmed, equals the value (as segments are named:
-    the value is a literal of the syntax tree, never pasted into SQL)."""
-
-    column: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Periods:
-    """How rows become periods: a label column, or a time column rolled up to a grain."""
-
-    column: str | None = None
-    time: str | None = None
-    grain: str | None = None
-
+# -- the sqlglot syntax tree (every dialect but the fast ones, pretty printing, `sql:`) ----
+# sqlglot is imported inside each function: PostgreSQL and DuckDB over a table never need it.
 
 def quoted(name: str) -> exp.Identifier:
+    from sqlglot import exp
+
     return exp.to_identifier(name, quoted=True)
 
 
 def column(name: str) -> exp.Column:
+    from sqlglot import exp
+
     return exp.Column(this=quoted(name))
 
 
-def table_relation(name: str) -> exp.Table:
-    """`table: schema.table` as a quoted, dotted table name (catalog.schema.table at most)."""
-    parts = name.split(".")
+def relation_tree(relation: object) -> exp.Expression:
+    """A TableName as a sqlglot table; a subquery (a block's `sql:`) as it is."""
+    from sqlglot import exp
+
+    if not isinstance(relation, TableName):
+        return relation
+    parts = relation.parts
     table = exp.Table(this=quoted(parts[-1]))
     if len(parts) > 1:
         table.set("db", quoted(parts[-2]))
@@ -77,10 +78,14 @@ def table_relation(name: str) -> exp.Table:
 
 def sql_relation(query: exp.Expression) -> exp.Subquery:
     """A checked `sql:` query as the block's rows."""
+    from sqlglot import exp
+
     return exp.Subquery(this=query, alias=exp.TableAlias(this=quoted("nsm_rows")))
 
 
 def literal(value: str | float | int | bool | None) -> exp.Expression:
+    from sqlglot import exp
+
     if value is None:
         return exp.Null()
     if isinstance(value, bool):
@@ -90,15 +95,18 @@ def literal(value: str | float | int | bool | None) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-_COMPARE = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+_COMPARE = {"=": "EQ", "!=": "NEQ", "<": "LT", "<=": "LTE", ">": "GT", ">=": "GTE"}
 
 
 def condition(node: object) -> exp.Expression:
     """A `where` filter tree (nsm_cli.tree.where) → a boolean expression: names quoted,
     values literals of the tree."""
+    from sqlglot import exp
+
     if isinstance(node, Compare):
         op = "!=" if node.op == "<>" else node.op
-        return _COMPARE[op](this=column(node.column), expression=literal(node.value))
+        return getattr(exp, _COMPARE[op])(this=column(node.column),
+                                          expression=literal(node.value))
     if isinstance(node, InList):
         test = exp.In(this=column(node.column), expressions=[literal(v) for v in node.values])
         return exp.Not(this=exp.Paren(this=test)) if node.negated else test
@@ -118,21 +126,29 @@ def condition(node: object) -> exp.Expression:
 
 def _gate(value: exp.Expression, test: exp.Expression | None) -> exp.Expression:
     """`value` on the rows the test keeps, NULL elsewhere (aggregates skip NULLs)."""
+    from sqlglot import exp
+
     if test is None:
         return value
     return exp.Case(ifs=[exp.If(this=test.copy(), true=value)])
 
 
 def _both(one: exp.Expression | None, other: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
     return other if one is None else exp.And(this=exp.Paren(this=one.copy()), expression=other)
 
 
 def _double(value: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
     return exp.Cast(this=value, to=exp.DataType.build("double"))
 
 
 def aggregate(measure: Measure, periods: Periods) -> exp.Expression:
     """The aggregate of one measure; filters become CASE WHEN gates inside it."""
+    from sqlglot import exp
+
     test = condition(measure.where) if measure.where is not None else None
     value = column(measure.column) if measure.column else None
     agg = measure.agg
@@ -160,39 +176,49 @@ def aggregate(measure: Measure, periods: Periods) -> exp.Expression:
 
 def period_expression(periods: Periods) -> exp.Expression:
     """The period of a row: its label, or its time truncated to the grain's first day."""
+    from sqlglot import exp
+
     if periods.time is None:
         return column(periods.column or "period")
     return exp.TimestampTrunc(this=column(periods.time), unit=exp.var(periods.grain.upper()))
 
 
-def build_query(relation: exp.Expression, periods: Periods | None,
-                measures: Sequence[Measure], filters: object | None = None,
-                segments: Sequence[str] = ()) -> exp.Select:
-    """One SELECT: a row per period (and per segment value, besides the total)."""
+def tree(query: Query | Probe | exp.Expression) -> exp.Expression:
+    """The query as a sqlglot syntax tree (the same for every dialect)."""
+    from sqlglot import exp
+
+    if isinstance(query, Probe):
+        inner = query.relation
+        named = isinstance(inner, (TableName, exp.Table, exp.Subquery))
+        source = relation_tree(inner) if named else exp.Subquery(
+            this=tree(inner), alias=exp.TableAlias(this=quoted("nsm_check")))
+        return exp.select(exp.Star()).from_(source).limit(0)
+    if not isinstance(query, Query):
+        return relation_tree(query)
     keys: list[exp.Expression] = []
     outputs: list[exp.Expression] = []
-    if periods is not None:
-        keys.append(period_expression(periods))
+    if query.periods is not None:
+        keys.append(period_expression(query.periods))
         outputs.append(exp.alias_(keys[0].copy(), PERIOD, quoted=True))
-    for i, name in enumerate(segments):
+    for i, name in enumerate(query.segments):
         outputs.append(exp.alias_(column(name), f"nsm_segment_{i}", quoted=True))
         outputs.append(exp.alias_(exp.Grouping(expressions=[column(name)]),
                                   f"{SEGMENT_FLAG}{i}", quoted=True))
     outputs.append(exp.alias_(exp.Count(this=exp.Star()), ROWS, quoted=True))
-    for i, measure in enumerate(measures):
-        outputs.append(exp.alias_(aggregate(measure, periods or Periods()), f"nsm_m{i}",
+    for i, measure in enumerate(query.measures):
+        outputs.append(exp.alias_(aggregate(measure, query.periods or Periods()), f"nsm_m{i}",
                                   quoted=True))
-    query = exp.select(*outputs).from_(relation)
-    if filters is not None:
-        query = query.where(condition(filters))
-    if segments:
+    select = exp.select(*outputs).from_(relation_tree(query.relation).copy())
+    if query.filters is not None:
+        select = select.where(condition(query.filters))
+    if query.segments:
         sets = [exp.Tuple(expressions=[k.copy() for k in keys])]
         sets += [exp.Tuple(expressions=[*(k.copy() for k in keys), column(name)])
-                 for name in segments]
-        query = query.group_by(exp.GroupingSets(expressions=sets))
+                 for name in query.segments]
+        select = select.group_by(exp.GroupingSets(expressions=sets))
     elif keys:
-        query = query.group_by(*(k.copy() for k in keys))
-    return query
+        select = select.group_by(*(k.copy() for k in keys))
+    return select
 
 
 # -- one tree, many dialects -------------------------------------------------------------
@@ -215,14 +241,17 @@ _LAST = {
 
 
 def _from_template(template: str, dialect: str, **parts: exp.Expression) -> exp.Expression:
-    tree = sqlglot.parse_one(template, read=dialect)
+    import sqlglot
+    from sqlglot import exp
+
+    parsed = sqlglot.parse_one(template, read=dialect)
 
     def fill(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table and node.name in parts:
             return parts[node.name].copy()
         return node
 
-    return tree.transform(fill)
+    return parsed.transform(fill)
 
 
 # Snowflake folds unquoted names to upper case and keeps quoted ones as written: a plain
@@ -233,6 +262,8 @@ PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def _in_user_sql(node: exp.Expression) -> bool:
     """Whether a node belongs to the block's own `sql:` (left as its author wrote it)."""
+    from sqlglot import exp
+
     parent = node.find_ancestor(exp.Subquery)
     while parent is not None:
         if parent.alias == "nsm_rows":
@@ -243,6 +274,7 @@ def _in_user_sql(node: exp.Expression) -> bool:
 
 def for_dialect(query: exp.Expression, dialect: str) -> exp.Expression:
     """The query with the rewrites `dialect` needs (a copy; the input is left alone)."""
+    from sqlglot import exp
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Median) and dialect in _MEDIAN:
@@ -262,12 +294,14 @@ def for_dialect(query: exp.Expression, dialect: str) -> exp.Expression:
     return query.copy().transform(rewrite)
 
 
-def render(query: exp.Expression, dialect: str, pretty: bool = False) -> str:
-    """The query as text in one dialect (comments left out: a `sql:` comment is never sent)."""
-    return for_dialect(query, dialect).sql(dialect=dialect, pretty=pretty, comments=False)
+def render(query: Query | Probe | exp.Expression, dialect: str, pretty: bool = False) -> str:
+    """The query as text in one dialect (comments left out: a `sql:` comment is never sent).
+    PostgreSQL and DuckDB over a named table: sqltext's text, identical to sqlglot's."""
+    if not pretty and fast(query, dialect):
+        return text(query, dialect)
+    return for_dialect(tree(query), dialect).sql(dialect=dialect, pretty=pretty, comments=False)
 
 
-def limit_zero(query: exp.Expression) -> exp.Select:
+def limit_zero(query: Query | exp.Expression) -> Probe:
     """`SELECT * FROM (query) LIMIT 0`: planned (names and types checked), no row scanned."""
-    return exp.select(exp.Star()).from_(exp.Subquery(
-        this=query, alias=exp.TableAlias(this=quoted("nsm_check")))).limit(0)
+    return Probe(query)

@@ -28,6 +28,7 @@ MAX_BAD_CELLS = 20  # E304 diagnostics per file before "… and N more"
 MAX_SHOWN = 40  # characters of a bad cell quoted in a message
 
 LIGHT_AGGS = ("sum", "mean", "min", "max", "last", "count")  # what aggregate() computes
+_LIGHT_OR_NONE = frozenset((*LIGHT_AGGS, None))
 AGG_HINT = "add agg: " + "|".join(AGGS) + " to the source"
 NUMBER_HINT = "expected a number like 1,200, 92% or ¥1,200"
 
@@ -57,7 +58,7 @@ class ColumnUse:
     def needs_engine(self) -> bool:
         """Filters, weights, medians and distinct counts are computed by the engine."""
         return (self.where is not None or self.weight is not None or not self.column
-                or self.agg not in LIGHT_AGGS + (None,))
+                or self.agg not in _LIGHT_OR_NONE)
 
 
 @dataclass
@@ -216,11 +217,12 @@ def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[s
     return header, body
 
 
-def read_rows(spec: DataSpec, wanted: set[str]) -> RawRows:
-    """Read a file with the csv module into text rows, keeping only the wanted columns."""
+def read_rows(spec: DataSpec, wanted: set[str], text: str | None = None) -> RawRows:
+    """Read a file (or its `text`, already read) with the csv module into text rows, keeping
+    only the wanted columns."""
     if spec.format not in FORMATS:
         raise ValueError(f"unknown data format {spec.format!r}")
-    header, body = _split(spec, read_text(spec))
+    header, body = _split(spec, read_text(spec) if text is None else text)
     period_at = _find(header, spec.period_column)
     if period_at is None and spec.period_column_set:
         message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"

@@ -8,32 +8,38 @@ anything is sent (E323). `nsm check` plans the query without scanning rows (LIMI
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
+import importlib
 import logging
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from nsm_cli.data import sqlbuild
 from nsm_cli.data.connections import (
     SCHEMES,
+    SENT,
+    Sent,
     Session,
+    Target,
+    claim_sent,
     open_session,
     query_failed,
     target,
 )
 from nsm_cli.data.periods import day_period, month_period, order_labels, quarter_period, week_period
-from nsm_cli.data.tables import ALL, ColumnUse, Table
 from nsm_cli.diagnostics import Diagnostic, NsmError, error
 from nsm_cli.tree.model import AGGS, DataSpec, TreeFile
 
 if TYPE_CHECKING:
     from sqlglot import exp
+
+    from nsm_cli.data.tables import ColumnUse, Table
 
 RUN, VALIDATE, OFFLINE = "run", "validate", "offline"  # what load_data does with databases
 _WRITES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command",
@@ -180,7 +186,7 @@ def filter_columns(node: object) -> list[str]:
     return [name for item in getattr(node, "items", ()) for name in filter_columns(item)]
 
 
-def relation(spec: DataSpec, dialect: str) -> exp.Expression:
+def relation(spec: DataSpec, dialect: str) -> sqlbuild.TableName | exp.Subquery:
     """The block's rows: its table, or its checked `sql:` as a subquery."""
     if spec.database.sql is not None:
         return sqlbuild.sql_relation(checked_sql(spec, dialect))
@@ -197,10 +203,10 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
         return _empty(spec, uses)
     where = target(tree.connections[spec.database.connection], tree.path)
     source = relation(spec, where.scheme.dialect)
+    if mode == RUN and (spec.time or spec.period_column_set):
+        return _aggregate(where, spec, uses, source, wheres, tree.path)
     session = open_session(where)
     try:
-        if mode == RUN and (spec.time or spec.period_column_set):
-            return _aggregate(session, spec, uses, source, wheres)
         columns = _columns(session, source, spec)
         found = plan(spec, uses, columns, where.scheme.dialect in sqlbuild.UNQUOTED, wheres)
         query = sqlbuild.build_query(source, found.periods, found.measures,
@@ -214,26 +220,91 @@ def read_database(spec: DataSpec, uses: Sequence[ColumnUse], tree: TreeFile,
         session.close()
 
 
-def _aggregate(session: Session, spec: DataSpec, uses: Sequence[ColumnUse],
-               source: exp.Expression, wheres: Sequence[tuple[tuple[str, str], ...]] = ()
-               ) -> Table:
-    """The block's periods are known: one query, and the schema only to explain a failure
-    (a missing column as E302 with a suggestion, rather than the engine's words)."""
+def _aggregate(where: Target, spec: DataSpec, uses: Sequence[ColumnUse], source: object,
+               wheres: Sequence[tuple[tuple[str, str], ...]], tree_path: str) -> Table:
+    """The block's periods are known: one query (perhaps sent ahead: data/ahead.py),
+    and the schema only to explain a failure (a missing column as E302 with a suggestion,
+    rather than the engine's words)."""
     found = plan(spec, uses, None, wheres=wheres)
     query = sqlbuild.build_query(source, found.periods, found.measures, segments=found.segments)
+    sql = sqlbuild.render(query, where.scheme.dialect)
+    sent = claim_sent(tree_path, spec.name, where, sql)
+    sent = sent.wait() if sent is not None else Sent(where, sql).run()
+    if sent.session is None:  # the connection failed: open_session's E324/E326
+        raise sent.failure
     try:
-        names, rows = _run(session, query, spec)
-    except NsmError as failure:
-        try:
-            columns = _columns(session, source, spec)
-        except NsmError:
+        if sent.failure is not None:
+            failure = query_failed(where, sent.failure, spec.span)
+            try:
+                columns = _columns(sent.session, source, spec)
+            except NsmError:
+                raise failure from None
+            plan(spec, uses, columns, where.scheme.dialect in sqlbuild.UNQUOTED)
             raise failure from None
-        plan(spec, uses, columns, session.target.scheme.dialect in sqlbuild.UNQUOTED)
-        raise
-    return _table(spec, found, names, rows)
+        names, rows = sent.answer
+        return _table(spec, found, names, rows)
+    finally:
+        sent.session.close()
 
 
-def _run(session: Session, query: exp.Expression, spec: DataSpec,
+def send_ahead(path: str) -> None:
+    """Each table block's query, as read_database will build it for a plain `nsm eval`, sent
+    on a thread (data/ahead.py). A tree that does not parse or asks a best segment (more in
+    the query) sends nothing, nor a block whose database another block also reads (a DuckDB
+    file takes one connection at a time in a process): those blocks ask in their turn."""
+    from nsm_cli.tree.model import BestOf, SourceRef
+    from nsm_cli.tree.parser import parse_tree
+
+    try:
+        tree, diagnostics = parse_tree(path)
+    except NsmError:
+        return
+    if any(d.is_error for d in diagnostics) or any(
+            isinstance(node.benchmark, BestOf) for node in tree.nodes.values()):
+        return
+    refs = [ref for node in tree.nodes.values() for ref in (node.source, node.benchmark)
+            if isinstance(ref, SourceRef)]
+    for name, spec, where in _alone_on_their_database(tree):
+        if spec.database.sql is not None or not (spec.time or spec.period_column_set):
+            continue
+        try:
+            found = plan(spec, [ref for ref in refs if ref.data == name], None)
+        except NsmError:
+            continue
+        query = sqlbuild.build_query(relation(spec, where.scheme.dialect), found.periods,
+                                     found.measures, segments=found.segments)
+        sql = sqlbuild.render(query, where.scheme.dialect)
+        with contextlib.suppress(ImportError):  # the thread's import would share the GIL with
+            importlib.import_module(where.scheme.module)  # nsm's: the query would go later
+        SENT[(os.path.abspath(path), name)] = Sent(where, sql).start()
+
+
+def _alone_on_their_database(tree: TreeFile) -> list[tuple[str, DataSpec, Target]]:
+    """The database blocks, with their connection, that no other block of the tree reads
+    from the same database (the same URL, or the same DuckDB file by another name)."""
+    found: list[tuple[str, DataSpec, Target]] = []
+    readers: dict[str, int] = {}
+    for name, spec in tree.data.items():
+        if spec.database is None:
+            continue
+        try:
+            where = target(tree.connections[spec.database.connection], tree.path)
+        except (NsmError, KeyError):
+            return []  # a block that fails to connect fails in its turn; send nothing
+        database = os.path.realpath(where.path) if where.path else where.url
+        readers[database] = readers.get(database, 0) + 1
+        found.append((name, spec, where))
+    return [(name, spec, where) for name, spec, where in found
+            if readers[os.path.realpath(where.path) if where.path else where.url] == 1]
+
+
+def drop_unclaimed() -> None:
+    """Drop every query sent ahead that no block took (the command ended before)."""
+    while SENT:
+        SENT.popitem()[1].drop()
+
+
+def _run(session: Session, query: object, spec: DataSpec,
          plan_only: bool = False) -> tuple[list[str], list[tuple]]:
     """Send one query (or only plan it); a refusal becomes E325 or E324, secrets scrubbed."""
     sql = sqlbuild.render(query, session.target.scheme.dialect)
@@ -243,17 +314,18 @@ def _run(session: Session, query: exp.Expression, spec: DataSpec,
         raise query_failed(session.target, exc, spec.span) from None
 
 
-def _columns(session: Session, source: exp.Expression, spec: DataSpec) -> list[str]:
+def _columns(session: Session, source: object, spec: DataSpec) -> list[str]:
     """The relation's column names from a LIMIT 0 query: planned, nothing scanned."""
-    from sqlglot import exp
-
-    query = exp.select(exp.Star()).from_(source.copy()).limit(0)
-    return _run(session, query, spec, plan_only=True)[0]
+    return _run(session, sqlbuild.Probe(source), spec, plan_only=True)[0]
 
 
 def _empty(spec: DataSpec, uses: Sequence[ColumnUse]) -> Table:
     """A block with no rows read: one period `all`, every value missing. A database table's
     columns are not listed: nsm check's unused-column rule is for exported files."""
+    import numpy as np
+
+    from nsm_cli.data.tables import ALL, Table
+
     series = {u.key: np.full(1, np.nan) for u in uses}
     return Table(spec, [ALL], series, [])
 
@@ -285,6 +357,8 @@ def period_label(value: object, grain: str | None) -> str | None:
 
 
 def _number(value: object) -> float:
+    import numpy as np
+
     if value is None:
         return math.nan
     if isinstance(value, (Decimal, int, float, np.number)):
@@ -294,6 +368,10 @@ def _number(value: object) -> float:
 
 def _table(spec: DataSpec, found: Plan, names: list[str], rows: list[tuple]) -> Table:
     """Rows of (period, [segment, flag]…, count, measures…) → the block's Table."""
+    import numpy as np
+
+    from nsm_cli.data.tables import ALL, Table
+
     at = {name.lower(): i for i, name in enumerate(names)}  # Snowflake answers in upper case
     grain = found.periods.grain if found.periods else None
     totals = [r for r in rows if all(r[at[f"{sqlbuild.SEGMENT_FLAG}{i}"]]

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from nsm_cli.analysis.results import Rows
 from nsm_cli.diagnostics import escape_control
 
 Renderer = Callable[[Any], Any]
@@ -35,6 +36,8 @@ def _escaped_copy(result: Any) -> Any:
         return escape_control(result)
     if isinstance(result, dict):
         return {_escaped_copy(key): _escaped_copy(value) for key, value in result.items()}
+    if isinstance(result, Rows):
+        return [_escaped_copy(item) for item in result]
     if isinstance(result, (list, tuple)):
         return type(result)(_escaped_copy(item) for item in result)
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
@@ -65,7 +68,7 @@ def _all_printable(result: Any) -> bool:
         elif isinstance(item, dict):
             stack.extend(item)
             stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
+        elif isinstance(item, (list, tuple, Rows)):
             stack.extend(item)
         elif dataclasses.is_dataclass(item) and not isinstance(item, type):
             stack.extend([getattr(item, name) for name in _init_fields(type(item))])

@@ -9,30 +9,23 @@ from rich.console import Group
 from rich.text import Text
 
 from nsm_cli.analysis.diff import TREE_ID
+from nsm_cli.analysis.results import DiffResult, ValueChange
 from nsm_cli.numbers import MISSING, change_text, percent, value_text
 from nsm_cli.render import Renderer, keep_numbers_whole, md_cell, md_table, plain_table
 
 NUMBER_FIELDS = ("value", "benchmark", "target", "min", "max")
 
 
-def to_json(result: dict[str, Any]) -> str:
+def to_json(result: DiffResult) -> str:
     """The contract's four keys first, then what the other formats also show."""
-    values = [{key: row[key] for key in ("id", "old", "new", "change", "name", "unit")}
-              for row in result["values"]]
-    extra = ("old", "new", "period", "old_period", "root", "tree", "changed_anything")
-    shown = {"added": result["added"], "removed": result["removed"],
-             "changed": result["changed"], "values": values,
-             "added_nodes": result["added_nodes"],
-             "files": {"old": result["old"], "new": result["new"]}}
-    shown.update({key: result[key] for key in extra if key not in ("old", "new")})
-    return json.dumps(shown, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"
 
 
-def title(result: dict[str, Any]) -> str:
-    period = result["period"]
-    if result["old_period"] and result["old_period"] != period:
-        period = f"{result['old_period']} → {period}"
-    return (f"Diff of {result['tree'] or result['root']} · {result['old']} → {result['new']} · "
+def title(result: DiffResult) -> str:
+    period = result.period
+    if result.old_period and result.old_period != period:
+        period = f"{result.old_period} → {period}"
+    return (f"Diff of {result.tree or result.root} · {result.files.old} → {result.files.new} · "
             f"period {period}")
 
 
@@ -45,40 +38,40 @@ def field_text(key: str, value: Any, unit: str | None) -> str:
     return str(value)
 
 
-def structure_lines(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+def structure_lines(result: DiffResult) -> list[tuple[str, str, str]]:
     """(mark, who, what) for the file's own changes and each added, removed and changed node."""
-    names, units = result["names"], result["units"]
-    lines = [("+ added", f"{names[item['id']]} ({item['id']})",
-              "; ".join(f"{key} {field_text(key, value, units.get(item['id']))}"
-                        for key, value in item["fields"].items()))
-             for item in result["added_nodes"]]
-    lines += [("− removed", f"{names[i]} ({i})", "") for i in result["removed"]]
-    for item in result["changed"]:
-        unit = units.get(item["id"])
+    names, units = result.names, result.units
+    lines = [("+ added", f"{names[item.id]} ({item.id})",
+              "; ".join(f"{key} {field_text(key, value, units.get(item.id))}"
+                        for key, value in item.fields.items()))
+             for item in result.added_nodes]
+    lines += [("− removed", f"{names[i]} ({i})", "") for i in result.removed]
+    for item in result.changed:
+        unit = units.get(item.id)
         what = "; ".join(f"{key} {field_text(key, old, unit)} → {field_text(key, new, unit)}"
-                         for key, (old, new) in item["fields"].items())
-        who = "the file" if item["id"] == TREE_ID else f"{names[item['id']]} ({item['id']})"
+                         for key, (old, new) in item.fields.items())
+        who = "the file" if item.id == TREE_ID else f"{names[item.id]} ({item.id})"
         lines.append(("~ changed", who, what))
     return lines
 
 
-def change_cell(row: dict[str, Any]) -> str:
+def change_cell(row: ValueChange) -> str:
     """`+195 人 +2.4%`, `+3.0 pp` for a rate, `added`/`removed` when one side has none."""
-    if row["old"] is None and row["new"] is None:
+    if row.old is None and row.new is None:
         return ""
-    if row["old"] is None:
+    if row.old is None:
         return "new"
-    if row["new"] is None:
+    if row.new is None:
         return "gone"
-    if row["change"] == 0:
+    if row.change == 0:
         return "="
-    text = change_text(row["change"], row["unit"])
-    if row["unit"] != "%" and row["old"]:
-        text += f" {percent(row['change'] / abs(row['old']), signed=True, decimals=1)}"
+    text = change_text(row.change, row.unit)
+    if row.unit != "%" and row.old:
+        text += f" {percent(row.change / abs(row.old), signed=True, decimals=1)}"
     return text
 
 
-def render_text(result: dict[str, Any]) -> Group:
+def render_text(result: DiffResult) -> Group:
     parts: list[Any] = [Text(title(result), style="bold")]
     lines = structure_lines(result)
     if lines:
@@ -94,19 +87,19 @@ def render_text(result: dict[str, Any]) -> Group:
         parts.append(Text("structure: nothing added, removed or changed", style="dim"))
     table = plain_table()
     table.add_column("metric", overflow="fold")
-    for header in (result["old"], result["new"], "change"):
+    for header in (result.files.old, result.files.new, "change"):
         table.add_column(header, justify="right", no_wrap=True)
-    for row in result["values"]:
-        name = Text(row["name"], style="bold" if row["root"] else "")
-        table.add_row(name, value_text(row["old"], row["unit"]),
-                      value_text(row["new"], row["unit"]), change_cell(row))
+    for row in result.values:
+        name = Text(row.name, style="bold" if row.root else "")
+        table.add_row(name, value_text(row.old, row.unit), value_text(row.new, row.unit),
+                      change_cell(row))
     parts += [Text(""), keep_numbers_whole(table, ("metric",))]
-    if not result["changed_anything"]:
+    if not result.changed_anything:
         parts.append(Text("no change", style="green"))
     return Group(*parts)
 
 
-def render_markdown(result: dict[str, Any]) -> str:
+def render_markdown(result: DiffResult) -> str:
     """A pull-request comment: what changed in the tree, then the values that moved."""
     lines = [f"### {md_cell(title(result))}", ""]
     structure = structure_lines(result)
@@ -115,12 +108,12 @@ def render_markdown(result: dict[str, Any]) -> str:
                           [[mark, md_cell(who), md_cell(what)] for mark, who, what in structure])
     else:
         lines.append("Structure: nothing added, removed or changed.")
-    rows = [[("**" + md_cell(row["name"]) + "**") if row["root"] else md_cell(row["name"]),
-             value_text(row["old"], row["unit"]), value_text(row["new"], row["unit"]),
-             change_cell(row)] for row in result["values"]]
-    lines += ["", *md_table(["metric", md_cell(result["old"]), md_cell(result["new"]), "change"],
-                            [":--", "--:", "--:", "--:"], rows)]
-    if not result["changed_anything"]:
+    rows = [[("**" + md_cell(row.name) + "**") if row.root else md_cell(row.name),
+             value_text(row.old, row.unit), value_text(row.new, row.unit),
+             change_cell(row)] for row in result.values]
+    lines += ["", *md_table(["metric", md_cell(result.files.old), md_cell(result.files.new),
+                             "change"], [":--", "--:", "--:", "--:"], rows)]
+    if not result.changed_anything:
         lines += ["", "No change."]
     return "\n".join(lines) + "\n"
 

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
-
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from nsm_cli.analysis.results import (
     Compare,
@@ -31,6 +27,11 @@ from nsm_cli.render import (
     tree_label,
 )
 from nsm_cli.render.diagrams import render_dot, render_mermaid
+
+if TYPE_CHECKING:   # rich is imported where text is drawn: `--format json` never loads it
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
 
 STYLES = {"ahead": "green", "behind": "red", "on_par": "yellow", None: ""}
 MARKS = {"ahead": "✓", "behind": "✗", "on_par": "=", None: ""}
@@ -58,6 +59,8 @@ def move_text(move: Trend | Compare | None, unit: str | None) -> str:
 
 
 def _move(move: Trend | Compare | None, unit: str | None) -> Text:
+    from rich.text import Text
+
     return Text(move_text(move, unit), style=MOVE_STYLES[move.verdict if move else None])
 
 
@@ -122,6 +125,9 @@ def _title(result: EvalResult) -> str:
 def render_text(result: EvalResult) -> Group:
     """The tree with value, benchmark, gap, target and owner in aligned columns, laid out
     to fit the terminal: names wrap first, then units and owners move beside the names."""
+    from rich.console import Group
+    from rich.text import Text
+
     narrowest = min_name_width(tree_guides(result.nodes, result.root))
     parts: list[Any] = [Text(_title(result), style="bold"),
                         Fitted(lambda width, compact: tree_table(result, width, compact),
@@ -172,6 +178,8 @@ def tree_table(result: EvalResult, width: int | None = None,
                compact: bool = False) -> Table:
     """The tree-table; names wrapped to `width` cells; `compact` puts each node's unit and
     owner beside its name and each mark beside its number, for a narrow terminal."""
+    from rich.text import Text
+
     nodes = {node.id: node for node in result.nodes}
     table = plain_table()
     shown = _columns(table, result, compact)
@@ -206,6 +214,8 @@ def _label_extra(node: EvalNode, compact: bool) -> list[tuple[str, str]]:
 
 def _node_cells(node: EvalNode, unit: str | None, shown: dict[str, bool],
                 result: EvalResult, compact: bool) -> list[Any]:
+    from rich.text import Text
+
     style = STYLES[node.status]
     value = Text(value_text(node.value, unit))
     if node.value is None:
@@ -239,6 +249,8 @@ def _node_cells(node: EvalNode, unit: str | None, shown: dict[str, bool],
 
 
 def _change(node: EvalNode, unit: str | None) -> Text:
+    from rich.text import Text
+
     delta, base = present(node.change), present(node.base)
     if delta is None or abs(delta) <= 1e-12:
         return Text("")
@@ -270,6 +282,8 @@ def _add_history_columns(table: Table, show_trend: bool, compare: str | None) ->
 def _history_cells(row: EvalNode | GuardrailRow, show_trend: bool,
                    compare: str | None) -> list[Any]:
     """The cells under `_add_history_columns` for one node or guardrail."""
+    from rich.text import Text
+
     cells: list[Any] = []
     if show_trend:
         cells += [Text(row.trend.sparkline, style="cyan"), _move(row.trend, row.unit)]
@@ -283,6 +297,8 @@ def guardrail_table(guardrails: list[GuardrailRow], compare: str | None = None,
                     width: int | None = None, compact: bool = False) -> Table:
     """Guardrails with value, bound and status; names wrapped to `width` cells, and in the
     `compact` form each owner beside its name, so a narrow terminal cuts no number or mark."""
+    from rich.text import Text
+
     show_trend = any(present(guard.trend) is not None for guard in guardrails)
     table = plain_table()
     table.add_column(Text("Guardrails", style="bold"))

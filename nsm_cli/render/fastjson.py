@@ -10,13 +10,14 @@ to `json.dumps` itself, so errors stay the standard library's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import is_dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import fields, is_dataclass
 from itertools import repeat
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any
 
-from nsm_cli.analysis.results import Record, json_items
+from nsm_cli.analysis.results import ABSENT, Record, Rows, json_fields, json_items
 from nsm_cli.diagnostics import Diagnostic
 
 _SPECIAL = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
@@ -99,7 +100,11 @@ def _write(value: Any, out: list[str], newline: str) -> None:
         out.append(convert(value))
     elif isinstance(value, dict):
         _write_members("{}", value.items(), len(value), out, newline)
+    elif isinstance(value, Rows):
+        _write_rows(value, out, newline)
     elif isinstance(value, (list, tuple)):
+        if len(value) >= MIN_TABLE and _write_table(value, out, newline):
+            return
         # written as an object whose every key is _ITEM, which writes no key (most lists are
         # empty: no zip made for them)
         members = zip(repeat(_ITEM), value, strict=False) if value else ()
@@ -157,3 +162,109 @@ def _prefix(key: Any, inner: str, known: dict[Any, str]) -> str:
 _ITEM = object()
 _PREFIXES: dict[str, dict[Any, str]] = {}
 _MAX_PREFIXES = 10_000   # per depth: keys that are data (ids) must not grow it without end
+
+
+# --- many results of one type (the rows of a 100,000-node eval): written column by column
+
+MIN_TABLE = 16   # records in a list before it is written as a table
+
+
+def _write_table(records: Sequence[Any], out: list[str], newline: str) -> bool:
+    """Write a list of records of one result type as the generic writer would, a field at a
+    time over all records; False (nothing written) for a list of anything else."""
+    kind = type(records[0])
+    if (not isinstance(records[0], Record) or hasattr(kind, "__slots__")
+            or any(type(r) is not kind for r in records)):
+        return False
+    names = [name for name, _ in json_fields(kind)]
+    columns = zip(*map(itemgetter(*names), map(vars, records)), strict=True) \
+        if len(names) > 1 else [[vars(r)[names[0]] for r in records]]
+    _write_columns(kind, dict(zip(names, columns, strict=True)), records, out, newline)
+    return True
+
+
+def _write_rows(rows: Rows, out: list[str], newline: str) -> None:
+    """Write :class:`Rows` from its fields, the records never made (unless a field some
+    rows leave out sets a few apart)."""
+    if not len(rows) or any(f.name not in rows.columns and f.default is not ABSENT
+                            for f in fields(rows.kind)):
+        _write(rows.records(), out, newline)
+        return
+    _write_columns(rows.kind, rows.columns, rows, out, newline)
+
+
+def _write_columns(kind: type, columns: dict[str, Sequence[Any]], records: Sequence[Any],
+                   out: list[str], newline: str) -> None:
+    """The records' JSON from their fields (a field missing from `columns` is left out of
+    every record): each field's values in bulk, then each record's text from a template."""
+    inner = newline + "  "
+    parts = [""]   # the template: the text around the values that differ
+    texts: list[list[str]] = []
+    loose: set[int] = set()   # records a left-out field sets apart: written one by one
+    for name, key in json_fields(kind):
+        column = columns.get(name)
+        if column is None:
+            continue
+        kinds = set(map(type, column))
+        absent = [i for i, item in enumerate(column) if item is ABSENT] \
+            if type(ABSENT) in kinds else []
+        if 2 * len(absent) >= len(column):   # left out of most: of the others too
+            loose.update(i for i, item in enumerate(column) if item is not ABSENT)
+            continue
+        if absent:   # written apart: null holds their place
+            loose.update(absent)
+            column = [None if item is ABSENT else item for item in column]
+            kinds = set(map(type, column))
+        parts[-1] += ("," if parts != [""] else "") + inner + "  " + _key(key) + ": "
+        found = _column_texts(column, kinds, inner + "  ")
+        if found.count(found[0]) == len(found):   # the same in every record: in the template
+            parts[-1] += found[0]
+        else:
+            texts.append(found)
+            parts.append("")
+    rows = _fill(parts, texts, inner, len(records))
+    for i in loose:
+        one: list[str] = []
+        _write(records[i], one, inner)
+        rows[i] = "".join(one)
+    out.append("[" + inner)
+    out.append(("," + inner).join(rows))   # tens of MB: appended, not copied once more
+    out.append(newline + "]")
+
+
+def _fill(parts: list[str], texts: list[list[str]], inner: str, count: int) -> list[str]:
+    """Each record's text: the template's fixed parts around its own values."""
+    if parts == [""]:
+        return ["{}"] * count
+    template = "{" + "%s".join(part.replace("%", "%%") for part in parts) + inner + "}"
+    if not texts:
+        return [template] * count
+    return list(map(template.__mod__, zip(*texts, strict=True)))
+
+
+def _column_texts(column: Sequence[Any], kinds: set[type], newline: str) -> list[str]:
+    """Each value's JSON at the indent `newline` (`kinds`: the values' types): plain strings
+    and numbers in bulk."""
+    if kinds == {type(None)}:
+        return ["null"] * len(column)
+    if kinds == {str}:
+        return list(map(encode_basestring, column))
+    if kinds <= _SCALARS.keys():
+        return [_SCALARS[type(item)](item) for item in column]
+    nested = newline + "  "
+    between = "," + nested
+    out = []
+    for item in column:
+        convert = _SCALARS.get(type(item))
+        if convert is not None:
+            out.append(convert(item))
+        elif type(item) is list and not item:
+            out.append("[]")
+        elif type(item) is list and all(type(x) is str for x in item):
+            out.append("[" + nested + between.join(map(encode_basestring, item))
+                       + newline + "]")
+        else:
+            one: list[str] = []
+            _write(item, one, newline)
+            out.append("".join(one))
+    return out

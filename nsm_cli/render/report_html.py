@@ -10,15 +10,29 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 
-from nsm_cli.numbers import PREFIX_UNITS, change_text, percent, value_text
+from nsm_cli.analysis.results import (
+    AlertsResult,
+    EvalNode,
+    EvalResult,
+    GuardrailRow,
+    LeversResult,
+    ReportResult,
+    SegmentEvalResult,
+    SegmentLeversResult,
+    present,
+)
+from nsm_cli.numbers import PREFIX_UNITS, change_text, json_number, percent, value_text
 from nsm_cli.render import tree_guides, wrap_words
 from nsm_cli.render.eval_formats import gap_text, move_text, target_gap
 from nsm_cli.render.explain_formats import amount, amount_digits, share_text
 from nsm_cli.render.levers_formats import change_cell, decimals, level_text, short_name
+
+if TYPE_CHECKING:   # numpy stays unloaded until a forecast is made
+    from nsm_cli.analysis.forecast import ForecastResult, NodeForecast
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 196, 90, 18, 44
 NAME_PX = BOX_W - 22     # room for a name line inside a box
@@ -79,21 +93,21 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def render_report(report: dict[str, Any]) -> str:
+def render_report(report: ReportResult) -> str:
     """The whole page as one string."""
-    ev = report["eval"]
-    title = f"{ev['tree'] or ev['root']} · {ev['period']}" + "".join(
-        f" · {c}={v}" for c, v in (ev.get("where") or {}).items())
+    ev = report.eval
+    title = f"{ev.tree or ev.root} · {ev.period}" + "".join(
+        f" · {c}={v}" for c, v in (present(ev.where) or {}).items())
     body = [_header(ev), _tree_section(ev)]
-    body.append('<div class="grid">' + _levers_section(report["levers"])
+    body.append('<div class="grid">' + _levers_section(report.levers)
                 + _why_section(report) + "</div>")
     body.append('<div class="grid">' + _guardrails_section(ev)
-                + _alerts_section(report["alerts"]) + "</div>")
-    if report.get("forecast") is not None:
-        body.append(_forecast_section(report["forecast"], report.get("forecast_note") or ""))
-    for part in report.get("segments", []):
-        body.append('<div class="grid">' + _segments_section(part["eval"])
-                    + _segment_levers_section(part["levers"]) + "</div>")
+                + _alerts_section(report.alerts) + "</div>")
+    if report.forecast is not None:
+        body.append(_forecast_section(report.forecast, report.forecast_note or ""))
+    for part in report.segments:
+        body.append('<div class="grid">' + _segments_section(part.eval)
+                    + _segment_levers_section(part.levers) + "</div>")
     body.append(_footer(ev))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -103,60 +117,59 @@ def render_report(report: dict[str, Any]) -> str:
             + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
 
 
-def _root(ev: dict[str, Any]) -> dict[str, Any]:
-    return next(node for node in ev["nodes"] if node["id"] == ev["root"])
+def _root(ev: EvalResult) -> EvalNode:
+    return next(node for node in ev.nodes if node.id == ev.root)
 
 
-def target_text(node: dict[str, Any]) -> tuple[str, str]:
+def target_text(node: EvalNode) -> tuple[str, str]:
     """`target 8,400 人 · ✗ −420 人` and its class: the gap to the target, judged by direction."""
-    if node.get("target") is None:
+    if node.target is None:
         return "", ""
-    text = f"target {value_text(node['target'], node['unit'])}"
+    text = f"target {value_text(node.target, node.unit)}"
     mark, met = target_gap(node)
     if met is None:
         return text, "muted"
     return f"{text} · {mark}", "ok" if met else "bad"
 
 
-def _header(ev: dict[str, Any]) -> str:
+def _header(ev: EvalResult) -> str:
     root = _root(ev)
-    what = [f"period {esc(ev['period'])}"]
-    if ev.get("where"):   # --where: the rows every part of the page was computed on
-        what.append("where " + esc(" and ".join(f"{c}={v}" for c, v in ev["where"].items())))
-    if ev["scenario"]:
-        what.append(f"scenario {esc(ev['scenario'])}"
-                    + (f" — {esc(ev['scenario_description'])}"
-                       if ev.get("scenario_description") else ""))
+    what = [f"period {esc(ev.period)}"]
+    if where := present(ev.where):   # --where: the rows every part of the page was computed on
+        what.append("where " + esc(" and ".join(f"{c}={v}" for c, v in where.items())))
+    if ev.scenario:
+        what.append(f"scenario {esc(ev.scenario)}"
+                    + (f" — {esc(ev.scenario_description)}" if ev.scenario_description else ""))
     lines = []
     target, css = target_text(root)
     if target:
         lines.append(f'<div class="line {css}">{esc(target)}</div>')
-    if root["benchmark"] is not None:
-        lines.append(f'<div class="line {root["status"] or ""}">benchmark '
-                     f'{esc(value_text(root["benchmark"], root["unit"]))} · '
+    if root.benchmark is not None:
+        lines.append(f'<div class="line {root.status or ""}">benchmark '
+                     f'{esc(value_text(root.benchmark, root.unit))} · '
                      f'{esc(gap_text(root))}</div>')
-    move = move_text(root.get("trend"), root["unit"])
+    trend = present(root.trend)
+    move = move_text(trend, root.unit)
     if move:
-        verdict = (root.get("trend") or {}).get("verdict") or ""
-        lines.append(f'<div class="line {verdict}">vs {esc(root["trend"]["previous_period"])}: '
-                     f'{esc(move)}</div>')
-    if "change" in root and root.get("change") is not None:
-        lines.append(f'<div class="line">vs base: {esc(change_text(root["change"], root["unit"]))}'
+        lines.append(f'<div class="line {trend.verdict or ""}">vs '
+                     f'{esc(trend.previous_period)}: {esc(move)}</div>')
+    if present(root.change) is not None:
+        lines.append(f'<div class="line">vs base: {esc(change_text(root.change, root.unit))}'
                      f"</div>")
-    return (f'<header><div><h1>{esc(ev["tree"] or ev["root"])}</h1>'
+    return (f'<header><div><h1>{esc(ev.tree or ev.root)}</h1>'
             f'<div class="sub">{" · ".join(what)}</div></div>'
-            f'<div class="kpi"><div class="sub">{esc(root["name"])}</div>'
-            f'<div class="value">{esc(value_text(root["value"], root["unit"]))}</div>'
+            f'<div class="kpi"><div class="sub">{esc(root.name)}</div>'
+            f'<div class="value">{esc(value_text(root.value, root.unit))}</div>'
             + "".join(lines) + "</div></header>")
 
 
 # ------------------------------------------------------------------ the tree diagram
 
 
-def layout(ev: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
+def layout(ev: EvalResult) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
     """Boxes (x, y, node, is_ref) and edges between box indices: leaves side by side, each
     parent centred over its children; a shared driver drawn again as a reference box."""
-    rows = tree_guides(ev["nodes"], ev["root"])
+    rows = tree_guides(ev.nodes, ev.root)
     depth_of = [_depth(prefix) for prefix, _, _ in rows]
     boxes: list[dict[str, Any]] = []
     edges: list[tuple[int, int]] = []
@@ -227,22 +240,22 @@ def value_parts(value: float | None, unit: str | None) -> tuple[str, str]:
     return value_text(value, None), "" if value is None else f" {unit}"
 
 
-def _box(box: dict[str, Any], node: dict[str, Any]) -> str:
+def _box(box: dict[str, Any], node: EvalNode) -> str:
     x, y = box["x"], box["y"]
-    status = None if box["ref"] else node["status"]
-    parts = [f'<g class="node" data-id="{esc(node["id"])}">',
+    status = None if box["ref"] else node.status
+    parts = [f'<g class="node" data-id="{esc(node.id)}">',
              f"<title>{esc(_tooltip(node))}</title>",
              f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" '
              f'fill="{FILLS[status]}" stroke="{COLOURS[status]}" stroke-width="1.5"'
              + (' stroke-dasharray="5 3"' if box["ref"] else "") + "/>",
              f'<rect x="{x}" y="{y}" width="5" height="{BOX_H}" rx="2" fill="{COLOURS[status]}"/>']
-    name_lines = wrap_name(("↪ " if box["ref"] else "") + node["name"])
+    name_lines = wrap_name(("↪ " if box["ref"] else "") + node.name)
     for i, line in enumerate(name_lines):
-        weight = "700" if node["depth"] == 0 else "600"
+        weight = "700" if node.depth == 0 else "600"
         parts.append(f'<text x="{x + 12}" y="{y + 17 + 15 * i}" font-size="12.5" '
                      f'font-weight="{weight}">{esc(line)}</text>')
     top = y + 17 + 15 * len(name_lines) + 6
-    big, small = value_parts(node["value"], node["unit"])
+    big, small = value_parts(node.value, node.unit)
     parts.append(f'<text x="{x + 12}" y="{top}" font-size="17" font-weight="700">{esc(big)}'
                  f'<tspan font-size="11" font-weight="400" fill="#5f6368">{esc(small)}</tspan>'
                  f"</text>")
@@ -252,34 +265,38 @@ def _box(box: dict[str, Any], node: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _tooltip(node: dict[str, Any]) -> str:
+def _tooltip(node: EvalNode) -> str:
     """The whole name and what a box may leave out, shown on hover."""
-    lines = [node["name"]]
-    if node.get("benchmark") is not None:
-        lines.append(f"benchmark {value_text(node['benchmark'], node['unit'])}")
-    if node.get("owner"):
-        lines.append(f"owner {node['owner']}")
+    lines = [node.name]
+    if node.benchmark is not None:
+        lines.append(f"benchmark {value_text(node.benchmark, node.unit)}")
+    if node.owner:
+        lines.append(f"owner {node.owner}")
     return "\n".join(lines)
 
 
-def _box_details(node: dict[str, Any], x: float, top: float) -> list[str]:
+def _trend_values(row: EvalNode | GuardrailRow) -> list[float | None]:
+    trend = present(row.trend)
+    return (trend.values if trend is not None else None) or []
+
+
+def _box_details(node: EvalNode, x: float, top: float) -> list[str]:
     parts = []
-    trend = node.get("trend") or {}
-    big, small = value_parts(node["value"], node["unit"])
+    big, small = value_parts(node.value, node.unit)
     if 12 + text_px(big, 17) + text_px(small, 11) <= BOX_W - 66:   # beside the value only
-        parts.append(_sparkline(trend.get("values") or [], x + BOX_W - 60, top - 14, 50, 14,
+        parts.append(_sparkline(_trend_values(node), x + BOX_W - 60, top - 14, 50, 14,
                                 "#1a73e8"))
     lines: list[tuple[str, str]] = []
-    if node["benchmark"] is not None:
-        text = f"{gap_text(node)} vs {value_text(node['benchmark'], node['unit'])}"
+    if node.benchmark is not None:
+        text = f"{gap_text(node)} vs {value_text(node.benchmark, node.unit)}"
         if text_px(text, 11) > BOX_W - 20:
             text = gap_text(node)   # the benchmark itself is in the box's tooltip
-        lines.append((text, COLOURS[node["status"]]))
+        lines.append((text, COLOURS[node.status]))
     target, css = target_text(node)
     if target:
         lines.append((target, COLOURS["ahead"] if css == "ok" else COLOURS["behind"]))
-    if node["owner"] and len(lines) < 2:
-        lines.append((node["owner"], "#5f6368"))
+    if node.owner and len(lines) < 2:
+        lines.append((node.owner, "#5f6368"))
     for i, (text, colour) in enumerate(lines[:2]):
         parts.append(f'<text x="{x + 12}" y="{top + 16 + 14 * i}" font-size="11" '
                      f'fill="{colour}">{esc(text)}</text>')
@@ -294,9 +311,9 @@ def _edge(a: dict[str, Any], b: dict[str, Any]) -> str:
             f'stroke-width="1.2"/>')
 
 
-def tree_svg(ev: dict[str, Any]) -> str:
+def tree_svg(ev: EvalResult) -> str:
     """The tree as an inline SVG, sized by its viewBox so it scales to the page."""
-    nodes = {node["id"]: node for node in ev["nodes"]}
+    nodes = {node.id: node for node in ev.nodes}
     boxes, edges = layout(ev)
     width = max(box["x"] for box in boxes) + BOX_W + 2
     height = max(box["y"] for box in boxes) + BOX_H + 2
@@ -304,15 +321,15 @@ def tree_svg(ev: dict[str, Any]) -> str:
     shapes += [_box(box, nodes[box["id"]]) for box in boxes]
     return (f'<svg viewBox="-1 -1 {width:.0f} {height:.0f}" '
             f'width="{width:.0f}" height="{height:.0f}" role="img" '
-            f'aria-label="{esc(ev["tree"] or ev["root"])}" font-family=\'{FONTS}\' '
+            f'aria-label="{esc(ev.tree or ev.root)}" font-family=\'{FONTS}\' '
             f'fill="#202124">' + "".join(shapes) + "</svg>")
 
 
-def _tree_section(ev: dict[str, Any]) -> str:
+def _tree_section(ev: EvalResult) -> str:
     legend = ('<span class="ahead">■ ahead of benchmark</span> · '
               '<span class="behind">■ behind</span> · <span class="on_par">■ on par</span> · '
               '<span class="muted">■ no benchmark</span> · line: last '
-              f'{len(ev["trend"]["periods"]) if ev.get("trend") else 0} periods')
+              f'{len(ev.trend.periods) if ev.trend else 0} periods')
     return (f'<section class="tree"><h2>The tree</h2>{tree_svg(ev)}'
             f'<div class="sub">{legend}</div></section>')
 
@@ -320,106 +337,106 @@ def _tree_section(ev: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ the other sections
 
 
-def _levers_section(levers: dict[str, Any]) -> str:
-    unit = levers["root_unit"]
-    rows = [row for row in levers["levers"] if row["delta"] is not None]
-    digits = decimals([row["delta"] for row in rows], unit)
-    largest = max((abs(row["delta"]) for row in rows), default=0.0) or 1.0
+def _levers_section(levers: LeversResult) -> str:
+    unit = levers.root_unit
+    rows = [row for row in levers.levers if row.delta is not None]
+    digits = decimals([row.delta for row in rows], unit)
+    largest = max((abs(row.delta) for row in rows), default=0.0) or 1.0
     body = []
-    for row in levers["levers"]:
-        ranked = row["delta"] is not None
-        width = 0.0 if not ranked else abs(row["delta"]) / largest * 100
-        neg = " neg" if ranked and row["delta"] < 0 else ""
+    for row in levers.levers:
+        ranked = row.delta is not None
+        width = 0.0 if not ranked else abs(row.delta) / largest * 100
+        neg = " neg" if ranked and row.delta < 0 else ""
         body.append(
-            f'<tr><td class="n">{row["rank"] or ""}</td><td class="name">{esc(row["name"])}</td>'
-            f'<td class="muted owner">{esc(row["owner"] or "")}</td>'
-            f'<td class="n">{esc(level_text(row["value"], row["unit"]))} → '
-            f'{esc(level_text(row["new_value"], row["unit"]) if ranked else "")}</td>'
-            f'<td class="n">{esc(change_cell(row["delta"], unit, digits))}</td>'
+            f'<tr><td class="n">{row.rank or ""}</td><td class="name">{esc(row.name)}</td>'
+            f'<td class="muted owner">{esc(row.owner or "")}</td>'
+            f'<td class="n">{esc(level_text(row.value, row.unit))} → '
+            f'{esc(level_text(row.new_value, row.unit) if ranked else "")}</td>'
+            f'<td class="n">{esc(change_cell(row.delta, unit, digits))}</td>'
             f'<td style="width:22%"><span class="bar{neg}" style="width:{width:.1f}%"></span>'
-            + ("" if ranked else f'<span class="muted">{esc(row["reason"] or "")}</span>')
+            + ("" if ranked else f'<span class="muted">{esc(row.reason or "")}</span>')
             + "</td></tr>")
-    size = f"{levers['step'] * 100:g}"
-    step = f"{size} pt for rates, +{size}% for others" if levers["mode"] == "points" else f"{size}%"
-    header = esc(f"Δ {short_name(levers['root_name'])}" + (f" ({unit})" if unit and unit != "%"
-                                                          else ""))
+    size = f"{levers.step * 100:g}"
+    step = f"{size} pt for rates, +{size}% for others" if levers.mode == "points" else f"{size}%"
+    header = esc(f"Δ {short_name(levers.root_name)}" + (f" ({unit})" if unit and unit != "%"
+                                                       else ""))
     return (f"<section><h2>Levers: each leaf alone one step (+{step}) better</h2>"
             f'<table><tr><th class="n">#</th><th>lever</th><th>owner</th>'
             f'<th class="n">value → stepped</th><th class="n">{header}</th><th></th></tr>'
             + "".join(body) + "</table></section>")
 
 
-def _segments_section(result: dict[str, Any]) -> str:
+def _segments_section(result: SegmentEvalResult) -> str:
     """The segment matrix: nodes down, the total and the best segments across, ★ the best
     segment of each node, the gap to the benchmark coloured."""
-    segments, rest = result["segments"], result["rest"]
-    head = "".join(f'<th class="n">{esc(s["segment"])}</th>' for s in segments)
-    head += f'<th class="n">{rest["count"]} more</th>' if rest["count"] else ""
-    columns = [{n["id"]: n for n in s["nodes"]} for s in segments]
+    segments, rest = result.segments, result.rest
+    head = "".join(f'<th class="n">{esc(s.segment)}</th>' for s in segments)
+    head += f'<th class="n">{rest.count} more</th>' if rest.count else ""
+    columns = [{n.id: n for n in s.nodes} for s in segments]
     rows = []
-    for node in result["nodes"]:
-        cells = [f'<td class="name" style="padding-left:{node["depth"] * 12}px">'
-                 f'{esc(node["name"])}</td><td class="n">'
-                 f'{esc(value_text(node["value"], node["unit"]))}</td>']
+    for node in result.nodes:
+        cells = [f'<td class="name" style="padding-left:{node.depth * 12}px">'
+                 f'{esc(node.name)}</td><td class="n">'
+                 f'{esc(value_text(node.value, node.unit))}</td>']
         for segment, by_id in zip(segments, columns, strict=True):
-            cell = by_id[node["id"]]
-            best = result["best"].get(node["id"]) == segment["segment"]
-            status = {"ahead": " ahead", "behind": " behind"}.get(cell["status"] or "", "")
+            cell = by_id[node.id]
+            best = result.best.get(node.id) == segment.segment
+            status = {"ahead": " ahead", "behind": " behind"}.get(cell.status or "", "")
             mark = " ★" if best else ""
-            cells.append(f'<td class="n{status}">{esc(value_text(cell["value"], node["unit"]))}'
+            cells.append(f'<td class="n{status}">{esc(value_text(cell.value, node.unit))}'
                          f"{mark}</td>")
-        if rest["count"]:
-            low, high = rest["range"][node["id"]]
-            span = "—" if low is None else (f"{value_text(low, node['unit'])}…"
-                                            f"{value_text(high, node['unit'])}")
+        if rest.count:
+            low, high = rest.range[node.id]
+            span = "—" if low is None else (f"{value_text(low, node.unit)}…"
+                                            f"{value_text(high, node.unit)}")
             cells.append(f'<td class="n muted">{esc(span)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<section><h2>By {esc(result['by'])}: the total and the best segments</h2>"
+    return (f"<section><h2>By {esc(result.by)}: the total and the best segments</h2>"
             f'<table><tr><th>metric</th><th class="n">total</th>{head}</tr>'
             + "".join(rows) + '</table><p class="muted">★ the best segment of each node</p>'
             "</section>")
 
 
-def _segment_levers_section(levers: dict[str, Any]) -> str:
-    unit = levers["root_unit"]
+def _segment_levers_section(levers: SegmentLeversResult) -> str:
+    unit = levers.root_unit
     rows = []
-    for row in levers["levers"]:
-        rows.append(f'<tr><td class="n">{row["rank"] or ""}</td>'
-                    f'<td>{esc(row["segment"] if row["segment"] is not None else "(all)")}</td>'
-                    f'<td class="name">{esc(row["name"])}</td>'
-                    f'<td class="n">{esc(change_text(row["delta"], unit if unit == "%" else None))}'
-                    f'</td><td class="muted">{esc(row["reason"] or "")}</td></tr>')
-    return (f"<section><h2>Where to act: one step in one {esc(levers['by'])}</h2>"
-            f'<table><tr><th class="n">#</th><th>{esc(levers["by"])}</th><th>lever</th>'
-            f'<th class="n">Δ total {esc(short_name(levers["root_name"]))}</th><th></th></tr>'
+    for row in levers.levers:
+        rows.append(f'<tr><td class="n">{row.rank or ""}</td>'
+                    f'<td>{esc(row.segment if row.segment is not None else "(all)")}</td>'
+                    f'<td class="name">{esc(row.name)}</td>'
+                    f'<td class="n">{esc(change_text(row.delta, unit if unit == "%" else None))}'
+                    f'</td><td class="muted">{esc(row.reason or "")}</td></tr>')
+    return (f"<section><h2>Where to act: one step in one {esc(levers.by)}</h2>"
+            f'<table><tr><th class="n">#</th><th>{esc(levers.by)}</th><th>lever</th>'
+            f'<th class="n">Δ total {esc(short_name(levers.root_name))}</th><th></th></tr>'
             + "".join(rows) + "</table></section>")
 
 
-def _why_section(report: dict[str, Any]) -> str:
-    why = report["explain"]
+def _why_section(report: ReportResult) -> str:
+    why = report.explain
     if why is None:
         return (f"<section><h2>Why the root moved</h2><p class=\"muted\">"
-                f"{esc(report['explain_note'] or '')}</p></section>")
-    unit = why["root_unit"]
-    moving = [row for row in why["contributions"] if row["contribution"]]
-    digits = amount_digits([row["contribution"] for row in moving], unit, [why["change"] or 0.0])
-    running = [why["from_value"]]
+                f"{esc(report.explain_note or '')}</p></section>")
+    unit = why.root_unit
+    moving = [row for row in why.contributions if row.contribution]
+    digits = amount_digits([row.contribution for row in moving], unit, [why.change or 0.0])
+    running = [why.from_value]
     for row in moving:
-        running.append(running[-1] + row["contribution"])
+        running.append(running[-1] + row.contribution)
     low, high = min(running), max(running)
-    body = [_why_row(f"{why['from']} {why['root_name']}", "",
-                     why["from_value"], why["from_value"], low, high, unit, digits, True)]
+    body = [_why_row(f"{why.from_} {why.root_name}", "",
+                     why.from_value, why.from_value, low, high, unit, digits, True)]
     for row, before, after in zip(moving, running, running[1:], strict=False):
-        body.append(_why_row(row["name"], amount(row["contribution"], unit, digits)
-                             + f" · {share_text(row['share'])}", before, after, low, high,
+        body.append(_why_row(row.name, amount(row.contribution, unit, digits)
+                             + f" · {share_text(row.share)}", before, after, low, high,
                              unit, digits, False))
-    body.append(_why_row(f"{why['to']} {why['root_name']}", amount(why["change"], unit, digits),
-                         why["to_value"], why["to_value"], low, high, unit, digits, True))
-    move = change_text(why["change"], unit)
-    if unit != "%" and why["change_pct"] is not None:
-        move += f", {percent(why['change_pct'], signed=True, decimals=1)}"
-    note = " (the data, without the scenario)" if report["eval"]["scenario"] else ""
-    return (f"<section><h2>Why the root moved: {esc(why['from'])} → {esc(why['to'])}, "
+    body.append(_why_row(f"{why.to} {why.root_name}", amount(why.change, unit, digits),
+                         why.to_value, why.to_value, low, high, unit, digits, True))
+    move = change_text(why.change, unit)
+    if unit != "%" and why.change_pct is not None:
+        move += f", {percent(why.change_pct, signed=True, decimals=1)}"
+    note = " (the data, without the scenario)" if report.eval.scenario else ""
+    return (f"<section><h2>Why the root moved: {esc(why.from_)} → {esc(why.to)}, "
             f"{esc(move)}</h2><table><tr><th>step</th><th class=\"n\">contribution</th>"
             f"<th class=\"n\">running</th><th></th></tr>" + "".join(body)
             + f"</table><div class=\"sub\">Shapley contributions of the leaves; they add up to "
@@ -443,65 +460,66 @@ def _why_row(label: str, contribution: str, before: float, after: float, low: fl
             f"<td class=\"n\">{esc(level(after, unit, digits))}</td><td>{bar}</td></tr>")
 
 
-def _guardrails_section(ev: dict[str, Any]) -> str:
-    if not ev["guardrails"]:
+def _guardrails_section(ev: EvalResult) -> str:
+    if not ev.guardrails:
         return "<section><h2>Guardrails</h2><p class=\"muted\">none in this tree</p></section>"
     body = []
-    for guard in ev["guardrails"]:
+    for guard in ev.guardrails:
         bounds = []
-        if guard["min"] is not None:
-            bounds.append(f"≥ {value_text(guard['min'], guard['unit'])}")
-        if guard["max"] is not None:
-            bounds.append(f"≤ {value_text(guard['max'], guard['unit'])}")
-        state = ("muted", "? no value") if guard["value"] is None else (
-            ("bad", "✗ breached") if guard["breached"] else ("ok", "✓ ok"))
-        spark = _sparkline((guard.get("trend") or {}).get("values") or [], 2, 2, 60, 12,
-                           "#1a73e8")
-        body.append(f"<tr><td>{esc(guard['name'])}</td>"
-                    f"<td class=\"n\">{esc(value_text(guard['value'], guard['unit']))}</td>"
+        if guard.min is not None:
+            bounds.append(f"≥ {value_text(guard.min, guard.unit)}")
+        if guard.max is not None:
+            bounds.append(f"≤ {value_text(guard.max, guard.unit)}")
+        state = ("muted", "? no value") if guard.value is None else (
+            ("bad", "✗ breached") if guard.breached else ("ok", "✓ ok"))
+        spark = _sparkline(_trend_values(guard), 2, 2, 60, 12, "#1a73e8")
+        body.append(f"<tr><td>{esc(guard.name)}</td>"
+                    f"<td class=\"n\">{esc(value_text(guard.value, guard.unit))}</td>"
                     f"<td><svg width=\"64\" height=\"16\" aria-hidden=\"true\">{spark}</svg></td>"
                     f"<td>{esc(', '.join(bounds) or 'no bound')}</td>"
                     f"<td class=\"{state[0]}\">{state[1]}</td>"
-                    f"<td class=\"muted\">{esc(guard['owner'] or '')}</td></tr>")
+                    f"<td class=\"muted\">{esc(guard.owner or '')}</td></tr>")
     return ("<section><h2>Guardrails</h2><table><tr><th>metric</th><th class=\"n\">value</th>"
             "<th>trend</th><th>bound</th><th></th><th>owner</th></tr>" + "".join(body)
             + "</table></section>")
 
 
-def _alerts_section(alerts: dict[str, Any]) -> str:
-    fired = alerts["fired"]
-    if not alerts["checked"]:
+def _alerts_section(alerts: AlertsResult) -> str:
+    fired = alerts.fired
+    if not alerts.checked:
         inner = '<p class="muted">no alert rules in this tree</p>'
     elif not fired:
         inner = '<p class="ok">✓ no alert fired</p>'
     else:
         inner = '<ul class="alerts">' + "".join(
-            f"<li><b>{esc(a['name'])}</b> · {esc(a['rule_text'])} · "
-            f"{esc(value_text(a['value'], a['unit']))}<br>{esc(a['message'])}"
-            + (f" <span class=\"muted\">({esc(a['owner'])})</span>" if a["owner"] else "")
+            f"<li><b>{esc(a.name)}</b> · {esc(a.rule_text)} · "
+            f"{esc(value_text(a.value, a.unit))}<br>{esc(a.message)}"
+            + (f" <span class=\"muted\">({esc(a.owner)})</span>" if a.owner else "")
             + "</li>" for a in fired) + "</ul>"
-    count = f"{len(fired)} fired of {alerts['checked']} checked"
+    count = f"{len(fired)} fired of {alerts.checked} checked"
     return f"<section><h2>Alerts · {count}</h2>{inner}</section>"
 
 
-def _footer(ev: dict[str, Any]) -> str:
+def _footer(ev: EvalResult) -> str:
     from nsm_cli import __version__
 
-    return (f"<footer>nsm {esc(__version__)} · {esc(ev['file'])} · period {esc(ev['period'])}"
+    return (f"<footer>nsm {esc(__version__)} · {esc(ev.file)} · period {esc(ev.period)}"
             f" · values as of the data; gaps against each node's benchmark and target</footer>")
 
 
 # ------------------------------------------------------------------ the forecast
 
 
-def fan_svg(node: dict[str, Any], width: float = 460, height: float = 130) -> str:
+def fan_svg(node: NodeForecast, width: float = 460, height: float = 130) -> str:
     """The root's history, its p10–p90 band and p50 ahead, and its target, as inline SVG."""
-    past = [v for v in node["history"]]
-    ahead = node["forecast"]
+    past = list(node.history)
+    ahead = [{"p10": a, "p50": b, "p90": c} for a, b, c in zip(node.p10, node.p50, node.p90,
+                                                                 strict=True)]
+    target = json_number(node.target)
     values = [v for v in past if v is not None] + [
         v for f in ahead for v in (f["p10"], f["p90"]) if v is not None]
-    if node["target"] is not None:
-        values.append(node["target"])
+    if target is not None:
+        values.append(target)
     if not values:
         return ""
     low, high = min(values), max(values)
@@ -528,55 +546,56 @@ def fan_svg(node: dict[str, Any], width: float = 460, height: float = 130) -> st
         (start + 1 + k, f["p50"]) for k, f in enumerate(ahead) if f["p50"] is not None]
     parts.append('<polyline points="' + " ".join(xy(i, v) for i, v in middle)
                  + '" fill="none" stroke="#1a73e8" stroke-width="2"/>')
-    if node["target"] is not None:
-        y = xy(0, node["target"]).split(",")[1]
+    if target is not None:
+        y = xy(0, target).split(",")[1]
         parts.append(f'<line x1="4" x2="{width - 4:.0f}" y1="{y}" y2="{y}" stroke="#e37400" '
                      'stroke-dasharray="4 3"/>')
     return (f'<svg width="{width:.0f}" height="{height:.0f}" role="img" aria-label="forecast '
-            f'of {esc(node["name"])}">' + "".join(parts) + "</svg>")
+            f'of {esc(node.name)}">' + "".join(parts) + "</svg>")
 
 
-def _forecast_section(result: dict[str, Any], note: str) -> str:
-    periods = result["periods"]
-    if len(result["constant_leaves"]) == len(result["leaves"]):
+def _forecast_section(result: ForecastResult, note: str) -> str:
+    periods = result.periods
+    kept = sum(leaf.method in ("constant", "last_value") for leaf in result.leaves)
+    if kept == len(result.leaves):
         return ("<section><h2>Forecast</h2><p class=\"muted\">No leaf has the 6 periods of "
-                f"history a forecast needs (the data has {result['history']['periods']}), so "
+                f"history a forecast needs (the data has {len(result.history_periods)}), so "
                 f"every value would stay where it is. {esc(note)}</p></section>")
-    root = next(n for n in result["nodes"] if n["id"] == result["root"])
-    shown = [n for n in result["nodes"] if n["depth"] <= 1 and not n["guardrail"]]
+    root = result.node(result.root)
+    shown = [n for n in result.nodes if n.depth <= 1 and not n.guardrail]
     head = "".join(f'<th class="n">{esc(p)}</th>' for p in periods)
     rows = []
     for node in shown:
         cells = "".join(
-            f'<td class="n">{esc(value_text(f["p50"], node["unit"]))} <span class="muted">'
-            f'({esc(value_text(f["p10"], node["unit"]))}–'
-            f'{esc(value_text(f["p90"], node["unit"]))})</span></td>' for f in node["forecast"])
-        rows.append(f"<tr><td class=\"name\">{'&nbsp;' * 4 * node['depth']}"
-                    f"{esc(node['name'])}</td>{cells}</tr>")
-    if root["p_target"] is not None:
-        sign = "≤" if root["direction"] == "down" else "≥"
-        cells = "".join(f'<td class="n"><b>{esc(percent(p["probability"], decimals=0))}</b></td>'
-                        for p in root["p_target"])
-        rows.append(f"<tr><td>P({sign} target {esc(value_text(root['target'], root['unit']))})"
-                    f"</td>{cells}</tr>")
-    names = {n["id"]: n["name"] for n in result["nodes"]}
-    shares = "".join(
-        f'<tr><td>{esc(names.get(v["id"], v["id"]))}</td><td class="n">'
-        f'{esc(percent(v["share"] or 0.0, decimals=1))}</td><td style="width:40%">'
-        f'<span class="bar" style="width:{(v["share"] or 0.0) * 100:.1f}%"></span></td></tr>'
-        for v in result["variance"]["leaves"][:5])
-    kept = len(result["constant_leaves"])
+            f'<td class="n">{esc(value_text(p50, node.unit))} <span class="muted">'
+            f'({esc(value_text(p10, node.unit))}–'
+            f'{esc(value_text(p90, node.unit))})</span></td>'
+            for p10, p50, p90 in zip(node.p10, node.p50, node.p90, strict=True))
+        rows.append(f"<tr><td class=\"name\">{'&nbsp;' * 4 * node.depth}"
+                    f"{esc(node.name)}</td>{cells}</tr>")
+    if root.p_target is not None:
+        sign = "≤" if root.direction == "down" else "≥"
+        cells = "".join(f'<td class="n"><b>{esc(percent(p, decimals=0))}</b></td>'
+                        for p in root.p_target)
+        rows.append(f"<tr><td>P({sign} target "
+                    f"{esc(value_text(json_number(root.target), root.unit))})</td>{cells}</tr>")
+    names = {n.id: n.name for n in result.nodes}
+    shares = [(v.id, json_number(v.share, 6)) for v in result.variance[:5]]
+    shares_html = "".join(
+        f'<tr><td>{esc(names.get(leaf, leaf))}</td><td class="n">'
+        f'{esc(percent(share or 0.0, decimals=1))}</td><td style="width:40%">'
+        f'<span class="bar" style="width:{(share or 0.0) * 100:.1f}%"></span></td></tr>'
+        for leaf, share in shares)
     notes = [note] if note else []
     if kept:
-        notes.append(f"{kept} of {len(result['leaves'])} leaves stay at their last value "
+        notes.append(f"{kept} of {len(result.leaves)} leaves stay at their last value "
                      "(too little history, or constant): see nsm forecast.")
-    variance = ("<h2>Which leaf's uncertainty matters</h2><table>" + shares + "</table>"
-                if shares else "")
+    variance = ("<h2>Which leaf's uncertainty matters</h2><table>" + shares_html + "</table>"
+                if shares_html else "")
     return (f"<section><h2>Forecast: the next {len(periods)} periods, p50 (p10–p90), "
-            f"{result['samples']:,} simulated paths</h2>"
-            f'<div class="grid"><div>{fan_svg(root)}<div class="sub">{esc(root["name"])}: '
+            f"{result.samples:,} simulated paths</h2>"
+            f'<div class="grid"><div>{fan_svg(root)}<div class="sub">{esc(root.name)}: '
             "grey the last periods, blue the p50 and the p10–p90 band ahead, dashed the "
             f'target</div></div><div>{variance}</div></div>'
             f"<table><tr><th>metric</th>{head}</tr>" + "".join(rows) + "</table>"
             + "".join(f'<div class="sub">{esc(n)}</div>' for n in notes) + "</section>")
-

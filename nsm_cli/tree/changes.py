@@ -7,11 +7,13 @@ period (or a batch of periods) is one numpy operation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from nsm_cli.diagnostics import RequestError, Span
 from nsm_cli.numbers import ADD, CHANGE_HELP, FACTOR, POINTS, RELATIVE, VALUE, read_change
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["ADD", "CHANGE_HELP", "FACTOR", "POINTS", "RELATIVE", "VALUE", "Change",
            "parse_assignment", "parse_change"]
@@ -29,6 +31,8 @@ class Change:
 
     def apply(self, current: np.ndarray) -> np.ndarray:
         if self.kind == VALUE:
+            import numpy as np  # here: reading a tree (and sending its queries) needs no numpy
+
             return np.broadcast_to(np.float64(self.amount), np.shape(current)).copy()
         if self.kind == RELATIVE:
             return current * (1.0 + self.amount)

@@ -20,9 +20,8 @@ from keyword import kwlist, softkwlist
 
 import numpy as np
 
-FUNCTIONS: frozenset[str] = frozenset(
-    {"min", "max", "abs", "sqrt", "log", "exp", "round", "clip"}
-)
+from nsm_cli.tree.functions import FUNCTIONS
+
 MAX_FORMULA_LENGTH = 2000  # characters
 MAX_FORMULA_NODES = 500  # expression nodes in the AST
 MAX_FORMULA_DEPTH = 100  # levels of nesting (brackets, or operands inside operands)

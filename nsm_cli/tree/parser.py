@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from nsm_cli.diagnostics import Diagnostic, Span, error
 from nsm_cli.numbers import NumberError, read_value
 from nsm_cli.tree.changes import POINTS, Change, parse_change
-from nsm_cli.tree.formula import FUNCTIONS
+from nsm_cli.tree.functions import FUNCTIONS
 from nsm_cli.tree.keys import choices_of, key_names
 from nsm_cli.tree.model import (
     AGGS,

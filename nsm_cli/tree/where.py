@@ -11,6 +11,8 @@ bound parameters, so the text itself never reaches SQL.
 
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass
 
@@ -184,8 +186,11 @@ class _Parser:
     def literal(self) -> float | str:
         token = self.peek()
         if token.kind == "number":
+            value = float(token.text)
+            if not math.isfinite(value):
+                raise WhereError(f"the number {token.text} is too large", token.offset)
             self.at += 1
-            return float(token.text)
+            return value
         if token.kind == "string":
             self.at += 1
             return token.text[1:-1].replace("''", "'")

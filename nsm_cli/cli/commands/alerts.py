@@ -13,7 +13,6 @@ from nsm_cli.cli.options import (
     SetOpt,
     TreeArg,
     WhereOpt,
-    refuse_with_by,
 )
 
 EXIT_FIRED = 3
@@ -58,9 +57,9 @@ def alerts_command(
     renderer = check_format(format_, ALERTS_FORMATS)
     sets = [parse_assignment(text) for text in set_ or []]
     filters = parse_where(where or [])
-    refuse_with_by(by, **{"--scenario": scenario, "--set": set_})
     if by is not None:
-        segmented = evaluate_by(load_tree(str(tree), slices_for(by, filters)), by, filters)
+        segmented = evaluate_by(load_tree(str(tree), slices_for(by, filters)), by, filters,
+                                scenario, sets)
         result = segment_alerts(segmented, segmented.total.period_index(period))
         warnings = segmented.warnings
     else:

@@ -53,7 +53,7 @@ def diff_command(
         for tree in trees:
             tree.close()
     emit(renderer(result))
-    if fail_on_change and result["changed_anything"]:
+    if fail_on_change and result.changed_anything:
         raise typer.Exit(1)
 
 

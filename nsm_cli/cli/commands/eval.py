@@ -62,6 +62,17 @@ def eval_command(
     whose observed value (its `source`) differs from its formula is marked ≠; a
     node whose `alert:` rule fires is marked 🔔 (see `nsm alerts`).
     """
+    from nsm_cli.data.ahead import queries_ahead
+
+    # A database block's query goes out before the analyses are imported (issue 12).
+    plain = by is None and not where
+    with queries_ahead(str(tree) if plain else None):
+        _eval(tree, period, scenario, set_, format_, trend, last, compare, by, where, top)
+
+
+def _eval(tree, period, scenario, set_, format_, trend, last, compare, by, where,
+          top) -> None:
+    """The command, once its database queries are on their way."""
     from nsm_cli.analysis.domain import domain_warnings
     from nsm_cli.analysis.eval_result import eval_result
     from nsm_cli.analysis.evaluate import evaluate
@@ -71,12 +82,12 @@ def eval_command(
     from nsm_cli.render.eval_formats import EVAL_FORMATS
     from nsm_cli.tree.changes import parse_assignment
 
-    if by is not None:
-        refuse_with_by(by, **{"--scenario": scenario, "--set": set_, "--trend": trend,
-                              "--last": last, "--compare": compare})
-        return _eval_by(tree, by, parse_where(where or []), period, top, format_)
-    renderer = check_format(format_, EVAL_FORMATS)
     sets = [parse_assignment(text) for text in set_ or []]
+    if by is not None:
+        refuse_with_by(by, **{"--trend": trend, "--last": last, "--compare": compare})
+        return _eval_by(tree, by, parse_where(where or []), period, top, format_,
+                        scenario, sets)
+    renderer = check_format(format_, EVAL_FORMATS)
     filters = parse_where(where or [])
     loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
@@ -89,15 +100,17 @@ def eval_command(
 
 
 def _eval_by(tree, by: str, where, period: str | None, top: int | None,
-             format_: str | None) -> None:
-    """`eval --by COL`: the total, then every segment (the segment matrix in text)."""
+             format_: str | None, scenario: str | None, sets: list) -> None:
+    """`eval --by COL`: the total, then every segment (the segment matrix in text), under
+    the scenario and --set changes when given."""
     from nsm_cli.analysis.segments import evaluate_by, segment_eval_result
     from nsm_cli.data.load import load_tree
     from nsm_cli.data.segments import slices_for
     from nsm_cli.render.segment_formats import DEFAULT_TOP, SEGMENT_EVAL_FORMATS
 
     renderer = check_format(format_, SEGMENT_EVAL_FORMATS)
-    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
+    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where, scenario,
+                            sets)
     index = segmented.total.period_index(period)
     people = renderer is not SEGMENT_EVAL_FORMATS["json"]
     shown = (top or DEFAULT_TOP) if people else top

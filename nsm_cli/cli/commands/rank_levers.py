@@ -64,13 +64,13 @@ def rank_levers_command(
 
     amount, by_points = parse_step(step)
     filters = parse_where(where or [])
+    sets = [parse_assignment(text) for text in set_ or []]
     if by is not None:
-        refuse_with_by(by, **{"--scenario": scenario, "--set": set_,
-                              "--sort": sort != "delta"})
-        return _levers_by(tree, by, filters, period, amount, points or by_points, top, format_)
+        refuse_with_by(by, **{"--sort": sort != "delta"})
+        return _levers_by(tree, by, filters, period, amount, points or by_points, top, format_,
+                          (scenario, sets))
     renderer = check_format(format_, LEVERS_FORMATS)
     options = LeverOptions(step=amount, points=points or by_points, sort=sort, top=top)
-    sets = [parse_assignment(text) for text in set_ or []]
     loaded = where_view(load_tree(str(tree), slices_for(None, filters)), filters)
     evaluation = evaluate(loaded, scenario=scenario, sets=sets)
     result = with_where(levers_result(evaluation, evaluation.period_index(period), options),
@@ -79,9 +79,8 @@ def rank_levers_command(
     emit(renderer(result))
 
 
-
 def _levers_by(tree, by: str, where, period: str | None, step: float, points: bool,
-               top: int | None, format_: str | None) -> None:
+               top: int | None, format_: str | None, what_if: tuple) -> None:
     """`rank-levers --by COL`: (segment, leaf) pairs by the change of the total root."""
     from nsm_cli.analysis.segments import evaluate_by, segment_levers
     from nsm_cli.data.load import load_tree
@@ -91,7 +90,7 @@ def _levers_by(tree, by: str, where, period: str | None, step: float, points: bo
     renderer = check_format(format_, SEGMENT_LEVER_FORMATS)
     if top is None and renderer is not SEGMENT_LEVER_FORMATS["json"]:
         top = DEFAULT_PAIRS   # people read the strongest pairs; JSON gets every pair
-    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where)
+    segmented = evaluate_by(load_tree(str(tree), slices_for(by, where)), by, where, *what_if)
     result = segment_levers(segmented, segmented.total.period_index(period), step, points, top)
     report_diagnostics(segmented.warnings)
     emit(renderer(result))

@@ -64,16 +64,9 @@ def report_command(
     loaded = load_tree(str(tree), slices_for(by, filters))
     result = report_result(loaded, period=period, scenario=scenario, sets=sets, by=by,
                            levers=levers, where=filters)
-    report_diagnostics(_warnings(result["eval"]["warnings"]))
+    report_diagnostics(result.eval.warnings)
     write_atomically(output, render_report(result))
     print(f"wrote {output}", file=sys.stderr)
-
-
-def _warnings(found: list[dict]):
-    from nsm_cli.diagnostics import Diagnostic, Span
-
-    return [Diagnostic(w["code"], w["severity"], w["message"],
-                       Span(w["file"], w["line"], w["column"])) for w in found]
 
 
 def write_atomically(path: Path, text: str) -> None:
