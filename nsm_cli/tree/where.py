@@ -12,7 +12,6 @@ bound parameters, so the text itself never reaches SQL.
 from __future__ import annotations
 
 import math
-
 import re
 from dataclasses import dataclass
 
