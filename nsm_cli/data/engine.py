@@ -15,13 +15,15 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nsm_cli.data.files import check_regular, sniff_binary
+from nsm_cli.data.files import check_regular, numbers_agree, sniff_binary
 from nsm_cli.data.periods import (
     Period,
     day_period,
@@ -65,6 +67,7 @@ from nsm_cli.tree.parser import inside, project_root
 from nsm_cli.tree.where import columns_of
 
 MAX_FILES = 10_000  # files one glob may name
+_CONVERTING = re.compile(r'converting column "(c[0-9]+)"')  # DuckDB's typed-read error
 FIELD_LIMIT = 1 << 30  # the csv module's per-cell limit, raised from 128 KB
 
 
@@ -266,6 +269,15 @@ def read_header(spec: DataSpec, path: str) -> tuple[list[str], int]:
 # --- one block: layout, rows, the aggregate query ----------------------------------------------
 
 
+class _Untype(Exception):
+    """Typed columns that hold a cell nsm's grammar must read: the block is read again with
+    them (all typed columns when the list is empty) as text."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        super().__init__()
+        self.columns = columns
+
+
 @dataclass
 class _Result:
     """The aggregate query's rows: (period key, rows, first row, sources..., odd counts...)."""
@@ -300,6 +312,7 @@ class _Block:
         self.order = "b.rowid"
         self.plan_time: Column | None = None
         self.planned: _Plan | None = None
+        self.raw_key = False  # the period label as written (DuckDB's trim costs a tenth)
 
     def table(self) -> Table:
         layout = self.layout()
@@ -311,14 +324,76 @@ class _Block:
                 return exact
             raise
         self.plan_time, self.planned = plan.time, plan
-        if self.ONE_PASS and self.spec.kind == "delimited" and not any(
-                use.agg == "last" for use in self.uses):
-            found = self.one_pass(layout, plan)
-            if found is not None:
-                return found
-        self.load(layout, plan)
-        self.map_cells(plan)
-        return self.finish(layout, plan, self.aggregate(plan))
+        typed = self.typed_columns(layout, plan)
+        while True:
+            try:
+                return self.read(layout, plan)
+            except _Untype as exc:  # a typed column holds a cell the grammar must read
+                self.reset(plan)
+                for column in exc.columns or typed:
+                    column.typed = False
+
+    def read(self, layout: Layout, plan: _Plan) -> Table:
+        """The table by one scan of the files where that is exact, else by the loaded rows."""
+        import duckdb
+
+        try:
+            if self.ONE_PASS and self.spec.kind == "delimited" and not any(
+                    use.agg == "last" for use in self.uses):
+                found = self.one_pass(layout, plan)
+                if found is not None:
+                    return found
+            self.load(layout, plan)
+            self.check_typed(plan)
+            self.map_cells(plan)
+            return self.finish(layout, plan, self.aggregate(plan))
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+            typed = [c for c in plan.numbers.values() if c.typed]
+            if not typed:  # the file, not a typed column: read_with_engine finds out where
+                raise
+            named = _CONVERTING.search(str(exc))
+            raise _Untype([c for c in typed if named and c.ref == named.group(1)]) from None
+
+    def typed_columns(self, layout: Layout, plan: _Plan) -> list[Column]:
+        """The number columns the CSV reader may read as DOUBLE: no other use reads their
+        text, and every file holds no cell the cast reads differently from the grammar."""
+        if self.spec.kind != "delimited" or not plan.numbers or not all(
+                numbers_agree(path, layout.headers[path][1]) for path in self.readable):
+            return []
+        keys = (plan.period, plan.time)
+        found = [name for name, c in plan.numbers.items()
+                 if name not in plan.texts and all(c is not k for k in keys)]
+        for path in self.readable[:1]:  # a column whose first cells DuckDB would refuse
+            found = _plain_at_first(path, layout.headers[path], found)  # is read as text
+        for column in plan.numbers.values():
+            column.agreed = True
+        for name in found:
+            plan.numbers[name].typed = True
+        return [plan.numbers[name] for name in found]
+
+    def check_typed(self, plan: _Plan) -> None:
+        """Typed columns of the loaded rows with a NaN or infinity (`nan`, `inf`, 1e400) go
+        back to the grammar; the others have nothing odd to count (one cheap max each)."""
+        typed = [c for c in plan.numbers.values() if c.typed]
+        if not typed:
+            return
+        found = self.con.execute(
+            "SELECT " + ", ".join(f"max(abs(n_{c.ref}))" for c in typed) + f" FROM {self.base}",
+            self.base_params).fetchone()
+        odd = [c for c, top in zip(typed, found, strict=True)
+               if top is not None and not math.isfinite(top)]
+        if odd:
+            raise _Untype(odd)
+        for column in typed:
+            column.clean = True
+
+    def reset(self, plan: _Plan) -> None:
+        """Forget the loaded rows and cell maps before the block is read again."""
+        self.con.execute("DROP TABLE IF EXISTS rows")
+        for column in plan.numbers.values():
+            self.con.execute(f"DROP TABLE IF EXISTS m_{column.ref}")
+            column.mapped = column.clean = column.one_pass = False
+        self.base, self.base_params, self.order = "rows AS b", [], "b.rowid"
 
     def metrics(self, layout: Layout, plan: _Plan) -> list[str]:
         """The block's columns but its period (or time) column, as the light reader lists them."""
@@ -428,7 +503,10 @@ class _Block:
         if plan.time is not None:
             out.append(f"{time_expression(plan.time)} AS ts")
         if plan.period is not None:
-            out.append(f"NULLIF(trim({plan.period.as_text()}), '') AS k")
+            if self.raw_key:  # one_pass: labels as written, trimmed only when one needs it
+                out.append(f"{plan.period.as_text()} AS k")
+            else:
+                out.append(f"NULLIF(trim({plan.period.as_text()}), '') AS k")
         return out or ["1 AS c0"]
 
     def load(self, layout: Layout, plan: _Plan) -> None:
@@ -436,9 +514,11 @@ class _Block:
         JSON lines), or prepare Parquet where it lies (its columns are cheap to scan again)."""
         prepared = ", ".join(self.prepared(plan))
         if self.spec.kind == "delimited":
-            source, params = self.csv_source(layout, plan)
-            _serial_if_needed(self.con, f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM "
-                              f"({source})", params)
+            # read serially: DuckDB's parallel CSV reader may store the rows out of file
+            # order, and rowid is what `last` and labels kept in file order go by
+            source, params = self.csv_source(layout, plan, parallel=False)
+            self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared} FROM ({source})",
+                             params)
             return
         reader, params = self.scan_function()
         positions = {name: i + 1 for i, name in enumerate(layout.names)}
@@ -460,9 +540,11 @@ class _Block:
         self.con.execute(f"CREATE TEMP TABLE rows AS SELECT {prepared}, f FROM (SELECT "
                          f"{raw or '1 AS c0'}, filename AS f FROM {reader}{self.limit})", params)
 
-    def csv_source(self, layout: Layout, plan: _Plan) -> tuple[str, list[object]]:
+    def csv_source(self, layout: Layout, plan: _Plan,
+                   parallel: bool = True) -> tuple[str, list[object]]:
         """The used columns of every file as text, by position (UNION ALL of read_csv)."""
         refs = sorted({c.ref for c in plan.used.values()}, key=lambda r: int(r[1:]))
+        typed = {c.ref for c in plan.numbers.values() if c.typed}
         parts, params = [], []
         for path in self.readable:
             header, skip = layout.headers[path]
@@ -470,12 +552,15 @@ class _Block:
                      if name and name not in layout.ambiguous}
             positional = {names.get(name, f"z{i}") if name else f"z{i}": "VARCHAR"
                           for i, name in enumerate(header)}
+            positional.update({r: "DOUBLE" for r in typed if r in positional})
             have = set(positional)
-            select = ", ".join(r if r in have else f"NULL::VARCHAR AS {r}" for r in refs)
+            select = ", ".join(r if r in have else
+                               f"NULL::{'DOUBLE' if r in typed else 'VARCHAR'} AS {r}"
+                               for r in refs)
             parts.append(f"SELECT {select or '1 AS c0'} FROM read_csv(?, header=false, "
                          "skip=?, auto_detect=false, delim=?, quote='\"', escape='\"', "
                          "columns=?, null_padding=true, strict_mode=true, parallel=?)")
-            params += [path, skip, delimiter(path), positional, True]
+            params += [path, skip, delimiter(path), positional, parallel]
         if self.limit:
             return f"SELECT * FROM ({' UNION ALL '.join(parts)}){self.limit}", params
         return " UNION ALL ".join(parts), params
@@ -488,14 +573,20 @@ class _Block:
         for column in plan.numbers.values():
             column.one_pass = True
         source, params = self.csv_source(layout, plan)
-        self.base = f"(SELECT {', '.join(self.prepared(plan))} FROM ({source})) AS b"
-        self.base_params, self.order = params, "0"
+        self.raw_key = plan.period is not None
         try:
-            result = self.aggregate(plan)
+            while True:
+                self.base = f"(SELECT {', '.join(self.prepared(plan))} FROM ({source})) AS b"
+                self.base_params, self.order = params, "0"
+                result = self.aggregate(plan)
+                if not self.raw_key or not any(_untrimmed(row[0]) for row in result.rows):
+                    break
+                self.raw_key = False  # ` 2025-01` or a quoted empty label: trim in SQL
         finally:
             for column in plan.numbers.values():
                 column.one_pass = False
             self.base, self.base_params, self.order = "rows AS b", [], "b.rowid"
+            self.raw_key = False
         if any(result.odd.values()) or any(row[0] is None for row in result.rows):
             return None
         if any(use.agg is None for use in self.uses) and any(r[1] > 1 for r in result.rows):
@@ -529,10 +620,10 @@ class _Block:
 
     def source_sql(self, use: ColumnUse, plan: _Plan, params: Params) -> str:
         """One use's aggregate over a period's rows (its where filter as FILTER)."""
-        condition = (compile_filter(use.where, plan.used, params) if use.where is not None
-                     else None)
 
-        def only(*more: str) -> str:
+        def only(*more: str) -> str:  # each copy of the filter binds its own parameters
+            condition = (compile_filter(use.where, plan.used, params)
+                         if use.where is not None else None)
             tests = [t for t in (condition, *more) if t]
             return f" FILTER (WHERE {' AND '.join(tests)})" if tests else ""
 
@@ -545,9 +636,9 @@ class _Block:
         value = plan.numbers[use.column].number()
         if use.weight:
             weight = plan.numbers[use.weight].number()
-            present = only(f"{value} IS NOT NULL", f"{weight} IS NOT NULL")
-            return (f"(sum({value} * {weight}){present} / "
-                    f"NULLIF(sum({weight}){present}, 0))")
+            present = (f"{value} IS NOT NULL", f"{weight} IS NOT NULL")
+            return (f"(sum({value} * {weight}){only(*present)} / "
+                    f"NULLIF(sum({weight}){only(*present)}, 0))")
         if use.agg == "last":
             return f"arg_max({value}, {self.order_key(plan)})" + only(f"{value} IS NOT NULL")
         function = {"mean": "avg", None: "any_value"}.get(use.agg, use.agg)
@@ -569,6 +660,10 @@ class _Block:
         width = len(sources)
         odd = {name: sum(int(r[3 + width + i]) for r in rows) for i, name in
                enumerate(odd_names)}
+        untyped = [plan.numbers[name] for name in odd_names
+                   if odd[name] and plan.numbers[name].typed]
+        if untyped:  # `nan`, `inf` or 1e400 read by the typed reader: the grammar decides
+            raise _Untype(untyped)
         return _Result(rows, list(sources), odd)
 
     def row_count(self) -> str:
@@ -583,7 +678,7 @@ class _Block:
     def map_cells(self, plan: _Plan) -> None:
         """Read the cells that are no plain number (`1,200`, `92%`) by nsm's rules, once per
         distinct cell, into a small map per column that the aggregate query joins."""
-        columns = [c for c in plan.numbers.values() if not c.numeric]  # typed: no map
+        columns = [c for c in plan.numbers.values() if not c.numeric and not c.typed]
         if not columns:
             return
         parts = [f"SELECT DISTINCT {i} AS c, r_{c.ref} AS s FROM {self.base} WHERE {c.rest()}"
@@ -753,6 +848,27 @@ def _record_lines(path: str, records: set[int]) -> dict[int, int]:
     return out
 
 
+PLAIN_NUMBER = re.compile(r"\s*(?:[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)?\s*")
+SAMPLE_ROWS = 100
+
+
+def _plain_at_first(path: str, header: tuple[list[str], int], names: list[str]) -> list[str]:
+    """The names whose cells in the file's first rows all look like numbers DuckDB reads
+    (or are empty): a guess that spares a typed read failing at its first `1,200`."""
+    columns, skip = header
+    at = {name: columns.index(name) for name in names if name in columns}
+    bad: set[str] = set()
+    with open(path, encoding="utf-8", newline="", errors="replace") as handle:
+        for _ in range(skip):
+            handle.readline()
+        rows = csv.reader(handle, delimiter=delimiter(path))
+        with contextlib.suppress(csv.Error):  # a broken file: DuckDB finds out where
+            for row, _ in zip(rows, range(SAMPLE_ROWS), strict=False):
+                bad.update(name for name, i in at.items()
+                           if i < len(row) and not PLAIN_NUMBER.fullmatch(row[i]))
+    return [name for name in names if name not in bad]
+
+
 def _serial_if_needed(con, sql: str, params: list[object]):
     """Run a query over read_csv; again with the serial reader when the file has quoted
     newlines (DuckDB's parallel reader asks for parallel=false)."""
@@ -762,6 +878,12 @@ def _serial_if_needed(con, sql: str, params: list[object]):
         if "parallel=false" not in str(exc):
             raise
         return con.execute(sql, [False if p is True else p for p in params])
+
+
+def _untrimmed(label: object) -> bool:
+    """Whether a label read as written differs from what trim() and NULLIF('') make of it
+    (str.strip removes every character DuckDB's trim does, and more)."""
+    return isinstance(label, str) and (not label or label != label.strip())
 
 
 def _time_order(label: str, grain: str | None, index: int) -> tuple:

@@ -23,7 +23,7 @@ from nsm_cli.data.engine import (
 from nsm_cli.data.files import check_regular
 from nsm_cli.data.periods import order_labels
 from nsm_cli.data.segments import BLANK, Slice, Sliced, read_slice
-from nsm_cli.data.sql import Params
+from nsm_cli.data.sql import Params, compile_filter
 from nsm_cli.data.tables import ALL, ColumnUse, Table, _choices
 from nsm_cli.diagnostics import NsmError, error
 from nsm_cli.tree.model import DataSpec
@@ -64,44 +64,91 @@ class SegmentBlock(_Block):
             table.sliced = {wanted: self.grouped(wanted, table) for wanted in self.slices}
         return table
 
-    def basis_sql(self, use: ColumnUse, plan, params: Params) -> str:
-        """How much of the source's total a segment carries: its values (mean), its weights."""
-        from nsm_cli.data.sql import compile_filter
-
-        tests = [compile_filter(use.where, plan.used, params)] if use.where is not None else []
+    def basis_sql(self, use: ColumnUse, plan, params: Params, single: bool = False) -> str:
+        """How much of the source's total a segment carries: its values (mean), its weights.
+        With `single`, what that is for a segment's one row in a period (see row_sql)."""
         if use.agg not in ("mean", None) or not use.column or use.column not in plan.numbers:
-            return "NULL"
+            return "NULL"  # (before the filter binds parameters the text would not use)
+        tests = [compile_filter(use.where, plan.used, params)] if use.where is not None else []
         value = plan.numbers[use.column].number()
         tests.append(f"{value} IS NOT NULL")
         if use.weight:
             weight = plan.numbers[use.weight].number()
             tests.append(f"{weight} IS NOT NULL")
+            if single:
+                return f"(CASE WHEN {' AND '.join(tests)} THEN 0.0 + {weight} END)"
             return f"sum({weight}) FILTER (WHERE {' AND '.join(tests)})"
+        if single:
+            return f"(CASE WHEN {' AND '.join(tests)} THEN 1 ELSE 0 END)"
         if len(tests) == 1:  # count() skips NULLs already; a FILTER costs a pass per source
             return f"count({value})"
         return f"count({value}) FILTER (WHERE {' AND '.join(tests)})"
 
+    def row_sql(self, use: ColumnUse, plan, params: Params) -> str:
+        """What source_sql gives over a group of one row, read from the row itself: a count
+        is 1 or 0, a sum or mean is 0.0 + the value (DuckDB's sum starts from zero, so -0.0
+        comes out 0.0 as it does grouped), any other aggregate is the value."""
+        condition = (compile_filter(use.where, plan.used, params) if use.where is not None
+                     else None)
+
+        def when(value: str, *more: str, otherwise: str = "NULL") -> str:
+            tests = [t for t in (condition, *more) if t]
+            if not tests:
+                return value
+            return f"(CASE WHEN {' AND '.join(tests)} THEN {value} ELSE {otherwise} END)"
+
+        if use.agg in ("count", "count_distinct"):
+            if not use.column:
+                return when("1", otherwise="0")
+            column = plan.used[use.column]
+            text = column.distinct_key() if use.agg == "count_distinct" else column.text()
+            return when("1", f"{text} IS NOT NULL", otherwise="0")
+        value = plan.numbers[use.column].number()
+        if use.weight:
+            weight = plan.numbers[use.weight].number()
+            return when(f"((0.0 + {value} * {weight}) / NULLIF(0.0 + {weight}, 0))",
+                        f"{value} IS NOT NULL", f"{weight} IS NOT NULL")
+        if use.agg in ("sum", "mean"):
+            return when(f"(0.0 + {value})")
+        return when(value)
+
     def grouped(self, wanted: Slice, table: Table) -> Sliced:
-        """One query: every source and its basis per (period, segment) over the kept rows."""
+        """One query: every source and its basis per (period, segment) over the kept rows;
+        straight from the rows when each (period, segment) holds one (a wide export)."""
         plan = self.kept_plan
+        segment = (f"CAST({plan.used[wanted.by].text()} AS VARCHAR)" if wanted.by else "''")
+        tests = [f"{plan.used[column].text()} = ?" for column, _ in wanted.where]
+        where = f" WHERE {' AND '.join(tests)}" if tests else ""
+        where_values = [value for _, value in wanted.where]
+        single = self.one_row_each(segment, where, where_values)
         params = Params()
         by_key = {use.key: use for use in self.uses}
-        segment = (f"CAST({plan.used[wanted.by].text()} AS VARCHAR)" if wanted.by else "''")
+        source = self.row_sql if single else self.source_sql
         parts = [f"{self.key(plan, params, self.relabel)} AS key", f"{segment} AS seg"]
-        parts += [f"{self.source_sql(use, plan, params)} AS s{j}"
+        parts += [f"{source(use, plan, params)} AS s{j}"
                   for j, use in enumerate(by_key.values())]
-        parts += [f"{self.basis_sql(use, plan, params)} AS b{j}"
-                  for j, use in enumerate(by_key.values())]
+        for j, use in enumerate(by_key.values()):  # no column for a basis that is NULL:
+            basis = self.basis_sql(use, plan, params, single)  # numpy holds it as objects
+            if basis != "NULL":
+                parts.append(f"{basis} AS b{j}")
         joins = "".join(c.join() for c in plan.numbers.values())
-        values = params.values + self.base_params
-        tests = []
-        for column, value in wanted.where:
-            tests.append(f"{plan.used[column].text()} = ?")
-            values.append(value)
-        where = f" WHERE {' AND '.join(tests)}" if tests else ""
-        sql = f"SELECT {', '.join(parts)} FROM {self.base}{joins}{where} GROUP BY 1, 2"
+        group = "" if single else " GROUP BY 1, 2"
+        sql = f"SELECT {', '.join(parts)} FROM {self.base}{joins}{where}{group}"
+        values = params.values + self.base_params + where_values
         columns = self.con.execute(sql, values).fetchnumpy()
         return self.arrays(columns, list(by_key), table, wanted)
+
+    def one_row_each(self, segment: str, where: str, values: list[object]) -> bool:
+        """Whether every (period, segment) of the slice holds one row of the loaded rows
+        (DISTINCT, like GROUP BY, takes NULL periods or segments as one value)."""
+        if self.base != "rows AS b" or self.kept_plan.time is not None:
+            return False  # raw rows by time: many rows per period
+        params = Params()
+        key = self.key(self.kept_plan, params, self.relabel)
+        found = self.con.execute(
+            f"SELECT count(*) = count(DISTINCT ({key}, {segment})) FROM {self.base}{where}",
+            params.values + values).fetchone()
+        return bool(found[0])
 
     def arrays(self, columns: dict, keys: list[tuple], table: Table, wanted: Slice) -> Sliced:
         """The query's columns as (segments, periods) arrays, one per source and basis."""
@@ -124,7 +171,8 @@ class SegmentBlock(_Block):
         for j, key in enumerate(keys):
             for name, out in ((f"s{j}", series), (f"b{j}", basis)):
                 grid = np.full(shape, np.nan)
-                grid[segs, rows] = _floats(columns[name])[kept]
+                if name in columns:
+                    grid[segs, rows] = _floats(columns[name])[kept]
                 out[key] = grid
         return Sliced(labels, series, basis, int(kept.sum()))
 

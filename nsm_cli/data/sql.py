@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nsm_cli.numbers import SIMPLE_CELL
+from nsm_cli.numbers import GROUPED_DIGITS, SIMPLE_CELL
 from nsm_cli.tree.where import Both, Compare, Filter, InList, Not
 
 # cells that mean "no value" (the csv reader's MISSING_CELLS), compared lower-cased
@@ -29,7 +29,8 @@ def _constant(text: str) -> str:
 
 
 MARKERS = ", ".join(_constant(m) for m in ("",) + MISSING)
-SIMPLE = _constant(SIMPLE_CELL)  # nsm's own pattern (numbers.py), never user text
+SIMPLE = _constant(SIMPLE_CELL)  # nsm's own patterns (numbers.py), never user text
+GROUPED = _constant(GROUPED_DIGITS)  # 1,200 and 18,825.5: the commas go, the digits stay
 
 
 def is_numeric(type_name: str) -> bool:
@@ -45,6 +46,8 @@ class Column:
     mapped: bool = False  # a cell map (formatted numbers like 1,200) is joined as m_<ref>
     one_pass: bool = False  # read straight from the file: the common cells by SQL, else NaN
     clean: bool = False  # the cell map found no cell left to read: nothing odd to count
+    typed: bool = False  # read as DOUBLE by the CSV reader (a file nsm's grammar agrees on)
+    agreed: bool = False  # its files hold no cell the cast reads otherwise: no guard needed
 
     @property
     def numeric(self) -> bool:
@@ -66,11 +69,15 @@ class Column:
 
     def plain(self) -> str:
         """The cell as a number when it is a plain one (`12`, `-1.5e3`), else NULL."""
+        if self.typed:  # the reader parsed it; odd() counts the NaN and infinities
+            return self.ref
         if self.numeric:
             cast = f"CAST({self.ref} AS DOUBLE)"
             return f"(CASE WHEN isfinite({cast}) THEN {cast} END)"
         text = self.as_text()
         cast = f"TRY_CAST({text} AS DOUBLE)"
+        if self.agreed:
+            return f"(CASE WHEN isfinite({cast}) THEN {cast} END)"
         # DuckDB also reads 1_000 and +-3, which nsm's cell rules refuse
         return (f"(CASE WHEN isfinite({cast}) AND NOT contains({text}, '_') AND NOT "
                 f"contains({text}, '+-') THEN {cast} END)")
@@ -80,15 +87,21 @@ class Column:
         SIMPLE_CELL forms (`1,200`, `92%`, `-¥1,200.5`), NULL for missing markers, and NaN
         for anything else (the caller then reads the rows again the exact way)."""
         c = self.ref
+        if self.typed:
+            return c
         cast = f"TRY_CAST({c} AS DOUBLE)"
         # DuckDB's cast also reads 1_000 and a leading sign pair (+-3), which the grammar
         # refuses; a sign pair can only lead, so cells starting with a digit skip that test
-        plain = (f"isfinite({cast}) AND NOT contains({c}, '_') AND ({c} >= '0' OR NOT "
+        plain = (f"isfinite({cast})" if self.agreed else
+                 f"isfinite({cast}) AND NOT contains({c}, '_') AND ({c} >= '0' OR NOT "
                  f"regexp_matches({c}, '[+-][+-]'))")
         digits = f"CAST(regexp_replace({c}, '[^0-9.]', '', 'g') AS DOUBLE)"
         scaled = f"(CASE WHEN suffix({c}, '%') THEN {digits} / 100 ELSE {digits} END)"
         signed = f"(CASE WHEN starts_with({c}, '-') THEN -{scaled} ELSE {scaled} END)"
+        # the commonest odd cell (1,200) first, by a cheaper pattern than SIMPLE's
         return (f"(CASE WHEN {c} IS NULL THEN NULL WHEN {plain} THEN {cast} "
+                f"WHEN regexp_full_match({c}, {GROUPED}) THEN "
+                f"CAST(replace({c}, ',', '') AS DOUBLE) "
                 f"WHEN regexp_full_match({c}, {SIMPLE}) THEN {signed} "
                 f"WHEN lower(trim({c})) IN ({MARKERS}) THEN NULL ELSE 'nan'::DOUBLE END)")
 
@@ -100,7 +113,9 @@ class Column:
         """The column's cells as the query reads them; the raw cells only when nothing else
         (the period and time columns)."""
         out = [] if as_number or as_text else [self.ref]
-        if as_number and self.one_pass:
+        if as_number and self.typed:  # a number already: nothing left to read by the grammar
+            out.append(f"{self.ref} AS n_{self.ref}")
+        elif as_number and self.one_pass:
             out.append(f"{self.read_sql()} AS n_{self.ref}")
         elif as_number:
             out += [f"{self.plain()} AS n_{self.ref}", f"{self.rest_sql()} AS r_{self.ref}"]
@@ -126,10 +141,11 @@ class Column:
 
     def odd(self) -> str:
         """How many cells are still no number: the map's work, or bad cells after it."""
-        if self.one_pass:  # NaN (a cell SQL cannot read) or infinity (1e400)
-            return f"count(*) FILTER (WHERE NOT isfinite({self.number()}))"
         if self.clean:  # a filtered count per column would cost most of the query
             return "0"
+        if self.one_pass or self.typed:  # NaN (a cell SQL cannot read, or `nan` read by
+            # the typed reader) or infinity (1e400, `inf`)
+            return f"count(*) FILTER (WHERE NOT isfinite({self.number()}))"
         return f"count(*) FILTER (WHERE {self.number()} IS NULL AND {self.rest()})"
 
     def join(self) -> str:
