@@ -223,3 +223,22 @@ def test_a_meaningless_columns_setting_is_ignored_not_a_crash(nsm, monkeypatch, 
     assert (run.code, run.stderr, run.stdout) == (0, "", wide)
     monkeypatch.setenv("COLUMNS", "60")
     assert nsm("eval", TREES / "mau.yaml").stdout != wide  # the setting is read at all
+
+
+@pytest.mark.parametrize(("argv", "code", "stream", "expected"), [
+    # a big output, written whole before the process ends without freeing its objects
+    (["eval", "trees/mau.yaml", "--format", "json"], 0, "stdout", '"tree":'),
+    (["eval", "trees/regions.yaml", "--by", "region", "--format", "json"], 0, "stdout",
+     '"segments":'),
+    (["eval", "trees/no_such.yaml"], 1, "stderr", "no such file"),
+    (["eval", "trees/mau.yaml", "--period", "1999-01"], 2, "stderr", "--period"),
+    (["alerts", "trees/mau.yaml"], 3, "stdout", "fired"),
+])
+def test_the_console_entry_flushes_everything_and_keeps_the_exit_code(argv, code, stream,
+                                                                     expected):
+    proc = subprocess.run([sys.executable, "-m", "nsm_cli", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == code, proc.stderr
+    assert expected in getattr(proc, stream)
+    if argv[-1] == "json":
+        json.loads(proc.stdout)   # complete: nothing left in a buffer

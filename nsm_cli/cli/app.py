@@ -144,6 +144,24 @@ def _print(rendered: Any) -> None:
     console.print(rendered)
 
 
+# Objects a run built, held until the process ends when `run()` will end it with os._exit:
+# freeing a 100,000-node tree object by object takes longer than the OS takes to drop its pages.
+_KEPT: list[Any] | None = None
+
+
+def end_without_freeing() -> None:
+    """From now on, `keep_until_exit` holds what it is given (the console script only)."""
+    global _KEPT
+    _KEPT = []
+
+
+def keep_until_exit(*objects: Any) -> None:
+    """Hold a finished command's big results so they are not freed one by one before exit;
+    a no-op when nsm runs inside another program (tests, notebooks)."""
+    if _KEPT is not None:
+        _KEPT.append(objects)
+
+
 def say(text: str) -> None:
     """One line for people on stderr (never stdout, even when stderr is closed)."""
     if sys.stderr is not None:

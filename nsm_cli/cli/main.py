@@ -18,6 +18,7 @@ from nsm_cli.cli.app import (
     OutputError,
     ReaderGone,
     app,
+    end_without_freeing,
     report_diagnostics,
     say,
 )
@@ -154,5 +155,18 @@ def _silence_stdout() -> None:
 
 
 def run() -> None:
-    """Console-script entry: exit with main's code."""
-    sys.exit(main())
+    """Console-script entry: exit with main's code.
+
+    Once the output is flushed, the process ends at once (os._exit) instead of tearing the
+    interpreter down object by object: 0.2-0.3 s of a 100,000-node eval. If the last flush
+    fails, the interpreter's usual exit handles it.
+    """
+    end_without_freeing()
+    code = main()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from nsm_cli.cli.app import app, check_format, emit, report_diagnostics
+from nsm_cli.cli.app import app, check_format, emit, keep_until_exit, report_diagnostics
 from nsm_cli.cli.options import (
     ByOpt,
     PeriodOpt,
@@ -97,6 +97,7 @@ def _eval(tree, period, scenario, set_, format_, trend, last, compare, by, where
     result = with_where(eval_result(evaluation, index, trend=span, compare=other), filters)
     report_diagnostics(evaluation.warnings + domain_warnings(evaluation))
     emit(renderer(result))
+    keep_until_exit(loaded, evaluation, result)
 
 
 def _eval_by(tree, by: str, where, period: str | None, top: int | None,
@@ -118,3 +119,4 @@ def _eval_by(tree, by: str, where, period: str | None, top: int | None,
                                  columns=not people)
     report_diagnostics(segmented.warnings)
     emit(renderer(result))
+    keep_until_exit(segmented, result)
