@@ -122,8 +122,6 @@ def _fired(rule: Rule, node: Node, message: str, value: float | None, periods: l
 
 def forecast_chances(ev: Evaluation, index: int) -> dict[str, tuple[list[str], np.ndarray]]:
     """For nodes with a forecast rule: the future labels and P(meets target) per period."""
-    from nsm_cli.analysis.forecast import next_periods, target_probabilities
-
     tree = ev.tree
     wanted = {node_id: max(r.horizon for r in node_rules(tree.nodes[node_id])
                            if r.kind == FORECAST_RULE)
@@ -131,6 +129,8 @@ def forecast_chances(ev: Evaluation, index: int) -> dict[str, tuple[list[str], n
               if any(r.kind == FORECAST_RULE for r in node_rules(tree.nodes[node_id]))}
     if not wanted:
         return {}
+    from nsm_cli.analysis.forecast import next_periods, target_probabilities  # only when asked
+
     horizon = max(wanted.values())
     periods = ev.periods[:index + 1]
     history = {leaf: np.asarray(x, dtype=float)[:index + 1] for leaf, x in ev.inputs.items()}
