@@ -1,5 +1,5 @@
 """`python -m nsm_cli` runs the same command line as `nsm`."""
 
-from nsm_cli.cli.main import run
+from nsm_cli.cli import run
 
 run()

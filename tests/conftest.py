@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from nsm_cli.cli import main
+from nsm_cli.cli.main import main
 
 # Property tests must not flake on a busy CI machine: no per-example deadline (tests that
 # guard against hangs set their own), and the same examples on every run.

@@ -171,7 +171,7 @@ def scratch(lines: list[str]) -> Iterator[Path]:
 
 def run(command: Command) -> tuple[int, list[str]]:
     """Run one command in-process (in the scratch folder); its exit code and output lines."""
-    from nsm_cli.cli import main
+    from nsm_cli.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with environment({**ENVIRONMENT, **command.env}), redirect_stdout(out), redirect_stderr(err):

@@ -123,7 +123,7 @@ def test_any_column_names_give_a_draft_that_checks_and_evaluates(headers, tmp_pa
     import io
     import os
 
-    from nsm_cli.cli import main
+    from nsm_cli.cli.main import main
 
     folder = tmp_path_factory.mktemp("draft")
     with open(folder / "x.csv", "w", encoding="utf-8", newline="") as handle:

@@ -156,7 +156,7 @@ def test_without_the_extra_it_says_what_to_install(nsm, monkeypatch):
 
 @pytest.mark.slow
 def test_the_sdk_and_jsonschema_load_only_for_their_commands():
-    probe = ("import sys; from nsm_cli.cli import main; main(['init', '--list']); "
+    probe = ("import sys; from nsm_cli.cli.main import main; main(['init', '--list']); "
              "print(sorted(m for m in ('mcp', 'jsonschema', 'pydantic') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                          text=True, check=True)

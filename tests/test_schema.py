@@ -40,7 +40,7 @@ def json_of(*args: str) -> dict:
     import contextlib
     import io
 
-    from nsm_cli.cli import main
+    from nsm_cli.cli.main import main
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):

@@ -621,3 +621,48 @@ def test_two_blocks_on_one_duckdb_file_each_ask_in_their_turn(write, nsm, tmp_pa
     assert run.code == 0, run.stderr
     values = {node["id"]: node["value"] for node in json.loads(run.stdout)["nodes"]}
     assert values == {"revenue": 14.0, "sales": 7.0, "late": 7.0}  # July: 7 and max 7
+
+
+@pytest.mark.parametrize(("args", "code", "expected"), [
+    # sent from the console entry before typer loads, then taken by the command
+    (["--format", "json"], 0, 7.0),
+    (["-f", "json", "--period", "2025-06"], 0, 42.0),
+    (["-p", "2025-05", "-f", "json"], 0, 5.0),
+    # other options wait for the command (the same answer)
+    (["--format", "json", "--trend"], 0, 7.0),
+    # a usage error after the early send: the query is dropped, the exit code is the usage's
+    (["--format", "bogus"], 2, "--format bogus: choose one of"),
+    (["--period", "1999-01", "--format", "json"], 2, "--period"),
+])
+def test_the_console_entry_sends_a_plain_evals_query_before_loading(write, tmp_path, args,
+                                                                    code, expected):
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP)
+    run = subprocess.run([sys.executable, "-m", "nsm_cli", "eval", "./t.yaml", *args],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == code, run.stderr
+    if code == 0:
+        assert json.loads(run.stdout)["nodes"][0]["value"] == expected
+        assert run.stderr == ""
+    else:
+        assert run.stdout == "" and expected in run.stderr
+
+
+def test_send_early_only_for_a_plain_eval(write, tmp_path, monkeypatch):
+    """Which command lines send their queries from the console entry (nothing else does)."""
+    from nsm_cli.data import ahead, connections
+
+    (tmp_path / "data").mkdir()
+    make_shop(tmp_path / "data" / "warehouse.duckdb")
+    write("t.yaml", SHOP)
+    monkeypatch.setattr(ahead, "_SENT_EARLY", [])
+    for argv in (["eval"], ["eval", "--format", "json", "t.yaml"], ["check", "t.yaml"],
+                 ["eval", "t.yaml", "--by", "region"], ["eval", "t.yaml", "--format"],
+                 ["eval", "t.yaml", "--where", "region=north"], ["eval", "missing.yaml"]):
+        ahead.send_early(argv)
+        assert connections.SENT == {} and ahead._SENT_EARLY == [], argv
+    ahead.send_early(["eval", "./t.yaml", "-f", "json"])
+    assert ahead._SENT_EARLY == ["t.yaml"] and len(connections.SENT) == 1
+    ahead.drop_early()
+    assert connections.SENT == {}

@@ -161,8 +161,11 @@ def run() -> None:
     interpreter down object by object: 0.2-0.3 s of a 100,000-node eval. If the last flush
     fails, the interpreter's usual exit handles it.
     """
+    from nsm_cli.data.ahead import drop_early
+
     end_without_freeing()
     code = main()
+    drop_early()
     try:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:
