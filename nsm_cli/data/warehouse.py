@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import difflib
 import importlib
-import logging
 import math
 import os
 from collections.abc import Sequence
@@ -81,6 +80,8 @@ class Unparsable(NsmError):
 
 def checked_sql(spec: DataSpec, dialect: str) -> exp.Query:
     """The block's `sql:` as a syntax tree, or E323: one SELECT/WITH, nothing that writes."""
+    import logging  # here, not at start-up: only sqlglot needs it
+
     import sqlglot
     from sqlglot import exp
 
