@@ -16,7 +16,12 @@ def run() -> None:
     """Console-script entry: send a plain eval's database queries, then run the command."""
     from nsm_cli.data.ahead import send_early
 
-    send_early(sys.argv[1:])
+    try:
+        send_early(sys.argv[1:])
+    except KeyboardInterrupt:
+        sys.exit(130)   # 128 + SIGINT, as cli.main reports it
+    except Exception:   # noqa: BLE001 — the command asks in its turn and reports it there
+        pass
     from nsm_cli.cli.main import run as run_command
 
     run_command()
