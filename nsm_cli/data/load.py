@@ -40,14 +40,9 @@ class DataStore:
     _positions: dict[str, np.ndarray] = field(default_factory=dict)
 
     def series(self, ref: SourceRef) -> np.ndarray:
-        """The column over the tree's periods; NaN where the file has no row for a period."""
-        table = self.tables[ref.data]
-        values = table.series[ref.key]
-        positions = self._positions[ref.data]
-        out = np.full(len(self.periods), np.nan)
-        present = positions >= 0
-        out[present] = values[positions[present]]
-        return out
+        """The column over the tree's periods; NaN where the file has no row for a period
+        (a fresh array: the caller may write into it)."""
+        return self.series_many([ref])[0].copy()
 
     def series_many(self, refs: Sequence[SourceRef]) -> list[np.ndarray]:
         """:meth:`series` of many sources (the 50,000 leaves of a big tree): one gather per
