@@ -49,11 +49,11 @@ from nsm_cli.data.tables import (
     _capped,
     _choices,
     _codec,
-    _find,
     _quote,
     build_table,
     cell_hint,
     extra_cells,
+    find_column,
     parse_cell,
     parse_cells,
     period_codes,
@@ -458,7 +458,7 @@ class _Block:
             return found
 
         wanted = spec.time or spec.period_column
-        at = _find(layout.names, wanted)
+        at = find_column(layout.names, wanted)
         metrics = [n for i, n in enumerate(layout.names) if i != at]
         if at is not None:
             found = column(layout.names[at], spec.span)
@@ -966,7 +966,7 @@ def _scan(spec: DataSpec, uses: Sequence[ColumnUse], path: str,
                 if header is None:
                     header = [cell.strip() for cell in row]
                     at = {name: i for i, name in enumerate(header)}
-                    key = _find(header, spec.time or spec.period_column)
+                    key = find_column(header, spec.time or spec.period_column)
                     checks = [(at[n], n) for n in numbers if n in at]
                     continue
                 out += _row_problems(spec, row, header, line, key, checks, bad_times)

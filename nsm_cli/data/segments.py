@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nsm_cli.data.tables import (
-    _find,
     _long_columns,
     _split,
     _wide_columns,
     aggregate,
+    find_column,
     parse_cells,
     read_text,
 )
@@ -113,7 +113,7 @@ def read_slice(spec: DataSpec, refs: Sequence[SourceRef], periods: list[str],
                wanted: Slice) -> Sliced:
     """Read the block's rows again and aggregate each source per (segment, period)."""
     header, body = _split(spec, read_text(spec))
-    period_at = _find(header, spec.period_column)
+    period_at = find_column(header, spec.period_column)
     rows = [row for _, row in body]
     if period_at is not None:
         rows = [row for row in rows if period_at < len(row) and row[period_at].strip()]
@@ -161,7 +161,7 @@ def read_slice(spec: DataSpec, refs: Sequence[SourceRef], periods: list[str],
 
 def _cells(spec: DataSpec, header: list[str], rows: list[list[str]], column: str) -> list[str]:
     """A segment column's cells, stripped; E302 when the file lacks the declared column."""
-    at = _find(header, column)
+    at = find_column(header, column)
     if at is None:
         raise NsmError([error("E302", f"data '{spec.name}' ({spec.path}) has no column "
                               f"'{column}' (listed under segments)", spec.span)])

@@ -181,7 +181,7 @@ def _binary(spec: DataSpec) -> NsmError:
                  "(it contains NUL bytes)", spec.span)
 
 
-def _find(header: list[str], name: str) -> int | None:
+def find_column(header: list[str], name: str) -> int | None:
     """Where a column is: the exact name, else the one name equal ignoring case."""
     if name in header:
         return header.index(name)
@@ -223,7 +223,7 @@ def read_rows(spec: DataSpec, wanted: set[str], text: str | None = None) -> RawR
     if spec.format not in FORMATS:
         raise ValueError(f"unknown data format {spec.format!r}")
     header, body = _split(spec, read_text(spec) if text is None else text)
-    period_at = _find(header, spec.period_column)
+    period_at = find_column(header, spec.period_column)
     if period_at is None and spec.period_column_set:
         message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"
         raise NsmError([error("E306", message + _choices(spec.period_column, header), spec.span)])
@@ -301,7 +301,7 @@ def _long_columns(
     spec: DataSpec, header: list[str], rows: list[list[str]], wanted: set[str]
 ) -> tuple[list[str], dict[str, RawColumn]]:
     """Rows of (period, metric, value): each wanted metric gets the value cells of its rows."""
-    metric_at, value_at = _find(header, "metric"), _find(header, "value")
+    metric_at, value_at = find_column(header, "metric"), find_column(header, "value")
     lacking = [name for name, at in (("metric", metric_at), ("value", value_at)) if at is None]
     if metric_at is None or value_at is None:
         names = " and ".join(f"'{name}'" for name in lacking)
@@ -331,7 +331,7 @@ def _long_columns(
 # --- parsing and aggregating: rows → per-period arrays ---------------------------------------
 
 
-def _present(cells: Sequence[str]) -> np.ndarray:
+def present_cells(cells: Sequence[str]) -> np.ndarray:
     """1 for a cell that holds anything (a number, a customer id), NaN for a missing one."""
     return np.array([math.nan if cell.strip().lower() in MISSING_CELLS else 1.0
                      for cell in cells], dtype=np.float64)
@@ -435,7 +435,7 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         if column is None:
             continue
         if all(agg in TEXT_AGGS for agg in column_aggs):
-            parsed[name] = Parsed(_present(column.cells), column.rows)  # any text counts
+            parsed[name] = Parsed(present_cells(column.cells), column.rows)  # any text counts
             continue
         numbers, bad = parse_cells(column.cells)
         parsed[name] = Parsed(numbers, column.rows)

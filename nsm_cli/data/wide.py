@@ -24,12 +24,12 @@ from nsm_cli.data.tables import (
     ALL,
     ColumnUse,
     Table,
-    _find,
-    _present,
     aggregate,
     build_table,
     cell_by_cell,
+    find_column,
     period_codes,
+    present_cells,
     read_rows,
     read_text,
 )
@@ -94,7 +94,7 @@ def split_rows(spec: DataSpec, text: str) -> WideRows | None:
     if start is None:
         return None
     header = [cell.strip() for cell in lines[start].split(",")]
-    period_at = _find(header, spec.period_column)
+    period_at = find_column(header, spec.period_column)
     if period_at is None and spec.period_column_set:
         return None
     commas = len(header) - 1
@@ -183,7 +183,7 @@ def _odd_row(cells: list[str], wanted: list[int], counted: list[bool],
     out[numeric] = numbers
     counts = [j for j, only in enumerate(counted) if only]
     if counts:
-        out[counts] = _present([cells[wanted[j]] for j in counts])
+        out[counts] = present_cells([cells[wanted[j]] for j in counts])
     return True
 
 
