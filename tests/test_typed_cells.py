@@ -74,14 +74,14 @@ def _spec(path: str):
 def _typed_runs(monkeypatch) -> list[list[str]]:
     """Which columns each read of the block started out typed (a spy on typed_columns)."""
     seen: list[list[str]] = []
-    original = engine_module._Block.typed_columns
+    original = engine_module.FileBlock.typed_columns
 
     def spy(self, layout, plan):
         found = original(self, layout, plan)
         seen.append([c.ref for c in found])
         return found
 
-    monkeypatch.setattr(engine_module._Block, "typed_columns", spy)
+    monkeypatch.setattr(engine_module.FileBlock, "typed_columns", spy)
     return seen
 
 

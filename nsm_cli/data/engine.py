@@ -46,17 +46,17 @@ from nsm_cli.data.tables import (
     MAX_BAD_CELLS,
     ColumnUse,
     Table,
-    _capped,
-    _choices,
-    _codec,
-    _quote,
     build_table,
+    capped_diagnostics,
     cell_hint,
+    choices_hint,
+    codec_of,
     extra_cells,
     find_column,
     parse_cell,
     parse_cells,
     period_codes,
+    quoted_cell,
     read_rows,
     read_table,
 )
@@ -145,8 +145,8 @@ def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse],
 
     con = duckdb.connect()
     try:
-        with _utf8_copies(spec, files) as readable:
-            table = _Block(spec, uses, files, readable, con, sample).table()
+        with utf8_copies(spec, files) as readable:
+            table = FileBlock(spec, uses, files, readable, con, sample).table()
             table.sampled = sample is not None and table.rows >= sample
             return table
     except (duckdb.InvalidInputException, duckdb.ConversionException,
@@ -165,7 +165,7 @@ def read_with_engine(spec: DataSpec, uses: Sequence[ColumnUse],
 
 
 @contextlib.contextmanager
-def _utf8_copies(spec: DataSpec, files: list[str]) -> Iterator[list[str]]:
+def utf8_copies(spec: DataSpec, files: list[str]) -> Iterator[list[str]]:
     """The files as DuckDB can read them: UTF-8 ones as they are, GBK and others re-encoded
     into a private temporary folder that is removed afterwards."""
     codec = _codec_name(spec)
@@ -193,7 +193,7 @@ def _utf8_copies(spec: DataSpec, files: list[str]) -> Iterator[list[str]]:
 
 def _codec_name(spec: DataSpec) -> str:
     """The encoding's canonical name (E303 for unknown ones and rot13-like codecs)."""
-    return _codec(spec)
+    return codec_of(spec)
 
 
 def _transcode(spec: DataSpec, path: str, target: str | None, codec: str) -> None:
@@ -298,7 +298,7 @@ class _Plan:
     used: dict[str, Column] = field(default_factory=dict)  # every column the query reads
 
 
-class _Block:
+class FileBlock:
     ONE_PASS = True  # may aggregate straight from the files (subclasses that query the
     # prepared rows again, per segment, say False)
 
@@ -452,7 +452,7 @@ class _Block:
                 code = "E313" if what == "where" else "E302"
                 lead = "where: " if what == "where" else ""
                 problems.append(error(code, f"{lead}data '{spec.name}' ({spec.path}) has no "
-                                      f"column '{name}'" + _choices(name, metrics), span))
+                                      f"column '{name}'" + choices_hint(name, metrics), span))
                 return None
             plan.used[name] = found
             return found
@@ -469,7 +469,7 @@ class _Block:
         elif spec.time or spec.period_column_set:
             label = "time" if spec.time else "period"
             problems.append(error("E306", f"data '{spec.name}' ({spec.path}) has no {label} "
-                                  f"column '{wanted}'" + _choices(wanted, layout.names),
+                                  f"column '{wanted}'" + choices_hint(wanted, layout.names),
                                   spec.span))
         for use in self.uses:
             if use.column:
@@ -723,7 +723,7 @@ class _Block:
             return Table(spec, [], empty, self.metrics(layout, plan), None, 0)
         grain: str | None = None
         if plan.time is not None:
-            periods = [_period_of(row[0], spec.grain or "month") for row in rows]
+            periods = [period_of_value(row[0], spec.grain or "month") for row in rows]
             labels = [p.label for p in periods]
             grain = spec.grain
         elif plan.period is None:
@@ -810,9 +810,9 @@ def _value_problem(spec: DataSpec, name: str, column: Column, plan: _Plan,
             what = (f"a time in column '{name}'" if column is plan.time else
                     f"a period label like 2025-06 in column '{name}'")
             return f"bad value '' in column '{name}': every row needs {what}"
-        return (f"bad value {_quote(cell)} in column '{name}': expected a date like "
+        return (f"bad value {quoted_cell(cell)} in column '{name}': expected a date like "
                 "2025-06-03 or a timestamp")
-    return f"bad value {_quote(cell or '')} in column '{name}': {cell_hint(cell or '')}"
+    return f"bad value {quoted_cell(cell or '')} in column '{name}': {cell_hint(cell or '')}"
 
 
 def _located_diagnostics(spec: DataSpec, found: list[tuple[str, int, int, str]]
@@ -828,7 +828,7 @@ def _located_diagnostics(spec: DataSpec, found: list[tuple[str, int, int, str]]
             cells = [(lines.get(row, row), column, text) for row, column, text in cells]
         else:
             cells = [(row, column, f"row {row}: {text}") for row, column, text in cells]
-        out += _capped(DataSpec(spec.name, path, spec.span), cells)
+        out += capped_diagnostics(DataSpec(spec.name, path, spec.span), cells)
     return out
 
 
@@ -894,7 +894,7 @@ def _time_order(label: str, grain: str | None, index: int) -> tuple:
     return (found.ordinal if found else 0,)
 
 
-def _period_of(value: object, grain: str):
+def period_of_value(value: object, grain: str):
     """The calendar period a truncated timestamp starts."""
     day = value.date() if isinstance(value, dt.datetime) else value
     assert isinstance(day, dt.date)
@@ -933,7 +933,7 @@ def _problems(spec: DataSpec, uses: Sequence[ColumnUse], files: list[str], messa
                 by_file.setdefault(path, []).append((line, column, text))
             diagnostics: list[Diagnostic] = []
             for path, cells in by_file.items():
-                diagnostics += _capped(DataSpec(spec.name, path, spec.span), cells)
+                diagnostics += capped_diagnostics(DataSpec(spec.name, path, spec.span), cells)
             raise NsmError(diagnostics)
         if not message:
             return None
@@ -996,11 +996,11 @@ def _row_problems(spec: DataSpec, row: list[str], header: list[str], line: int,
             out.append(("", line, key + 1, f"bad cell '' in column '{header[key]}': every "
                         f"row needs {what}"))
         elif spec.time and cell in bad_times:
-            out.append(("", line, key + 1, f"bad cell {_quote(cell)} in column "
+            out.append(("", line, key + 1, f"bad cell {quoted_cell(cell)} in column "
                         f"'{header[key]}': expected a date like 2025-06-03 or a timestamp"))
     for at, name in checks:
         cell = row[at] if at < len(row) else ""
         if parse_cell(cell) is None:
-            out.append(("", line, at + 1, f"bad cell {_quote(cell)} in column '{name}': "
+            out.append(("", line, at + 1, f"bad cell {quoted_cell(cell)} in column '{name}': "
                         f"{cell_hint(cell)}"))
     return out

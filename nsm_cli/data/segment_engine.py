@@ -14,22 +14,22 @@ import numpy as np
 
 from nsm_cli.data.engine import (
     ENGINE_BYTES,
-    _Block,
-    _period_of,
-    _utf8_copies,
+    FileBlock,
     data_files,
+    period_of_value,
     read_block,
+    utf8_copies,
 )
 from nsm_cli.data.files import check_regular
 from nsm_cli.data.periods import order_labels
 from nsm_cli.data.segments import BLANK, Slice, Sliced, read_slice
 from nsm_cli.data.sql import Params, compile_filter
-from nsm_cli.data.tables import ALL, ColumnUse, Table, _choices
+from nsm_cli.data.tables import ALL, ColumnUse, Table, choices_hint
 from nsm_cli.diagnostics import NsmError, error
 from nsm_cli.tree.model import DataSpec
 
 
-class SegmentBlock(_Block):
+class SegmentBlock(FileBlock):
     """A block that also answers per (period, segment) for the slices asked of it."""
 
     ONE_PASS = False  # grouped() queries the prepared rows again, once per slice
@@ -48,7 +48,7 @@ class SegmentBlock(_Block):
             if found is None:
                 raise NsmError([error("E302", f"data '{self.spec.name}' ({self.spec.path}) has "
                                       f"no column '{name}' (listed under segments)"
-                                      + _choices(name, layout.names), self.spec.span)])
+                                      + choices_hint(name, layout.names), self.spec.span)])
             plan.used[name] = found
             plan.texts[name] = found
         self.kept_plan = plan
@@ -180,7 +180,7 @@ class SegmentBlock(_Block):
         """Each period key of the query as the table's period label (as finish names them)."""
         plan = self.kept_plan
         if plan.time is not None:
-            return {k: _period_of(k, self.spec.grain or "month").label for k in set(keys)
+            return {k: period_of_value(k, self.spec.grain or "month").label for k in set(keys)
                     if k is not None}
         if plan.period is None:
             return {k: ALL for k in set(keys)}
@@ -206,7 +206,7 @@ def read_sliced_block(spec: DataSpec, uses: Sequence[ColumnUse], slices: Sequenc
 
     con = duckdb.connect()
     try:
-        with _utf8_copies(spec, files) as readable:
+        with utf8_copies(spec, files) as readable:
             return SegmentBlock(spec, uses, files, readable, con, slices=slices).table()
     except (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException):
         pass  # the file, not the query: the plain route finds out where

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nsm_cli.data.tables import (
-    _long_columns,
-    _split,
-    _wide_columns,
     aggregate,
     find_column,
+    long_columns,
     parse_cells,
     read_text,
+    split_csv,
+    wide_columns,
 )
 from nsm_cli.diagnostics import InputError, NsmError, error
 from nsm_cli.tree.model import BestOf, DataSpec, SourceRef, TreeFile
@@ -79,10 +79,10 @@ def missing_segments(spec: DataSpec, columns: Sequence[str]) -> list:
     """E302 for each `segments` column a wide block's file does not have."""
     if spec.format == "long" or not columns:
         return []
-    from nsm_cli.data.tables import _choices
+    from nsm_cli.data.tables import choices_hint
 
     return [error("E302", f"data '{spec.name}' ({spec.path}) has no column '{name}' (listed "
-                  f"under segments)" + _choices(name, list(columns)), spec.span)
+                  f"under segments)" + choices_hint(name, list(columns)), spec.span)
             for name in spec.segments if name not in columns]
 
 
@@ -112,7 +112,7 @@ class SegmentError(InputError):
 def read_slice(spec: DataSpec, refs: Sequence[SourceRef], periods: list[str],
                wanted: Slice) -> Sliced:
     """Read the block's rows again and aggregate each source per (segment, period)."""
-    header, body = _split(spec, read_text(spec))
+    header, body = split_csv(spec, read_text(spec))
     period_at = find_column(header, spec.period_column)
     rows = [row for _, row in body]
     if period_at is not None:
@@ -174,9 +174,9 @@ def _columns(spec: DataSpec, header: list[str], period_at: int | None, rows: lis
     names = {ref.column for ref in refs} | {w for ref in refs if (w := getattr(ref, "weight",
                                                                                 None))}
     if spec.format == "long":
-        _, used = _long_columns(spec, header, rows, names)
+        _, used = long_columns(spec, header, rows, names)
     else:
-        _, used, _ = _wide_columns(header, period_at, rows, names)
+        _, used, _ = wide_columns(header, period_at, rows, names)
     del wanted
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, column in used.items():

@@ -136,7 +136,7 @@ def read_bytes(spec: DataSpec) -> bytes:
     return data
 
 
-def _codec(spec: DataSpec) -> str:
+def codec_of(spec: DataSpec) -> str:
     """The encoding's canonical name; E303 for one Python does not know."""
     try:
         return text_codec(spec.encoding)
@@ -158,7 +158,7 @@ def _undecodable(spec: DataSpec, data: bytes, exc: UnicodeDecodeError) -> NsmErr
 def read_text(spec: DataSpec) -> str:
     """The file decoded; E303 for anything that keeps it from being a text CSV file."""
     data = read_bytes(spec)
-    codec = _codec(spec)
+    codec = codec_of(spec)
     wide_chars = codec.startswith(("utf-16", "utf-32"))
     if codec == "utf-8":
         codec = "utf-8-sig"  # Excel writes a BOM
@@ -189,7 +189,7 @@ def find_column(header: list[str], name: str) -> int | None:
     return folded[0] if len(folded) == 1 else None
 
 
-def _split(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def split_csv(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and data rows with the physical line each row starts on; blank rows skipped."""
     # no field is longer than the file: the csv module's 128 KB default would refuse a long
     # note the numpy and polars readers read (the limit is per process; only this reader uses it)
@@ -222,11 +222,12 @@ def read_rows(spec: DataSpec, wanted: set[str], text: str | None = None) -> RawR
     only the wanted columns."""
     if spec.format not in FORMATS:
         raise ValueError(f"unknown data format {spec.format!r}")
-    header, body = _split(spec, read_text(spec) if text is None else text)
+    header, body = split_csv(spec, read_text(spec) if text is None else text)
     period_at = find_column(header, spec.period_column)
     if period_at is None and spec.period_column_set:
         message = f"data '{spec.name}' ({spec.path}) has no period column '{spec.period_column}'"
-        raise NsmError([error("E306", message + _choices(spec.period_column, header), spec.span)])
+        raise NsmError([error("E306", message + choices_hint(spec.period_column, header),
+                              spec.span)])
 
     labels: list[str] = []
     lines: list[int] = []
@@ -246,10 +247,10 @@ def read_rows(spec: DataSpec, wanted: set[str], text: str | None = None) -> RawR
         rows.append(row)
 
     if spec.format == "long":
-        columns, used = _long_columns(spec, header, rows, wanted)
+        columns, used = long_columns(spec, header, rows, wanted)
         ambiguous: dict[str, list[int]] = {}
     else:
-        columns, used, ambiguous = _wide_columns(header, period_at, rows, wanted)
+        columns, used, ambiguous = wide_columns(header, period_at, rows, wanted)
     return RawRows(None if period_at is None else labels, np.asarray(lines, dtype=np.int64),
                    columns, used, ambiguous, bad_labels, extra)
 
@@ -260,7 +261,7 @@ def extra_cells(line: int, cells: int, header: int) -> tuple[int, int, str]:
             'a cell that holds a comma ("1,200") or remove the extra cells')
 
 
-def _wide_columns(
+def wide_columns(
     header: list[str], period_at: int | None, rows: list[list[str]], wanted: set[str]
 ) -> tuple[list[str], dict[str, RawColumn], dict[str, list[int]]]:
     """Every header name but the period's is a metric; cut out the wanted ones."""
@@ -297,7 +298,7 @@ def _cut_columns(rows: list[list[str]], columns: dict[str, int]) -> dict[str, li
             for name, at in columns.items()}
 
 
-def _long_columns(
+def long_columns(
     spec: DataSpec, header: list[str], rows: list[list[str]], wanted: set[str]
 ) -> tuple[list[str], dict[str, RawColumn]]:
     """Rows of (period, metric, value): each wanted metric gets the value cells of its rows."""
@@ -442,7 +443,7 @@ def build_table(spec: DataSpec, raw: RawRows, uses: Sequence[ColumnUse]) -> Tabl
         where = f"column '{name}'" if noun == "column" else f"column 'value' (metric '{name}')"
         for i in bad:
             bad_cells.append((int(raw.lines[column.rows[i]]), column.position,
-                              f"bad cell {_quote(column.cells[i])} in {where}: "
+                              f"bad cell {quoted_cell(column.cells[i])} in {where}: "
                               f"{cell_hint(column.cells[i])}"))
     found = Found(periods, codes, raw.lines, raw.labels is None, raw.columns, raw.ambiguous,
                   grain)
@@ -504,7 +505,7 @@ def assemble(
     """Aggregate the parsed columns per period; raise every problem found at once."""
     noun = "metric" if spec.format == "long" else "column"
     periods = found.periods
-    diagnostics: list[Diagnostic] = _capped(spec, bad_cells)
+    diagnostics: list[Diagnostic] = capped_diagnostics(spec, bad_cells)
     series: dict[tuple[str, str | None], np.ndarray] = {}
     for use in uses:
         if use.column in found.ambiguous:
@@ -515,8 +516,8 @@ def assemble(
             continue
         if use.column not in parsed:
             message = f"data '{spec.name}' ({spec.path}) has no {noun} '{use.column}'"
-            diagnostics.append(error("E302", message + _choices(use.column, found.columns, noun),
-                                     use.span))
+            hint = choices_hint(use.column, found.columns, noun)
+            diagnostics.append(error("E302", message + hint, use.span))
             continue
         column = parsed[use.column]
         # rows are increasing indices: as many as there are rows means all of them in order
@@ -555,7 +556,7 @@ def _duplicates(
                  f"period {periods[first]} (lines {shown}{more}): {AGG_HINT}", use.span)
 
 
-def _capped(spec: DataSpec, bad_cells: list[tuple[int, int, str]]) -> list[Diagnostic]:
+def capped_diagnostics(spec: DataSpec, bad_cells: list[tuple[int, int, str]]) -> list[Diagnostic]:
     """At most MAX_BAD_CELLS E304s, in file order, then one saying how many were left out."""
     bad_cells.sort()
     out = [error("E304", message, Span(spec.path, line, column))
@@ -568,7 +569,7 @@ def _capped(spec: DataSpec, bad_cells: list[tuple[int, int, str]]) -> list[Diagn
     return out
 
 
-def _quote(cell: str) -> str:
+def quoted_cell(cell: str) -> str:
     """A cell fit for a one-line message: stripped, control characters escaped, cut short."""
     text = cell.strip()
     if len(text) > MAX_SHOWN:
@@ -577,7 +578,7 @@ def _quote(cell: str) -> str:
     return f"'{text}'"
 
 
-def _choices(name: str, available: list[str], noun: str = "column") -> str:
+def choices_hint(name: str, available: list[str], noun: str = "column") -> str:
     """`: did you mean 'x'?`, or the list of what there is when it is short."""
     available = [c for c in available if c]
     folded = [c for c in available if c.casefold() == name.casefold()]
