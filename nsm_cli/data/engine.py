@@ -53,6 +53,7 @@ from nsm_cli.data.tables import (
     codec_of,
     extra_cells,
     find_column,
+    numbered_rows,
     parse_cell,
     parse_cells,
     period_codes,
@@ -957,12 +958,8 @@ def _scan(spec: DataSpec, uses: Sequence[ColumnUse], path: str,
     with open(path, encoding=_python_codec(spec), newline="", errors="replace") as handle:
         reader = csv.reader(handle, delimiter=delimiter(path))
         header: list[str] | None = None
-        previous = 0
         try:
-            for row in reader:
-                line, previous = previous + 1, reader.line_num
-                if not "".join(row).strip():
-                    continue
+            for line, row in numbered_rows(reader):
                 if header is None:
                     header = [cell.strip() for cell in row]
                     at = {name: i for i, name in enumerate(header)}

@@ -12,7 +12,7 @@ import csv
 import difflib
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -189,6 +189,16 @@ def find_column(header: list[str], name: str) -> int | None:
     return folded[0] if len(folded) == 1 else None
 
 
+def numbered_rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """A csv reader's rows that hold anything, each with the physical line it starts on (a
+    quoted cell may span lines); a csv.Error comes through as the reader raises it."""
+    previous = 0
+    for row in reader:
+        start, previous = previous + 1, reader.line_num  # type: ignore[attr-defined]
+        if "".join(row).strip():
+            yield start, row
+
+
 def split_csv(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and data rows with the physical line each row starts on; blank rows skipped."""
     # no field is longer than the file: the csv module's 128 KB default would refuse a long
@@ -197,12 +207,8 @@ def split_csv(spec: DataSpec, text: str) -> tuple[list[str], list[tuple[int, lis
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
-    previous = 0
     try:
-        for row in reader:
-            start, previous = previous + 1, reader.line_num
-            if not "".join(row).strip():
-                continue
+        for start, row in numbered_rows(reader):
             if header is None:
                 header = [cell.strip() for cell in row]
             else:
